@@ -1,0 +1,48 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { isAdmin, isOperator } from '../src/domain/auth/viewer.js';
+import { ForbiddenError, UnauthenticatedError } from '../src/domain/shared/errors.js';
+import type { GraphQLContext } from './context.js';
+
+/** The one schema builder: configuration only; types live in the area files. */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  AuthScopes: { authenticated: boolean; operator: boolean; admin: boolean };
+  Scalars: { DateTime: { Input: string; Output: string } };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      authenticated: ctx.viewer !== null,
+      operator: ctx.viewer !== null && isOperator(ctx.viewer),
+      admin: ctx.viewer !== null && isAdmin(ctx.viewer),
+    }),
+    unauthorizedError: (_parent, ctx) => (ctx.viewer ? new ForbiddenError() : new UnauthenticatedError()),
+  },
+  errors: { defaultTypes: [] },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    nodeTypeOptions: { description: 'An object with a globally unique id.' },
+    pageInfoTypeOptions: { description: 'Where a page of a connection sits in the whole list.' },
+  },
+});
+
+builder.queryType({ description: 'Reads.' });
+builder.mutationType({ description: 'Changes.' });
+builder.subscriptionType({ description: 'Live streams; each sends the current state first, then changes.' });
+
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 UTC timestamp, e.g. 2026-11-26T22:39:09.000Z.',
+  serialize: (v) => String(v),
+  parseValue: (v) => {
+    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new TypeError('DateTime must be an ISO-8601 string');
+    return new Date(v).toISOString();
+  },
+});

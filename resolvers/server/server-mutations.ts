@@ -1,0 +1,110 @@
+import { ConflictError, NotFoundError } from '../../src/domain/shared/errors.js';
+import { builder } from '../builder.js';
+import { CREATE_SERVER_ERRORS, LIFECYCLE_ERRORS } from '../errors.js';
+import { viewerOf } from '../viewer.js';
+import { CreateServerInput, UpdateServerInput } from './server-inputs.js';
+import { RdpServerRef } from './server-type.js';
+
+function resultOptions(verb: string, types: (new (...args: never[]) => Error)[]) {
+  return {
+    types,
+    union: { name: `${verb}ServerResult`, description: `Outcome of ${verb.toLowerCase()}Server.` },
+    result: { name: `${verb}ServerSuccess`, description: `${verb}Server succeeded.` },
+    dataField: { name: 'server', description: 'The server after the change.' },
+  };
+}
+
+builder.mutationField('createServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Creates a server (STOPPED) and allocates the lowest free RDP port.',
+    authScopes: { authenticated: true },
+    errors: resultOptions('Create', CREATE_SERVER_ERRORS),
+    args: { input: t.arg({ type: CreateServerInput, required: true, description: 'The new server.' }) },
+    resolve: (_root, { input }, ctx) => ctx.services.servers.create(viewerOf(ctx), input),
+  }),
+);
+
+builder.mutationField('updateServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Changes name, description, configuration or resources.',
+    authScopes: { authenticated: true },
+    errors: resultOptions('Update', [NotFoundError, ConflictError]),
+    args: {
+      id: t.arg.id({ required: true, description: 'Server id.' }),
+      input: t.arg({ type: UpdateServerInput, required: true, description: 'The changes.' }),
+    },
+    resolve: (_root, { id, input }, ctx) => ctx.services.servers.update(viewerOf(ctx), String(id), input),
+  }),
+);
+
+const forceArg = (t: Parameters<Parameters<typeof builder.mutationField>[1]>[0]) =>
+  t.arg.boolean({
+    required: false,
+    defaultValue: false,
+    description: 'Terminate live sessions first instead of refusing with a CONFLICT.',
+  });
+
+builder.mutationField('deleteServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Stops and deletes a server and frees its port.',
+    authScopes: { authenticated: true },
+    errors: resultOptions('Delete', LIFECYCLE_ERRORS),
+    args: { id: t.arg.id({ required: true, description: 'Server id.' }), force: forceArg(t) },
+    resolve: (_root, { id, force }, ctx) => ctx.services.servers.delete(viewerOf(ctx), String(id), force ?? false),
+  }),
+);
+
+builder.mutationField('startServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Starts the xrdp instance; returns once it accepts RDP connections.',
+    authScopes: { authenticated: true },
+    errors: resultOptions('Start', LIFECYCLE_ERRORS),
+    args: { id: t.arg.id({ required: true, description: 'Server id.' }) },
+    resolve: (_root, { id }, ctx) => ctx.services.servers.start(viewerOf(ctx), String(id)),
+  }),
+);
+
+builder.mutationField('stopServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Stops the xrdp instance.',
+    authScopes: { authenticated: true },
+    errors: resultOptions('Stop', LIFECYCLE_ERRORS),
+    args: { id: t.arg.id({ required: true, description: 'Server id.' }), force: forceArg(t) },
+    resolve: (_root, { id, force }, ctx) => ctx.services.servers.stop(viewerOf(ctx), String(id), force ?? false),
+  }),
+);
+
+builder.mutationField('restartServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Stops and starts a running or failed server, applying its latest configuration.',
+    authScopes: { authenticated: true },
+    errors: resultOptions('Restart', LIFECYCLE_ERRORS),
+    args: { id: t.arg.id({ required: true, description: 'Server id.' }), force: forceArg(t) },
+    resolve: (_root, { id, force }, ctx) => ctx.services.servers.restart(viewerOf(ctx), String(id), force ?? false),
+  }),
+);
+
+builder.mutationField('setServerMaintenance', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description: 'Puts a server into maintenance or takes it out (admins only).',
+    authScopes: { admin: true },
+    errors: {
+      types: [NotFoundError, ConflictError],
+      union: { name: 'SetServerMaintenanceResult', description: 'Outcome of setServerMaintenance.' },
+      result: { name: 'SetServerMaintenanceSuccess', description: 'setServerMaintenance succeeded.' },
+      dataField: { name: 'server', description: 'The server after the change.' },
+    },
+    args: {
+      id: t.arg.id({ required: true, description: 'Server id.' }),
+      enabled: t.arg.boolean({ required: true, description: 'True to enter maintenance, false to leave it.' }),
+    },
+    resolve: (_root, { id, enabled }, ctx) => ctx.services.servers.setMaintenance(viewerOf(ctx), String(id), enabled),
+  }),
+);

@@ -1,0 +1,121 @@
+import {
+  COLOR_DEPTHS,
+  DESKTOPS,
+  type RdpServer,
+  SERVER_STATUSES,
+  type ServerConfiguration,
+  type ServerResources,
+  uptimeSeconds,
+} from '../../src/domain/servers/server.js';
+import type { ServerEvent } from '../../src/domain/servers/server-events.js';
+import { builder } from '../builder.js';
+
+const STATUS_DESCRIPTIONS: Record<(typeof SERVER_STATUSES)[number], string> = {
+  STOPPED: 'Not running (the state of a new server).',
+  STARTING: 'The xrdp instance is starting.',
+  RUNNING: 'Accepting RDP connections.',
+  STOPPING: 'The xrdp instance is stopping.',
+  ERROR: 'The process died or a start failed; see statusMessage.',
+  MAINTENANCE: 'Set by an admin; no start, stop or new sessions.',
+};
+
+export const ServerStatusEnum = builder.enumType('ServerStatus', {
+  description: 'Lifecycle of an RDP server.',
+  values: Object.fromEntries(SERVER_STATUSES.map((s) => [s, { value: s, description: STATUS_DESCRIPTIONS[s] }])) as Record<
+    (typeof SERVER_STATUSES)[number],
+    { value: (typeof SERVER_STATUSES)[number]; description: string }
+  >,
+});
+
+export const DesktopEnum = builder.enumType('Desktop', {
+  description: 'Desktop environment started in each session.',
+  values: Object.fromEntries(DESKTOPS.map((d) => [d.toUpperCase(), { value: d, description: `The ${d} desktop.` }])) as Record<
+    string,
+    { value: (typeof DESKTOPS)[number]; description: string }
+  >,
+});
+
+export const ServerConfigurationRef = builder.objectRef<ServerConfiguration>('ServerConfiguration').implement({
+  description: 'How sessions on the server look and what they may redirect.',
+  fields: (t) => ({
+    desktop: t.field({ type: DesktopEnum, description: 'Desktop environment.', resolve: (c) => c.desktop }),
+    resolution: t.exposeString('resolution', { description: 'Default resolution, WxH.' }),
+    colorDepth: t.exposeInt('colorDepth', { description: `Bits per pixel: ${COLOR_DEPTHS.join(', ')}.` }),
+    audio: t.exposeBoolean('audio', { description: 'Audio redirection.' }),
+    clipboard: t.exposeBoolean('clipboard', { description: 'Clipboard sharing.' }),
+    driveRedirection: t.exposeBoolean('driveRedirection', { description: 'Client drive redirection.' }),
+    printerRedirection: t.exposeBoolean('printerRedirection', { description: 'Client printer redirection.' }),
+    maxSessions: t.exposeInt('maxSessions', { description: 'Most sessions this server admits at once.' }),
+  }),
+});
+
+export const ServerResourcesRef = builder.objectRef<ServerResources>('ServerResources').implement({
+  description: 'Resource limits of the server.',
+  fields: (t) => ({
+    cpuLimit: t.exposeFloat('cpuLimit', { description: 'CPU cores, 0.1 to 8.0.' }),
+    memoryLimitMb: t.exposeInt('memoryLimitMb', { description: 'Memory in MB, 512 to 16384, a multiple of 256.' }),
+    diskLimitMb: t.exposeInt('diskLimitMb', { description: 'Disk in MB, 1024 to 102400, a multiple of 256.' }),
+    bandwidthMbps: t.exposeInt('bandwidthMbps', { description: 'Bandwidth in Mbps, 100 to 10000.' }),
+  }),
+});
+
+export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement({
+  description: 'One xrdp instance on a host.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'UUID of the server.' }),
+    name: t.exposeString('name', { description: 'Display name, 1-255 characters.' }),
+    description: t.exposeString('description', { description: 'Free text, up to 1000 characters.' }),
+    owner: t.exposeString('owner', { description: 'User id of the owner.' }),
+    createdBy: t.exposeString('createdBy', { description: 'User id of the creator.' }),
+    status: t.field({ type: ServerStatusEnum, description: 'Lifecycle status.', resolve: (s) => s.status }),
+    statusMessage: t.exposeString('statusMessage', {
+      nullable: true,
+      description: 'Why the server is in ERROR, when it is.',
+    }),
+    host: t.exposeString('host', { description: 'Host name RDP clients connect to.' }),
+    port: t.exposeInt('port', { description: 'RDP port, allocated at creation and kept for life.' }),
+    configuration: t.field({ type: ServerConfigurationRef, description: 'Session settings.', resolve: (s) => s.configuration }),
+    resources: t.field({ type: ServerResourcesRef, description: 'Resource limits.', resolve: (s) => s.resources }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (s) => s.updatedAt }),
+    lastStartedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it last started.',
+      resolve: (s) => s.lastStartedAt,
+    }),
+    lastStoppedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it last stopped.',
+      resolve: (s) => s.lastStoppedAt,
+    }),
+    uptimeSeconds: t.int({
+      nullable: true,
+      description: 'Seconds since the last start, while RUNNING.',
+      resolve: (s) => uptimeSeconds(s, new Date()),
+    }),
+  }),
+});
+
+export const ServerEventKindEnum = builder.enumType('ServerEventKind', {
+  description: 'What happened to a server.',
+  values: {
+    SNAPSHOT: { description: 'The state when the subscription started.' },
+    CREATED: { description: 'The server was created.' },
+    UPDATED: { description: 'Its settings changed.' },
+    STATUS_CHANGED: { description: 'Its status changed.' },
+    DELETED: { description: 'It was deleted; the stream ends.' },
+  } as const,
+});
+
+export type ServerEventShape = Omit<ServerEvent, 'kind'> & { kind: ServerEvent['kind'] | 'SNAPSHOT' };
+
+export const ServerEventRef = builder.objectRef<ServerEventShape>('ServerEvent').implement({
+  description: 'A change to one server.',
+  fields: (t) => ({
+    kind: t.field({ type: ServerEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
+    server: t.field({ type: RdpServerRef, description: 'The server as it is after the change.', resolve: (e) => e.server }),
+    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+  }),
+});

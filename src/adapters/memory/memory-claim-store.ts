@@ -1,0 +1,24 @@
+import type { Claim, ClaimStore } from '../../domain/shared/claim-store.js';
+import { type Clock, systemClock } from '../../domain/shared/clock.js';
+
+/** Claims in a Map: single-threaded, so every insert is atomic. */
+export class MemoryClaimStore implements ClaimStore {
+  private readonly claims = new Map<string, Claim>();
+
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  async tryClaim(key: string, owner: string): Promise<boolean> {
+    if (this.claims.has(key)) return false;
+    this.claims.set(key, { key, owner, claimedAt: this.clock.now().toISOString() });
+    return true;
+  }
+
+  async release(key: string, owner: string): Promise<boolean> {
+    if (this.claims.get(key)?.owner !== owner) return false;
+    return this.claims.delete(key);
+  }
+
+  async list(prefix: string): Promise<Claim[]> {
+    return [...this.claims.values()].filter((c) => c.key.startsWith(prefix)).map((c) => ({ ...c }));
+  }
+}

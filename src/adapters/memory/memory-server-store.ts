@@ -1,0 +1,61 @@
+import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
+import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
+import { type Cursor, compareByCursor } from '../../domain/shared/page.js';
+
+function matches(s: RdpServer, f: ServerFilter): boolean {
+  if (f.status !== undefined && s.status !== f.status) return false;
+  if (f.ownerId !== undefined && s.owner !== f.ownerId) return false;
+  if (f.visibleTo !== undefined && s.owner !== f.visibleTo && s.createdBy !== f.visibleTo) return false;
+  return true;
+}
+
+/** Servers in a Map; copies in and out so callers never share state with the store. */
+export class MemoryServerStore implements ServerStore {
+  private readonly servers = new Map<string, RdpServer>();
+
+  async insert(server: RdpServer): Promise<void> {
+    if (this.servers.has(server.id)) throw new Error(`duplicate server id ${server.id}`);
+    this.servers.set(server.id, structuredClone(server));
+  }
+
+  async findById(id: string): Promise<RdpServer | null> {
+    const s = this.servers.get(id);
+    return s ? structuredClone(s) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<RdpServer[]> {
+    return ids.flatMap((id) => {
+      const s = this.servers.get(id);
+      return s ? [structuredClone(s)] : [];
+    });
+  }
+
+  async compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean> {
+    const current = this.servers.get(next.id);
+    if (!current || current.version !== expectedVersion) return false;
+    this.servers.set(next.id, structuredClone(next));
+    return true;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.servers.delete(id);
+  }
+
+  async list(filter: ServerFilter, first: number, after?: Cursor): Promise<{ items: RdpServer[]; hasNextPage: boolean }> {
+    const sorted = [...this.servers.values()].filter((s) => matches(s, filter)).sort(compareByCursor);
+    const start = after ? sorted.filter((s) => compareByCursor(s, after) > 0) : sorted;
+    return { items: start.slice(0, first).map((s) => structuredClone(s)), hasNextPage: start.length > first };
+  }
+
+  async count(filter: ServerFilter): Promise<number> {
+    let n = 0;
+    for (const s of this.servers.values()) if (matches(s, filter)) n++;
+    return n;
+  }
+
+  async countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {
+    const out: Partial<Record<ServerStatus, number>> = {};
+    for (const s of this.servers.values()) out[s.status] = (out[s.status] ?? 0) + 1;
+    return out;
+  }
+}

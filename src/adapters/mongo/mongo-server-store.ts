@@ -1,0 +1,162 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
+import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
+import type { Cursor } from '../../domain/shared/page.js';
+import { isDuplicateKeyError } from './mongo-database.js';
+
+const DATE_FIELDS = ['createdAt', 'updatedAt', 'lastStartedAt', 'lastStoppedAt'] as const;
+
+type ServerDoc = Omit<RdpServer, 'id' | (typeof DATE_FIELDS)[number]> & {
+  _id: string;
+  createdAt: Date;
+  updatedAt: Date;
+  lastStartedAt: Date | null;
+  lastStoppedAt: Date | null;
+};
+
+interface RevisionDoc {
+  _id: string;
+  serverId: string;
+  version: number;
+}
+
+const toDate = (s: string | null): Date | null => (s === null ? null : new Date(s));
+const toIso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+function toDoc(s: RdpServer): ServerDoc {
+  const { id, createdAt, updatedAt, lastStartedAt, lastStoppedAt, ...rest } = s;
+  return {
+    _id: id,
+    ...rest,
+    createdAt: new Date(createdAt),
+    updatedAt: new Date(updatedAt),
+    lastStartedAt: toDate(lastStartedAt),
+    lastStoppedAt: toDate(lastStoppedAt),
+  };
+}
+
+function fromDoc(d: ServerDoc): RdpServer {
+  return {
+    id: d._id,
+    name: d.name,
+    description: d.description,
+    owner: d.owner,
+    createdBy: d.createdBy,
+    status: d.status,
+    statusMessage: d.statusMessage ?? null,
+    statusBeforeMaintenance: d.statusBeforeMaintenance ?? null,
+    host: d.host,
+    port: d.port,
+    configuration: d.configuration,
+    resources: d.resources,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+    lastStartedAt: toIso(d.lastStartedAt),
+    lastStoppedAt: toIso(d.lastStoppedAt),
+    version: d.version,
+  };
+}
+
+function toFilter(f: ServerFilter): Filter<ServerDoc> {
+  const and: Filter<ServerDoc>[] = [];
+  if (f.status !== undefined) and.push({ status: f.status });
+  if (f.ownerId !== undefined) and.push({ owner: f.ownerId });
+  if (f.visibleTo !== undefined) and.push({ $or: [{ owner: f.visibleTo }, { createdBy: f.visibleTo }] });
+  return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<ServerDoc>) : { $and: and };
+}
+
+/**
+ * Servers on the official driver. compareAndSet first inserts a revision document keyed
+ * `<id>:<version>`: FerretDB runs conditional updates as read-then-write, so the unique insert is
+ * what makes one writer win; the version filter on the write then guards stale callers.
+ */
+export class MongoServerStore implements ServerStore {
+  private readonly col: Collection<ServerDoc>;
+  private readonly revisions: Collection<RevisionDoc>;
+
+  constructor(db: Db) {
+    this.col = db.collection<ServerDoc>('servers');
+    this.revisions = db.collection<RevisionDoc>('server_revisions');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.col.createIndexes([
+      { key: { createdAt: 1, _id: 1 }, name: 'created_order' },
+      { key: { owner: 1, createdAt: 1 }, name: 'by_owner' },
+      { key: { createdBy: 1, createdAt: 1 }, name: 'by_creator' },
+      { key: { status: 1 }, name: 'by_status' },
+    ]);
+    await this.revisions.createIndexes([{ key: { serverId: 1, version: 1 }, name: 'by_server' }]);
+  }
+
+  async insert(server: RdpServer): Promise<void> {
+    await this.col.insertOne(toDoc(server));
+  }
+
+  async findById(id: string): Promise<RdpServer | null> {
+    const d = await this.col.findOne({ _id: id });
+    return d ? fromDoc(d) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<RdpServer[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.col.find({ _id: { $in: [...ids] } }).toArray();
+    return docs.map(fromDoc);
+  }
+
+  async compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.revisions.insertOne({ _id: `${next.id}:${next.version}`, serverId: next.id, version: next.version });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+    const r = await this.col.replaceOne({ _id: next.id, version: expectedVersion }, toDoc(next));
+    if (r.matchedCount !== 1) {
+      await this.revisions.deleteOne({ _id: `${next.id}:${next.version}` });
+      return false;
+    }
+    await this.revisions.deleteMany({ serverId: next.id, version: { $lt: next.version } });
+    return true;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const r = await this.col.deleteOne({ _id: id });
+    await this.revisions.deleteMany({ serverId: id });
+    return r.deletedCount === 1;
+  }
+
+  async list(filter: ServerFilter, first: number, after?: Cursor): Promise<{ items: RdpServer[]; hasNextPage: boolean }> {
+    const base = toFilter(filter);
+    const query: Filter<ServerDoc> = after
+      ? {
+          $and: [
+            base,
+            {
+              $or: [
+                { createdAt: { $gt: new Date(after.createdAt) } },
+                { createdAt: new Date(after.createdAt), _id: { $gt: after.id } },
+              ],
+            },
+          ],
+        }
+      : base;
+    const docs = await this.col
+      .find(query)
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(first + 1)
+      .toArray();
+    return { items: docs.slice(0, first).map(fromDoc), hasNextPage: docs.length > first };
+  }
+
+  async count(filter: ServerFilter): Promise<number> {
+    return this.col.countDocuments(toFilter(filter));
+  }
+
+  async countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {
+    const rows = await this.col
+      .aggregate<{ _id: ServerStatus; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }])
+      .toArray();
+    return Object.fromEntries(rows.map((r) => [r._id, r.n]));
+  }
+}

@@ -1,0 +1,91 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMonitoringRouter, type ReadinessCheck } from '../../monitoring/monitoring-router.js';
+import type { Config } from '../config/config.js';
+import { type Container, type ContainerOverrides, createContainer } from './container.js';
+import { createHttpHandler } from './http-handler.js';
+import { createLogger, type Logger } from './logger.js';
+import { attachWebSocketServer } from './ws-server.js';
+import { type AppYoga, createAppYoga } from './yoga.js';
+
+export interface App {
+  server: Server;
+  container: Container;
+  yoga: AppYoga;
+  /** Listens; port 0 picks a free one. Resolves with the bound port. */
+  start(port?: number, host?: string): Promise<number>;
+  /** Ordered shutdown: readiness off, stop accepting, end subscriptions, dispose yoga, Redis, Mongo. */
+  stop(): Promise<void>;
+}
+
+export interface BuildAppOptions extends ContainerOverrides {
+  logger?: Logger;
+  /** Interval of background jobs (claim reconciliation). @default 30000 */
+  reconcileIntervalMs?: number;
+}
+
+/** Builds the whole service for a configuration without listening: tests call start(0). */
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const container = await createContainer(config, logger, options);
+  const yoga = createAppYoga(container);
+  let shuttingDown = false;
+
+  const checks: ReadinessCheck[] = [];
+  const { mongo, redis } = container;
+  if (mongo) checks.push({ name: 'mongodb', check: () => mongo.ping() });
+  if (redis) checks.push({ name: 'redis', check: () => redis.ping() });
+
+  const monitoring = createMonitoringRouter({
+    service: config.service.name,
+    version: config.service.version,
+    registry: container.metrics.registry,
+    metricsEnabled: config.metrics.enabled,
+    checks,
+    isShuttingDown: () => shuttingDown,
+  });
+  const handler = createHttpHandler({
+    yoga,
+    metrics: container.metrics,
+    monitoring,
+    maxBodyBytes: config.service.maxRequestBodyBytes,
+    serviceName: 'api',
+  });
+  const server = createServer((req, res) => {
+    void handler(req, res);
+  });
+  const ws = attachWebSocketServer(server, yoga, container);
+
+  const reconcile = setInterval(() => {
+    container.servers
+      .reconcileClaims()
+      .then((n) => n > 0 && logger.warn({ freed: n }, 'freed orphaned claims'))
+      .catch((err: unknown) => logger.warn({ err }, 'claim reconciliation failed'));
+  }, options.reconcileIntervalMs ?? 30_000);
+  reconcile.unref();
+
+  return {
+    server,
+    container,
+    yoga,
+    start(port = config.service.port, host = config.service.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    async stop() {
+      shuttingDown = true;
+      clearInterval(reconcile);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await ws.close();
+      server.closeIdleConnections();
+      await closed;
+      await yoga.dispose();
+      await container.close();
+    },
+  };
+}

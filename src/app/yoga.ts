@@ -1,0 +1,36 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { type GraphQLContext, schema } from '../../resolvers/index.js';
+import type { Viewer } from '../domain/auth/viewer.js';
+import type { Container } from './container.js';
+import { buildContext, viewerFromHeader } from './context.js';
+import { createMaskError } from './error-masking.js';
+
+/** What the HTTP and WebSocket paths hand yoga before the context is built. */
+export interface ServerContext {
+  /** Set by the WebSocket path, which verified the token at connection_init. */
+  wsViewer?: Viewer | null;
+}
+
+export type AppYoga = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export function createAppYoga(container: Container): AppYoga {
+  const { config, logger } = container;
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    // The node:http handler enforces the body cap from Content-Length; yoga's own limit wraps every
+    // body in a stream and costs about 3x on small requests (STACK-NOTES.md).
+    maxRequestBodySize: false,
+    batching: false,
+    landingPage: false,
+    graphiql: config.env !== 'production' ? { title: 'RDP Services Cluster', subscriptionsProtocol: 'WS' } : false,
+    logging: false,
+    maskedErrors: {
+      maskError: createMaskError((err) => logger.error({ err }, 'unexpected error in a GraphQL operation')),
+    },
+    context: async ({ request, wsViewer }) => {
+      const viewer = wsViewer !== undefined ? wsViewer : await viewerFromHeader(container, request.headers.get('authorization'));
+      return buildContext(container, viewer, request.headers.get('x-request-id'));
+    },
+  });
+}

@@ -1,0 +1,39 @@
+export const ROLES = ['user', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The authenticated caller, taken from a verified JWT. */
+export interface Viewer {
+  userId: string;
+  username: string;
+  email?: string | undefined;
+  roles: Role[];
+  permissions: string[];
+}
+
+export function hasRole(viewer: Viewer, role: Role): boolean {
+  if (viewer.roles.includes('admin')) return true;
+  if (role === 'operator') return viewer.roles.includes('operator');
+  if (role === 'user') return true;
+  return false;
+}
+
+export const isOperator = (viewer: Viewer): boolean => hasRole(viewer, 'operator');
+export const isAdmin = (viewer: Viewer): boolean => hasRole(viewer, 'admin');
+
+/** Something with an owner and a creator: "own" means either is the caller. */
+export interface Owned {
+  owner: string;
+  createdBy: string;
+}
+
+export function owns(viewer: Viewer, object: Owned): boolean {
+  return object.owner === viewer.userId || object.createdBy === viewer.userId;
+}
+
+/** Operators and admins see all; users see their own. */
+export function canSee(viewer: Viewer, object: Owned): boolean {
+  return isOperator(viewer) || owns(viewer, object);
+}
+
+/** Update, start, stop, delete: the same rule as reading in DOMAIN.md's table. */
+export const canManage = canSee;

@@ -1,0 +1,327 @@
+import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
+import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
+import { type ClaimStore, claimLowest, range } from '../shared/claim-store.js';
+import type { Clock, IdGenerator } from '../shared/clock.js';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  LimitExceededError,
+  NotFoundError,
+  PortExhaustedError,
+  RuntimeFailureError,
+  ValidationError,
+} from '../shared/errors.js';
+import type { EventPublisher } from '../shared/event-publisher.js';
+import { decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import type { LiveSessions } from './live-sessions.js';
+import type { RdpServer, ServerStatus } from './server.js';
+import type { ServerEventKind } from './server-events.js';
+import { checkResourcesWithinLimits, validateCreateServer, validateUpdateServer } from './server-input.js';
+import type { ServerRuntime } from './server-runtime.js';
+import type { ServerFilter, ServerStore } from './server-store.js';
+
+/** Counters the service bumps; the app binds them to Prometheus. */
+export interface ServerMetrics {
+  created(): void;
+  deleted(): void;
+}
+
+export interface ServerServiceDeps {
+  store: ServerStore;
+  claims: ClaimStore;
+  runtime: ServerRuntime;
+  events: EventPublisher;
+  limits: ResourceLimitsProvider;
+  clock: Clock;
+  newId: IdGenerator;
+  portRange: { from: number; to: number };
+  host: string;
+  metrics?: ServerMetrics;
+  sessions?: LiveSessions;
+}
+
+/** A claim older than this whose server was never written belongs to a replica that died. */
+export const ORPHAN_CLAIM_AGE_MS = 60_000;
+/** The standard RDP port is never handed out, whatever the configured range. */
+const RESERVED_PORTS = new Set([3389]);
+
+const SLOT_PREFIX = 'slot:servers:';
+
+/** The rules of RDP servers: validation, caps, ports, ownership and the status machine. */
+export class ServerService {
+  constructor(private readonly deps: ServerServiceDeps) {}
+
+  private get portPrefix(): string {
+    return `port:${this.deps.host}:`;
+  }
+
+  async get(viewer: Viewer, id: string): Promise<RdpServer> {
+    const server = await this.deps.store.findById(id);
+    if (!server || !canSee(viewer, server)) throw new NotFoundError('server', id);
+    return server;
+  }
+
+  /** Batch read for DataLoader: one entry per id, null where missing or not visible. */
+  async getMany(viewer: Viewer, ids: readonly string[]): Promise<(RdpServer | null)[]> {
+    const found = await this.deps.store.findByIds(ids);
+    const byId = new Map(found.map((s) => [s.id, s]));
+    return ids.map((id) => {
+      const s = byId.get(id);
+      return s && canSee(viewer, s) ? s : null;
+    });
+  }
+
+  async list(viewer: Viewer, filter: Omit<ServerFilter, 'visibleTo'>, page: PageRequest): Promise<Page<RdpServer>> {
+    if (!Number.isInteger(page.first) || page.first < 0 || page.first > MAX_PAGE_SIZE) {
+      throw new ValidationError('first', `must be between 0 and ${MAX_PAGE_SIZE}`);
+    }
+    const after = page.after === undefined ? undefined : decodeCursor(page.after);
+    if (after === null) throw new ValidationError('after', 'is not a cursor from this API');
+    const scoped: ServerFilter = { ...filter, ...(isOperator(viewer) ? {} : { visibleTo: viewer.userId }) };
+    const [{ items, hasNextPage }, totalCount] = await Promise.all([
+      this.deps.store.list(scoped, page.first, after),
+      this.deps.store.count(scoped),
+    ]);
+    return { items, hasNextPage, totalCount };
+  }
+
+  async create(viewer: Viewer, input: unknown): Promise<RdpServer> {
+    const limits = await this.deps.limits.get();
+    const valid = validateCreateServer(input, limits);
+    if (valid.ownerId !== undefined && valid.ownerId !== viewer.userId && !isOperator(viewer)) {
+      throw new ValidationError('ownerId', 'only operators and admins may create servers for someone else');
+    }
+    const id = this.deps.newId();
+    const max = limits.global.maxServers;
+    const slot = await claimLowest(this.deps.claims, SLOT_PREFIX, range(0, max - 1), id);
+    if (slot === null) {
+      throw new LimitExceededError('maxServers', max, `the fleet already has the maximum of ${max} servers`);
+    }
+    const { from, to } = this.deps.portRange;
+    const candidates = [...range(from, to)].filter((p) => !RESERVED_PORTS.has(p));
+    let port: number | null = null;
+    try {
+      port = await claimLowest(this.deps.claims, this.portPrefix, candidates, id);
+      if (port === null) throw new PortExhaustedError(this.deps.host, from, to);
+      const now = this.deps.clock.now().toISOString();
+      const server: RdpServer = {
+        id,
+        name: valid.name,
+        description: valid.description,
+        owner: valid.ownerId ?? viewer.userId,
+        createdBy: viewer.userId,
+        status: 'STOPPED',
+        statusMessage: null,
+        statusBeforeMaintenance: null,
+        host: this.deps.host,
+        port,
+        configuration: valid.configuration,
+        resources: valid.resources,
+        createdAt: now,
+        updatedAt: now,
+        lastStartedAt: null,
+        lastStoppedAt: null,
+        version: 1,
+      };
+      await this.deps.store.insert(server);
+      this.publish('CREATED', server);
+      this.deps.metrics?.created();
+      return server;
+    } catch (err) {
+      await this.releaseClaims(id, port, slot);
+      throw err;
+    }
+  }
+
+  async update(viewer: Viewer, id: string, input: unknown): Promise<RdpServer> {
+    const patch = validateUpdateServer(input);
+    const server = await this.getManageable(viewer, id);
+    const resources = { ...server.resources, ...patch.resources };
+    if (patch.resources) checkResourcesWithinLimits(resources, await this.deps.limits.get());
+    return this.write(server, 'UPDATED', {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+      configuration: { ...server.configuration, ...patch.configuration },
+      resources,
+    });
+  }
+
+  async start(viewer: Viewer, id: string): Promise<RdpServer> {
+    const server = await this.getManageable(viewer, id);
+    if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
+    if (server.status === 'RUNNING' || server.status === 'STARTING') {
+      throw new ConflictError(`server is already ${server.status.toLowerCase()}`);
+    }
+    if (server.status === 'STOPPING') throw new ConflictError('server is stopping; start it once it has stopped');
+    await this.deps.runtime.checkAvailable();
+    return this.runStart(server);
+  }
+
+  async stop(viewer: Viewer, id: string, force = false): Promise<RdpServer> {
+    const server = await this.getManageable(viewer, id);
+    if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
+    if (server.status === 'STOPPED') throw new ConflictError('server is already stopped');
+    if (server.status === 'STOPPING') throw new ConflictError('server is already stopping');
+    await this.endSessions(server, force);
+    return this.runStop(server);
+  }
+
+  async restart(viewer: Viewer, id: string, force = false): Promise<RdpServer> {
+    const server = await this.getManageable(viewer, id);
+    if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
+    if (server.status !== 'RUNNING' && server.status !== 'ERROR') {
+      throw new ConflictError(`server is ${server.status.toLowerCase()}; only a running or failed server restarts`);
+    }
+    await this.deps.runtime.checkAvailable();
+    await this.endSessions(server, force);
+    const stopped = await this.runStop(server);
+    return this.runStart(stopped);
+  }
+
+  async delete(viewer: Viewer, id: string, force = false): Promise<RdpServer> {
+    const server = await this.getManageable(viewer, id);
+    if (server.status === 'STARTING' || server.status === 'STOPPING') {
+      throw new ConflictError(`server is ${server.status.toLowerCase()}; delete it once that has finished`);
+    }
+    await this.endSessions(server, force);
+    if (server.status !== 'STOPPED') await this.deps.runtime.stop(server);
+    if (!(await this.deps.store.delete(id))) throw new NotFoundError('server', id);
+    await this.releaseClaims(id, server.port, null);
+    await this.deps.runtime.remove(server).catch(() => undefined);
+    this.publish('DELETED', server);
+    this.deps.metrics?.deleted();
+    return server;
+  }
+
+  async setMaintenance(viewer: Viewer, id: string, enabled: boolean): Promise<RdpServer> {
+    if (!isAdmin(viewer)) throw new ForbiddenError('only admins set maintenance');
+    const server = await this.get(viewer, id);
+    if (enabled) {
+      if (server.status === 'MAINTENANCE') throw new ConflictError('server is already in maintenance');
+      if (server.status === 'STARTING' || server.status === 'STOPPING') {
+        throw new ConflictError(`server is ${server.status.toLowerCase()}; try again once that has finished`);
+      }
+      return this.write(server, 'STATUS_CHANGED', { status: 'MAINTENANCE', statusBeforeMaintenance: server.status });
+    }
+    if (server.status !== 'MAINTENANCE') throw new ConflictError('server is not in maintenance');
+    return this.write(server, 'STATUS_CHANGED', {
+      status: server.statusBeforeMaintenance ?? 'STOPPED',
+      statusBeforeMaintenance: null,
+    });
+  }
+
+  /** Called when the runtime reports an instance that died on its own. */
+  async markFailed(id: string, message: string): Promise<RdpServer | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const server = await this.deps.store.findById(id);
+      if (!server) return null;
+      const patch: Partial<RdpServer> =
+        server.status === 'MAINTENANCE'
+          ? { statusBeforeMaintenance: 'ERROR', statusMessage: message }
+          : server.status === 'RUNNING' || server.status === 'STARTING'
+            ? { status: 'ERROR', statusMessage: message }
+            : {};
+      if (Object.keys(patch).length === 0) return server;
+      try {
+        return await this.write(server, 'STATUS_CHANGED', patch);
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    return null;
+  }
+
+  /** Frees port and slot claims whose server was never written (a replica died in between). */
+  async reconcileClaims(): Promise<number> {
+    const cutoff = this.deps.clock.now().getTime() - ORPHAN_CLAIM_AGE_MS;
+    const claims = [...(await this.deps.claims.list(this.portPrefix)), ...(await this.deps.claims.list(SLOT_PREFIX))];
+    const old = claims.filter((c) => Date.parse(c.claimedAt) < cutoff);
+    if (old.length === 0) return 0;
+    const existing = new Set((await this.deps.store.findByIds([...new Set(old.map((c) => c.owner))])).map((s) => s.id));
+    let freed = 0;
+    for (const c of old) {
+      if (!existing.has(c.owner) && (await this.deps.claims.release(c.key, c.owner))) freed++;
+    }
+    return freed;
+  }
+
+  async countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {
+    return this.deps.store.countByStatus();
+  }
+
+  private async getManageable(viewer: Viewer, id: string): Promise<RdpServer> {
+    const server = await this.deps.store.findById(id);
+    if (!server || !canManage(viewer, server)) throw new NotFoundError('server', id);
+    return server;
+  }
+
+  private async endSessions(server: RdpServer, force: boolean): Promise<void> {
+    const sessions = this.deps.sessions;
+    if (!sessions) return;
+    const live = await sessions.countLive(server.id);
+    if (live === 0) return;
+    if (!force) throw new ConflictError(`server has ${live} live session(s); pass force: true to terminate them`);
+    await sessions.terminateAll(server.id, 'SERVER_STOPPED');
+  }
+
+  private async runStart(server: RdpServer): Promise<RdpServer> {
+    const starting = await this.write(server, 'STATUS_CHANGED', { status: 'STARTING', statusMessage: null });
+    try {
+      await this.deps.runtime.start(starting);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.write(starting, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
+      throw err instanceof DomainError ? err : new RuntimeFailureError(message);
+    }
+    return this.write(starting, 'STATUS_CHANGED', {
+      status: 'RUNNING',
+      lastStartedAt: this.deps.clock.now().toISOString(),
+    });
+  }
+
+  private async runStop(server: RdpServer): Promise<RdpServer> {
+    const stopping = await this.write(server, 'STATUS_CHANGED', { status: 'STOPPING' });
+    try {
+      await this.deps.runtime.stop(stopping);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.write(stopping, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
+      throw err instanceof DomainError ? err : new RuntimeFailureError(message);
+    }
+    return this.write(stopping, 'STATUS_CHANGED', {
+      status: 'STOPPED',
+      statusMessage: null,
+      lastStoppedAt: this.deps.clock.now().toISOString(),
+    });
+  }
+
+  /** Compare-and-set write plus its event; a lost race is a CONFLICT the caller may retry. */
+  private async write(server: RdpServer, kind: ServerEventKind, patch: Partial<RdpServer>): Promise<RdpServer> {
+    const next: RdpServer = {
+      ...server,
+      ...patch,
+      updatedAt: this.deps.clock.now().toISOString(),
+      version: server.version + 1,
+    };
+    if (!(await this.deps.store.compareAndSet(next, server.version))) {
+      throw new ConflictError('server was changed by another request; reload and retry');
+    }
+    this.publish(kind, next);
+    return next;
+  }
+
+  private publish(kind: ServerEventKind, server: RdpServer): void {
+    this.deps.events.publish('server:changed', server.id, { kind, server, at: this.deps.clock.now().toISOString() });
+  }
+
+  private async releaseClaims(owner: string, port: number | null, slot: number | null): Promise<void> {
+    if (port !== null) await this.deps.claims.release(`${this.portPrefix}${port}`, owner);
+    if (slot !== null) {
+      await this.deps.claims.release(`${SLOT_PREFIX}${slot}`, owner);
+    } else {
+      const mine = (await this.deps.claims.list(SLOT_PREFIX)).filter((c) => c.owner === owner);
+      for (const c of mine) await this.deps.claims.release(c.key, owner);
+    }
+  }
+}

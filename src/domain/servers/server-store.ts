@@ -1,0 +1,25 @@
+import type { Cursor } from '../shared/page.js';
+import type { RdpServer, ServerStatus } from './server.js';
+
+export interface ServerFilter {
+  status?: ServerStatus | undefined;
+  ownerId?: string | undefined;
+  /** Only servers this user owns or created. */
+  visibleTo?: string | undefined;
+}
+
+/** Persistence of RDP servers. Lists are ordered by (createdAt, id). */
+export interface ServerStore {
+  insert(server: RdpServer): Promise<void>;
+  findById(id: string): Promise<RdpServer | null>;
+  findByIds(ids: readonly string[]): Promise<RdpServer[]>;
+  /**
+   * Writes `next` (whose version is expectedVersion + 1) when the stored version is still
+   * expectedVersion. Exactly one of several concurrent writers with the same expectedVersion wins.
+   */
+  compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  list(filter: ServerFilter, first: number, after?: Cursor): Promise<{ items: RdpServer[]; hasNextPage: boolean }>;
+  count(filter: ServerFilter): Promise<number>;
+  countByStatus(): Promise<Partial<Record<ServerStatus, number>>>;
+}
