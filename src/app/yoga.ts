@@ -29,7 +29,9 @@ export function createAppYoga(container: Container): AppYoga {
       maskError: createMaskError((err) => logger.error({ err }, 'unexpected error in a GraphQL operation')),
     },
     context: async ({ request, wsViewer }) => {
-      const viewer = wsViewer !== undefined ? wsViewer : await viewerFromHeader(container, request.headers.get('authorization'));
+      // Over WebSocket there is no Request: the token was verified once, at connection_init.
+      if (wsViewer !== undefined) return buildContext(container, wsViewer);
+      const viewer = await viewerFromHeader(container, request.headers.get('authorization'));
       return buildContext(container, viewer, request.headers.get('x-request-id'));
     },
   });
