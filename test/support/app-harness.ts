@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { signToken } from '../../src/adapters/auth/token-signer.js';
@@ -5,6 +6,8 @@ import { type App, type BuildAppOptions, buildApp } from '../../src/app/build-ap
 import { createLogger } from '../../src/app/logger.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Role } from '../../src/domain/auth/viewer.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 
@@ -25,7 +28,7 @@ export interface TestApp {
 
 /** Starts the whole service on a free loopback port with the given environment. */
 export async function startTestApp(env: Record<string, string> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env }, { version: pkg.version });
   const app = await buildApp(config, { logger: createLogger({ level: 'silent' }), ...options });
   const port = await app.start(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
