@@ -55,7 +55,9 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       const mongoServers = new MongoServerStore(mongo.db);
       await mongoServers.ensureIndexes();
       serverStore = mongoServers;
-      claims = new MongoClaimStore(mongo.db, clock);
+      const mongoClaims = new MongoClaimStore(mongo.db, clock);
+      await mongoClaims.ensureIndexes();
+      claims = mongoClaims;
     } else {
       logger.warn('MONGODB_URI is not set: using the in-memory store; data is not kept across restarts');
       serverStore = new MemoryServerStore();

@@ -1,12 +1,18 @@
 import type { Collection, Db } from 'mongodb';
 import type { Claim, ClaimStore } from '../../domain/shared/claim-store.js';
 import { type Clock, systemClock } from '../../domain/shared/clock.js';
-import { isDuplicateKeyError } from './mongo-database.js';
+import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
 
 interface ClaimDoc {
   _id: string;
+  /** The key up to its last ':' (e.g. `port:host-a:`), so a prefix listing is an indexed match. */
+  scope: string;
   owner: string;
   claimedAt: Date;
+}
+
+function scopeOf(key: string): string {
+  return key.slice(0, key.lastIndexOf(':') + 1);
 }
 
 function escapeRegex(s: string): string {
@@ -26,7 +32,7 @@ export class MongoClaimStore implements ClaimStore {
 
   async tryClaim(key: string, owner: string): Promise<boolean> {
     try {
-      await this.col.insertOne({ _id: key, owner, claimedAt: this.clock.now() });
+      await this.col.insertOne({ _id: key, scope: scopeOf(key), owner, claimedAt: this.clock.now() });
       return true;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
@@ -39,8 +45,17 @@ export class MongoClaimStore implements ClaimStore {
     return r.deletedCount === 1;
   }
 
+  async ensureIndexes(): Promise<void> {
+    await ensureIndexes(this.col, [{ key: { scope: 1 }, name: 'by_scope' }]);
+  }
+
   async list(prefix: string): Promise<Claim[]> {
-    const docs = await this.col.find({ _id: { $regex: `^${escapeRegex(prefix)}` } }).toArray();
+    // A key starts with a prefix ending in ':' exactly when its scope does (the rest of a key has
+    // no ':'), so the common listing is an indexed range; any other prefix falls back to a regex.
+    const filter = prefix.endsWith(':')
+      ? { scope: { $gte: prefix, $lt: `${prefix}\uffff` } }
+      : { _id: { $regex: `^${escapeRegex(prefix)}` } };
+    const docs = await this.col.find(filter, { batchSize: 10_000 }).toArray();
     return docs.map((d) => ({ key: d._id, owner: d.owner, claimedAt: d.claimedAt.toISOString() }));
   }
 }

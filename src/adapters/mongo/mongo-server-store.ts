@@ -2,7 +2,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
 import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
-import { isDuplicateKeyError } from './mongo-database.js';
+import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
 
 const DATE_FIELDS = ['createdAt', 'updatedAt', 'lastStartedAt', 'lastStoppedAt'] as const;
 
@@ -80,13 +80,13 @@ export class MongoServerStore implements ServerStore {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.col.createIndexes([
+    await ensureIndexes(this.col, [
       { key: { createdAt: 1, _id: 1 }, name: 'created_order' },
       { key: { owner: 1, createdAt: 1 }, name: 'by_owner' },
       { key: { createdBy: 1, createdAt: 1 }, name: 'by_creator' },
       { key: { status: 1 }, name: 'by_status' },
     ]);
-    await this.revisions.createIndexes([{ key: { serverId: 1, version: 1 }, name: 'by_server' }]);
+    await ensureIndexes(this.revisions, [{ key: { serverId: 1, version: 1 }, name: 'by_server' }]);
   }
 
   async insert(server: RdpServer): Promise<void> {

@@ -17,21 +17,67 @@ export interface ClaimStore {
   list(prefix: string): Promise<Claim[]>;
 }
 
+/** Failed inserts after which a claimer re-reads the taken set instead of trusting its old one. */
+const REREAD_AFTER_FAILURES = 4;
+
 /**
- * Claims the lowest free key `${prefix}${n}` for n in candidates. Reads the taken set once, then
- * tries the free ones in order; a lost race moves on to the next. Returns the n, or null.
+ * Claims the lowest free key `${prefix}${n}` for n in candidates and returns n, or null when
+ * every one is taken. Reads the taken set and tries the lowest free key. A caller that loses the
+ * race tries a random free key instead of the next-lowest, so a burst of concurrent callers does
+ * not collide on the same key over and over (quadratic), and re-reads the taken set every few
+ * losses, so a full range is noticed without walking a stale list. Uncontended, the result is
+ * always the lowest free key.
  */
 export async function claimLowest(
   claims: ClaimStore,
   prefix: string,
   candidates: Iterable<number>,
   owner: string,
+  random: () => number = Math.random,
 ): Promise<number | null> {
+  const all = [...candidates];
+  const readFree = async () => {
+    const taken = new Set((await claims.list(prefix)).map((c) => c.key));
+    return all.filter((n) => !taken.has(`${prefix}${n}`));
+  };
+  let free = await readFree();
+  let index = 0;
+  let failures = 0;
+  while (free.length > 0) {
+    const n = free[index] as number;
+    if (await claims.tryClaim(`${prefix}${n}`, owner)) return n;
+    failures++;
+    if (failures % REREAD_AFTER_FAILURES === 0) free = await readFree();
+    else free.splice(index, 1);
+    index = Math.floor(random() * free.length);
+  }
+  return null;
+}
+
+/**
+ * Claims any free key (for cap slots, where the number means nothing). Tries a few random keys
+ * blind, which costs no read while the range is mostly free, then reads the taken set and tries
+ * the free ones in random order.
+ */
+export async function claimAny(
+  claims: ClaimStore,
+  prefix: string,
+  candidates: Iterable<number>,
+  owner: string,
+  random: () => number = Math.random,
+): Promise<number | null> {
+  const all = [...candidates];
+  for (let attempt = 0; attempt < 3 && all.length > 0; attempt++) {
+    const n = all[Math.floor(random() * all.length)] as number;
+    if (await claims.tryClaim(`${prefix}${n}`, owner)) return n;
+  }
   const taken = new Set((await claims.list(prefix)).map((c) => c.key));
-  for (const n of candidates) {
-    const key = `${prefix}${n}`;
-    if (taken.has(key)) continue;
-    if (await claims.tryClaim(key, owner)) return n;
+  const free = all.filter((n) => !taken.has(`${prefix}${n}`));
+  while (free.length > 0) {
+    const index = Math.floor(random() * free.length);
+    const n = free[index] as number;
+    if (await claims.tryClaim(`${prefix}${n}`, owner)) return n;
+    free.splice(index, 1);
   }
   return null;
 }

@@ -26,7 +26,13 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(raw: string): Cursor | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') {
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      new Date(v[0]).toISOString() === v[0]
+    ) {
       return { createdAt: v[0], id: v[1] };
     }
   } catch {
