@@ -28,6 +28,13 @@ export interface BuildAppOptions extends ContainerOverrides {
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const container = await createContainer(config, logger, options);
+  const recovered = await container.servers.recoverRuntime().catch((err: unknown) => {
+    logger.error({ err }, 'could not recover xrdp instances');
+    return null;
+  });
+  if (recovered && recovered.adopted.length + recovered.failed.length + recovered.reaped.length > 0) {
+    logger.info(recovered, 'xrdp instances recovered after start');
+  }
   const yoga = createAppYoga(container);
   let shuttingDown = false;
 

@@ -78,7 +78,14 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   }
 
   const events = createEventBus(redis ? createEventTargetOn(redis) : undefined);
-  const runtime = overrides.runtime ?? createXrdpServerRuntime({ binary: config.xrdp.binary });
+  const runtime =
+    overrides.runtime ??
+    createXrdpServerRuntime({
+      binary: config.xrdp.binary,
+      configPath: config.xrdp.configPath,
+      loopbackOnly: config.xrdp.loopbackOnly,
+      publicHost: config.xrdp.publicHost,
+    });
   const limits = staticLimitsProvider(
     defaultResourceLimits({
       maxServers: config.limits.maxServers,

@@ -80,6 +80,7 @@ const envSchema = z.object({
   XRDP_BINARY: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/usr/sbin/xrdp'),
   RDP_PORT_RANGE: portRange.default({ from: 33890, to: 33999 }),
   RDP_PUBLIC_HOST: z.string().min(1).max(255).default('localhost'),
+  RDP_LOOPBACK_ONLY: bool.default(false),
   PROMETHEUS_ENABLED: bool.default(true),
   METRICS_INTERVAL: int(1, 86400).default(30),
   HEALTH_CHECK_INTERVAL: int(1, 86400).default(30),
@@ -115,6 +116,8 @@ export interface Config {
     binary: string;
     portRange: { from: number; to: number };
     publicHost: string;
+    /** Bind xrdp instances to 127.0.0.1 only. */
+    loopbackOnly: boolean;
   };
   metrics: { enabled: boolean; intervalSeconds: number; healthCheckIntervalSeconds: number };
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
@@ -193,6 +196,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       binary: e.XRDP_BINARY,
       portRange: e.RDP_PORT_RANGE,
       publicHost: e.RDP_PUBLIC_HOST,
+      loopbackOnly: e.RDP_LOOPBACK_ONLY,
     },
     metrics: {
       enabled: e.PROMETHEUS_ENABLED,

@@ -293,6 +293,7 @@ describe('.env.example', () => {
     XRDP_BINARY: '/usr/sbin/xrdp',
     RDP_PORT_RANGE: '33890-33999',
     RDP_PUBLIC_HOST: 'localhost',
+    RDP_LOOPBACK_ONLY: 'false',
     PROMETHEUS_ENABLED: 'true',
     METRICS_INTERVAL: '30',
     HEALTH_CHECK_INTERVAL: '30',

@@ -18,6 +18,13 @@ export interface ServerRuntime {
   remove(server: RdpServer): Promise<void>;
   /** Whether the instance is running right now (used to adopt instances after a restart). */
   isRunning(server: RdpServer): Promise<boolean>;
+  /**
+   * Takes charge of an instance started by an earlier run of the control plane. Returns false
+   * when none is running for this server.
+   */
+  adopt(server: RdpServer): Promise<boolean>;
+  /** Stops every instance on this host whose server id is not in `keep`; returns the ids stopped. */
+  reap(keep: ReadonlySet<string>): Promise<string[]>;
   /** Registers a listener for instances that exit on their own. */
   onUnexpectedExit(listener: (exit: RuntimeExit) => void): void;
 }

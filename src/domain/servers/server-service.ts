@@ -13,7 +13,7 @@ import {
   ValidationError,
 } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
-import { decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import { type Cursor, decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
 import type { LiveSessions } from './live-sessions.js';
 import type { RdpServer, ServerStatus } from './server.js';
 import type { ServerEventKind } from './server-events.js';
@@ -230,6 +230,44 @@ export class ServerService {
       }
     }
     return null;
+  }
+
+  /**
+   * After a restart of the control plane: instances of servers recorded as running are adopted
+   * or, when gone, the server is marked ERROR; instances no server wants are stopped.
+   */
+  async recoverRuntime(): Promise<{ adopted: string[]; failed: string[]; reaped: string[] }> {
+    const adopted: string[] = [];
+    const failed: string[] = [];
+    const keep = new Set<string>();
+    for (const status of ['RUNNING', 'STARTING', 'STOPPING', 'MAINTENANCE'] as const) {
+      let after: Cursor | undefined;
+      while (true) {
+        const page = await this.deps.store.list({ status }, MAX_PAGE_SIZE, after);
+        for (const server of page.items) {
+          const wasRunning = status !== 'MAINTENANCE' || server.statusBeforeMaintenance === 'RUNNING';
+          if (!wasRunning) continue;
+          if (await this.deps.runtime.adopt(server)) {
+            keep.add(server.id);
+            adopted.push(server.id);
+            if (status === 'STARTING') await this.write(server, 'STATUS_CHANGED', { status: 'RUNNING' }).catch(() => undefined);
+          } else if (status === 'STOPPING') {
+            await this.write(server, 'STATUS_CHANGED', {
+              status: 'STOPPED',
+              lastStoppedAt: this.deps.clock.now().toISOString(),
+            }).catch(() => undefined);
+          } else {
+            failed.push(server.id);
+            await this.markFailed(server.id, 'xrdp was not running when the control plane started');
+          }
+        }
+        const last = page.items.at(-1);
+        if (!page.hasNextPage || !last) break;
+        after = last;
+      }
+    }
+    const reaped = await this.deps.runtime.reap(keep);
+    return { adopted, failed, reaped };
   }
 
   /** Frees port and slot claims whose server was never written (a replica died in between). */
