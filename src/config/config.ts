@@ -141,6 +141,14 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     for (const issue of parsed.error.issues) {
       problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
+    // Rules across variables are checked on the raw values too, so one run lists every problem.
+    const secret = cleaned.JWT_SECRET;
+    if (secret !== undefined && new TextEncoder().encode(secret).byteLength < MIN_SECRET_BYTES) {
+      problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+    }
+    if (cleaned.NODE_ENV === 'production' && secret === undefined && !cleaned.AUTH_SERVICE_URL) {
+      problems.push('JWT_SECRET: required in production unless AUTH_SERVICE_URL is set');
+    }
     throw new ConfigError(problems);
   }
   const e = parsed.data;

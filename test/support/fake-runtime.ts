@@ -2,7 +2,7 @@ import type { RdpServer } from '../../src/domain/servers/server.js';
 import type { RuntimeExit, ServerRuntime } from '../../src/domain/servers/server-runtime.js';
 import { RuntimeFailureError, RuntimeUnavailableError } from '../../src/domain/shared/errors.js';
 
-export type RuntimeOperation = 'checkAvailable' | 'start' | 'stop' | 'remove' | 'isRunning';
+export type RuntimeOperation = 'checkAvailable' | 'start' | 'stop' | 'remove' | 'isRunning' | 'adopt';
 
 export interface RuntimeCall {
   op: RuntimeOperation;
@@ -50,6 +50,17 @@ export class FakeServerRuntime implements ServerRuntime {
   async isRunning(server: RdpServer): Promise<boolean> {
     this.record('isRunning', server);
     return this.running.has(server.id);
+  }
+
+  async adopt(server: RdpServer): Promise<boolean> {
+    this.record('adopt', server);
+    return this.running.has(server.id);
+  }
+
+  async reap(keep: ReadonlySet<string>): Promise<string[]> {
+    const reaped = [...this.running].filter((id) => !keep.has(id));
+    for (const id of reaped) this.running.delete(id);
+    return reaped;
   }
 
   onUnexpectedExit(listener: (exit: RuntimeExit) => void): void {

@@ -18,6 +18,12 @@ export class MemoryClaimStore implements ClaimStore {
     return this.claims.delete(key);
   }
 
+  async count(prefix: string): Promise<number> {
+    let n = 0;
+    for (const key of this.claims.keys()) if (key.startsWith(prefix)) n++;
+    return n;
+  }
+
   async list(prefix: string): Promise<Claim[]> {
     return [...this.claims.values()].filter((c) => c.key.startsWith(prefix)).map((c) => ({ ...c }));
   }

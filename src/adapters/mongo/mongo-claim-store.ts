@@ -49,13 +49,21 @@ export class MongoClaimStore implements ClaimStore {
     await ensureIndexes(this.col, [{ key: { scope: 1 }, name: 'by_scope' }]);
   }
 
+  async count(prefix: string): Promise<number> {
+    return this.col.countDocuments(this.prefixFilter(prefix));
+  }
+
   async list(prefix: string): Promise<Claim[]> {
+    const docs = await this.col.find(this.prefixFilter(prefix), { batchSize: 10_000 }).toArray();
+    return docs.map((d) => ({ key: d._id, owner: d.owner, claimedAt: d.claimedAt.toISOString() }));
+  }
+
+  private prefixFilter(prefix: string) {
     // A key starts with a prefix ending in ':' exactly when its scope does (the rest of a key has
     // no ':'), so the common listing is an indexed range; any other prefix falls back to a regex.
     const filter = prefix.endsWith(':')
       ? { scope: { $gte: prefix, $lt: `${prefix}\uffff` } }
       : { _id: { $regex: `^${escapeRegex(prefix)}` } };
-    const docs = await this.col.find(filter, { batchSize: 10_000 }).toArray();
-    return docs.map((d) => ({ key: d._id, owner: d.owner, claimedAt: d.claimedAt.toISOString() }));
+    return filter;
   }
 }

@@ -18,7 +18,11 @@ interface RevisionDoc {
   _id: string;
   serverId: string;
   version: number;
+  claimedAt?: Date;
 }
+
+/** A revision claim this old whose write never landed belongs to a writer that died. */
+const STALE_REVISION_MS = 30_000;
 
 const toDate = (s: string | null): Date | null => (s === null ? null : new Date(s));
 const toIso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -105,19 +109,47 @@ export class MongoServerStore implements ServerStore {
   }
 
   async compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean> {
+    const revision = `${next.id}:${next.version}`;
+    if (!(await this.claimRevision(revision, next))) {
+      if (!(await this.clearStaleRevision(revision, next.id, expectedVersion))) return false;
+      if (!(await this.claimRevision(revision, next))) return false;
+    }
+    let matched: number;
     try {
-      await this.revisions.insertOne({ _id: `${next.id}:${next.version}`, serverId: next.id, version: next.version });
+      matched = (await this.col.replaceOne({ _id: next.id, version: expectedVersion }, toDoc(next))).matchedCount;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
+      await this.revisions.deleteOne({ _id: revision });
       throw err;
     }
-    const r = await this.col.replaceOne({ _id: next.id, version: expectedVersion }, toDoc(next));
-    if (r.matchedCount !== 1) {
-      await this.revisions.deleteOne({ _id: `${next.id}:${next.version}` });
+    if (matched !== 1) {
+      await this.revisions.deleteOne({ _id: revision });
       return false;
     }
     await this.revisions.deleteMany({ serverId: next.id, version: { $lt: next.version } });
     return true;
+  }
+
+  private async claimRevision(revision: string, next: RdpServer): Promise<boolean> {
+    try {
+      await this.revisions.insertOne({ _id: revision, serverId: next.id, version: next.version, claimedAt: new Date() });
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A writer that died between its revision claim and its write would block the server forever:
+   * a claim older than STALE_REVISION_MS whose server still has the version before it is removed.
+   */
+  private async clearStaleRevision(revision: string, serverId: string, expectedVersion: number): Promise<boolean> {
+    const claim = await this.revisions.findOne({ _id: revision });
+    if (!claim?.claimedAt || Date.now() - claim.claimedAt.getTime() < STALE_REVISION_MS) return false;
+    const current = await this.col.findOne({ _id: serverId }, { projection: { version: 1 } });
+    if (current?.version !== expectedVersion) return false;
+    const r = await this.revisions.deleteOne({ _id: revision, claimedAt: claim.claimedAt });
+    return r.deletedCount === 1;
   }
 
   async delete(id: string): Promise<boolean> {

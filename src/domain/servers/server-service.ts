@@ -1,6 +1,6 @@
 import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
-import { type ClaimStore, claimAny, claimLowest, range } from '../shared/claim-store.js';
+import { type ClaimStore, claimLowest, claimSlot, range } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import {
   ConflictError,
@@ -94,7 +94,7 @@ export class ServerService {
     }
     const id = this.deps.newId();
     const max = limits.global.maxServers;
-    const slot = await claimAny(this.deps.claims, SLOT_PREFIX, range(0, max - 1), id);
+    const slot = await claimSlot(this.deps.claims, SLOT_PREFIX, max, id);
     if (slot === null) {
       throw new LimitExceededError('maxServers', max, `the fleet already has the maximum of ${max} servers`);
     }

@@ -15,6 +15,32 @@ export interface ClaimStore {
   release(key: string, owner: string): Promise<boolean>;
   /** Every claim whose key starts with `prefix`. */
   list(prefix: string): Promise<Claim[]>;
+  /** How many claims' keys start with `prefix`. */
+  count(prefix: string): Promise<number>;
+}
+
+/**
+ * Claims one of `max` numbered slots for a cap (servers, sessions, ...), exact under any number of
+ * concurrent callers on any backend: a free slot number below `max` is claimed by insert, then
+ * the claimer counts every held slot and gives its own back when the count is over `max`. The
+ * count matters only after the cap was lowered (slots at or above the new cap are still held):
+ * every admitted claimer saw a count within the cap after its own insert, and the last of those
+ * reads saw every admitted claim, so the cap holds. Returns the slot, or null when full.
+ */
+export async function claimSlot(
+  claims: ClaimStore,
+  prefix: string,
+  max: number,
+  owner: string,
+  random: () => number = Math.random,
+): Promise<number | null> {
+  const slot = await claimAny(claims, prefix, range(0, max - 1), owner, random);
+  if (slot === null) return null;
+  if ((await claims.count(prefix)) > max) {
+    await claims.release(`${prefix}${slot}`, owner);
+    return null;
+  }
+  return slot;
 }
 
 /** Failed inserts after which a claimer re-reads the taken set instead of trusting its old one. */

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const SECRET_32 = 's'.repeat(32);
+
+function configError(env: Record<string, string | undefined>, options: Parameters<typeof loadConfig>[1] = {}): ConfigError {
+  try {
+    loadConfig(env, options);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+describe('loadConfig', () => {
+  describe('with an empty environment', () => {
+    const config = loadConfig({});
+
+    it('serves on 0.0.0.0:8090 in development', () => {
+      expect(config.env).toBe('development');
+      expect(config.service).toMatchObject({ host: '0.0.0.0', port: 8090, name: 'rdp-services-cluster', version: '0.0.0' });
+    });
+
+    it('allocates RDP ports from 33890-33999 and allows 50 servers and 100 sessions', () => {
+      expect(config.xrdp.portRange).toEqual({ from: 33890, to: 33999 });
+      expect(config.limits).toEqual({ maxServers: 50, maxSessions: 100, maxCpuUsage: 80, maxMemoryUsage: 80 });
+    });
+
+    it('selects the in-memory store and in-process pub/sub (no mongo, no redis)', () => {
+      expect(config.mongo).toBeUndefined();
+      expect(config.redis).toBeUndefined();
+      expect('mongo' in config).toBe(false);
+      expect('redis' in config).toBe(false);
+    });
+
+    it('logs at info in json, and takes the deployment document’s timeouts and xrdp paths', () => {
+      expect(config.log).toEqual({ level: 'info', format: 'json' });
+      expect(config.sessions).toEqual({ sessionTimeoutSeconds: 3600, idleTimeoutSeconds: 1800 });
+      expect(config.xrdp).toMatchObject({ configPath: '/etc/xrdp', logPath: '/var/log/xrdp' });
+      expect(config.metrics).toEqual({ enabled: true, intervalSeconds: 30, healthCheckIntervalSeconds: 30 });
+    });
+
+    it('has no secret and does not claim one was generated when no devSecret is supplied', () => {
+      expect(config.auth.secret).toBeUndefined();
+      expect(config.auth.secretGenerated).toBe(false);
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadConfig({ SERVICE_PORT: '', MONGODB_URI: '', LOG_LEVEL: '' });
+    expect(config.service.port).toBe(8090);
+    expect(config.mongo).toBeUndefined();
+    expect(config.log.level).toBe('info');
+  });
+
+  it('reads set values: port, range, mongo and redis with pool sizes, upper-case log level', () => {
+    const config = loadConfig({
+      SERVICE_PORT: '9000',
+      RDP_PORT_RANGE: '40000-40010',
+      MONGODB_URI: 'mongodb://mongo:27017/lucid_rdp',
+      MONGODB_MAX_POOL_SIZE: '20',
+      MONGODB_MIN_POOL_SIZE: '2',
+      REDIS_URL: 'redis://redis:6379',
+      MAX_CONCURRENT_SERVERS: '7',
+      LOG_LEVEL: 'DEBUG',
+      PROMETHEUS_ENABLED: 'false',
+    });
+    expect(config.service.port).toBe(9000);
+    expect(config.xrdp.portRange).toEqual({ from: 40000, to: 40010 });
+    expect(config.mongo).toEqual({ uri: 'mongodb://mongo:27017/lucid_rdp', maxPoolSize: 20, minPoolSize: 2 });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379', maxConnections: 50 });
+    expect(config.limits.maxServers).toBe(7);
+    expect(config.log.level).toBe('debug');
+    expect(config.metrics.enabled).toBe(false);
+  });
+
+  it('lists every bad variable at once, one problem per variable', () => {
+    const err = configError({ SERVICE_PORT: 'abc', RDP_PORT_RANGE: '9-1', MONGODB_URI: 'http://x', METRICS_INTERVAL: '0' });
+    expect(err.problems).toHaveLength(4);
+    const variables = err.problems.map((p) => p.split(':')[0]).sort();
+    expect(variables).toEqual(['METRICS_INTERVAL', 'MONGODB_URI', 'RDP_PORT_RANGE', 'SERVICE_PORT']);
+    for (const name of variables) expect(err.message).toContain(name);
+  });
+
+  it.each([
+    ['SERVICE_PORT', '65536'],
+    ['SERVICE_PORT', '-1'],
+    ['RDP_PORT_RANGE', '1000-2000'],
+    ['RDP_PORT_RANGE', '33890'],
+    ['REDIS_URL', 'http://redis:6379'],
+    ['AUTH_SERVICE_URL', 'not a url'],
+    ['PROMETHEUS_ENABLED', 'maybe'],
+    ['LOG_LEVEL', 'loud'],
+    ['XRDP_CONFIG_PATH', 'etc/xrdp'],
+    ['SESSION_TIMEOUT', '10'],
+  ])('rejects %s=%s naming that variable', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('rejects a JWT_SECRET shorter than 32 bytes and accepts exactly 32', () => {
+    const err = configError({ JWT_SECRET: 's'.repeat(31) });
+    expect(err.problems).toEqual(['JWT_SECRET: must be at least 32 bytes (got 31)']);
+    const config = loadConfig({ JWT_SECRET: SECRET_32 });
+    expect(config.auth.secret).toEqual(new TextEncoder().encode(SECRET_32));
+    expect(config.auth.secretGenerated).toBe(false);
+  });
+
+  it('measures JWT_SECRET in UTF-8 bytes, not characters', () => {
+    expect(loadConfig({ JWT_SECRET: 'é'.repeat(16) }).auth.secret?.byteLength).toBe(32);
+    expect(configError({ JWT_SECRET: 'é'.repeat(15) }).problems[0]).toMatch(/^JWT_SECRET: .*got 30/);
+  });
+
+  it('requires JWT_SECRET or AUTH_SERVICE_URL in production, even when a devSecret is offered', () => {
+    const err = configError({ NODE_ENV: 'production' }, { devSecret: () => SECRET_32 });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(/^JWT_SECRET: /);
+  });
+
+  it('accepts production with only AUTH_SERVICE_URL, using the JWKS issuer and no secret', () => {
+    const config = loadConfig(
+      { NODE_ENV: 'production', AUTH_SERVICE_URL: 'https://auth.example.test/jwks' },
+      { devSecret: () => SECRET_32 },
+    );
+    expect(config.auth).toEqual({ secretGenerated: false, jwksUrl: 'https://auth.example.test/jwks' });
+  });
+
+  it('uses the devSecret outside production when JWT_SECRET is unset, marking it generated', () => {
+    const config = loadConfig({ NODE_ENV: 'test' }, { devSecret: () => 'd'.repeat(48) });
+    expect(config.auth.secretGenerated).toBe(true);
+    expect(config.auth.secret).toEqual(new TextEncoder().encode('d'.repeat(48)));
+  });
+
+  it('prefers JWT_SECRET over the devSecret', () => {
+    let asked = false;
+    const devSecret = (): string => {
+      asked = true;
+      return 'd'.repeat(48);
+    };
+    const config = loadConfig({ JWT_SECRET: SECRET_32 }, { devSecret });
+    expect(asked).toBe(false);
+    expect(config.auth.secretGenerated).toBe(false);
+    expect(config.auth.secret).toEqual(new TextEncoder().encode(SECRET_32));
+  });
+
+  it('rejects IDLE_TIMEOUT equal to or above SESSION_TIMEOUT', () => {
+    expect(configError({ IDLE_TIMEOUT: '3600', SESSION_TIMEOUT: '3600' }).problems).toEqual([
+      'IDLE_TIMEOUT: must be less than SESSION_TIMEOUT',
+    ]);
+    expect(configError({ IDLE_TIMEOUT: '1000', SESSION_TIMEOUT: '900' }).problems[0]).toMatch(/^IDLE_TIMEOUT: /);
+    expect(loadConfig({ IDLE_TIMEOUT: '899', SESSION_TIMEOUT: '900' }).sessions).toEqual({
+      sessionTimeoutSeconds: 900,
+      idleTimeoutSeconds: 899,
+    });
+  });
+
+  it('lists cross-field problems together: idle timeout, pool sizes and short secret', () => {
+    const err = configError({
+      IDLE_TIMEOUT: '4000',
+      MONGODB_MIN_POOL_SIZE: '60',
+      MONGODB_MAX_POOL_SIZE: '50',
+      JWT_SECRET: 'short',
+    });
+    expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual(['IDLE_TIMEOUT', 'JWT_SECRET', 'MONGODB_MIN_POOL_SIZE']);
+  });
+});
