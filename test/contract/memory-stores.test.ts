@@ -1,0 +1,9 @@
+import { MemoryClaimStore } from '../../src/adapters/memory/memory-claim-store.js';
+import { MemoryServerStore } from '../../src/adapters/memory/memory-server-store.js';
+import { claimStoreContract } from './claim-store.contract.js';
+import { serverStoreContract } from './server-store.contract.js';
+
+const nothing = async (): Promise<void> => {};
+
+serverStoreContract('MemoryServerStore', async () => ({ store: new MemoryServerStore(), cleanup: nothing }));
+claimStoreContract('MemoryClaimStore', async () => ({ store: new MemoryClaimStore(), cleanup: nothing }));
