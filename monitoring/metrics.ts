@@ -3,9 +3,13 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** Every status a server can have, so rdp_servers_total reports zeros rather than gaps. */
 export const SERVER_STATUS_LABELS = ['STOPPED', 'STARTING', 'RUNNING', 'STOPPING', 'ERROR', 'MAINTENANCE'] as const;
 
+export const SESSION_STATUS_LABELS = ['ACTIVE', 'DISCONNECTED', 'TERMINATED'] as const;
+
 export interface MetricsSources {
   /** Current server counts by status, read at scrape time so the gauge matches the store. */
   serversByStatus: () => Promise<Partial<Record<string, number>>>;
+  /** Current session counts by status, read at scrape time. */
+  sessionsByStatus: () => Promise<Partial<Record<string, number>>>;
 }
 
 /**
@@ -50,7 +54,37 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     },
   });
 
-  return { registry, requestsTotal, requestDuration, serversCreatedTotal, serversDeletedTotal };
+  new Gauge({
+    name: 'rdp_sessions_total',
+    help: 'RDP sessions by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await sources.sessionsByStatus();
+      for (const status of SESSION_STATUS_LABELS) this.set({ status }, counts[status] ?? 0);
+    },
+  });
+  const sessionsCreatedTotal = new Counter({
+    name: 'rdp_sessions_created_total',
+    help: 'RDP sessions admitted',
+    registers: [registry],
+  });
+  const sessionsTerminatedTotal = new Counter({
+    name: 'rdp_sessions_terminated_total',
+    help: 'RDP sessions terminated, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    requestsTotal,
+    requestDuration,
+    serversCreatedTotal,
+    serversDeletedTotal,
+    sessionsCreatedTotal,
+    sessionsTerminatedTotal,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -2,10 +2,15 @@ import type DataLoader from 'dataloader';
 import type { Viewer } from '../src/domain/auth/viewer.js';
 import type { RdpServer } from '../src/domain/servers/server.js';
 import type { ServerService } from '../src/domain/servers/server-service.js';
+import type { RdpSession } from '../src/domain/sessions/session.js';
+import type { SessionService } from '../src/domain/sessions/session-service.js';
 import type { EventBus } from '../src/domain/shared/event-publisher.js';
+import type { XrdpConfigService } from '../src/domain/xrdp/xrdp-config-service.js';
 
 export interface Services {
   servers: ServerService;
+  sessions: SessionService;
+  xrdpConfig: XrdpConfigService;
 }
 
 /** Per-request context: the caller, the services and request-scoped loaders. */
@@ -16,5 +21,7 @@ export interface GraphQLContext {
   events: EventBus;
   loaders: {
     server: DataLoader<string, RdpServer | null>;
+    /** Live sessions of a server, by server id. */
+    liveSessionsByServer: DataLoader<string, RdpSession[]>;
   };
 }

@@ -20,8 +20,10 @@ export interface App {
 
 export interface BuildAppOptions extends ContainerOverrides {
   logger?: Logger;
-  /** Interval of background jobs (claim reconciliation). @default 30000 */
+  /** Interval of claim reconciliation. @default 30000 */
   reconcileIntervalMs?: number;
+  /** Interval of the session deadline sweeper (every replica runs it). @default 5000 */
+  sweepIntervalMs?: number;
 }
 
 /** Builds the whole service for a configuration without listening: tests call start(0). */
@@ -64,12 +66,24 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const ws = attachWebSocketServer(server, yoga, container);
 
   const reconcile = setInterval(() => {
-    container.servers
-      .reconcileClaims()
-      .then((n) => n > 0 && logger.warn({ freed: n }, 'freed orphaned claims'))
+    Promise.all([container.servers.reconcileClaims(), container.sessions.reconcileClaims()])
+      .then(([servers, sessions]) => servers + sessions > 0 && logger.warn({ servers, sessions }, 'freed orphaned claims'))
       .catch((err: unknown) => logger.warn({ err }, 'claim reconciliation failed'));
   }, options.reconcileIntervalMs ?? 30_000);
   reconcile.unref();
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    container.sessions
+      .sweep()
+      .then((r) => r.terminated + r.disconnected > 0 && logger.info(r, 'session deadlines enforced'))
+      .catch((err: unknown) => logger.warn({ err }, 'session sweep failed'))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, options.sweepIntervalMs ?? 5000);
+  sweep.unref();
 
   return {
     server,
@@ -87,6 +101,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     async stop() {
       shuttingDown = true;
       clearInterval(reconcile);
+      clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await ws.close();
       server.closeIdleConnections();

@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
+import { createLinuxSessionAccounts } from '../adapters/host/linux-session-accounts.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
 import { MemoryServerStore } from '../adapters/memory/memory-server-store.js';
+import { MemorySessionStore } from '../adapters/memory/memory-session-store.js';
+import { MemoryXrdpConfigStore } from '../adapters/memory/memory-xrdp-config-store.js';
 import { MongoClaimStore } from '../adapters/mongo/mongo-claim-store.js';
 import { connectMongo, type MongoDatabase } from '../adapters/mongo/mongo-database.js';
 import { MongoServerStore } from '../adapters/mongo/mongo-server-store.js';
+import { MongoSessionStore } from '../adapters/mongo/mongo-session-store.js';
+import { MongoXrdpConfigStore } from '../adapters/mongo/mongo-xrdp-config-store.js';
 import { connectRedis, createEventTargetOn, type RedisConnections } from '../adapters/redis/redis-connections.js';
+import { createXrdpConfigFileWriter } from '../adapters/xrdp/xrdp-config-files.js';
 import { createXrdpServerRuntime } from '../adapters/xrdp/xrdp-server-runtime.js';
 import type { Config } from '../config/config.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
@@ -14,14 +21,20 @@ import { defaultResourceLimits, staticLimitsProvider } from '../domain/resources
 import type { ServerRuntime } from '../domain/servers/server-runtime.js';
 import { ServerService } from '../domain/servers/server-service.js';
 import type { ServerStore } from '../domain/servers/server-store.js';
+import type { SessionAccounts } from '../domain/sessions/session-accounts.js';
+import { SessionService } from '../domain/sessions/session-service.js';
+import type { SessionStore } from '../domain/sessions/session-store.js';
 import type { ClaimStore } from '../domain/shared/claim-store.js';
 import { type Clock, systemClock } from '../domain/shared/clock.js';
 import type { EventBus } from '../domain/shared/event-publisher.js';
+import { XrdpConfigService } from '../domain/xrdp/xrdp-config-service.js';
+import type { XrdpConfigStore } from '../domain/xrdp/xrdp-config-store.js';
 import type { Logger } from './logger.js';
 import { createEventBus } from './pubsub.js';
 
 /** Replaceable parts, for tests and embedding. */
 export interface ContainerOverrides {
+  sessionAccounts?: SessionAccounts;
   runtime?: ServerRuntime;
   clock?: Clock;
   tokenVerifier?: TokenVerifier;
@@ -37,6 +50,8 @@ export interface Container {
   tokenVerifier: TokenVerifier;
   limits: ReturnType<typeof staticLimitsProvider>;
   servers: ServerService;
+  sessions: SessionService;
+  xrdpConfig: XrdpConfigService;
   runtime: ServerRuntime;
   /** Closes Redis, then MongoDB. */
   close(): Promise<void>;
@@ -48,20 +63,28 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   let mongo: MongoDatabase | undefined;
   let redis: RedisConnections | undefined;
   let serverStore: ServerStore;
+  let sessionStore: SessionStore;
   let claims: ClaimStore;
+  let xrdpConfig: XrdpConfigService;
   try {
     if (config.mongo) {
       mongo = await connectMongo(config.mongo);
       const mongoServers = new MongoServerStore(mongo.db);
       await mongoServers.ensureIndexes();
       serverStore = mongoServers;
+      const mongoSessions = new MongoSessionStore(mongo.db);
+      await mongoSessions.ensureIndexes();
+      sessionStore = mongoSessions;
       const mongoClaims = new MongoClaimStore(mongo.db, clock);
       await mongoClaims.ensureIndexes();
       claims = mongoClaims;
+      xrdpConfig = createXrdpConfigService(config, logger, clock, new MongoXrdpConfigStore(mongo.db));
     } else {
       logger.warn('MONGODB_URI is not set: using the in-memory store; data is not kept across restarts');
       serverStore = new MemoryServerStore();
+      sessionStore = new MemorySessionStore();
       claims = new MemoryClaimStore(clock);
+      xrdpConfig = createXrdpConfigService(config, logger, clock, new MemoryXrdpConfigStore());
     }
     if (config.redis) {
       redis = await connectRedis({
@@ -85,6 +108,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       configPath: config.xrdp.configPath,
       loopbackOnly: config.xrdp.loopbackOnly,
       publicHost: config.xrdp.publicHost,
+      // Each start renders the instance from the latest configuration version.
+      config: xrdpConfig,
     });
   const limits = staticLimitsProvider(
     defaultResourceLimits({
@@ -96,7 +121,11 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     }),
   );
   let servers: ServerService | undefined;
-  const metrics = createMetrics({ serversByStatus: () => (servers ? servers.countByStatus() : Promise.resolve({})) });
+  let sessions: SessionService | undefined;
+  const metrics = createMetrics({
+    serversByStatus: () => (servers ? servers.countByStatus() : Promise.resolve({})),
+    sessionsByStatus: () => (sessions ? sessions.countByStatus() : Promise.resolve({})),
+  });
   servers = new ServerService({
     store: serverStore,
     claims,
@@ -110,6 +139,29 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
       deleted: () => metrics.serversDeletedTotal.inc(),
+    },
+    // Sessions are built below and need the servers; the servers reach them through this.
+    sessions: {
+      countLive: (serverId) => (sessions ? sessions.countLive(serverId) : Promise.resolve(0)),
+      terminateAll: (serverId, reason) => (sessions ? sessions.terminateAll(serverId, reason) : Promise.resolve(0)),
+    },
+  });
+  const isRoot = process.getuid?.() === 0;
+  sessions = new SessionService({
+    store: sessionStore,
+    claims,
+    servers,
+    events,
+    limits,
+    clock,
+    newId: randomUUID,
+    timeouts: { idleSeconds: config.sessions.idleTimeoutSeconds, sessionSeconds: config.sessions.sessionTimeoutSeconds },
+    defaultCredentialMode: isRoot ? 'EPHEMERAL' : 'HOST_ACCOUNT',
+    ...(isRoot ? { accounts: overrides.sessionAccounts ?? createLinuxSessionAccounts() } : {}),
+    ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),
+    metrics: {
+      created: () => metrics.sessionsCreatedTotal.inc(),
+      terminated: (reason) => metrics.sessionsTerminatedTotal.inc({ reason }),
     },
   });
   runtime.onUnexpectedExit((exit) => {
@@ -136,10 +188,31 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     tokenVerifier,
     limits,
     servers,
+    sessions,
+    xrdpConfig,
     runtime,
     async close() {
       await redis?.close();
       await mongo?.close();
     },
   };
+}
+
+/** Throws at startup when XRDP_LOG_PATH cannot be written into sesman.ini. */
+function createXrdpConfigService(config: Config, logger: Logger, clock: Clock, store: XrdpConfigStore): XrdpConfigService {
+  // The host files go to DATA_DIR/xrdp, never into /etc/xrdp, which the service does not own.
+  const sesman = { listenAddress: '127.0.0.1', logFile: join(config.xrdp.logPath, 'xrdp-sesman.log') };
+  const writeFiles = createXrdpConfigFileWriter({ dir: join(config.dataDir, 'xrdp'), sesman });
+  return new XrdpConfigService({
+    store,
+    clock,
+    sesman,
+    onChange: async (xrdp, version) => {
+      try {
+        await writeFiles(xrdp);
+      } catch (err) {
+        logger.error({ err, version }, 'could not write the xrdp host files of a new configuration version');
+      }
+    },
+  });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { GraphQLContext } from '../../resolvers/index.js';
 import type { Viewer } from '../domain/auth/viewer.js';
+import { LIVE_STATUSES } from '../domain/sessions/session.js';
 import { UnauthenticatedError } from '../domain/shared/errors.js';
 import type { Container } from './container.js';
 
@@ -23,12 +24,16 @@ export function buildContext(container: Container, viewer: Viewer | null, reques
   return {
     viewer,
     requestId: requestId && /^[\w.:-]{1,64}$/.test(requestId) ? requestId : randomUUID(),
-    services: { servers: container.servers },
+    services: { servers: container.servers, sessions: container.sessions, xrdpConfig: container.xrdpConfig },
     events: container.events,
     loaders: {
       server: new DataLoader(async (ids: readonly string[]) => {
         if (!viewer) return ids.map(() => null);
         return container.servers.getMany(viewer, ids);
+      }),
+      liveSessionsByServer: new DataLoader(async (ids: readonly string[]) => {
+        if (!viewer) return ids.map(() => []);
+        return container.sessions.byServers(viewer, ids, LIVE_STATUSES);
       }),
     },
   };

@@ -9,7 +9,7 @@ type EventTarget = NonNullable<Parameters<typeof createPubSub<PubSubArgs>>[0]>['
 export function createEventBus(eventTarget?: EventTarget): EventBus {
   const pubsub = createPubSub<PubSubArgs>(eventTarget ? { eventTarget } : {});
   return {
-    publish: (topic, id, payload) => pubsub.publish(topic, id, payload),
+    publish: (topic, id, payload) => (pubsub.publish as (t: string, i: string, p: unknown) => void)(topic, id, payload),
     // Generic over the topic, yoga's conditional argument types do not narrow; the map is the same.
     subscribe: <T extends keyof TopicMap>(topic: T, id: string) =>
       (pubsub.subscribe as (t: string, i: string) => AsyncIterable<TopicMap[T]>)(topic, id),

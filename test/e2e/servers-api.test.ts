@@ -44,7 +44,7 @@ for (const [backend, env, enabled] of backends) {
       const events = t.app.container.events;
       const original = events.publish.bind(events);
       events.publish = (topic, id, payload) => {
-        published.push(payload);
+        if (topic === 'server:changed') published.push(payload as ServerEvent);
         original(topic, id, payload);
       };
       admin = await t.token('alice', ['admin']);

@@ -2,7 +2,8 @@ import type { Collection, Db, Filter } from 'mongodb';
 import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
 import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
-import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
+import { ensureIndexes } from './mongo-database.js';
+import { VersionedWrites } from './versioned-writes.js';
 
 const DATE_FIELDS = ['createdAt', 'updatedAt', 'lastStartedAt', 'lastStoppedAt'] as const;
 
@@ -13,16 +14,6 @@ type ServerDoc = Omit<RdpServer, 'id' | (typeof DATE_FIELDS)[number]> & {
   lastStartedAt: Date | null;
   lastStoppedAt: Date | null;
 };
-
-interface RevisionDoc {
-  _id: string;
-  serverId: string;
-  version: number;
-  claimedAt?: Date;
-}
-
-/** A revision claim this old whose write never landed belongs to a writer that died. */
-const STALE_REVISION_MS = 30_000;
 
 const toDate = (s: string | null): Date | null => (s === null ? null : new Date(s));
 const toIso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -69,18 +60,14 @@ function toFilter(f: ServerFilter): Filter<ServerDoc> {
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<ServerDoc>) : { $and: and };
 }
 
-/**
- * Servers on the official driver. compareAndSet first inserts a revision document keyed
- * `<id>:<version>`: FerretDB runs conditional updates as read-then-write, so the unique insert is
- * what makes one writer win; the version filter on the write then guards stale callers.
- */
+/** Servers on the official driver; writes are compare-and-set through VersionedWrites. */
 export class MongoServerStore implements ServerStore {
   private readonly col: Collection<ServerDoc>;
-  private readonly revisions: Collection<RevisionDoc>;
+  private readonly writes: VersionedWrites<ServerDoc>;
 
   constructor(db: Db) {
     this.col = db.collection<ServerDoc>('servers');
-    this.revisions = db.collection<RevisionDoc>('server_revisions');
+    this.writes = new VersionedWrites(db, this.col, 'server_revisions');
   }
 
   async ensureIndexes(): Promise<void> {
@@ -90,7 +77,7 @@ export class MongoServerStore implements ServerStore {
       { key: { createdBy: 1, createdAt: 1 }, name: 'by_creator' },
       { key: { status: 1 }, name: 'by_status' },
     ]);
-    await ensureIndexes(this.revisions, [{ key: { serverId: 1, version: 1 }, name: 'by_server' }]);
+    await this.writes.ensureIndexes();
   }
 
   async insert(server: RdpServer): Promise<void> {
@@ -108,53 +95,13 @@ export class MongoServerStore implements ServerStore {
     return docs.map(fromDoc);
   }
 
-  async compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean> {
-    const revision = `${next.id}:${next.version}`;
-    if (!(await this.claimRevision(revision, next))) {
-      if (!(await this.clearStaleRevision(revision, next.id, expectedVersion))) return false;
-      if (!(await this.claimRevision(revision, next))) return false;
-    }
-    let matched: number;
-    try {
-      matched = (await this.col.replaceOne({ _id: next.id, version: expectedVersion }, toDoc(next))).matchedCount;
-    } catch (err) {
-      await this.revisions.deleteOne({ _id: revision });
-      throw err;
-    }
-    if (matched !== 1) {
-      await this.revisions.deleteOne({ _id: revision });
-      return false;
-    }
-    await this.revisions.deleteMany({ serverId: next.id, version: { $lt: next.version } });
-    return true;
-  }
-
-  private async claimRevision(revision: string, next: RdpServer): Promise<boolean> {
-    try {
-      await this.revisions.insertOne({ _id: revision, serverId: next.id, version: next.version, claimedAt: new Date() });
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
-  }
-
-  /**
-   * A writer that died between its revision claim and its write would block the server forever:
-   * a claim older than STALE_REVISION_MS whose server still has the version before it is removed.
-   */
-  private async clearStaleRevision(revision: string, serverId: string, expectedVersion: number): Promise<boolean> {
-    const claim = await this.revisions.findOne({ _id: revision });
-    if (!claim?.claimedAt || Date.now() - claim.claimedAt.getTime() < STALE_REVISION_MS) return false;
-    const current = await this.col.findOne({ _id: serverId }, { projection: { version: 1 } });
-    if (current?.version !== expectedVersion) return false;
-    const r = await this.revisions.deleteOne({ _id: revision, claimedAt: claim.claimedAt });
-    return r.deletedCount === 1;
+  compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean> {
+    return this.writes.compareAndSet(toDoc(next), expectedVersion);
   }
 
   async delete(id: string): Promise<boolean> {
     const r = await this.col.deleteOne({ _id: id });
-    await this.revisions.deleteMany({ serverId: id });
+    await this.writes.forget(id);
     return r.deletedCount === 1;
   }
 

@@ -1,6 +1,6 @@
 import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
-import { type ClaimStore, claimLowest, claimSlot, range } from '../shared/claim-store.js';
+import { type ClaimStore, claimLowest, claimSlot, range, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import {
   ConflictError,
@@ -41,8 +41,6 @@ export interface ServerServiceDeps {
   sessions?: LiveSessions;
 }
 
-/** A claim older than this whose server was never written belongs to a replica that died. */
-export const ORPHAN_CLAIM_AGE_MS = 60_000;
 /** The standard RDP port is never handed out, whatever the configured range. */
 const RESERVED_PORTS = new Set([3389]);
 
@@ -272,16 +270,9 @@ export class ServerService {
 
   /** Frees port and slot claims whose server was never written (a replica died in between). */
   async reconcileClaims(): Promise<number> {
-    const cutoff = this.deps.clock.now().getTime() - ORPHAN_CLAIM_AGE_MS;
-    const claims = [...(await this.deps.claims.list(this.portPrefix)), ...(await this.deps.claims.list(SLOT_PREFIX))];
-    const old = claims.filter((c) => Date.parse(c.claimedAt) < cutoff);
-    if (old.length === 0) return 0;
-    const existing = new Set((await this.deps.store.findByIds([...new Set(old.map((c) => c.owner))])).map((s) => s.id));
-    let freed = 0;
-    for (const c of old) {
-      if (!existing.has(c.owner) && (await this.deps.claims.release(c.key, c.owner))) freed++;
-    }
-    return freed;
+    return releaseOrphanClaims(this.deps.claims, [this.portPrefix, SLOT_PREFIX], this.deps.clock.now(), async (ids) => {
+      return new Set((await this.deps.store.findByIds(ids)).map((s) => s.id));
+    });
   }
 
   async countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {

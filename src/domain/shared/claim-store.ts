@@ -111,3 +111,28 @@ export async function claimAny(
 export function* range(from: number, toInclusive: number): Generator<number> {
   for (let n = from; n <= toInclusive; n++) yield n;
 }
+
+/** A claim this old whose owner is not live belongs to a caller that died before finishing. */
+export const ORPHAN_CLAIM_AGE_MS = 60_000;
+
+/**
+ * Frees claims under the prefixes that are older than ORPHAN_CLAIM_AGE_MS and whose owner is not
+ * live (a replica died between claiming and writing, or before giving them back).
+ */
+export async function releaseOrphanClaims(
+  claims: ClaimStore,
+  prefixes: readonly string[],
+  now: Date,
+  liveOwners: (owners: string[]) => Promise<Set<string>>,
+): Promise<number> {
+  const cutoff = now.getTime() - ORPHAN_CLAIM_AGE_MS;
+  const all = (await Promise.all(prefixes.map((p) => claims.list(p)))).flat();
+  const old = all.filter((c) => Date.parse(c.claimedAt) < cutoff);
+  if (old.length === 0) return 0;
+  const live = await liveOwners([...new Set(old.map((c) => c.owner))]);
+  let freed = 0;
+  for (const c of old) {
+    if (!live.has(c.owner) && (await claims.release(c.key, c.owner))) freed++;
+  }
+  return freed;
+}

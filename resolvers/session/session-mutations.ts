@@ -1,0 +1,70 @@
+import { ConflictError, LimitExceededError, NotFoundError } from '../../src/domain/shared/errors.js';
+import { builder } from '../builder.js';
+import { viewerOf } from '../viewer.js';
+import { CreateSessionInput } from './session-inputs.js';
+import { CreateSessionSuccessRef, RdpSessionRef } from './session-type.js';
+
+builder.mutationField('createSession', (t) =>
+  t.field({
+    type: CreateSessionSuccessRef,
+    description: 'Admits the caller onto a running server within the global, per-server and per-user caps.',
+    authScopes: { authenticated: true },
+    errors: {
+      types: [NotFoundError, ConflictError, LimitExceededError],
+      directResult: true,
+      union: { name: 'CreateSessionResult', description: 'Outcome of createSession.' },
+    },
+    args: { input: t.arg({ type: CreateSessionInput, required: true, description: 'The request.' }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.sessions.create(viewerOf(ctx), { ...input, serverId: String(input.serverId) }),
+  }),
+);
+
+function lifecycle(verb: string, description: string) {
+  return {
+    types: [NotFoundError, ConflictError],
+    union: { name: `${verb}SessionResult`, description: `Outcome of ${verb.toLowerCase()}Session.` },
+    result: { name: `${verb}SessionSuccess`, description: `${verb}Session succeeded.` },
+    dataField: { name: 'session', description },
+  };
+}
+
+builder.mutationField('connectSession', (t) =>
+  t.field({
+    type: RdpSessionRef,
+    description: 'Marks a disconnected session connected again (the console; xrdp logins do this by themselves).',
+    authScopes: { authenticated: true },
+    errors: lifecycle('Connect', 'The session after the change.'),
+    args: { id: t.arg.id({ required: true, description: 'Session id.' }) },
+    resolve: (_root, { id }, ctx) => ctx.services.sessions.connect(viewerOf(ctx), String(id)),
+  }),
+);
+
+builder.mutationField('disconnectSession', (t) =>
+  t.field({
+    type: RdpSessionRef,
+    description: 'Marks a session disconnected; it can be connected again until it ends.',
+    authScopes: { authenticated: true },
+    errors: lifecycle('Disconnect', 'The session after the change.'),
+    args: { id: t.arg.id({ required: true, description: 'Session id.' }) },
+    resolve: (_root, { id }, ctx) => ctx.services.sessions.disconnect(viewerOf(ctx), String(id)),
+  }),
+);
+
+builder.mutationField('terminateSession', (t) =>
+  t.field({
+    type: RdpSessionRef,
+    description: 'Ends a session for good: its xrdp session is ended and an EPHEMERAL account removed.',
+    authScopes: { authenticated: true },
+    errors: lifecycle('Terminate', 'The session after the change.'),
+    args: {
+      id: t.arg.id({ required: true, description: 'Session id.' }),
+      force: t.arg.boolean({
+        required: false,
+        defaultValue: false,
+        description: 'End it even while a client is connected (otherwise a CONFLICT).',
+      }),
+    },
+    resolve: (_root, { id, force }, ctx) => ctx.services.sessions.terminate(viewerOf(ctx), String(id), force ?? false),
+  }),
+);

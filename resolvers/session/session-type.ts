@@ -1,0 +1,164 @@
+import {
+  type ClientInfo,
+  type ConnectionInfo,
+  CREDENTIAL_MODES,
+  type RdpSession,
+  SESSION_STATUSES,
+  TERMINATION_REASONS,
+} from '../../src/domain/sessions/session.js';
+import type { SessionEvent } from '../../src/domain/sessions/session-events.js';
+import { builder } from '../builder.js';
+import { RdpServerRef } from '../server/server-type.js';
+
+const enumValues = <T extends string>(values: readonly T[], describe: (v: T) => string) =>
+  Object.fromEntries(values.map((v) => [v, { value: v, description: describe(v) }])) as Record<
+    T,
+    { value: T; description: string }
+  >;
+
+export const SessionStatusEnum = builder.enumType('SessionStatus', {
+  description: 'Lifecycle of a session: ACTIVE (new) and DISCONNECTED alternate; TERMINATED is final.',
+  values: enumValues(SESSION_STATUSES, (v) =>
+    v === 'ACTIVE' ? 'Admitted; a client may be connected.' : v === 'DISCONNECTED' ? 'No client connected.' : 'Ended for good.',
+  ),
+});
+
+export const TerminationReasonEnum = builder.enumType('TerminationReason', {
+  description: 'Why a session ended.',
+  values: enumValues(TERMINATION_REASONS, (v) => `Ended: ${v.toLowerCase().replace('_', ' ')}.`),
+});
+
+export const CredentialModeEnum = builder.enumType('CredentialMode', {
+  description: 'How the RDP client logs in.',
+  values: enumValues(CREDENTIAL_MODES, (v) =>
+    v === 'HOST_ACCOUNT'
+      ? "With the user's own account on the host and its password."
+      : 'With a Linux account made for this session and a one-time password; removed when the session ends.',
+  ),
+});
+
+export const ClientInfoRef = builder.objectRef<ClientInfo>('ClientInfo').implement({
+  description: 'What the client said about itself at admission.',
+  fields: (t) => ({
+    clientName: t.exposeString('clientName', { nullable: true, description: 'Client name, up to 255 characters.' }),
+    clientVersion: t.exposeString('clientVersion', { nullable: true, description: 'Client version, up to 50 characters.' }),
+    clientIp: t.exposeString('clientIp', { nullable: true, description: 'Client IPv4 or IPv6 address.' }),
+    resolution: t.exposeString('resolution', { nullable: true, description: 'Requested resolution, WxH.' }),
+    colorDepth: t.exposeInt('colorDepth', { nullable: true, description: 'Requested colour depth.' }),
+  }),
+});
+
+export const ConnectionInfoRef = builder.objectRef<ConnectionInfo>('ConnectionInfo').implement({
+  description: 'Everything an RDP client needs. Shown once, at admission; the password is not stored.',
+  fields: (t) => ({
+    host: t.exposeString('host', { description: 'Host to connect to.' }),
+    port: t.exposeInt('port', { description: 'RDP port.' }),
+    username: t.exposeString('username', { description: 'Account to log in as.' }),
+    password: t.exposeString('password', {
+      nullable: true,
+      description: 'One-time password (EPHEMERAL); null for HOST_ACCOUNT, where your own password applies.',
+    }),
+    expiresAt: t.field({ type: 'DateTime', description: 'When the credential stops working.', resolve: (c) => c.expiresAt }),
+    rdpFile: t.exposeString('rdpFile', { description: 'Body of a .rdp file for this connection (no password in it).' }),
+  }),
+});
+
+export const RdpSessionRef = builder.objectRef<RdpSession>('RdpSession').implement({
+  description: "A user's admitted session on an RDP server.",
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'UUID of the session.' }),
+    server: t.field({
+      type: RdpServerRef,
+      nullable: true,
+      description: 'The server it runs on (null when the caller may not see it).',
+      resolve: (s, _args, ctx) => ctx.loaders.server.load(s.serverId),
+    }),
+    serverId: t.exposeID('serverId', { description: 'Id of the server it runs on.' }),
+    owner: t.exposeString('owner', { description: 'User id the session belongs to.' }),
+    status: t.field({ type: SessionStatusEnum, description: 'Lifecycle status.', resolve: (s) => s.status }),
+    terminationReason: t.field({
+      type: TerminationReasonEnum,
+      nullable: true,
+      description: 'Why it ended, once TERMINATED.',
+      resolve: (s) => s.terminationReason,
+    }),
+    credentialMode: t.field({
+      type: CredentialModeEnum,
+      description: 'How the client logs in.',
+      resolve: (s) => s.credentialMode,
+    }),
+    username: t.exposeString('username', { description: 'Linux account of the session.' }),
+    display: t.exposeInt('display', { nullable: true, description: 'X display of the live xrdp session, once logged in.' }),
+    clientInfo: t.field({ type: ClientInfoRef, description: 'What the client said about itself.', resolve: (s) => s.clientInfo }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it was admitted.', resolve: (s) => s.createdAt }),
+    connectedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a client first logged in.',
+      resolve: (s) => s.connectedAt,
+    }),
+    lastActivityAt: t.field({
+      type: 'DateTime',
+      description: 'Last login, reconnect or connect.',
+      resolve: (s) => s.lastActivityAt,
+    }),
+    terminatedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it ended.', resolve: (s) => s.terminatedAt }),
+    credentialExpiresAt: t.field({
+      type: 'DateTime',
+      description: 'When the admission credential expires.',
+      resolve: (s) => s.credentialExpiresAt,
+    }),
+    idleDeadline: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When an ACTIVE session without activity is disconnected.',
+      resolve: (s) => s.idleDeadline,
+    }),
+    sessionDeadline: t.field({
+      type: 'DateTime',
+      description: 'When the session is terminated at the latest (maximum duration).',
+      resolve: (s) => s.sessionDeadline,
+    }),
+  }),
+});
+
+export const SessionEventKindEnum = builder.enumType('SessionEventKind', {
+  description: 'What happened to a session.',
+  values: {
+    SNAPSHOT: { description: 'The state when the subscription started.' },
+    CREATED: { description: 'It was admitted.' },
+    CONNECTED: { description: 'A client logged in or reconnected.' },
+    DISCONNECTED: { description: 'The client went away, or the session went idle.' },
+    TERMINATED: { description: 'It ended for good.' },
+    UPDATED: { description: 'Other details changed (activity).' },
+  } as const,
+});
+
+export type SessionEventShape = Omit<SessionEvent, 'kind'> & { kind: SessionEvent['kind'] | 'SNAPSHOT' };
+
+export const SessionEventRef = builder.objectRef<SessionEventShape>('SessionEvent').implement({
+  description: 'A change to one session.',
+  fields: (t) => ({
+    kind: t.field({ type: SessionEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
+    session: t.field({ type: RdpSessionRef, description: 'The session after the change.', resolve: (e) => e.session }),
+    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+  }),
+});
+
+/** What createSession returns when admitted. */
+export interface Admission {
+  session: RdpSession;
+  connection: ConnectionInfo;
+}
+
+export const CreateSessionSuccessRef = builder.objectRef<Admission>('CreateSessionSuccess').implement({
+  description: 'Admitted: the session and, once, how to connect.',
+  fields: (t) => ({
+    session: t.field({ type: RdpSessionRef, description: 'The new session.', resolve: (a) => a.session }),
+    connection: t.field({
+      type: ConnectionInfoRef,
+      description: 'How to connect; shown only here.',
+      resolve: (a) => a.connection,
+    }),
+  }),
+});

@@ -1,0 +1,148 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import type { RdpSession, SessionStatus } from '../../domain/sessions/session.js';
+import type { SessionFilter, SessionStore } from '../../domain/sessions/session-store.js';
+import type { Cursor } from '../../domain/shared/page.js';
+import { ensureIndexes } from './mongo-database.js';
+import { VersionedWrites } from './versioned-writes.js';
+
+const DATE_FIELDS = [
+  'createdAt',
+  'connectedAt',
+  'lastActivityAt',
+  'terminatedAt',
+  'idleDeadline',
+  'sessionDeadline',
+  'credentialExpiresAt',
+] as const;
+type DateField = (typeof DATE_FIELDS)[number];
+
+type SessionDoc = Omit<RdpSession, 'id' | DateField> & { _id: string } & { [K in DateField]: Date | null };
+
+function toDoc(s: RdpSession): SessionDoc {
+  const { id, ...rest } = s;
+  const doc = { _id: id, ...rest } as unknown as Record<string, unknown>;
+  for (const f of DATE_FIELDS) {
+    const v = s[f];
+    doc[f] = v === null ? null : new Date(v);
+  }
+  return doc as unknown as SessionDoc;
+}
+
+function fromDoc(d: SessionDoc): RdpSession {
+  const { _id, ...rest } = d;
+  const s = { id: _id, ...rest } as unknown as Record<string, unknown>;
+  for (const f of DATE_FIELDS) {
+    const v = d[f];
+    s[f] = v instanceof Date ? v.toISOString() : null;
+  }
+  return s as unknown as RdpSession;
+}
+
+const LIVE: SessionStatus[] = ['ACTIVE', 'DISCONNECTED'];
+
+function toFilter(f: SessionFilter): Filter<SessionDoc> {
+  const and: Filter<SessionDoc>[] = [];
+  if (f.serverId !== undefined) and.push({ serverId: f.serverId });
+  if (f.userId !== undefined) and.push({ owner: f.userId });
+  if (f.status !== undefined) and.push({ status: f.status });
+  if (f.statuses !== undefined) and.push({ status: { $in: [...f.statuses] } });
+  if (f.visibleTo !== undefined) and.push({ $or: [{ owner: f.visibleTo }, { createdBy: f.visibleTo }] });
+  return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<SessionDoc>) : { $and: and };
+}
+
+/** Sessions on the official driver; writes are compare-and-set through VersionedWrites. */
+export class MongoSessionStore implements SessionStore {
+  private readonly col: Collection<SessionDoc>;
+  private readonly writes: VersionedWrites<SessionDoc>;
+
+  constructor(db: Db) {
+    this.col = db.collection<SessionDoc>('sessions');
+    this.writes = new VersionedWrites(db, this.col, 'session_revisions');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await ensureIndexes(this.col, [
+      { key: { createdAt: 1, _id: 1 }, name: 'created_order' },
+      { key: { serverId: 1, status: 1 }, name: 'by_server' },
+      { key: { owner: 1, status: 1 }, name: 'by_owner' },
+      { key: { status: 1, sessionDeadline: 1 }, name: 'by_deadline' },
+      { key: { serverId: 1, username: 1 }, name: 'by_account' },
+    ]);
+    await this.writes.ensureIndexes();
+  }
+
+  async insert(session: RdpSession): Promise<void> {
+    await this.col.insertOne(toDoc(session));
+  }
+
+  async findById(id: string): Promise<RdpSession | null> {
+    const d = await this.col.findOne({ _id: id });
+    return d ? fromDoc(d) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<RdpSession[]> {
+    if (ids.length === 0) return [];
+    return (await this.col.find({ _id: { $in: [...ids] } }).toArray()).map(fromDoc);
+  }
+
+  compareAndSet(next: RdpSession, expectedVersion: number): Promise<boolean> {
+    return this.writes.compareAndSet(toDoc(next), expectedVersion);
+  }
+
+  async list(filter: SessionFilter, first: number, after?: Cursor): Promise<{ items: RdpSession[]; hasNextPage: boolean }> {
+    const base = toFilter(filter);
+    const query: Filter<SessionDoc> = after
+      ? {
+          $and: [
+            base,
+            {
+              $or: [
+                { createdAt: { $gt: new Date(after.createdAt) } },
+                { createdAt: new Date(after.createdAt), _id: { $gt: after.id } },
+              ],
+            },
+          ],
+        }
+      : base;
+    const docs = await this.col
+      .find(query)
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(first + 1)
+      .toArray();
+    return { items: docs.slice(0, first).map(fromDoc), hasNextPage: docs.length > first };
+  }
+
+  async count(filter: SessionFilter): Promise<number> {
+    return this.col.countDocuments(toFilter(filter));
+  }
+
+  async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
+    const rows = await this.col
+      .aggregate<{ _id: SessionStatus; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }])
+      .toArray();
+    return Object.fromEntries(rows.map((r) => [r._id, r.n]));
+  }
+
+  async findDue(now: string, limit: number): Promise<RdpSession[]> {
+    const at = new Date(now);
+    const docs = await this.col
+      .find({ status: { $in: LIVE }, $or: [{ sessionDeadline: { $lte: at } }, { idleDeadline: { $lte: at } }] })
+      .limit(limit)
+      .toArray();
+    return docs.map(fromDoc);
+  }
+
+  async findByServerIds(serverIds: readonly string[], statuses: readonly SessionStatus[]): Promise<RdpSession[]> {
+    if (serverIds.length === 0) return [];
+    const docs = await this.col
+      .find({ serverId: { $in: [...serverIds] }, status: { $in: [...statuses] } })
+      .sort({ createdAt: 1, _id: 1 })
+      .toArray();
+    return docs.map(fromDoc);
+  }
+
+  async findLiveByAccount(serverId: string, username: string): Promise<RdpSession | null> {
+    const d = await this.col.findOne({ serverId, username, status: { $in: LIVE } });
+    return d ? fromDoc(d) : null;
+  }
+}

@@ -1,0 +1,379 @@
+import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
+import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
+import type { LiveSessions } from '../servers/live-sessions.js';
+import type { ServerService } from '../servers/server-service.js';
+import { type ClaimStore, claimSlot, releaseOrphanClaims } from '../shared/claim-store.js';
+import type { Clock, IdGenerator } from '../shared/clock.js';
+import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../shared/errors.js';
+import type { EventPublisher } from '../shared/event-publisher.js';
+import { decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
+import type { XrdpSessionTerminator } from '../xrdp/xrdp-session-terminator.js';
+import { hashPassword, LINUX_USERNAME, newAccountName, newPassword } from './credentials.js';
+import {
+  type ConnectionInfo,
+  type CredentialMode,
+  LIVE_STATUSES,
+  type RdpSession,
+  renderRdpFile,
+  type SessionSlots,
+  type SessionStatus,
+  type TerminationReason,
+} from './session.js';
+import type { SessionAccounts } from './session-accounts.js';
+import type { SessionEventKind } from './session-events.js';
+import { validateCreateSession } from './session-input.js';
+import type { SessionFilter, SessionStore } from './session-store.js';
+
+export interface SessionMetrics {
+  created(): void;
+  terminated(reason: TerminationReason): void;
+}
+
+export interface SessionServiceDeps {
+  store: SessionStore;
+  claims: ClaimStore;
+  servers: ServerService;
+  events: EventPublisher;
+  limits: ResourceLimitsProvider;
+  clock: Clock;
+  newId: IdGenerator;
+  timeouts: { idleSeconds: number; sessionSeconds: number };
+  /** Mode when the caller names none: EPHEMERAL where accounts can be made (root), else HOST_ACCOUNT. */
+  defaultCredentialMode: CredentialMode;
+  /** Needed for EPHEMERAL sessions. */
+  accounts?: SessionAccounts;
+  /** Ends the real xrdp session on terminate. */
+  terminator?: XrdpSessionTerminator;
+  metrics?: SessionMetrics;
+  /** Credentials expire after this long. @default 3600 */
+  credentialTtlSeconds?: number;
+}
+
+const SLOT = {
+  global: 'slot:sessions:global:',
+  server: (serverId: string) => `slot:sessions:server:${encodeURIComponent(serverId)}:`,
+  user: (userId: string) => `slot:sessions:user:${encodeURIComponent(userId)}:`,
+};
+
+const addSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
+
+/**
+ * The rules of sessions: admission under three caps that hold across replicas, credentials shown
+ * once, the status machine driven by mutations and by what xrdp reports, and timeouts enforced
+ * from stored deadlines so any replica can act on them.
+ */
+export class SessionService implements LiveSessions {
+  constructor(private readonly deps: SessionServiceDeps) {}
+
+  async get(viewer: Viewer, id: string): Promise<RdpSession> {
+    const session = await this.deps.store.findById(id);
+    if (!session || !canSee(viewer, session)) throw new NotFoundError('session', id);
+    return session;
+  }
+
+  async getMany(viewer: Viewer, ids: readonly string[]): Promise<(RdpSession | null)[]> {
+    const byId = new Map((await this.deps.store.findByIds(ids)).map((s) => [s.id, s]));
+    return ids.map((id) => {
+      const s = byId.get(id);
+      return s && canSee(viewer, s) ? s : null;
+    });
+  }
+
+  async list(
+    viewer: Viewer,
+    filter: Omit<SessionFilter, 'visibleTo' | 'statuses'>,
+    page: PageRequest,
+  ): Promise<Page<RdpSession>> {
+    if (!Number.isInteger(page.first) || page.first < 0 || page.first > MAX_PAGE_SIZE) {
+      throw new ValidationError('first', `must be between 0 and ${MAX_PAGE_SIZE}`);
+    }
+    const after = page.after === undefined ? undefined : decodeCursor(page.after);
+    if (after === null) throw new ValidationError('after', 'is not a cursor from this API');
+    const scoped: SessionFilter = { ...filter, ...(isOperator(viewer) ? {} : { visibleTo: viewer.userId }) };
+    const [{ items, hasNextPage }, totalCount] = await Promise.all([
+      this.deps.store.list(scoped, page.first, after),
+      this.deps.store.count(scoped),
+    ]);
+    return { items, hasNextPage, totalCount };
+  }
+
+  /** Admits the caller onto a running server and returns the session with its one-time credentials. */
+  async create(viewer: Viewer, input: unknown): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
+    const valid = validateCreateSession(input);
+    const mode = valid.credentialMode ?? this.deps.defaultCredentialMode;
+    if (mode === 'EPHEMERAL' && !this.deps.accounts) {
+      throw new ValidationError('credentialMode', 'EPHEMERAL accounts are not available on this host');
+    }
+    if (mode === 'HOST_ACCOUNT' && !LINUX_USERNAME.test(viewer.username)) {
+      throw new ValidationError('credentialMode', `"${viewer.username}" is not a Linux account name; use EPHEMERAL`);
+    }
+    const server = await this.deps.servers.get(viewer, valid.serverId);
+    if (server.status !== 'RUNNING') {
+      throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
+    }
+    const limits = await this.deps.limits.get();
+    const id = this.deps.newId();
+    const held: [string, number][] = [];
+    const release = async () => {
+      for (const [prefix, n] of held) await this.deps.claims.release(`${prefix}${n}`, id);
+    };
+    const caps: [string, string, number, string][] = [
+      ['user', SLOT.user(viewer.userId), limits.perUser.maxSessions, 'you already have the maximum of %d sessions'],
+      ['server', SLOT.server(server.id), server.configuration.maxSessions, 'this server already has its maximum of %d sessions'],
+      ['global', SLOT.global, limits.global.maxSessions, 'the fleet already has the maximum of %d sessions'],
+    ];
+    const limitNames: Record<string, string> = { user: 'user.maxSessions', server: 'server.maxSessions', global: 'maxSessions' };
+    for (const [which, prefix, max, text] of caps) {
+      const slot = await claimSlot(this.deps.claims, prefix, max, id);
+      if (slot === null) {
+        await release();
+        throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)));
+      }
+      held.push([prefix, slot]);
+    }
+    const slots = Object.fromEntries(caps.map(([which], i) => [which, held[i]?.[1] ?? 0])) as unknown as SessionSlots;
+
+    let username = viewer.username;
+    let password: string | null = null;
+    let accountMade = false;
+    try {
+      if (mode === 'EPHEMERAL' && this.deps.accounts) {
+        username = newAccountName();
+        password = newPassword();
+        await this.deps.accounts.create(username, password);
+        accountMade = true;
+      }
+      const now = this.deps.clock.now().toISOString();
+      const expiresAt = addSeconds(now, this.deps.credentialTtlSeconds ?? 3600);
+      const session: RdpSession = {
+        id,
+        serverId: server.id,
+        owner: viewer.userId,
+        createdBy: viewer.userId,
+        status: 'ACTIVE',
+        terminationReason: null,
+        clientInfo: valid.clientInfo,
+        credentialMode: mode,
+        username,
+        credentialHash: password ? await hashPassword(password) : null,
+        credentialExpiresAt: expiresAt,
+        display: null,
+        slots,
+        createdAt: now,
+        connectedAt: null,
+        lastActivityAt: now,
+        terminatedAt: null,
+        idleDeadline: addSeconds(now, this.deps.timeouts.idleSeconds),
+        sessionDeadline: addSeconds(now, Math.min(this.deps.timeouts.sessionSeconds, limits.perSession.maxDurationSeconds)),
+        version: 1,
+      };
+      await this.deps.store.insert(session);
+      this.publish('CREATED', session);
+      this.deps.metrics?.created();
+      const connection: ConnectionInfo = {
+        host: server.host,
+        port: server.port,
+        username,
+        password,
+        expiresAt,
+        rdpFile: renderRdpFile({
+          host: server.host,
+          port: server.port,
+          username,
+          resolution: valid.clientInfo.resolution ?? server.configuration.resolution,
+          colorDepth: valid.clientInfo.colorDepth ?? server.configuration.colorDepth,
+        }),
+      };
+      return { session, connection };
+    } catch (err) {
+      if (accountMade) await this.deps.accounts?.remove(username).catch(() => undefined);
+      await release();
+      throw err;
+    }
+  }
+
+  async connect(viewer: Viewer, id: string): Promise<RdpSession> {
+    const session = await this.getManageable(viewer, id);
+    if (session.status === 'TERMINATED') throw new ConflictError('session is terminated and cannot come back');
+    if (session.status === 'ACTIVE') throw new ConflictError('session is already connected');
+    return this.transition(session, 'CONNECTED', this.activePatch());
+  }
+
+  async disconnect(viewer: Viewer, id: string): Promise<RdpSession> {
+    const session = await this.getManageable(viewer, id);
+    if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
+    if (session.status === 'DISCONNECTED') throw new ConflictError('session is already disconnected');
+    return this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+  }
+
+  /** Ends a session for good; one with a client connected right now needs `force`. */
+  async terminate(viewer: Viewer, id: string, force = false): Promise<RdpSession> {
+    const session = await this.getManageable(viewer, id);
+    if (session.status === 'TERMINATED') throw new ConflictError('session is already terminated');
+    if (!force && session.status === 'ACTIVE' && session.connectedAt !== null) {
+      throw new ConflictError('a client is connected to this session; pass force: true to end it');
+    }
+    const reason: TerminationReason = session.owner === viewer.userId ? 'USER' : 'ADMIN';
+    return this.end(session, reason);
+  }
+
+  /** Batch read for DataLoader: each server's sessions in the statuses, visible to the viewer. */
+  async byServers(viewer: Viewer, serverIds: readonly string[], statuses: readonly SessionStatus[]): Promise<RdpSession[][]> {
+    const all = await this.deps.store.findByServerIds(serverIds, statuses);
+    return serverIds.map((id) => all.filter((s) => s.serverId === id && canSee(viewer, s)));
+  }
+
+  // LiveSessions, for the servers area (stop/restart/delete with force).
+  async countLive(serverId: string): Promise<number> {
+    return this.deps.store.count({ serverId, statuses: LIVE_STATUSES });
+  }
+
+  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR'): Promise<number> {
+    let n = 0;
+    while (true) {
+      const { items } = await this.deps.store.list({ serverId, statuses: LIVE_STATUSES }, MAX_PAGE_SIZE);
+      if (items.length === 0) return n;
+      for (const s of items) {
+        try {
+          await this.end(s, reason);
+          n++;
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+        }
+      }
+    }
+  }
+
+  /** What xrdp reported for a server: logins and disconnects of session accounts move sessions. */
+  async applyXrdpEvent(event: XrdpSessionEvent): Promise<RdpSession | null> {
+    if (event.kind === 'LOGIN_FAILED') return null;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const session = await this.deps.store.findLiveByAccount(event.serverId, event.user);
+      if (!session) return null;
+      try {
+        if (event.kind === 'LOGIN_SUCCEEDED' || event.kind === 'CONNECTED') {
+          const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}) };
+          if (session.status === 'ACTIVE' && session.connectedAt && session.display === (event.display ?? session.display)) {
+            return await this.transition(session, 'UPDATED', patch);
+          }
+          return await this.transition(session, 'CONNECTED', {
+            ...patch,
+            connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
+          });
+        }
+        if (event.kind === 'DISCONNECTED' && session.status === 'ACTIVE') {
+          return await this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+        }
+        if (event.kind === 'SESSION_ENDED') return await this.end(session, 'USER');
+        return session;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * One sweep of the deadlines (run by every replica): a session past its maximum duration is
+   * terminated, an active one past its idle deadline disconnected. Each transition is a
+   * compare-and-set, so however many replicas sweep, it happens once.
+   */
+  async sweep(limit = 200): Promise<{ terminated: number; disconnected: number }> {
+    const now = this.deps.clock.now().toISOString();
+    const due = await this.deps.store.findDue(now, limit);
+    let terminated = 0;
+    let disconnected = 0;
+    for (const s of due) {
+      try {
+        if (s.sessionDeadline <= now) {
+          await this.end(s, 'SESSION_TIMEOUT');
+          terminated++;
+        } else if (s.status === 'ACTIVE' && s.idleDeadline !== null && s.idleDeadline <= now) {
+          await this.transition(s, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+          disconnected++;
+        }
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    return { terminated, disconnected };
+  }
+
+  /** Frees cap slots whose session was never written or has ended (its replica died first). */
+  async reconcileClaims(): Promise<number> {
+    return releaseOrphanClaims(this.deps.claims, ['slot:sessions:'], this.deps.clock.now(), async (ids) => {
+      const found = await this.deps.store.findByIds(ids);
+      return new Set(found.filter((s) => s.status !== 'TERMINATED').map((s) => s.id));
+    });
+  }
+
+  async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
+    return this.deps.store.countByStatus();
+  }
+
+  private activePatch(): Partial<RdpSession> {
+    const now = this.deps.clock.now().toISOString();
+    return { status: 'ACTIVE', lastActivityAt: now, idleDeadline: addSeconds(now, this.deps.timeouts.idleSeconds) };
+  }
+
+  private async getManageable(viewer: Viewer, id: string): Promise<RdpSession> {
+    const session = await this.deps.store.findById(id);
+    if (!session || !canManage(viewer, session)) throw new NotFoundError('session', id);
+    return session;
+  }
+
+  /**
+   * Terminates once: the compare-and-set from a live status to TERMINATED has one winner; the
+   * winner ends the xrdp session, removes the account and gives the slots back.
+   */
+  private async end(session: RdpSession, reason: TerminationReason): Promise<RdpSession> {
+    let current = session;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (current.status === 'TERMINATED') throw new ConflictError('session is already terminated');
+      try {
+        const ended = await this.transition(current, 'TERMINATED', {
+          status: 'TERMINATED',
+          terminationReason: reason,
+          terminatedAt: this.deps.clock.now().toISOString(),
+          idleDeadline: null,
+        });
+        this.deps.metrics?.terminated(reason);
+        await this.cleanUp(ended);
+        return ended;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        const reread = await this.deps.store.findById(session.id);
+        if (!reread) throw new NotFoundError('session', session.id);
+        current = reread;
+      }
+    }
+    throw new ConflictError('session kept changing; retry');
+  }
+
+  private async cleanUp(session: RdpSession): Promise<void> {
+    if (session.display !== null && this.deps.terminator) {
+      await this.deps.terminator.end({ user: session.username, display: session.display }).catch(() => undefined);
+    }
+    if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
+    await this.deps.claims.release(`${SLOT.user(session.owner)}${session.slots.user}`, session.id);
+    await this.deps.claims.release(`${SLOT.server(session.serverId)}${session.slots.server}`, session.id);
+    await this.deps.claims.release(`${SLOT.global}${session.slots.global}`, session.id);
+  }
+
+  private async transition(session: RdpSession, kind: SessionEventKind, patch: Partial<RdpSession>): Promise<RdpSession> {
+    const next: RdpSession = { ...session, ...patch, version: session.version + 1 };
+    if (!(await this.deps.store.compareAndSet(next, session.version))) {
+      throw new ConflictError('session was changed by another request; reload and retry');
+    }
+    this.publish(kind, next);
+    return next;
+  }
+
+  private publish(kind: SessionEventKind, session: RdpSession): void {
+    // Events fan out to subscribers and across Redis: the credential hash never travels.
+    const event = { kind, session: { ...session, credentialHash: null }, at: this.deps.clock.now().toISOString() };
+    this.deps.events.publish('session:changed', session.id, event);
+    this.deps.events.publish('session:changed', `server:${session.serverId}`, event);
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ValidationError } from '../shared/errors.js';
+import { parseOrThrow } from '../shared/validation.js';
+import { iniPathProblem } from './ini-value.js';
+import { AUTHENTICATION_MODES, ENCRYPTION_LEVELS, LOG_LEVELS, type XrdpConfig } from './xrdp-config.js';
+
+const whole = (min: number, max: number) =>
+  z
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+/** Anything that ends up in an INI file goes through the path allow-list (see ini-value.ts). */
+const absolutePath = z.string({ message: 'must be a string' }).superRefine((s, ctx) => {
+  const problem = iniPathProblem(s);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { message: `must be one of ${values.join(', ')}` });
+
+const flag = z.boolean({ message: 'must be true or false' });
+
+const updateSchema = z
+  .object({
+    global: z
+      .object({
+        port: whole(1024, 65535),
+        useTls: flag,
+        certificatePath: absolutePath,
+        keyPath: absolutePath,
+        logLevel: oneOf(LOG_LEVELS),
+        maxConnections: whole(1, 1000),
+      })
+      .partial()
+      .strict(),
+    security: z
+      .object({
+        authentication: oneOf(AUTHENTICATION_MODES),
+        sessionTimeout: whole(300, 86400),
+        idleTimeout: whole(60, 7200),
+        encryptionLevel: oneOf(ENCRYPTION_LEVELS),
+      })
+      .partial()
+      .strict(),
+    performance: z
+      .object({
+        compression: flag,
+        bitmapCache: flag,
+        glyphCache: flag,
+        maxBitmapCacheSize: whole(1_000_000, 100_000_000),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+
+/** A partial update: any subset of the fields of each group. */
+export type UpdateXrdpConfigInput = z.input<typeof updateSchema>;
+
+/**
+ * Validates an update and merges it over the current configuration. Throws ValidationError whose
+ * field is the input path, e.g. `global.certificatePath` or `security.idleTimeout`.
+ */
+export function applyXrdpConfigUpdate(current: XrdpConfig, input: unknown): XrdpConfig {
+  const patch = parseOrThrow(updateSchema, input);
+  const next: XrdpConfig = {
+    global: { ...current.global, ...patch.global },
+    security: { ...current.security, ...patch.security },
+    performance: { ...current.performance, ...patch.performance },
+  };
+  if (next.security.idleTimeout >= next.security.sessionTimeout) {
+    throw new ValidationError(
+      'security.idleTimeout',
+      `must be less than sessionTimeout (idleTimeout ${next.security.idleTimeout}, sessionTimeout ${next.security.sessionTimeout})`,
+    );
+  }
+  return next;
+}

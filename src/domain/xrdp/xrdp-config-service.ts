@@ -1,0 +1,114 @@
+import { isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
+import type { Clock } from '../shared/clock.js';
+import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.js';
+import { renderInstanceXrdpIni, renderSesmanIni, type SesmanIniOptions } from './ini-render.js';
+import { DEFAULT_XRDP_CONFIG, type XrdpConfig, type XrdpConfigVersion } from './xrdp-config.js';
+import { applyXrdpConfigUpdate } from './xrdp-config-input.js';
+import type { XrdpConfigStore } from './xrdp-config-store.js';
+
+/** Where the xrdp runtime reads the configuration in force when it renders an instance. */
+export interface XrdpConfigProvider {
+  current(): Promise<XrdpConfig>;
+}
+
+export interface XrdpConfigServiceDeps {
+  store: XrdpConfigStore;
+  clock: Clock;
+  /** Where the host sesman listens and logs; the rendered sesman.ini is checked with these. */
+  sesman: SesmanIniOptions;
+  /** Called after a new version is stored, e.g. to write the host files. */
+  onChange?: (config: XrdpConfig, version: number) => Promise<void> | void;
+}
+
+/** The most versions one history read returns. */
+export const MAX_XRDP_CONFIG_HISTORY = 100;
+
+/** Version 0: what is in force before anyone changed anything. */
+const INITIAL_VERSION: XrdpConfigVersion = {
+  version: 0,
+  config: DEFAULT_XRDP_CONFIG,
+  updatedBy: 'system',
+  updatedAt: new Date(0).toISOString(),
+};
+
+/** A port and paths of the kind the runtime uses, to prove a config renders into an xrdp.ini. */
+const SAMPLE_INSTANCE = {
+  port: 33890,
+  loopbackOnly: true,
+  logFile: '/var/log/xrdp/sample.log',
+  sesmanAddress: '127.0.0.1',
+  configuration: {
+    desktop: 'xfce',
+    resolution: '1920x1080',
+    colorDepth: 24,
+    audio: true,
+    clipboard: true,
+    driveRedirection: false,
+    printerRedirection: false,
+    maxSessions: 10,
+  },
+} as const;
+
+/** The host-wide xrdp configuration: versioned, operators read it, admins change it. */
+export class XrdpConfigService implements XrdpConfigProvider {
+  constructor(private readonly deps: XrdpConfigServiceDeps) {
+    // Fail at startup, not on the first update, when the host options cannot be rendered.
+    renderSesmanIni(DEFAULT_XRDP_CONFIG, deps.sesman);
+  }
+
+  async get(viewer: Viewer): Promise<XrdpConfigVersion> {
+    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp configuration needs the operator or admin role');
+    return this.latest();
+  }
+
+  /** Newest first, at most `limit` (1-100); version 0 (the defaults) is not stored. */
+  async history(viewer: Viewer, limit: number): Promise<XrdpConfigVersion[]> {
+    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp configuration needs the operator or admin role');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_XRDP_CONFIG_HISTORY) {
+      throw new ValidationError('last', `must be between 1 and ${MAX_XRDP_CONFIG_HISTORY}`);
+    }
+    return this.deps.store.list(limit);
+  }
+
+  async current(): Promise<XrdpConfig> {
+    return (await this.latest()).config;
+  }
+
+  /**
+   * Validates the change against the latest version, checks that the result renders, and stores
+   * it as the next version. A concurrent update that took that number first is a CONFLICT; the
+   * caller may retry, which applies its change on top of the winner's.
+   */
+  async update(viewer: Viewer, input: unknown): Promise<XrdpConfigVersion> {
+    if (!isAdmin(viewer)) throw new ForbiddenError('changing the xrdp configuration needs the admin role');
+    const latest = await this.latest();
+    const config = applyXrdpConfigUpdate(latest.config, input);
+    this.renderHostFiles(config);
+    const next: XrdpConfigVersion = {
+      version: latest.version + 1,
+      config,
+      updatedBy: viewer.userId,
+      updatedAt: this.deps.clock.now().toISOString(),
+    };
+    if (!(await this.deps.store.insert(next))) {
+      throw new ConflictError(`xrdp configuration version ${next.version} was written by another request; reload and retry`);
+    }
+    await this.deps.onChange?.(config, next.version);
+    return next;
+  }
+
+  /** Renders what this config reaches, so a config that cannot be written is never stored. */
+  private renderHostFiles(config: XrdpConfig): void {
+    renderSesmanIni(config, this.deps.sesman);
+    renderInstanceXrdpIni({
+      ...SAMPLE_INSTANCE,
+      certificatePath: config.global.certificatePath,
+      keyPath: config.global.keyPath,
+      config,
+    });
+  }
+
+  private async latest(): Promise<XrdpConfigVersion> {
+    return (await this.deps.store.latest()) ?? structuredClone(INITIAL_VERSION);
+  }
+}
