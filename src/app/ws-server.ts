@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Viewer } from '../domain/auth/viewer.js';
@@ -49,8 +49,17 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: AppYoga, con
           params: payload,
           wsViewer: viewers.get(ctx) ?? null,
         });
-        const document = parse(payload.query);
-        const errors = validate(schema, document);
+        let document: ReturnType<typeof parse>;
+        let errors: readonly GraphQLError[];
+        try {
+          document = parse(payload.query);
+          errors = validate(schema, document);
+        } catch (err) {
+          // Syntax errors and the limits (which throw from parse and validate) go back as errors,
+          // exactly as over HTTP; anything else is a real fault.
+          if (err instanceof Error && err.name === 'GraphQLError') return [err as GraphQLError];
+          throw err;
+        }
         if (errors.length > 0) return [...errors];
         const rootValue: RootWithEnvelope = { execute, subscribe };
         return {

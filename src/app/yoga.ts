@@ -4,6 +4,7 @@ import type { Viewer } from '../domain/auth/viewer.js';
 import type { Container } from './container.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { createMaskError } from './error-masking.js';
+import { createSecurityPlugins } from './security-plugins.js';
 
 /** What the HTTP and WebSocket paths hand yoga before the context is built. */
 export interface ServerContext {
@@ -23,7 +24,8 @@ export function createAppYoga(container: Container): AppYoga {
     maxRequestBodySize: false,
     batching: false,
     landingPage: false,
-    graphiql: config.env !== 'production' ? { title: 'RDP Services Cluster', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql ? { title: 'RDP Services Cluster', subscriptionsProtocol: 'WS' } : false,
+    plugins: createSecurityPlugins({ production: config.env === 'production' }),
     logging: false,
     maskedErrors: {
       maskError: createMaskError((err) => logger.error({ err }, 'unexpected error in a GraphQL operation')),

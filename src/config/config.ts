@@ -88,6 +88,7 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   MAX_REQUEST_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
+  ENABLE_GRAPHIQL: bool.optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -122,6 +123,8 @@ export interface Config {
   metrics: { enabled: boolean; intervalSeconds: number; healthCheckIntervalSeconds: number };
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
   dataDir: string;
+  /** GraphiQL at /graphql in a browser: on outside production unless ENABLE_GRAPHIQL says otherwise. */
+  graphiql: boolean;
 }
 
 export const MIN_SECRET_BYTES = 32;
@@ -213,5 +216,6 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     dataDir: e.DATA_DIR,
+    graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
   };
 }

@@ -82,10 +82,20 @@ describe('HTTP routes beside GraphQL', () => {
     expect(await r.text()).toContain('graphiql');
   });
 
-  it('a mutation over GET is refused', async () => {
+  it('a mutation over GET is refused, and a GET without the CSRF header is refused before parsing', async () => {
     const q = encodeURIComponent('mutation { createServer(input: { name: "x" }) { __typename } }');
-    const r = await fetch(`${t.url}/graphql?query=${q}`, { headers: { accept: 'application/json' } });
-    expect(r.status).toBe(405);
+    const withHeader = await fetch(`${t.url}/graphql?query=${q}`, {
+      headers: { accept: 'application/json', 'x-graphql-csrf': '1' },
+    });
+    expect(withHeader.status).toBe(405);
+    const query = await fetch(`${t.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(query.status).toBe(403);
+    const allowed = await fetch(`${t.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { accept: 'application/json', 'x-graphql-csrf': '1' },
+    });
+    expect(await allowed.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('unknown paths are 404 and / redirects to /graphql', async () => {

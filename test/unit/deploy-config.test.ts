@@ -294,6 +294,7 @@ describe('.env.example', () => {
     RDP_PORT_RANGE: '33890-33999',
     RDP_PUBLIC_HOST: 'localhost',
     RDP_LOOPBACK_ONLY: 'false',
+    ENABLE_GRAPHIQL: '',
     PROMETHEUS_ENABLED: 'true',
     METRICS_INTERVAL: '30',
     HEALTH_CHECK_INTERVAL: '30',

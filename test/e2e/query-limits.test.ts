@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUERY_LIMITS } from '../../src/app/security-plugins.js';
+import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
+
+const nested = (depth: number) => {
+  // server -> sessions -> server -> sessions ... : a real cycle in the schema, built outside in.
+  const fields = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? 'sessions' : 'server'));
+  const q = fields.reduceRight((inner, field) => `${field} { ${inner} }`, 'id');
+  return `{ servers { edges { node { ${q} } } } }`;
+};
+
+const probes: [string, string][] = [
+  ['depth', nested(QUERY_LIMITS.maxDepth + 4)],
+  ['aliases (101 __typename)', `{ ${Array.from({ length: 101 }, (_, i) => `a${i}: __typename`).join(' ')} }`],
+  ['directives', `{ __typename ${'@include(if: true) '.repeat(QUERY_LIMITS.maxDirectives + 5)} }`],
+  ['tokens', `{ ${'__typename '.repeat(QUERY_LIMITS.maxTokens)} }`],
+];
+
+describe('query limits on HTTP and WebSocket alike', () => {
+  let t: TestApp;
+  let token: string;
+  let resolverCalls = 0;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    token = await t.token('alice', ['admin']);
+    const servers = t.app.container.servers;
+    const original = servers.list.bind(servers);
+    servers.list = (...args) => {
+      resolverCalls++;
+      return original(...args);
+    };
+  });
+  afterAll(() => t.stop());
+
+  for (const [name, query] of probes) {
+    it(`${name} probe is refused before any resolver runs, over HTTP`, async () => {
+      const before = resolverCalls;
+      const r = await t.gql(query, {}, token);
+      expect(r.body.data ?? null).toBeNull();
+      expect(r.body.errors?.length).toBeGreaterThan(0);
+      expect(resolverCalls).toBe(before);
+    });
+
+    it(`${name} probe is refused before any resolver runs, over WebSocket`, async () => {
+      const before = resolverCalls;
+      const sub = collect(t.ws(token), query);
+      await sub.until(() => sub.ended);
+      expect(sub.items.every((i) => i.data == null)).toBe(true);
+      expect(sub.failure ?? sub.items[0]?.errors).toBeTruthy();
+      expect(resolverCalls).toBe(before);
+    });
+  }
+
+  it('a real console query within the limits is served', async () => {
+    const r = await t.gql(nested(6), {}, token);
+    expect(r.body.errors).toBeUndefined();
+  });
+
+  it('HTTP batching is off', async () => {
+    const res = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
+    const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+    expect(Array.isArray(body)).toBe(false);
+    expect(body.errors?.length).toBeGreaterThan(0);
+  });
+
+  it('outside production a typo gets a suggestion (development help)', async () => {
+    const r = await t.gql('{ servrs { totalCount } }', {}, token);
+    expect(r.body.errors?.[0]?.message).toContain('Did you mean');
+  });
+});
+
+describe('production hides the schema', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ NODE_ENV: 'production' });
+  });
+  afterAll(() => t.stop());
+
+  it('no "Did you mean" and no introspection, over HTTP and WebSocket', async () => {
+    const token = await t.token('alice');
+    const typo = await t.gql('{ servrs { totalCount } }', {}, token);
+    expect(JSON.stringify(typo.body)).not.toContain('Did you mean');
+    expect(typo.body.errors?.length).toBeGreaterThan(0);
+    const intro = await t.gql('{ __schema { types { name } } }', {}, token);
+    expect(intro.body.data ?? null).toBeNull();
+    const sub = collect(t.ws(token), '{ __schema { types { name } } }');
+    await sub.until(() => sub.ended);
+    expect(sub.items.every((i) => i.data == null)).toBe(true);
+    const typoWs = collect(t.ws(token), '{ servrs { totalCount } }');
+    await typoWs.until(() => typoWs.ended);
+    expect(JSON.stringify([typoWs.items, typoWs.failure])).not.toContain('Did you mean');
+  });
+});
