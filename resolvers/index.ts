@@ -4,6 +4,9 @@ import './viewer.js';
 import './server/index.js';
 import './session/index.js';
 import './xrdp/xrdp-config.js';
+import './xrdp/xrdp-logs.js';
+import './xrdp/xrdp-service.js';
+import './xrdp/xrdp-session-events.js';
 
 export type { GraphQLContext, Services } from './context.js';
 

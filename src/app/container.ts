@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
 import { createLinuxSessionAccounts } from '../adapters/host/linux-session-accounts.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
+import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { MemoryServerStore } from '../adapters/memory/memory-server-store.js';
 import { MemorySessionStore } from '../adapters/memory/memory-session-store.js';
 import { MemoryXrdpConfigStore } from '../adapters/memory/memory-xrdp-config-store.js';
@@ -13,8 +15,14 @@ import { MongoServerStore } from '../adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../adapters/mongo/mongo-session-store.js';
 import { MongoXrdpConfigStore } from '../adapters/mongo/mongo-xrdp-config-store.js';
 import { connectRedis, createEventTargetOn, type RedisConnections } from '../adapters/redis/redis-connections.js';
+import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
+import { FileXrdpLogReader } from '../adapters/xrdp/file-xrdp-log-reader.js';
+import { sesmanPaths } from '../adapters/xrdp/instance-paths.js';
+import { createSesmanSupervisor, type HostSesman } from '../adapters/xrdp/sesman-supervisor.js';
+import { createSessionTerminator } from '../adapters/xrdp/session-terminator.js';
 import { createXrdpConfigFileWriter } from '../adapters/xrdp/xrdp-config-files.js';
 import { createXrdpServerRuntime } from '../adapters/xrdp/xrdp-server-runtime.js';
+import { createXrdpSessionWatcher, type XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.js';
 import type { Config } from '../config/config.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
 import { defaultResourceLimits, staticLimitsProvider } from '../domain/resources/resource-limits.js';
@@ -27,10 +35,15 @@ import type { SessionStore } from '../domain/sessions/session-store.js';
 import type { ClaimStore } from '../domain/shared/claim-store.js';
 import { type Clock, systemClock } from '../domain/shared/clock.js';
 import type { EventBus } from '../domain/shared/event-publisher.js';
+import type { RateLimiter } from '../domain/shared/rate-limiter.js';
 import { XrdpConfigService } from '../domain/xrdp/xrdp-config-service.js';
 import type { XrdpConfigStore } from '../domain/xrdp/xrdp-config-store.js';
+import { XrdpHostService } from '../domain/xrdp/xrdp-host.js';
+import { XrdpLogService } from '../domain/xrdp/xrdp-log-service.js';
+import type { XrdpSessionTerminator } from '../domain/xrdp/xrdp-session-terminator.js';
 import type { Logger } from './logger.js';
 import { createEventBus } from './pubsub.js';
+import { createResilientRateLimiter } from './resilient-rate-limiter.js';
 
 /** Replaceable parts, for tests and embedding. */
 export interface ContainerOverrides {
@@ -51,9 +64,18 @@ export interface Container {
   limits: ReturnType<typeof staticLimitsProvider>;
   servers: ServerService;
   sessions: SessionService;
+  rateLimiter: RateLimiter;
   xrdpConfig: XrdpConfigService;
+  /** The host's one xrdp-sesman. */
+  sesman: HostSesman;
+  xrdpHost: XrdpHostService;
+  xrdpLogs: XrdpLogService;
+  /** Ends a live xrdp session by user and display (for the sessions area). */
+  sessionTerminator: XrdpSessionTerminator;
+  /** Publishes `xrdp:session-event` from the logs; absent when xrdp is not installed. */
+  sessionWatcher?: XrdpSessionWatcher;
   runtime: ServerRuntime;
-  /** Closes Redis, then MongoDB. */
+  /** Stops following xrdp logs, then closes Redis, then MongoDB. */
   close(): Promise<void>;
 }
 
@@ -101,6 +123,25 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   }
 
   const events = createEventBus(redis ? createEventTargetOn(redis) : undefined);
+  const localLimiter = new MemoryRateLimiter(clock);
+  let lastFallbackLog = 0;
+  const rateLimiter = redis
+    ? createResilientRateLimiter(new RedisRateLimiter(redis.publisher), localLimiter, (err) => {
+        if (Date.now() - lastFallbackLog > 10_000) {
+          lastFallbackLog = Date.now();
+          logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'rate limits fall back to this replica');
+        }
+      })
+    : localLimiter;
+  const sesmanLog = join(config.xrdp.logPath, 'xrdp-sesman.log');
+  const sesman = createSesmanSupervisor({
+    xrdpBinary: config.xrdp.binary,
+    dir: sesmanPaths(config.xrdp.configPath).dir,
+    logFile: sesmanLog,
+    config: () => xrdpConfig.current(),
+    onUnexpectedExit: (message) => logger.error({ message }, 'xrdp-sesman exited unexpectedly'),
+  });
+  const sessionTerminator = createSessionTerminator({ sesmanLog });
   const runtime =
     overrides.runtime ??
     createXrdpServerRuntime({
@@ -110,6 +151,16 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       publicHost: config.xrdp.publicHost,
       // Each start renders the instance from the latest configuration version.
       config: xrdpConfig,
+      // xrdp hands logins to the host's one sesman, so an instance start brings it up. A sesman
+      // that cannot start does not stop the listener (logins fail until it runs; xrdpService
+      // reports why), so a start never fails for it.
+      beforeStart: () =>
+        sesman.ensureRunning().catch((err: unknown) => {
+          logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            'xrdp-sesman is not running: RDP logins will fail',
+          );
+        }),
     });
   const limits = staticLimitsProvider(
     defaultResourceLimits({
@@ -159,6 +210,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     defaultCredentialMode: isRoot ? 'EPHEMERAL' : 'HOST_ACCOUNT',
     ...(isRoot ? { accounts: overrides.sessionAccounts ?? createLinuxSessionAccounts() } : {}),
     ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),
+    terminator: sessionTerminator,
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
       terminated: (reason) => metrics.sessionsTerminatedTotal.inc({ reason }),
@@ -169,6 +221,28 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       ?.markFailed(exit.serverId, exit.message)
       .catch((err: unknown) => logger.error({ err, serverId: exit.serverId }, 'could not record a failed server'));
   });
+  const xrdpHost = new XrdpHostService({
+    supervisor: sesman,
+    servers: serverStore,
+    clock,
+    onControl: (viewer, action, result, message) =>
+      logger.info({ actor: viewer.userId, action, result, message }, 'xrdp service control'),
+  });
+  const xrdpLogs = new XrdpLogService(new FileXrdpLogReader({ configPath: config.xrdp.configPath }));
+  const sessionWatcher = existsSync(config.xrdp.binary)
+    ? createXrdpSessionWatcher({
+        sesmanLog,
+        configPath: config.xrdp.configPath,
+        events,
+        onEvent: (e) => {
+          logger.info({ serverId: e.serverId, kind: e.kind, display: e.display }, 'xrdp session event');
+          // Sessions follow what xrdp reports: logins connect them, disconnects disconnect them.
+          sessions
+            ?.applyXrdpEvent(e)
+            .catch((err: unknown) => logger.warn({ err, serverId: e.serverId }, 'could not apply an xrdp session event'));
+        },
+      })
+    : undefined;
   const tokenVerifier =
     overrides.tokenVerifier ??
     createJwtTokenVerifier({
@@ -190,8 +264,15 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     servers,
     sessions,
     xrdpConfig,
+    rateLimiter,
+    sesman,
+    xrdpHost,
+    xrdpLogs,
+    sessionTerminator,
+    ...(sessionWatcher ? { sessionWatcher } : {}),
     runtime,
     async close() {
+      await sessionWatcher?.stop();
       await redis?.close();
       await mongo?.close();
     },

@@ -24,7 +24,13 @@ export function buildContext(container: Container, viewer: Viewer | null, reques
   return {
     viewer,
     requestId: requestId && /^[\w.:-]{1,64}$/.test(requestId) ? requestId : randomUUID(),
-    services: { servers: container.servers, sessions: container.sessions, xrdpConfig: container.xrdpConfig },
+    services: {
+      servers: container.servers,
+      sessions: container.sessions,
+      xrdpConfig: container.xrdpConfig,
+      xrdpHost: container.xrdpHost,
+      xrdpLogs: container.xrdpLogs,
+    },
     events: container.events,
     loaders: {
       server: new DataLoader(async (ids: readonly string[]) => {

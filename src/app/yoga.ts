@@ -1,10 +1,22 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { type GraphQLContext, schema } from '../../resolvers/index.js';
+import type { Config } from '../config/config.js';
 import type { Viewer } from '../domain/auth/viewer.js';
+import { RATE_GROUPS, type RateGroup, type RateRule } from '../domain/shared/rate-limiter.js';
 import type { Container } from './container.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { createMaskError } from './error-masking.js';
+import { createRateLimitPlugin } from './rate-limit-plugin.js';
 import { createSecurityPlugins } from './security-plugins.js';
+
+function rateRules(config: Config): Record<RateGroup, RateRule> {
+  return Object.fromEntries(
+    RATE_GROUPS.map((g) => [
+      g,
+      { ratePerMinute: config.rateLimits.perMinute[g], burst: config.rateLimits.burstFactor * config.rateLimits.perMinute[g] },
+    ]),
+  ) as Record<RateGroup, RateRule>;
+}
 
 /** What the HTTP and WebSocket paths hand yoga before the context is built. */
 export interface ServerContext {
@@ -25,7 +37,10 @@ export function createAppYoga(container: Container): AppYoga {
     batching: false,
     landingPage: false,
     graphiql: config.graphiql ? { title: 'RDP Services Cluster', subscriptionsProtocol: 'WS' } : false,
-    plugins: createSecurityPlugins({ production: config.env === 'production' }),
+    plugins: [
+      ...createSecurityPlugins({ production: config.env === 'production' }),
+      ...(config.rateLimits.enabled ? [createRateLimitPlugin({ limiter: container.rateLimiter, rules: rateRules(config) })] : []),
+    ],
     logging: false,
     maskedErrors: {
       maskError: createMaskError((err) => logger.error({ err }, 'unexpected error in a GraphQL operation')),

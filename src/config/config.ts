@@ -89,6 +89,12 @@ const envSchema = z.object({
   MAX_REQUEST_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   ENABLE_GRAPHIQL: bool.optional(),
+  RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_SERVERS_PER_MIN: int(1, 1_000_000).default(100),
+  RATE_LIMIT_SESSIONS_PER_MIN: int(1, 1_000_000).default(200),
+  RATE_LIMIT_XRDP_PER_MIN: int(1, 1_000_000).default(50),
+  RATE_LIMIT_RESOURCES_PER_MIN: int(1, 1_000_000).default(300),
+  RATE_LIMIT_BURST_FACTOR: int(1, 100).default(2),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -123,6 +129,13 @@ export interface Config {
   metrics: { enabled: boolean; intervalSeconds: number; healthCheckIntervalSeconds: number };
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
   dataDir: string;
+  /** Requests a minute per user and operation group; bursts are twice that. */
+  rateLimits: {
+    enabled: boolean;
+    perMinute: { servers: number; sessions: number; xrdp: number; resources: number };
+    /** Bucket size as a multiple of the per-minute rate. */
+    burstFactor: number;
+  };
   /** GraphiQL at /graphql in a browser: on outside production unless ENABLE_GRAPHIQL says otherwise. */
   graphiql: boolean;
 }
@@ -217,5 +230,15 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     dataDir: e.DATA_DIR,
     graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
+    rateLimits: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      perMinute: {
+        servers: e.RATE_LIMIT_SERVERS_PER_MIN,
+        sessions: e.RATE_LIMIT_SESSIONS_PER_MIN,
+        xrdp: e.RATE_LIMIT_XRDP_PER_MIN,
+        resources: e.RATE_LIMIT_RESOURCES_PER_MIN,
+      },
+      burstFactor: e.RATE_LIMIT_BURST_FACTOR,
+    },
   };
 }

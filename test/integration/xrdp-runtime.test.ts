@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeRdp } from '../../src/adapters/xrdp/rdp-probe.js';
 import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
+import { lockHostSesman } from '../support/host-sesman-lock.js';
 import { need, services, uniqueMongoUri } from '../support/real-services.js';
 import { needXrdp } from '../support/xrdp-available.js';
 
@@ -21,12 +22,29 @@ function xrdpPidsUnder(dir: string): number[] {
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const state = readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (cmd.includes(dir) && cmd.includes('xrdp') && !/State:\s+Z/.test(state)) pids.push(Number(entry));
+      // The listeners only: the host's sesman, which a start brings up, is stopped in afterAll.
+      if (cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman') && !/State:\s+Z/.test(state)) {
+        pids.push(Number(entry));
+      }
     } catch {
       // exited meanwhile
     }
   }
   return pids;
+}
+
+function sesmanPidsUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+        return cmd.includes(dir) && cmd.includes('xrdp-sesman');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -51,17 +69,23 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
   let t: TestApp;
   let dir: string;
   let token: string;
-  const base = 34100 + Math.floor(Math.random() * 50) * 10;
+  // Below the kernel's ephemeral range (32768+), so no outgoing connection holds a test port.
+  const base = 21000 + Math.floor(Math.random() * 100) * 10;
+
+  let unlock: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
+    unlock = await lockHostSesman();
     dir = mkdtempSync(join(tmpdir(), 'rdp-runtime-'));
     t = await startTestApp({ XRDP_CONFIG_PATH: dir, RDP_LOOPBACK_ONLY: 'true', RDP_PORT_RANGE: `${base}-${base + 9}` });
     token = await t.token('alice');
   });
   afterAll(async () => {
     for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
+    await t.app.container.sesman.stop().catch(() => undefined);
     await t.stop();
     rmSync(dir, { recursive: true, force: true });
+    await unlock();
   });
 
   async function createServer_(name: string) {
@@ -125,7 +149,10 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
   it('a port taken by another program fails the start with a clear error and leaves nothing running', async () => {
     const s = await createServer_('squatted');
     const squatter: Server = createServer();
-    await new Promise<void>((r) => squatter.listen(s.port, '127.0.0.1', r));
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen(s.port, '127.0.0.1', resolve);
+    });
     try {
       const r = await t.gql<{ startServer: { __typename: string; message: string } }>(START, { id: s.id }, token);
       expect(r.body.data?.startServer).toMatchObject({
@@ -165,9 +192,12 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
   () => {
     let dir: string;
     let env: Record<string, string>;
-    const base = 34700 + Math.floor(Math.random() * 50) * 10;
+    const base = 23000 + Math.floor(Math.random() * 100) * 10;
 
-    beforeAll(() => {
+    let unlock: () => Promise<void> = async () => {};
+
+    beforeAll(async () => {
+      unlock = await lockHostSesman();
       dir = mkdtempSync(join(tmpdir(), 'rdp-adopt-'));
       env = {
         XRDP_CONFIG_PATH: dir,
@@ -176,9 +206,11 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
         MONGODB_URI: uniqueMongoUri(services.mongoUri ?? '', 'adopt'),
       };
     });
-    afterAll(() => {
+    afterAll(async () => {
       for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
+      for (const pid of sesmanPidsUnder(dir)) process.kill(-pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+      await unlock();
     });
 
     it('running instances are adopted, dead ones marked ERROR, orphans stopped; an adopted one that dies goes ERROR', async () => {

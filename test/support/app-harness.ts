@@ -9,6 +9,14 @@ import type { Role } from '../../src/domain/auth/viewer.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Tests that are not about rate limits must not meet them. */
+const GENEROUS_RATE_LIMITS = {
+  RATE_LIMIT_SERVERS_PER_MIN: '1000000',
+  RATE_LIMIT_SESSIONS_PER_MIN: '1000000',
+  RATE_LIMIT_XRDP_PER_MIN: '1000000',
+  RATE_LIMIT_RESOURCES_PER_MIN: '1000000',
+};
+
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -28,7 +36,10 @@ export interface TestApp {
 
 /** Starts the whole service on a free loopback port with the given environment. */
 export async function startTestApp(env: Record<string, string> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env }, { version: pkg.version });
+  const config = loadConfig(
+    { NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...GENEROUS_RATE_LIMITS, ...env },
+    { version: pkg.version },
+  );
   const app = await buildApp(config, { logger: createLogger({ level: 'silent' }), ...options });
   const port = await app.start(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;

@@ -14,12 +14,11 @@ export interface InstancePaths {
   log: string;
 }
 
-/** Files of the host's one shared sesman. */
+/** Files of the host's one shared sesman (its log goes to XRDP_LOG_PATH). */
 export interface SesmanPaths {
   /** `<configPath>/sesman` */
   dir: string;
   ini: string;
-  log: string;
 }
 
 /**
@@ -40,5 +39,5 @@ export function instancePaths(configPath: string, serverId: string): InstancePat
 
 export function sesmanPaths(configPath: string): SesmanPaths {
   const dir = join(configPath, 'sesman');
-  return { dir, ini: join(dir, 'sesman.ini'), log: join(dir, 'xrdp-sesman.log') };
+  return { dir, ini: join(dir, 'sesman.ini') };
 }

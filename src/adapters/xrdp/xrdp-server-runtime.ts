@@ -29,6 +29,8 @@ export interface XrdpRuntimeOptions {
   sesmanAddress?: string;
   /** Where the current host-wide xrdp settings come from. @default DEFAULT_XRDP_CONFIG */
   config?: { current(): Promise<XrdpConfig> };
+  /** Runs before each start (e.g. making sure the host's sesman is up); a failure fails the start. */
+  beforeStart?: () => Promise<void>;
   /** How long a start may take to answer the RDP handshake. @default 10000 */
   readyTimeoutMs?: number;
   /** How long SIGTERM gets before SIGKILL. @default 5000 */
@@ -249,6 +251,13 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       await checkAvailable();
       const existing = instances.get(server.id);
       if (existing && alive(existing.pid)) throw new RuntimeFailureError('an xrdp instance for this server is already running');
+      if (options.beforeStart) {
+        try {
+          await options.beforeStart();
+        } catch (err) {
+          throw new RuntimeFailureError(err instanceof Error ? err.message : String(err));
+        }
+      }
       if (await portAnswers(server.port)) {
         throw new RuntimeFailureError(`port ${server.port} is already in use by another process`);
       }

@@ -114,9 +114,11 @@ export function instanceXrdpIniDocument(input: InstanceIniInput): IniDocument {
     ]),
     section('Logging', [
       ['LogFile', input.logFile],
-      ['LogLevel', config.global.logLevel],
+      // Logins and disconnects are read from INFO lines, told apart by process id: never quieter.
+      ['LogLevel', config.global.logLevel === 'DEBUG' ? 'DEBUG' : 'INFO'],
       ['EnableSyslog', 'false'],
       ['EnableConsole', 'false'],
+      ['EnableProcessId', 'true'],
     ]),
     section('Channels', [
       ['rdpdr', yes(configuration.driveRedirection || configuration.printerRedirection)],
