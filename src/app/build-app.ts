@@ -63,7 +63,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const server = createServer((req, res) => {
     void handler(req, res);
   });
-  const ws = attachWebSocketServer(server, yoga, container);
+  const ws = attachWebSocketServer(server, yoga, container, { maxSubscriptionsPerUser: config.wsMaxSubscriptionsPerUser });
 
   const reconcile = setInterval(() => {
     Promise.all([container.servers.reconcileClaims(), container.sessions.reconcileClaims()])

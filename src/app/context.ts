@@ -14,7 +14,10 @@ export function bearerToken(header: string | null | undefined): string | null {
   return m[1];
 }
 
-export async function viewerFromHeader(container: Container, header: string | null | undefined): Promise<Viewer | null> {
+export async function viewerFromHeader(
+  container: Container,
+  header: string | null | undefined,
+): Promise<(Viewer & { expiresAt: Date }) | null> {
   const token = bearerToken(header);
   return token ? container.tokenVerifier.verify(token) : null;
 }

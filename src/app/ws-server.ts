@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Viewer } from '../domain/auth/viewer.js';
@@ -22,32 +22,99 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
   return undefined;
 }
 
+/** Close codes a client can act on (4400-4499 belong to graphql-ws itself). */
+export const CLOSE = {
+  /** The token expired: reconnect with a fresh one; every subscription resends its snapshot. */
+  tokenExpired: { code: 4401, reason: 'TOKEN_EXPIRED' },
+  /** The client read too slowly; reconnect to resync (snapshot first). */
+  slowConsumer: { code: 4499, reason: 'SLOW_CONSUMER_RESYNC' },
+  shutdown: { code: 1001, reason: 'server shutting down' },
+} as const;
+
+export interface WebSocketLimits {
+  /** Open operations one user may have across all their connections. @default 100 */
+  maxSubscriptionsPerUser: number;
+  /** Bytes queued for a client before it is closed with SLOW_CONSUMER_RESYNC. @default 4 MiB */
+  maxBufferedBytes: number;
+  /** How long a socket may stay without connection_init. @default 3000 */
+  connectionInitWaitTimeoutMs: number;
+}
+
+interface Connection {
+  viewer: (Viewer & { expiresAt?: Date }) | null;
+  expiry?: NodeJS.Timeout;
+  active: Set<string>;
+}
+
 /**
  * graphql-ws on the /graphql path of the same server. Every operation runs through yoga's
  * enveloped parse/validate/execute, so auth, limits and error masking apply as over HTTP.
+ * A connection ends when its token expires; one user's open operations are capped; a client
+ * that cannot keep up is closed with a resync code rather than buffered without bound.
  */
-export function attachWebSocketServer(httpServer: HttpServer, yoga: AppYoga, container: Container) {
+export function attachWebSocketServer(
+  httpServer: HttpServer,
+  yoga: AppYoga,
+  container: Container,
+  limits: Partial<WebSocketLimits> = {},
+) {
+  const maxPerUser = limits.maxSubscriptionsPerUser ?? 100;
+  const maxBuffered = limits.maxBufferedBytes ?? 4 * 1024 * 1024;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
-  const viewers = new WeakMap<object, Viewer | null>();
+  const connections = new WeakMap<object, Connection>();
+  const openByUser = new Map<string, number>();
+  const release = (conn: Connection, id: string) => {
+    if (!conn.active.delete(id) || !conn.viewer) return;
+    const n = (openByUser.get(conn.viewer.userId) ?? 1) - 1;
+    if (n <= 0) openByUser.delete(conn.viewer.userId);
+    else openByUser.set(conn.viewer.userId, n);
+  };
   const disposable = useServer(
     {
+      connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs ?? 3000,
       execute: (args) => (args.rootValue as RootWithEnvelope).execute(args as ExecutionArgs),
       subscribe: (args) => (args.rootValue as RootWithEnvelope).subscribe(args as ExecutionArgs),
       onConnect: async (ctx) => {
+        let viewer: Connection['viewer'];
         try {
-          viewers.set(ctx, await viewerFromHeader(container, authorizationOf(ctx.connectionParams)));
-          return true;
+          viewer = await viewerFromHeader(container, authorizationOf(ctx.connectionParams));
         } catch {
           return false;
         }
+        const conn: Connection = { viewer, active: new Set() };
+        if (viewer?.expiresAt) {
+          const socket = ctx.extra.socket;
+          conn.expiry = setTimeout(
+            () => socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
+            Math.max(0, viewer.expiresAt.getTime() - Date.now()),
+          );
+          conn.expiry.unref();
+        }
+        connections.set(ctx, conn);
+        return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onNext: (ctx) => {
+        const socket = ctx.extra.socket;
+        if (socket.bufferedAmount > maxBuffered) socket.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
+      },
+      onComplete: (ctx, id) => {
+        const conn = connections.get(ctx);
+        if (conn) release(conn, id);
+      },
+      onClose: (ctx) => {
+        const conn = connections.get(ctx);
+        if (!conn) return;
+        clearTimeout(conn.expiry);
+        for (const id of [...conn.active]) release(conn, id);
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const conn = connections.get(ctx);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          wsViewer: viewers.get(ctx) ?? null,
+          wsViewer: conn?.viewer ?? null,
         });
         let document: ReturnType<typeof parse>;
         let errors: readonly GraphQLError[];
@@ -61,6 +128,18 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: AppYoga, con
           throw err;
         }
         if (errors.length > 0) return [...errors];
+        if (conn?.viewer) {
+          const open = openByUser.get(conn.viewer.userId) ?? 0;
+          if (open >= maxPerUser) {
+            return [
+              new GraphQLError(`at most ${maxPerUser} open subscriptions per user`, {
+                extensions: { code: 'SUBSCRIPTION_LIMIT', max: maxPerUser },
+              }),
+            ];
+          }
+          openByUser.set(conn.viewer.userId, open + 1);
+          conn.active.add(id);
+        }
         const rootValue: RootWithEnvelope = { execute, subscribe };
         return {
           schema,
@@ -78,7 +157,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: AppYoga, con
     wss,
     /** Completes every subscription and closes every socket with 1001 Going Away. */
     async close(): Promise<void> {
-      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      for (const client of wss.clients) client.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
       await disposable.dispose();
     },
   };

@@ -89,6 +89,7 @@ const envSchema = z.object({
   MAX_REQUEST_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   ENABLE_GRAPHIQL: bool.optional(),
+  WS_MAX_SUBSCRIPTIONS_PER_USER: int(1, 100_000).default(100),
   RATE_LIMIT_ENABLED: bool.default(true),
   RATE_LIMIT_SERVERS_PER_MIN: int(1, 1_000_000).default(100),
   RATE_LIMIT_SESSIONS_PER_MIN: int(1, 1_000_000).default(200),
@@ -129,6 +130,8 @@ export interface Config {
   metrics: { enabled: boolean; intervalSeconds: number; healthCheckIntervalSeconds: number };
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
   dataDir: string;
+  /** Open GraphQL operations one user may hold over WebSocket. */
+  wsMaxSubscriptionsPerUser: number;
   /** Requests a minute per user and operation group; bursts are twice that. */
   rateLimits: {
     enabled: boolean;
@@ -230,6 +233,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     dataDir: e.DATA_DIR,
     graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
+    wsMaxSubscriptionsPerUser: e.WS_MAX_SUBSCRIPTIONS_PER_USER,
     rateLimits: {
       enabled: e.RATE_LIMIT_ENABLED,
       perMinute: {

@@ -295,6 +295,7 @@ describe('.env.example', () => {
     RDP_PUBLIC_HOST: 'localhost',
     RDP_LOOPBACK_ONLY: 'false',
     ENABLE_GRAPHIQL: '',
+    WS_MAX_SUBSCRIPTIONS_PER_USER: '100',
     RATE_LIMIT_ENABLED: 'true',
     RATE_LIMIT_SERVERS_PER_MIN: '100',
     RATE_LIMIT_SESSIONS_PER_MIN: '200',
