@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
@@ -17,7 +18,7 @@ import { MongoXrdpConfigStore } from '../adapters/mongo/mongo-xrdp-config-store.
 import { connectRedis, createEventTargetOn, type RedisConnections } from '../adapters/redis/redis-connections.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { FileXrdpLogReader } from '../adapters/xrdp/file-xrdp-log-reader.js';
-import { sesmanPaths } from '../adapters/xrdp/instance-paths.js';
+import { instancePaths, sesmanPaths } from '../adapters/xrdp/instance-paths.js';
 import { createSesmanSupervisor, type HostSesman } from '../adapters/xrdp/sesman-supervisor.js';
 import { createSessionTerminator } from '../adapters/xrdp/session-terminator.js';
 import { createXrdpConfigFileWriter } from '../adapters/xrdp/xrdp-config-files.js';
@@ -141,7 +142,14 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     config: () => xrdpConfig.current(),
     onUnexpectedExit: (message) => logger.error({ message }, 'xrdp-sesman exited unexpectedly'),
   });
-  const sessionTerminator = createSessionTerminator({ sesmanLog });
+  const sessionTerminator = createSessionTerminator({
+    sesmanLog,
+    instanceLogs: async () => {
+      const root = join(config.xrdp.configPath, 'servers');
+      const ids = await readdir(root).catch(() => [] as string[]);
+      return ids.filter((id) => /^[A-Za-z0-9_-]{1,128}$/.test(id)).map((id) => instancePaths(config.xrdp.configPath, id).log);
+    },
+  });
   const runtime =
     overrides.runtime ??
     createXrdpServerRuntime({

@@ -54,7 +54,7 @@ describe.skipIf(!needLoginTools())('a real RDP login through xrdp, sesman and PA
   const serverId = randomUUID();
   const user = `rdpit${randomBytes(3).toString('hex')}`;
   const password = `Rdp-${randomBytes(8).toString('hex')}`;
-  const port = 34700 + Math.floor(Math.random() * 100);
+  const port = 26000 + Math.floor(Math.random() * 1000);
   const children: ChildProcess[] = [];
   const exited = new Map<ChildProcess, Promise<void>>();
   const events: Received[] = [];

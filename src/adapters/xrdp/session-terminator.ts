@@ -15,6 +15,45 @@ export interface SessionTerminatorOptions {
   killAfterMs?: number;
   /** How long to wait for sesman's `++ terminated session` line. @default 2000 */
   confirmMs?: number;
+  /** The instances' xrdp logs, where the connection process that served the session is named. */
+  instanceLogs?: () => Promise<string[]>;
+}
+
+/**
+ * Pids of xrdp connection processes that logged the user's login on the display (the instance
+ * logs carry `[pid:N tid:M]` because the rendered xrdp.ini sets EnableProcessId).
+ */
+async function connectionPids(logs: string[], user: string, display: number): Promise<number[]> {
+  const pids = new Set<number>();
+  const login = `login successful for user ${user} on display ${display}`;
+  for (const path of logs) {
+    let text = '';
+    try {
+      const handle = await open(path, 'r');
+      try {
+        const size = (await handle.stat()).size;
+        const length = Math.min(size, 256 * 1024);
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        text = buffer.toString('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes(login)) continue;
+      const m = /\[pid:(\d+)/.exec(line);
+      if (m) pids.add(Number(m[1]));
+    }
+  }
+  const alive: number[] = [];
+  for (const pid of pids) {
+    const p = await readProc(pid);
+    if (p && live(p) && basename(p.argv[0] ?? p.comm) === 'xrdp') alive.push(pid);
+  }
+  return alive;
 }
 
 const X_SERVERS = new Set(['Xvnc', 'Xorg']);
@@ -163,6 +202,13 @@ export function createSessionTerminator(options: SessionTerminatorOptions): Xrdp
         const left = await displayProcesses(display, uid);
         return [...(left.xServer ? [left.xServer.pid] : []), ...left.others.map((p) => p.pid)];
       });
+
+      // The connection process may stay up showing xrdp's login screen: end it, so the RDP
+      // client is disconnected rather than left at a login prompt.
+      if (options.instanceLogs) {
+        const logs = await options.instanceLogs();
+        await terminate(() => connectionPids(logs, user, display));
+      }
 
       const after = await displayProcesses(display, uid);
       const ended = after.xServer === null && after.others.length === 0;

@@ -1,7 +1,12 @@
+import type { Desktop } from '../servers/server.js';
+
 /** Linux accounts for EPHEMERAL sessions: created with a random password, removed at the end. */
 export interface SessionAccounts {
-  /** Creates the account with this password; the name is chosen by the caller. */
-  create(username: string, password: string): Promise<void>;
+  /**
+   * Creates the account with this password (the name is chosen by the caller) and makes its
+   * sessions start the server's desktop, or the closest the host has.
+   */
+  create(username: string, password: string, options?: { desktop?: Desktop }): Promise<void>;
   /** Removes the account and ends its processes; removing a missing account succeeds. */
   remove(username: string): Promise<void>;
 }

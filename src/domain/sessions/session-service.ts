@@ -141,7 +141,7 @@ export class SessionService implements LiveSessions {
       if (mode === 'EPHEMERAL' && this.deps.accounts) {
         username = newAccountName();
         password = newPassword();
-        await this.deps.accounts.create(username, password);
+        await this.deps.accounts.create(username, password, { desktop: server.configuration.desktop });
         accountMade = true;
       }
       const now = this.deps.clock.now().toISOString();

@@ -1,0 +1,207 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
+import { lockHostSesman } from '../support/host-sesman-lock.js';
+import { needXrdp } from '../support/xrdp-available.js';
+
+const TOOLS = ['/usr/sbin/xrdp-sesman', '/usr/bin/xfreerdp', '/usr/bin/Xvfb', '/usr/bin/Xvnc', '/usr/sbin/useradd'];
+
+function needTools(): boolean {
+  if (!needXrdp('session real login')) return false;
+  const missing = TOOLS.filter((t) => !existsSync(t));
+  if (missing.length === 0) return true;
+  const reason = `session real login: skipped, missing ${missing.join(', ')}`;
+  if (process.env.REQUIRE_REAL_SERVICES === '1') throw new Error(`REQUIRE_REAL_SERVICES=1 but ${reason}`);
+  console.warn(`SKIPPED ${reason}`);
+  return false;
+}
+
+async function until<T>(probe: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(v)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Live X server processes for a display (Xvnc/Xorg :N), not zombies. */
+function xServersOn(display: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+        const state = readFileSync(`/proc/${e}/status`, 'utf8');
+        return (
+          /^(Xvnc|Xorg)$/.test((argv[0] ?? '').split('/').pop() ?? '') &&
+          argv.includes(`:${display}`) &&
+          !/State:\s+Z/.test(state)
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function accountExists(name: string): boolean {
+  try {
+    execFileSync('id', [name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!needTools())('a session admitted by the API, logged in with xfreerdp, ended by the API', () => {
+  let t: TestApp;
+  let dir: string;
+  let unlock: () => Promise<void> = async () => {};
+  const children: ChildProcess[] = [];
+  const base = 27000 + Math.floor(Math.random() * 100) * 10;
+  const xDisplay = 150 + Math.floor(Math.random() * 50);
+
+  beforeAll(async () => {
+    unlock = await lockHostSesman();
+    dir = mkdtempSync(join(tmpdir(), 'rdp-session-login-'));
+    t = await startTestApp({
+      XRDP_CONFIG_PATH: join(dir, 'etc'),
+      XRDP_LOG_PATH: join(dir, 'log'),
+      RDP_LOOPBACK_ONLY: 'true',
+      RDP_PORT_RANGE: `${base}-${base + 9}`,
+    });
+    const xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    children.push(xvfb);
+    await until(() => existsSync(`/tmp/.X11-unix/X${xDisplay}`), Boolean, 5000, 'Xvfb');
+  });
+
+  afterAll(async () => {
+    for (const c of children) {
+      try {
+        if (c.pid) process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await t.app.container.sesman.stop().catch(() => undefined);
+    const servers = await t.app.container.servers.list(
+      { userId: 'root', username: 'root', roles: ['admin'], permissions: [] },
+      {},
+      { first: 100 },
+    );
+    for (const s of servers.items) {
+      // Ends any session left by a failed run, which removes its Linux account too.
+      await t.app.container.sessions.terminateAll(s.id, 'SERVER_STOPPED').catch(() => undefined);
+      await t.app.container.runtime.stop(s).catch(() => undefined);
+    }
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await unlock();
+  });
+
+  it('EPHEMERAL credentials log in, the session shows connected, and terminateSession disconnects the client and removes the account', async () => {
+    const alice = await t.token('alice');
+    const created = await t.gql<{ createServer: { server: { id: string; port: number } } }>(
+      'mutation { createServer(input: { name: "desk" }) { ... on CreateServerSuccess { server { id port } } } }',
+      {},
+      alice,
+    );
+    const server = created.body.data?.createServer.server;
+    if (!server) throw new Error(JSON.stringify(created.body));
+    const started = await t.gql<{ startServer: { __typename: string } }>(
+      'mutation($id: ID!) { startServer(id: $id) { __typename } }',
+      { id: server.id },
+      alice,
+    );
+    expect(started.body.data?.startServer.__typename).toBe('StartServerSuccess');
+    await until(
+      async () => (await t.app.container.sesman.state()).pid,
+      (pid) => pid !== null,
+      5000,
+      'sesman',
+    );
+
+    const admitted = await t.gql<{
+      createSession: {
+        __typename: string;
+        session: { id: string };
+        connection: { username: string; password: string; port: number };
+      };
+    }>(
+      `mutation($id: ID!) { createSession(input: { serverId: $id, credentialMode: EPHEMERAL }) {
+        __typename ... on CreateSessionSuccess { session { id } connection { username password port } } } }`,
+      { id: server.id },
+      alice,
+    );
+    const admission = admitted.body.data?.createSession;
+    expect(admission?.__typename).toBe('CreateSessionSuccess');
+    if (!admission) throw new Error('not admitted');
+    const { username, password, port } = admission.connection;
+    expect(accountExists(username)).toBe(true);
+
+    const events = collect<{ sessionEvents: { kind: string; session: { status: string; display: number | null } } }>(
+      t.ws(alice),
+      'subscription($id: ID!) { sessionEvents(sessionId: $id) { kind session { status display } } }',
+      { id: admission.session.id },
+    );
+    await events.until(() => events.items.length >= 1);
+
+    const client = spawn(
+      'xfreerdp',
+      [`/v:127.0.0.1:${port}`, `/u:${username}`, `/p:${password}`, '/cert:ignore', '/size:1024x768', '/log-level:OFF'],
+      { stdio: 'ignore', detached: true, env: { ...process.env, DISPLAY: `:${xDisplay}` } },
+    );
+    children.push(client);
+    const clientExited = new Promise<void>((r) => client.once('exit', () => r()));
+
+    const connected = await until(
+      async () =>
+        (
+          await t.gql<{ session: { status: string; display: number | null; connectedAt: string | null } }>(
+            'query($id: ID!) { session(id: $id) { status display connectedAt } }',
+            { id: admission.session.id },
+            alice,
+          )
+        ).body.data?.session,
+      (s) => s?.status === 'ACTIVE' && s.display !== null && s.connectedAt !== null,
+      15_000,
+      'session connected',
+    );
+    const display = connected?.display ?? -1;
+    expect(xServersOn(display).length).toBeGreaterThan(0);
+    await events.until(() => events.items.some((i) => i.data?.sessionEvents.kind === 'CONNECTED'));
+
+    const ended = await t.gql<{
+      terminateSession: { __typename: string; session: { status: string; terminationReason: string } };
+    }>(
+      'mutation($id: ID!) { terminateSession(id: $id, force: true) { __typename ... on TerminateSessionSuccess { session { status terminationReason } } } }',
+      { id: admission.session.id },
+      alice,
+    );
+    expect(ended.body.data?.terminateSession).toEqual({
+      __typename: 'TerminateSessionSuccess',
+      session: { status: 'TERMINATED', terminationReason: 'USER' },
+    });
+    await until(
+      () => xServersOn(display).length,
+      (n) => n === 0,
+      2000,
+      'X server gone',
+    );
+    await Promise.race([
+      clientExited,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('client still connected')), 10_000)),
+    ]);
+    expect(accountExists(username)).toBe(false);
+    await events.until(() => events.ended);
+    expect(events.items.at(-1)?.data?.sessionEvents.kind).toBe('TERMINATED');
+  }, 60_000);
+});
