@@ -1,5 +1,12 @@
 # syntax=docker/dockerfile:1
 
+# Two runtime images from one build:
+#   xrdp-host  debian:12-slim + Node 20 + xrdp: runs the service AND the xrdp instances it manages.
+#              Root and a privileged container (sessions switch users, make accounts, run X).
+#              The docker compose default until xrdp moves into per-host agents.
+#   api        distroless Node 20, non-root: the service with no xrdp runtime (servers cannot be
+#              started on it), for control-plane-only deployments.
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,6 +15,34 @@ RUN npm ci
 FROM deps AS build
 COPY . .
 RUN npm run build && npm prune --omit=dev
+
+FROM debian:12-slim AS xrdp-host
+# xrdp with the Xvnc backend (as scripts/test-services.sh installs it), an xfce desktop (the
+# default server desktop), openssl for per-instance TLS certificates, procps for pkill (ending a
+# session user's processes); useradd/chpasswd/userdel come with the base image. A daemon started by
+# the package scripts would leave pid files that make every later xrdp, --nodaemon included, refuse
+# to start ("It looks like xrdp is already running"), hence the rm (the entrypoint repeats it).
+RUN apt-get update \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    xrdp xorgxrdp tigervnc-standalone-server \
+    xfce4-session xfwm4 xfce4-panel xfdesktop4 xfce4-terminal dbus-x11 xterm \
+    openssl ca-certificates procps \
+  && rm -rf /var/lib/apt/lists/* \
+  && rm -f /run/xrdp/xrdp.pid /run/xrdp/xrdp-sesman.pid
+# Node at the same path as in the distroless image, so one health check command fits both.
+COPY --from=deps /usr/local/bin/node /nodejs/bin/node
+RUN ln -s /nodejs/bin/node /usr/local/bin/node && node --version
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --chmod=755 scripts/xrdp-host-entrypoint.sh /usr/local/bin/xrdp-host-entrypoint
+EXPOSE 8090 33890-33999
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:8090/health/live',{signal:AbortSignal.timeout(4000)}).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/local/bin/xrdp-host-entrypoint"]
+CMD ["dist/src/app/main.js"]
 
 # No shell or package manager in the runtime image; node is its entrypoint.
 FROM gcr.io/distroless/nodejs20-debian12:nonroot AS api

@@ -10,6 +10,74 @@ export interface MetricsSources {
   serversByStatus: () => Promise<Partial<Record<string, number>>>;
   /** Current session counts by status, read at scrape time. */
   sessionsByStatus: () => Promise<Partial<Record<string, number>>>;
+  /** Current figures of each server with a recent sample (deleted servers are not listed). */
+  serverUsage?: () => Promise<ServerUsageFigures[]>;
+  /** Current figures of each host with a recent sample. */
+  hostUsage?: () => Promise<HostUsageFigures[]>;
+}
+
+export interface ServerUsageFigures {
+  serverId: string;
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  networkInKbps: number | null;
+  networkOutKbps: number | null;
+}
+
+export interface HostUsageFigures {
+  host: string;
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  memoryUsedMb: number | null;
+  diskPercent: number | null;
+  networkInKbps: number | null;
+  networkOutKbps: number | null;
+}
+
+/**
+ * One read per scrape for several gauges: a registry collects every metric at once, so the
+ * gauges of one scrape share the read in flight; the next scrape reads again.
+ */
+function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    if (!pending) {
+      pending = read().finally(() => {
+        pending = null;
+      });
+    }
+    return pending;
+  };
+}
+
+/**
+ * Gauges read from the store at scrape time, like rdp_servers_total: every replica reports the
+ * values the API shows, and a server that is gone has no series (reset before each fill).
+ */
+function usageGauges<T, L extends string>(
+  registry: Registry,
+  label: L,
+  read: () => Promise<T[]>,
+  labelOf: (row: T) => string,
+  specs: [name: string, help: string, value: (row: T) => number | null][],
+): void {
+  const shared = sharedRead(read);
+  for (const [name, help, value] of specs) {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await shared();
+        this.reset();
+        for (const row of rows) {
+          const v = value(row);
+          if (v !== null) this.set({ [label]: labelOf(row) } as Record<L, string>, v);
+        }
+      },
+    });
+  }
 }
 
 /**
@@ -69,6 +137,30 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     help: 'RDP sessions admitted',
     registers: [registry],
   });
+  const serverUsage = sources.serverUsage;
+  if (serverUsage) {
+    usageGauges(registry, 'server_id', serverUsage, (r) => r.serverId, [
+      ['rdp_cpu_usage_percent', 'CPU of the server (xrdp and its sessions), percent of all host CPUs', (r) => r.cpuPercent],
+      ['rdp_memory_usage_percent', 'Resident memory of the server, percent of host memory', (r) => r.memoryPercent],
+      ['rdp_network_in_kbps', "Inbound traffic of the server's RDP connections, kbit/s", (r) => r.networkInKbps],
+      ['rdp_network_out_kbps', "Outbound traffic of the server's RDP connections, kbit/s", (r) => r.networkOutKbps],
+    ]);
+  }
+  const hostUsage = sources.hostUsage;
+  if (hostUsage) {
+    usageGauges(registry, 'host', hostUsage, (r) => r.host, [
+      ['rdp_host_cpu_usage_percent', 'CPU in use on the host, percent of all CPUs', (r) => r.cpuPercent],
+      ['rdp_host_memory_usage_percent', 'Memory in use on the host (total - available), percent', (r) => r.memoryPercent],
+      [
+        'rdp_host_memory_used_bytes',
+        'Memory in use on the host, bytes',
+        (r) => (r.memoryUsedMb === null ? null : r.memoryUsedMb * 1048576),
+      ],
+      ['rdp_host_disk_usage_percent', 'Use of the filesystem holding the data, percent', (r) => r.diskPercent],
+      ['rdp_host_network_in_kbps', 'Inbound traffic of the host (loopback excluded), kbit/s', (r) => r.networkInKbps],
+      ['rdp_host_network_out_kbps', 'Outbound traffic of the host (loopback excluded), kbit/s', (r) => r.networkOutKbps],
+    ]);
+  }
   const sessionsTerminatedTotal = new Counter({
     name: 'rdp_sessions_terminated_total',
     help: 'RDP sessions terminated, by reason',
@@ -76,8 +168,15 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     registers: [registry],
   });
 
+  const subscriptionsActive = new Gauge({
+    name: 'rdp_subscriptions_active',
+    help: 'GraphQL operations open over WebSocket on this replica',
+    registers: [registry],
+  });
+
   return {
     registry,
+    subscriptionsActive,
     requestsTotal,
     requestDuration,
     serversCreatedTotal,

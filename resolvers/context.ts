@@ -1,5 +1,10 @@
 import type DataLoader from 'dataloader';
+import type { AuditService } from '../src/domain/audit/audit-service.js';
 import type { Viewer } from '../src/domain/auth/viewer.js';
+import type { AlertService } from '../src/domain/resources/alert-service.js';
+import type { ResourceLimitsService } from '../src/domain/resources/resource-limits-service.js';
+import type { ResourceSample } from '../src/domain/resources/resource-sample.js';
+import type { UsageService } from '../src/domain/resources/usage-service.js';
 import type { RdpServer } from '../src/domain/servers/server.js';
 import type { ServerService } from '../src/domain/servers/server-service.js';
 import type { RdpSession } from '../src/domain/sessions/session.js';
@@ -9,23 +14,39 @@ import type { XrdpConfigService } from '../src/domain/xrdp/xrdp-config-service.j
 import type { XrdpHostService } from '../src/domain/xrdp/xrdp-host.js';
 import type { XrdpLogService } from '../src/domain/xrdp/xrdp-log-service.js';
 
+/** The per-request logger: each line carries the request id. Structurally a pino logger. */
+export interface RequestLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 export interface Services {
+  audit: AuditService;
   servers: ServerService;
   sessions: SessionService;
   xrdpConfig: XrdpConfigService;
   xrdpHost: XrdpHostService;
   xrdpLogs: XrdpLogService;
+  usage: UsageService;
+  alerts: AlertService;
+  limits: ResourceLimitsService;
 }
 
 /** Per-request context: the caller, the services and request-scoped loaders. */
 export interface GraphQLContext {
   viewer: Viewer | null;
   requestId: string;
+  /** The caller's address (socket peer, or X-Forwarded-For behind a trusted proxy). */
+  clientIp: string | null;
+  log: RequestLog;
   services: Services;
   events: EventBus;
   loaders: {
     server: DataLoader<string, RdpServer | null>;
     /** Live sessions of a server, by server id. */
     liveSessionsByServer: DataLoader<string, RdpSession[]>;
+    /** Current resource sample of a server or session (already authorized), by id. */
+    usage: DataLoader<string, ResourceSample | null>;
   };
 }

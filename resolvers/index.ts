@@ -1,8 +1,10 @@
 import { builder } from './builder.js';
 import './errors.js';
 import './viewer.js';
+import './audit/index.js';
 import './server/index.js';
 import './session/index.js';
+import './resources/index.js';
 import './xrdp/xrdp-config.js';
 import './xrdp/xrdp-logs.js';
 import './xrdp/xrdp-service.js';

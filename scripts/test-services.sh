@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start/stop the real services the test suite talks to: FerretDB (MongoDB wire protocol, SQLite
-# backend) on 127.0.0.1:27017, Redis on 127.0.0.1:6379, and the xrdp/FreeRDP/X packages.
+# backend) on 127.0.0.1:27017, Redis on 127.0.0.1:6379, the xrdp/FreeRDP/X packages, and the
+# tools the deployment tests run (prometheus, promtool, shellcheck).
 # Run `scripts/test-services.sh --help` for usage.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -11,8 +12,9 @@ readonly MONGO_HOST=127.0.0.1 MONGO_PORT=27017 FERRET_DEBUG_ADDR=127.0.0.1:8089
 readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
 readonly MONGODB_URI="mongodb://$MONGO_HOST:$MONGO_PORT/lucid_rdp_test"
 readonly REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT"
-readonly XRDP_BINARIES=(/usr/sbin/xrdp /usr/bin/xfreerdp /usr/bin/Xvfb /usr/bin/Xvnc /usr/bin/xterm)
-readonly XRDP_PACKAGES=(xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm openssl)
+readonly XRDP_BINARIES=(/usr/sbin/xrdp /usr/bin/xfreerdp /usr/bin/Xvfb /usr/bin/Xvnc /usr/bin/xterm
+  /usr/bin/prometheus /usr/bin/promtool /usr/bin/shellcheck)
+readonly XRDP_PACKAGES=(xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm openssl prometheus shellcheck)
 # Fixed (compiled-in) pid files: if a daemon-mode xrdp/sesman holds them, every other xrdp,
 # --nodaemon included, refuses to start. Our tests always use --nodaemon, which writes none.
 readonly XRDP_PIDFILES=(/run/xrdp/xrdp.pid /run/xrdp/xrdp-sesman.pid)
@@ -31,9 +33,9 @@ Usage: $(basename "$0") start|stop|env|--help
           - starts FerretDB on $MONGO_HOST:$MONGO_PORT (SQLite backend, data wiped on each fresh
             start) unless something already answers there;
           - starts Redis on $REDIS_HOST:$REDIS_PORT unless it already answers PING;
-          - apt-installs xrdp and friends if one of ${XRDP_BINARIES[*]} is missing
-            (needs root), and stops a system xrdp/xrdp-sesman daemon holding
-            ${XRDP_PIDFILES[*]}.
+          - apt-installs xrdp and friends, prometheus and shellcheck if one of
+            ${XRDP_BINARIES[*]} is missing (needs root), and stops a system
+            xrdp/xrdp-sesman daemon holding ${XRDP_PIDFILES[*]}.
   stop    Stop FerretDB and Redis, but only the ones this script started (pid files in the
           state dir). Idempotent.
   env     Print the environment the tests need, for: eval "\$($(basename "$0") env)"

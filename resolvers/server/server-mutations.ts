@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../../src/domain/shared/errors.js';
+import { ConflictError, LimitExceededError, NotFoundError } from '../../src/domain/shared/errors.js';
 import { builder } from '../builder.js';
 import { CREATE_SERVER_ERRORS, LIFECYCLE_ERRORS } from '../errors.js';
 import { viewerOf } from '../viewer.js';
@@ -60,9 +60,10 @@ builder.mutationField('deleteServer', (t) =>
 builder.mutationField('startServer', (t) =>
   t.field({
     type: RdpServerRef,
-    description: 'Starts the xrdp instance; returns once it accepts RDP connections.',
+    description:
+      'Starts the xrdp instance; returns once it accepts RDP connections. Refused (LimitExceededError) while the host is above its CPU or memory limit.',
     authScopes: { authenticated: true },
-    errors: resultOptions('Start', LIFECYCLE_ERRORS),
+    errors: resultOptions('Start', [...LIFECYCLE_ERRORS, LimitExceededError]),
     args: { id: t.arg.id({ required: true, description: 'Server id.' }) },
     resolve: (_root, { id }, ctx) => ctx.services.servers.start(viewerOf(ctx), String(id)),
   }),

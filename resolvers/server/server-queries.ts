@@ -1,6 +1,6 @@
 import { ValidationError } from '../../src/domain/shared/errors.js';
-import { encodeCursor } from '../../src/domain/shared/page.js';
 import { builder } from '../builder.js';
+import { toConnection } from '../connection.js';
 import { viewerOf } from '../viewer.js';
 import { ServerFilterInput } from './server-inputs.js';
 import { RdpServerRef } from './server-type.js';
@@ -34,17 +34,9 @@ builder.queryField('servers', (t) =>
           { status: args.filter?.status ?? undefined, ownerId: args.filter?.ownerId ?? undefined },
           { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined },
         );
-        const edges = page.items.map((node) => ({ node, cursor: encodeCursor(node) }));
-        return {
-          edges,
-          totalCount: page.totalCount,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: args.after != null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        // Sessions of these servers ask for their server again (session.server): already read.
+        for (const server of page.items) ctx.loaders.server.prime(server.id, server);
+        return toConnection(page, args.after);
       },
     },
     {

@@ -1,26 +1,41 @@
 import { canSee, type Viewer } from '../../src/domain/auth/viewer.js';
 import type { RdpServer } from '../../src/domain/servers/server.js';
-import type { ServerEvent } from '../../src/domain/servers/server-events.js';
+import type { Watched } from '../../src/domain/shared/event-publisher.js';
 import { builder } from '../builder.js';
 import { viewerOf } from '../viewer.js';
 import { ServerEventRef, type ServerEventShape } from './server-type.js';
 
-/** Snapshot first, then changes newer than it, each filtered by what the viewer may see. */
+/**
+ * Snapshot first, then changes newer than it, each filtered by what the viewer may see. After a
+ * resync (events may have been lost) the server is read again and sent as a new SNAPSHOT; one
+ * that is gone by then ends the stream with DELETED.
+ */
 async function* snapshotThenChanges(
   viewer: Viewer,
   snapshot: RdpServer,
-  changes: AsyncIterator<ServerEvent>,
+  changes: AsyncIterator<Watched<'server:changed'>>,
+  reread: () => Promise<RdpServer | null>,
 ): AsyncGenerator<ServerEventShape> {
   try {
-    let version = snapshot.version;
+    let last = snapshot;
     yield { kind: 'SNAPSHOT', server: snapshot, at: new Date().toISOString() };
     while (true) {
       const next = await changes.next();
       if (next.done) return;
-      const event = next.value;
-      if (event.kind !== 'DELETED' && event.server.version <= version) continue;
+      if (next.value.kind === 'resync') {
+        const now = await reread();
+        if (!now) {
+          yield { kind: 'DELETED', server: last, at: new Date().toISOString() };
+          return;
+        }
+        last = now;
+        yield { kind: 'SNAPSHOT', server: now, at: new Date().toISOString() };
+        continue;
+      }
+      const event = next.value.event;
+      if (event.kind !== 'DELETED' && event.server.version <= last.version) continue;
       if (!canSee(viewer, event.server)) return;
-      version = event.server.version;
+      last = event.server;
       yield event;
       if (event.kind === 'DELETED') return;
     }
@@ -40,10 +55,11 @@ builder.subscriptionField('serverEvents', (t) =>
       const id = String(serverId);
       // Listen before reading the snapshot so nothing falls between the two; the read also
       // authorizes, so a hidden server fails here exactly as a missing one does.
-      const changes = ctx.events.subscribe('server:changed', id)[Symbol.asyncIterator]();
+      const changes = ctx.events.watch('server:changed', id)[Symbol.asyncIterator]();
       try {
         const snapshot = await ctx.services.servers.get(viewer, id);
-        return snapshotThenChanges(viewer, snapshot, changes);
+        const reread = async () => (await ctx.services.servers.getMany(viewer, [id]))[0] ?? null;
+        return snapshotThenChanges(viewer, snapshot, changes, reread);
       } catch (err) {
         await changes.return?.();
         throw err;

@@ -1,7 +1,7 @@
 import { LIVE_STATUSES } from '../../src/domain/sessions/session.js';
 import { ValidationError } from '../../src/domain/shared/errors.js';
-import { encodeCursor } from '../../src/domain/shared/page.js';
 import { builder } from '../builder.js';
+import { toConnection } from '../connection.js';
 import { RdpServerRef } from '../server/server-type.js';
 import { viewerOf } from '../viewer.js';
 import { SessionFilterInput } from './session-inputs.js';
@@ -38,17 +38,7 @@ builder.queryField('sessions', (t) =>
           },
           { first: args.first ?? 20, after: args.after ?? undefined },
         );
-        const edges = page.items.map((node) => ({ node, cursor: encodeCursor(node) }));
-        return {
-          edges,
-          totalCount: page.totalCount,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: args.after != null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return toConnection(page, args.after);
       },
     },
     {

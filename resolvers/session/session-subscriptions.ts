@@ -1,26 +1,43 @@
 import { canSee, type Viewer } from '../../src/domain/auth/viewer.js';
 import { LIVE_STATUSES, type RdpSession } from '../../src/domain/sessions/session.js';
-import type { SessionEvent } from '../../src/domain/sessions/session-events.js';
 import { ValidationError } from '../../src/domain/shared/errors.js';
+import type { Watched } from '../../src/domain/shared/event-publisher.js';
 import { builder } from '../builder.js';
 import { viewerOf } from '../viewer.js';
 import { SessionEventRef, type SessionEventShape } from './session-type.js';
 
-/** Snapshots first, then changes newer than what was sent, each filtered by ownership. */
+/**
+ * Snapshots first, then changes newer than what was sent, each filtered by ownership. After a
+ * resync (events may have been lost) every session of the view is read again, those sent before
+ * included, and sent as SNAPSHOTs, so a session that ended in between shows up TERMINATED.
+ */
 async function* snapshotThenChanges(
   viewer: Viewer,
   snapshot: RdpSession[],
-  changes: AsyncIterator<SessionEvent>,
+  changes: AsyncIterator<Watched<'session:changed'>>,
   endOnTerminated: boolean,
+  reread: (known: string[]) => Promise<RdpSession[]>,
 ): AsyncGenerator<SessionEventShape> {
-  const versions = new Map(snapshot.map((s) => [s.id, s.version]));
-  try {
+  const versions = new Map<string, number>();
+  const snapshots = function* (sessions: RdpSession[]) {
     const at = new Date().toISOString();
-    for (const session of snapshot) yield { kind: 'SNAPSHOT', session: { ...session, credentialHash: null }, at };
+    for (const session of sessions) {
+      versions.set(session.id, session.version);
+      yield { kind: 'SNAPSHOT', session: { ...session, credentialHash: null }, at } as const;
+    }
+  };
+  try {
+    yield* snapshots(snapshot);
     while (true) {
       const next = await changes.next();
       if (next.done) return;
-      const event = next.value;
+      if (next.value.kind === 'resync') {
+        const now = await reread([...versions.keys()]);
+        yield* snapshots(now);
+        if (endOnTerminated && now.some((s) => s.status === 'TERMINATED')) return;
+        continue;
+      }
+      const event = next.value.event;
       if (event.session.version <= (versions.get(event.session.id) ?? 0)) continue;
       if (!canSee(viewer, event.session)) continue;
       versions.set(event.session.id, event.session.version);
@@ -49,15 +66,23 @@ builder.subscriptionField('sessionEvents', (t) =>
       }
       const key = args.sessionId != null ? String(args.sessionId) : `server:${String(args.serverId)}`;
       // Listen before reading the snapshot; the read also authorizes (hidden answers as missing).
-      const changes = ctx.events.subscribe('session:changed', key)[Symbol.asyncIterator]();
+      const changes = ctx.events.watch('session:changed', key)[Symbol.asyncIterator]();
+      const { sessions, servers } = ctx.services;
+      const visible = async (ids: readonly string[]) =>
+        (await sessions.getMany(viewer, ids)).filter((s): s is RdpSession => s !== null);
       try {
         if (args.sessionId != null) {
-          const session = await ctx.services.sessions.get(viewer, String(args.sessionId));
-          return snapshotThenChanges(viewer, [session], changes, true);
+          const session = await sessions.get(viewer, String(args.sessionId));
+          return snapshotThenChanges(viewer, [session], changes, true, visible);
         }
-        const server = await ctx.services.servers.get(viewer, String(args.serverId));
-        const [live] = await ctx.services.sessions.byServers(viewer, [server.id], LIVE_STATUSES);
-        return snapshotThenChanges(viewer, live ?? [], changes, false);
+        const server = await servers.get(viewer, String(args.serverId));
+        const [live] = await sessions.byServers(viewer, [server.id], LIVE_STATUSES);
+        const reread = async (known: string[]) => {
+          const [now] = await sessions.byServers(viewer, [server.id], LIVE_STATUSES);
+          const liveIds = new Set((now ?? []).map((s) => s.id));
+          return [...(now ?? []), ...(await visible(known.filter((id) => !liveIds.has(id))))];
+        };
+        return snapshotThenChanges(viewer, live ?? [], changes, false, reread);
       } catch (err) {
         await changes.return?.();
         throw err;

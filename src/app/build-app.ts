@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
+import { requestIdFrom, runInRequestScope } from './request-scope.js';
 import { attachWebSocketServer } from './ws-server.js';
 import { type AppYoga, createAppYoga } from './yoga.js';
 
@@ -14,8 +15,19 @@ export interface App {
   yoga: AppYoga;
   /** Listens; port 0 picks a free one. Resolves with the bound port. */
   start(port?: number, host?: string): Promise<number>;
-  /** Ordered shutdown: readiness off, stop accepting, end subscriptions, dispose yoga, Redis, Mongo. */
-  stop(): Promise<void>;
+  /**
+   * Ordered shutdown: readiness off at once, serve on for `drainMs` while balancers notice, stop
+   * accepting, complete subscriptions (1001), let in-flight requests finish, dispose yoga, quit
+   * Redis, close MongoDB. Every step is bounded; rejects naming the steps that timed out.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** How long readiness is false before the listener closes. @default 0 */
+  drainMs?: number;
+  /** How long in-flight requests get to finish once the listener is closed. @default 10000 */
+  inflightTimeoutMs?: number;
 }
 
 export interface BuildAppOptions extends ContainerOverrides {
@@ -24,25 +36,72 @@ export interface BuildAppOptions extends ContainerOverrides {
   reconcileIntervalMs?: number;
   /** Interval of the session deadline sweeper (every replica runs it). @default 5000 */
   sweepIntervalMs?: number;
+  /** Interval of the job that prunes audit events older than a year. @default 3600000 */
+  auditPruneIntervalMs?: number;
+  /** How long start-up waits for MongoDB before serving with readiness false. @default 3000 */
+  databaseWaitMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with whether `task` finished within `ms`. */
+async function within(ms: number, task: () => Promise<unknown> | unknown): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve(task()).then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Builds the whole service for a configuration without listening: tests call start(0). */
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const container = await createContainer(config, logger, options);
-  const recovered = await container.servers.recoverRuntime().catch((err: unknown) => {
-    logger.error({ err }, 'could not recover xrdp instances');
-    return null;
-  });
-  if (recovered && recovered.adopted.length + recovered.failed.length + recovered.reaped.length > 0) {
-    logger.info(recovered, 'xrdp instances recovered after start');
+  const { mongo, redis } = container;
+  // Recovery reads the servers, so it waits for the database; start-up waits for it a little
+  // (the usual case: it is there), then serves with readiness false until it appears.
+  const recover = async () => {
+    const recovered = await container.servers.recoverRuntime().catch((err: unknown) => {
+      logger.error({ err }, 'could not recover xrdp instances');
+      return null;
+    });
+    if (recovered && recovered.adopted.length + recovered.failed.length + recovered.reaped.length > 0) {
+      logger.info(recovered, 'xrdp instances recovered after start');
+    }
+  };
+  let recovery: Promise<void>;
+  if (!mongo) {
+    recovery = recover();
+    await recovery;
+  } else if (await within(options.databaseWaitMs ?? 3000, () => mongo.ready)) {
+    logger.info('MongoDB is reachable and indexed');
+    recovery = recover();
+    await recovery;
+  } else {
+    logger.warn('serving with readiness false until MongoDB is reachable');
+    recovery = mongo.ready.then(() => {
+      logger.info('MongoDB is reachable and indexed');
+      return recover();
+    });
   }
   const yoga = createAppYoga(container);
   let shuttingDown = false;
+  let closing = false;
 
   const checks: ReadinessCheck[] = [];
-  const { mongo, redis } = container;
-  if (mongo) checks.push({ name: 'mongodb', check: () => mongo.ping() });
+  if (mongo) {
+    checks.push({
+      name: 'mongodb',
+      check: async () => {
+        if (!mongo.isReady()) throw new Error('not reachable yet');
+        await mongo.ping();
+      },
+    });
+  }
   if (redis) checks.push({ name: 'redis', check: () => redis.ping() });
 
   const monitoring = createMonitoringRouter({
@@ -61,7 +120,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     serviceName: 'api',
   });
   const server = createServer((req, res) => {
-    void handler(req, res);
+    // Once the listener closes, responses end their keep-alive connections so none lingers.
+    if (closing) res.setHeader('connection', 'close');
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    runInRequestScope({ requestId }, () => void handler(req, res));
   });
   const ws = attachWebSocketServer(server, yoga, container, { maxSubscriptionsPerUser: config.wsMaxSubscriptionsPerUser });
 
@@ -84,6 +147,52 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       });
   }, options.sweepIntervalMs ?? 5000);
   sweep.unref();
+  const prune = () =>
+    container.audit
+      .prune()
+      .then((n) => n > 0 && logger.info({ removed: n }, 'pruned audit events older than the retention'))
+      .catch((err: unknown) => logger.warn({ err }, 'audit pruning failed'));
+  void recovery.then(prune);
+  // Resource samples every METRICS_INTERVAL (one replica per host stores them); stopped by container.close().
+  void recovery.then(() => container.resources.collector.start());
+  const pruning = setInterval(prune, options.auditPruneIntervalMs ?? 3_600_000);
+  pruning.unref();
+
+  let stopped: Promise<void> | undefined;
+  const stop = async ({ drainMs = 0, inflightTimeoutMs = 10_000 }: StopOptions = {}) => {
+    const started = Date.now();
+    shuttingDown = true;
+    clearInterval(reconcile);
+    clearInterval(sweep);
+    clearInterval(pruning);
+    const timedOut: string[] = [];
+    const step = async (name: string, ms: number, task: () => Promise<unknown> | unknown) => {
+      const t0 = Date.now();
+      const done = await within(ms, async () => {
+        try {
+          await task();
+        } catch (err) {
+          logger.warn({ err, step: name }, 'shutdown step failed');
+        }
+      });
+      if (!done) timedOut.push(name);
+      logger.info({ step: name, ms: Date.now() - t0, ...(done ? {} : { timedOut: true }) }, 'shutdown step');
+    };
+    if (drainMs > 0) await step('drain', drainMs + 1000, () => sleep(drainMs));
+    closing = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await step('complete subscriptions', 5000, () => ws.close());
+    // Connections whose last response went out before `closing` was set turn idle later.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+    await step('finish in-flight requests', inflightTimeoutMs, () => closed);
+    clearInterval(sweeper);
+    if (server.listening || timedOut.length > 0) server.closeAllConnections();
+    await step('dispose yoga', 3000, () => yoga.dispose());
+    await step('close xrdp watcher, Redis and MongoDB', 8000, () => container.close());
+    logger.info({ ms: Date.now() - started, timedOut }, 'shutdown finished');
+    if (timedOut.length > 0) throw new Error(`shutdown steps timed out: ${timedOut.join(', ')}`);
+  };
 
   return {
     server,
@@ -98,16 +207,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         });
       });
     },
-    async stop() {
-      shuttingDown = true;
-      clearInterval(reconcile);
-      clearInterval(sweep);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await ws.close();
-      server.closeIdleConnections();
-      await closed;
-      await yoga.dispose();
-      await container.close();
+    stop(options) {
+      stopped ??= stop(options);
+      return stopped;
     },
   };
 }

@@ -5,16 +5,19 @@ import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
 import { createLinuxSessionAccounts } from '../adapters/host/linux-session-accounts.js';
+import { MemoryAuditLog } from '../adapters/memory/memory-audit-log.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
 import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { MemoryServerStore } from '../adapters/memory/memory-server-store.js';
 import { MemorySessionStore } from '../adapters/memory/memory-session-store.js';
 import { MemoryXrdpConfigStore } from '../adapters/memory/memory-xrdp-config-store.js';
+import { MongoAuditLog } from '../adapters/mongo/mongo-audit-log.js';
 import { MongoClaimStore } from '../adapters/mongo/mongo-claim-store.js';
-import { connectMongo, type MongoDatabase } from '../adapters/mongo/mongo-database.js';
+import { type MongoDatabase, openMongo } from '../adapters/mongo/mongo-database.js';
 import { MongoServerStore } from '../adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../adapters/mongo/mongo-session-store.js';
 import { MongoXrdpConfigStore } from '../adapters/mongo/mongo-xrdp-config-store.js';
+import { guardUnavailable } from '../adapters/mongo/unavailable-guard.js';
 import { connectRedis, createEventTargetOn, type RedisConnections } from '../adapters/redis/redis-connections.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { FileXrdpLogReader } from '../adapters/xrdp/file-xrdp-log-reader.js';
@@ -25,8 +28,13 @@ import { createXrdpConfigFileWriter } from '../adapters/xrdp/xrdp-config-files.j
 import { createXrdpServerRuntime } from '../adapters/xrdp/xrdp-server-runtime.js';
 import { createXrdpSessionWatcher, type XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.js';
 import type { Config } from '../config/config.js';
+import { actorOf } from '../domain/audit/audit-event.js';
+import type { AuditLog } from '../domain/audit/audit-log.js';
+import { AuditService } from '../domain/audit/audit-service.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
-import { defaultResourceLimits, staticLimitsProvider } from '../domain/resources/resource-limits.js';
+import type { HostProbe } from '../domain/resources/host-probe.js';
+import { defaultResourceLimits } from '../domain/resources/resource-limits.js';
+import { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
 import type { ServerRuntime } from '../domain/servers/server-runtime.js';
 import { ServerService } from '../domain/servers/server-service.js';
 import type { ServerStore } from '../domain/servers/server-store.js';
@@ -42,9 +50,18 @@ import type { XrdpConfigStore } from '../domain/xrdp/xrdp-config-store.js';
 import { XrdpHostService } from '../domain/xrdp/xrdp-host.js';
 import { XrdpLogService } from '../domain/xrdp/xrdp-log-service.js';
 import type { XrdpSessionTerminator } from '../domain/xrdp/xrdp-session-terminator.js';
+import { createLogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import { createEventBus } from './pubsub.js';
 import { createResilientRateLimiter } from './resilient-rate-limiter.js';
+import {
+  createHostAdmission,
+  createResources,
+  memoryResourceStores,
+  mongoResourceStores,
+  type ResourceStores,
+  type Resources,
+} from './resources-wiring.js';
 
 /** Replaceable parts, for tests and embedding. */
 export interface ContainerOverrides {
@@ -52,6 +69,10 @@ export interface ContainerOverrides {
   runtime?: ServerRuntime;
   clock?: Clock;
   tokenVerifier?: TokenVerifier;
+  /** Have the MongoDB driver emit command events (the bench counts round trips). @default false */
+  mongoMonitorCommands?: boolean;
+  /** What measures the host, servers and sessions. @default the /proc probe */
+  hostProbe?: HostProbe;
 }
 
 export interface Container {
@@ -59,10 +80,15 @@ export interface Container {
   logger: Logger;
   mongo?: MongoDatabase;
   redis?: RedisConnections;
+  /** Audit events: services record through it, operators read it. */
+  audit: AuditService;
   events: EventBus;
   metrics: Metrics;
   tokenVerifier: TokenVerifier;
-  limits: ReturnType<typeof staticLimitsProvider>;
+  /** The stored resource limits document, read by admission. */
+  limits: ResourceLimitsService;
+  /** Samples, history, alerts and the collector. */
+  resources: Resources;
   servers: ServerService;
   sessions: SessionService;
   rateLimiter: RateLimiter;
@@ -88,31 +114,59 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   let serverStore: ServerStore;
   let sessionStore: SessionStore;
   let claims: ClaimStore;
-  let xrdpConfig: XrdpConfigService;
+  let xrdpConfigStore: XrdpConfigStore;
+  let auditLog: AuditLog;
+  let resourceStores: ResourceStores;
   try {
     if (config.mongo) {
-      mongo = await connectMongo(config.mongo);
+      // The stores are usable at once; until the database answers their operations fail fast
+      // (SERVICE_UNAVAILABLE) and readiness stays false. Indexes are made once it does.
+      let indexed: { ensureIndexes(): Promise<void> }[] = [];
+      mongo = openMongo({
+        ...config.mongo,
+        monitorCommands: overrides.mongoMonitorCommands ?? false,
+        prepare: async () => {
+          for (const store of indexed) await store.ensureIndexes();
+        },
+        onRetry: (err, attempt) => {
+          if (attempt === 1 || attempt % 15 === 0) {
+            logger.warn(
+              { err: err instanceof Error ? err.message : String(err), attempt },
+              'MongoDB is not reachable yet; retrying',
+            );
+          }
+        },
+      });
       const mongoServers = new MongoServerStore(mongo.db);
-      await mongoServers.ensureIndexes();
-      serverStore = mongoServers;
       const mongoSessions = new MongoSessionStore(mongo.db);
-      await mongoSessions.ensureIndexes();
-      sessionStore = mongoSessions;
       const mongoClaims = new MongoClaimStore(mongo.db, clock);
-      await mongoClaims.ensureIndexes();
-      claims = mongoClaims;
-      xrdpConfig = createXrdpConfigService(config, logger, clock, new MongoXrdpConfigStore(mongo.db));
+      const mongoAudit = new MongoAuditLog(mongo.db);
+      resourceStores = mongoResourceStores(mongo.db, clock);
+      indexed = [mongoServers, mongoSessions, mongoClaims, mongoAudit, ...resourceStores.indexed];
+      // To the services an unreachable database is one fast ServiceUnavailableError.
+      const reachable = mongo.isReachable;
+      serverStore = guardUnavailable(mongoServers, reachable);
+      sessionStore = guardUnavailable(mongoSessions, reachable);
+      claims = guardUnavailable(mongoClaims, reachable);
+      auditLog = guardUnavailable(mongoAudit, reachable);
+      xrdpConfigStore = guardUnavailable(new MongoXrdpConfigStore(mongo.db), reachable);
     } else {
       logger.warn('MONGODB_URI is not set: using the in-memory store; data is not kept across restarts');
       serverStore = new MemoryServerStore();
       sessionStore = new MemorySessionStore();
       claims = new MemoryClaimStore(clock);
-      xrdpConfig = createXrdpConfigService(config, logger, clock, new MemoryXrdpConfigStore());
+      xrdpConfigStore = new MemoryXrdpConfigStore();
+      auditLog = new MemoryAuditLog();
+      resourceStores = memoryResourceStores(clock);
     }
     if (config.redis) {
+      const throttles = { publisher: createLogThrottle(), subscriber: createLogThrottle() };
       redis = await connectRedis({
         url: config.redis.url,
-        onError: (err, connection) => logger.warn({ err: err.message, connection }, 'redis connection error'),
+        onError: (err, connection) => {
+          const gate = throttles[connection]();
+          if (gate.open) logger.warn({ err: err.message, connection, suppressed: gate.suppressed }, 'redis connection error');
+        },
       });
     } else {
       logger.info('REDIS_URL is not set: events reach this process only');
@@ -123,7 +177,36 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     throw err;
   }
 
-  const events = createEventBus(redis ? createEventTargetOn(redis) : undefined);
+  const publishFailures = createLogThrottle();
+  const events = createEventBus(
+    redis
+      ? createEventTargetOn(redis, (err, what) => {
+          const gate = publishFailures();
+          if (gate.open) {
+            logger.warn(
+              { err: err instanceof Error ? err.message : String(err), what, suppressed: gate.suppressed },
+              'an event could not go through Redis; live views resync when it is back',
+            );
+          }
+        })
+      : undefined,
+  );
+  const auditFailures = createLogThrottle();
+  const audit = new AuditService({
+    log: auditLog,
+    clock,
+    newId: randomUUID,
+    onError: (err, event) => {
+      const gate = auditFailures();
+      if (gate.open) {
+        logger.error(
+          { err: err instanceof Error ? err.message : String(err), action: event.action, suppressed: gate.suppressed },
+          'an audit event could not be stored',
+        );
+      }
+    },
+  });
+  const xrdpConfig = createXrdpConfigService(config, logger, clock, xrdpConfigStore, audit);
   const localLimiter = new MemoryRateLimiter(clock);
   let lastFallbackLog = 0;
   const rateLimiter = redis
@@ -170,22 +253,31 @@ export async function createContainer(config: Config, logger: Logger, overrides:
           );
         }),
     });
-  const limits = staticLimitsProvider(
-    defaultResourceLimits({
+  // The environment gives the defaults; an admin's stored version replaces them.
+  const limits = new ResourceLimitsService({
+    store: resourceStores.limits,
+    defaults: defaultResourceLimits({
       maxServers: config.limits.maxServers,
       maxSessions: config.limits.maxSessions,
       maxCpuUsage: config.limits.maxCpuUsage,
       maxMemoryUsage: config.limits.maxMemoryUsage,
       sessionTimeoutSeconds: config.sessions.sessionTimeoutSeconds,
     }),
-  );
+    clock,
+    audit,
+  });
+  const admission = createHostAdmission(config, resourceStores.samples, limits, clock);
   let servers: ServerService | undefined;
   let sessions: SessionService | undefined;
+  let resources: Resources | undefined;
   const metrics = createMetrics({
     serversByStatus: () => (servers ? servers.countByStatus() : Promise.resolve({})),
     sessionsByStatus: () => (sessions ? sessions.countByStatus() : Promise.resolve({})),
+    serverUsage: () => (resources ? resources.serverUsage() : Promise.resolve([])),
+    hostUsage: () => (resources ? resources.hostUsage() : Promise.resolve([])),
   });
   servers = new ServerService({
+    audit,
     store: serverStore,
     claims,
     runtime,
@@ -195,6 +287,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     newId: randomUUID,
     portRange: config.xrdp.portRange,
     host: config.xrdp.publicHost,
+    ...(admission ? { admission } : {}),
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
       deleted: () => metrics.serversDeletedTotal.inc(),
@@ -207,6 +300,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   });
   const isRoot = process.getuid?.() === 0;
   sessions = new SessionService({
+    audit,
     store: sessionStore,
     claims,
     servers,
@@ -219,11 +313,26 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(isRoot ? { accounts: overrides.sessionAccounts ?? createLinuxSessionAccounts() } : {}),
     ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),
     terminator: sessionTerminator,
+    ...(admission ? { admission } : {}),
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
       terminated: (reason) => metrics.sessionsTerminatedTotal.inc({ reason }),
     },
   });
+  resources = createResources({
+    config,
+    logger,
+    clock,
+    stores: resourceStores,
+    events,
+    serverStore,
+    sessionStore,
+    servers,
+    sessions,
+    ...(redis ? { redis } : {}),
+    ...(overrides.hostProbe ? { probe: overrides.hostProbe } : {}),
+  });
+  const collector = resources.collector;
   runtime.onUnexpectedExit((exit) => {
     servers
       ?.markFailed(exit.serverId, exit.message)
@@ -233,8 +342,16 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     supervisor: sesman,
     servers: serverStore,
     clock,
-    onControl: (viewer, action, result, message) =>
-      logger.info({ actor: viewer.userId, action, result, message }, 'xrdp service control'),
+    onControl: (viewer, action, result, message) => {
+      logger.info({ actor: viewer.userId, action, result, message }, 'xrdp service control');
+      void audit.record({
+        actor: actorOf(viewer),
+        action: 'xrdp.service.control',
+        target: { type: 'xrdp_service', id: 'xrdp-sesman', name: null },
+        result,
+        details: { command: action, ...(message ? { message } : {}) },
+      });
+    },
   });
   const xrdpLogs = new XrdpLogService(new FileXrdpLogReader({ configPath: config.xrdp.configPath }));
   const sessionWatcher = existsSync(config.xrdp.binary)
@@ -263,12 +380,14 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   return {
     config,
     logger,
+    audit,
     ...(mongo ? { mongo } : {}),
     ...(redis ? { redis } : {}),
     events,
     metrics,
     tokenVerifier,
     limits,
+    resources,
     servers,
     sessions,
     xrdpConfig,
@@ -280,6 +399,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(sessionWatcher ? { sessionWatcher } : {}),
     runtime,
     async close() {
+      // The collector goes first: it gives its lease back through Redis.
+      await collector.stop();
       await sessionWatcher?.stop();
       await redis?.close();
       await mongo?.close();
@@ -288,13 +409,20 @@ export async function createContainer(config: Config, logger: Logger, overrides:
 }
 
 /** Throws at startup when XRDP_LOG_PATH cannot be written into sesman.ini. */
-function createXrdpConfigService(config: Config, logger: Logger, clock: Clock, store: XrdpConfigStore): XrdpConfigService {
+function createXrdpConfigService(
+  config: Config,
+  logger: Logger,
+  clock: Clock,
+  store: XrdpConfigStore,
+  audit: AuditService,
+): XrdpConfigService {
   // The host files go to DATA_DIR/xrdp, never into /etc/xrdp, which the service does not own.
   const sesman = { listenAddress: '127.0.0.1', logFile: join(config.xrdp.logPath, 'xrdp-sesman.log') };
   const writeFiles = createXrdpConfigFileWriter({ dir: join(config.dataDir, 'xrdp'), sesman });
   return new XrdpConfigService({
     store,
     clock,
+    audit,
     sesman,
     onChange: async (xrdp, version) => {
       try {

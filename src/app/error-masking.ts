@@ -1,47 +1,78 @@
 import { GraphQLError } from 'graphql';
 import { DomainError, RateLimitedError, ValidationError } from '../domain/shared/errors.js';
 
-const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429 };
+const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503 };
 
 /**
  * Duck-typed: graphql ships CommonJS and ESM builds, and an error made by a library that loaded
  * the other one fails `instanceof GraphQLError`.
  */
-function isGraphQLError(e: unknown): e is GraphQLError {
+export function isGraphQLError(e: unknown): e is GraphQLError {
   return e instanceof Error && e.name === 'GraphQLError' && 'extensions' in e;
 }
 
-function unwrap(error: unknown): unknown {
+export function unwrap(error: unknown): unknown {
   let e = error;
   while (isGraphQLError(e) && e.originalError) e = e.originalError;
   return e;
 }
 
+/** Errors logged once already (by the request plugin, which knows the request id). */
+const reported = new WeakSet<object>();
+
+/** Calls `log` for an error the first time only. */
+export function reportOnce(error: unknown, log: (error: unknown) => void): void {
+  if (typeof error === 'object' && error !== null) {
+    if (reported.has(error)) return;
+    reported.add(error);
+  }
+  log(error);
+}
+
+/** Whether an error reaches clients masked as INTERNAL_SERVER_ERROR (and so is worth a log line). */
+export function isUnexpected(error: unknown, isUnavailable: (error: unknown) => boolean): boolean {
+  const original = unwrap(error);
+  return !(original instanceof DomainError) && !isGraphQLError(original) && !isUnavailable(original);
+}
+
 /**
  * Domain errors become GraphQL errors with `extensions.code` (and the field for bad input);
- * GraphQL's own errors (parse, validation) pass; anything else is masked to
- * INTERNAL_SERVER_ERROR with no stack, driver message, address or path.
+ * GraphQL's own errors (parse, validation) pass; a database or broker that cannot be reached is
+ * SERVICE_UNAVAILABLE; anything else is masked to INTERNAL_SERVER_ERROR. Neither carries a
+ * stack, driver message, address or path.
  */
-export function createMaskError(onUnexpected: (error: unknown) => void) {
+export function createMaskError(
+  onUnexpected: (error: unknown) => void,
+  isUnavailable: (error: unknown) => boolean = () => false,
+) {
   return (error: unknown): Error => {
     const gqlError = isGraphQLError(error) ? error : undefined;
     const original = unwrap(error);
     const location = { nodes: gqlError?.nodes ?? null, path: gqlError?.path ?? null };
+    const httpStatus = (code: string) => {
+      const status = HTTP_STATUS[code];
+      return status && !gqlError?.path ? { http: { status } } : {};
+    };
     if (original instanceof DomainError) {
-      const status = HTTP_STATUS[original.code];
       return new GraphQLError(original.message, {
         ...location,
         extensions: {
           code: original.code,
           ...(original instanceof ValidationError ? { field: original.field } : {}),
           ...(original instanceof RateLimitedError ? { retryAfter: original.retryAfterSeconds } : {}),
-          ...(status && !gqlError?.path ? { http: { status } } : {}),
+          ...httpStatus(original.code),
         },
       });
     }
     // GraphQL's own errors (syntax, validation, variables) carry no original error.
     if (isGraphQLError(original)) return original;
-    onUnexpected(original);
+    if (isUnavailable(original)) {
+      return new GraphQLError('service temporarily unavailable; retry shortly', {
+        ...location,
+        extensions: { code: 'SERVICE_UNAVAILABLE', ...httpStatus('SERVICE_UNAVAILABLE') },
+      });
+    }
+    reportOnce(original, onUnexpected);
     return new GraphQLError('Internal server error', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   };
 }

@@ -28,6 +28,14 @@ async function main(): Promise<void> {
   const shown = config.service.host === '0.0.0.0' ? 'localhost' : config.service.host;
   logger.info({ port }, `listening: GraphQL http://${shown}:${port}/graphql, health /health, metrics /metrics`);
 
+  // Logs are written asynchronously: flush them before exiting, or the last lines come late or not at all.
+  const exit = (code: number) => {
+    const force = setTimeout(() => process.exit(code), 1000);
+    logger.flush(() => {
+      clearTimeout(force);
+      process.exit(code);
+    });
+  };
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -35,18 +43,21 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error('shutdown timed out');
-      process.exit(1);
+      exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
+    const drainMs = config.service.shutdownDrainSeconds * 1000;
     app
-      .stop()
+      // In-flight requests get what the budget leaves after the drain and 5 s for the closing steps.
+      .stop({ drainMs, inflightTimeoutMs: Math.max(1000, SHUTDOWN_TIMEOUT_MS - drainMs - 5000) })
       .then(() => {
         clearTimeout(timer);
         logger.info('stopped');
-        process.exit(0);
+        exit(0);
       })
       .catch((err: unknown) => {
+        clearTimeout(timer);
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

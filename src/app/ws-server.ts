@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from '../domain/auth/viewer.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
@@ -11,6 +11,48 @@ type Enveloped = ReturnType<AppYoga['getEnveloped']>;
 interface RootWithEnvelope {
   execute: Enveloped['execute'];
   subscribe: Enveloped['subscribe'];
+}
+
+/**
+ * A `next` payload serialized once for every subscriber it goes to. graphql-ws stringifies each
+ * message itself; toJSON hands it a marker instead of the payload and parks the JSON, which
+ * SplicingWebSocket.send (called right after, synchronously) puts in place of the marker.
+ */
+class SharedPayload {
+  constructor(readonly json: string) {}
+
+  toJSON(): string {
+    parkedJson = this.json;
+    return SHARED_MARKER;
+  }
+}
+
+const SHARED_MARKER = '\u0000shared-payload\u0000';
+const MARKER_TAIL = `"payload":${JSON.stringify(SHARED_MARKER)}}`;
+let parkedJson: string | null = null;
+
+/** The payload is the last key of graphql-ws's message, so the marker can only be the tail. */
+class SplicingWebSocket extends WebSocket {
+  override send(data: unknown, ...rest: unknown[]): void {
+    if (parkedJson !== null && typeof data === 'string' && data.endsWith(MARKER_TAIL)) {
+      data = `${data.slice(0, data.length - MARKER_TAIL.length)}"payload":${parkedJson}}`;
+      parkedJson = null;
+    }
+    (super.send as (data: unknown, ...rest: unknown[]) => void)(data, ...rest);
+  }
+}
+
+const sharedPayloads = new WeakMap<ExecutionResult, SharedPayload>();
+
+/** The same result object (shared execution) is serialized once; results with errors are not shared. */
+function sharedPayload(result: ExecutionResult): SharedPayload | undefined {
+  if (result.errors) return undefined;
+  let shared = sharedPayloads.get(result);
+  if (!shared) {
+    shared = new SharedPayload(JSON.stringify(result));
+    sharedPayloads.set(result, shared);
+  }
+  return shared;
 }
 
 /** Reads the bearer token from connection_init: `{ authorization: "Bearer ..." }` (any case). */
@@ -60,11 +102,19 @@ export function attachWebSocketServer(
 ) {
   const maxPerUser = limits.maxSubscriptionsPerUser ?? 100;
   const maxBuffered = limits.maxBufferedBytes ?? 4 * 1024 * 1024;
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: 1024 * 1024,
+    WebSocket: SplicingWebSocket,
+  });
   const connections = new WeakMap<object, Connection>();
   const openByUser = new Map<string, number>();
+  const gauge = container.metrics.subscriptionsActive;
   const release = (conn: Connection, id: string) => {
-    if (!conn.active.delete(id) || !conn.viewer) return;
+    if (!conn.active.delete(id)) return;
+    gauge.dec();
+    if (!conn.viewer) return;
     const n = (openByUser.get(conn.viewer.userId) ?? 1) - 1;
     if (n <= 0) openByUser.delete(conn.viewer.userId);
     else openByUser.set(conn.viewer.userId, n);
@@ -93,9 +143,11 @@ export function attachWebSocketServer(
         connections.set(ctx, conn);
         return true;
       },
-      onNext: (ctx) => {
+      onNext: (ctx, _id, _payload, _args, result) => {
         const socket = ctx.extra.socket;
         if (socket.bufferedAmount > maxBuffered) socket.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
+        // graphql-ws takes the returned object as the payload it serializes.
+        return sharedPayload(result) as FormattedExecutionResult | undefined;
       },
       onComplete: (ctx, id) => {
         const conn = connections.get(ctx);
@@ -138,7 +190,10 @@ export function attachWebSocketServer(
             ];
           }
           openByUser.set(conn.viewer.userId, open + 1);
+        }
+        if (conn) {
           conn.active.add(id);
+          gauge.inc();
         }
         const rootValue: RootWithEnvelope = { execute, subscribe };
         return {

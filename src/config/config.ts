@@ -60,6 +60,8 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   SERVICE_HOST: z.string().min(1).default('0.0.0.0'),
   SERVICE_PORT: int(0, 65535).default(8090),
+  TRUST_PROXY: bool.default(false),
+  SHUTDOWN_DRAIN_SECONDS: int(0, 20).default(5),
   MONGODB_URI: url(['mongodb:', 'mongodb+srv:']).optional(),
   MONGODB_MAX_POOL_SIZE: int(1, 1000).default(50),
   MONGODB_MIN_POOL_SIZE: int(0, 1000).default(10),
@@ -75,6 +77,11 @@ const envSchema = z.object({
   IDLE_TIMEOUT: int(60, 7200).default(1800),
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
+  REFUSE_ON_HOST_OVERLOAD: bool.default(true),
+  ALERT_CPU_PERCENT: int(1, 100).default(80),
+  ALERT_MEMORY_PERCENT: int(1, 100).default(80),
+  ALERT_DISK_PERCENT: int(1, 100).default(90),
+  ALERT_NETWORK_MBPS: int(1, 1_000_000).default(1000),
   XRDP_CONFIG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/etc/xrdp'),
   XRDP_LOG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/var/log/xrdp'),
   XRDP_BINARY: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/usr/sbin/xrdp'),
@@ -112,11 +119,32 @@ export interface AuthConfig {
 
 export interface Config {
   env: Env['NODE_ENV'];
-  service: { name: string; version: string; host: string; port: number; maxRequestBodyBytes: number };
+  service: {
+    name: string;
+    version: string;
+    host: string;
+    port: number;
+    maxRequestBodyBytes: number;
+    /** Take the client address from X-Forwarded-For (last entry, the one our proxy added). */
+    trustProxy: boolean;
+    /** On SIGTERM, readiness is false this long before the listener closes, so balancers stop sending. */
+    shutdownDrainSeconds: number;
+  };
   mongo?: { uri: string; maxPoolSize: number; minPoolSize: number };
   redis?: { url: string; maxConnections: number };
   auth: AuthConfig;
-  limits: { maxServers: number; maxSessions: number; maxCpuUsage: number; maxMemoryUsage: number };
+  limits: {
+    maxServers: number;
+    maxSessions: number;
+    maxCpuUsage: number;
+    maxMemoryUsage: number;
+  };
+  resources: {
+    /** Refuse server starts and sessions while the host is above maxTotalCpu or maxTotalMemory. */
+    refuseOnHostOverload: boolean;
+    /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
+    alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
+  };
   sessions: { sessionTimeoutSeconds: number; idleTimeoutSeconds: number };
   xrdp: {
     configPath: string;
@@ -198,6 +226,8 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       host: e.SERVICE_HOST,
       port: e.SERVICE_PORT,
       maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+      trustProxy: e.TRUST_PROXY,
+      shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
     },
     ...(e.MONGODB_URI
       ? { mongo: { uri: e.MONGODB_URI, maxPoolSize: e.MONGODB_MAX_POOL_SIZE, minPoolSize: e.MONGODB_MIN_POOL_SIZE } }
@@ -215,6 +245,15 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       maxSessions: e.MAX_CONCURRENT_SESSIONS,
       maxCpuUsage: e.MAX_CPU_USAGE,
       maxMemoryUsage: e.MAX_MEMORY_USAGE,
+    },
+    resources: {
+      refuseOnHostOverload: e.REFUSE_ON_HOST_OVERLOAD,
+      alertThresholds: {
+        cpuPercent: e.ALERT_CPU_PERCENT,
+        memoryPercent: e.ALERT_MEMORY_PERCENT,
+        diskPercent: e.ALERT_DISK_PERCENT,
+        networkMbps: e.ALERT_NETWORK_MBPS,
+      },
     },
     sessions: { sessionTimeoutSeconds: e.SESSION_TIMEOUT, idleTimeoutSeconds: e.IDLE_TIMEOUT },
     xrdp: {

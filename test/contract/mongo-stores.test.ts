@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClaimStore } from '../../src/adapters/mongo/mongo-claim-store.js';
 import { connectMongo, type MongoDatabase } from '../../src/adapters/mongo/mongo-database.js';
 import { MongoServerStore } from '../../src/adapters/mongo/mongo-server-store.js';
+import { MongoSessionStore } from '../../src/adapters/mongo/mongo-session-store.js';
 import { need, services, uniqueMongoUri } from '../support/real-services.js';
 import { claimStoreContract } from './claim-store.contract.js';
 import { serverStoreContract } from './server-store.contract.js';
+import { sessionStoreContract } from './session-store.contract.js';
 
 describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a real MongoDB-wire database', () => {
   let mongo: MongoDatabase;
@@ -62,6 +64,25 @@ describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a rea
   claimStoreContract('MongoClaimStore', async () => {
     const { db, cleanup } = freshDb();
     const store = new MongoClaimStore(db);
+    await store.ensureIndexes();
+    return { store, cleanup };
+  });
+
+  it('MongoSessionStore.ensureIndexes can run again on a database that has the indexes (every restart)', async () => {
+    const { db, cleanup } = freshDb();
+    try {
+      await new MongoSessionStore(db).ensureIndexes();
+      await new MongoSessionStore(db).ensureIndexes();
+      const names = (await db.collection('sessions').indexes()).map((i) => i.name).sort();
+      expect(names).toEqual(['_id_', 'by_account', 'by_deadline', 'by_owner', 'by_server', 'created_order']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  sessionStoreContract('MongoSessionStore', async () => {
+    const { db, cleanup } = freshDb();
+    const store = new MongoSessionStore(db);
     await store.ensureIndexes();
     return { store, cleanup };
   });

@@ -107,7 +107,12 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
     await unlock();
   });
 
-  it('EPHEMERAL credentials log in, the session shows connected, and terminateSession disconnects the client and removes the account', async () => {
+  // One retry: a real desktop login on a loaded 2-core machine occasionally loses its X server to
+  // a slow start; a second failure is a real one.
+  it('EPHEMERAL credentials log in, the session shows connected, and terminateSession disconnects the client and removes the account', {
+    retry: 1,
+    timeout: 60_000,
+  }, async () => {
     const alice = await t.token('alice');
     const created = await t.gql<{ createServer: { server: { id: string; port: number } } }>(
       'mutation { createServer(input: { name: "desk" }) { ... on CreateServerSuccess { server { id port } } } }',
@@ -176,7 +181,12 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
       'session connected',
     );
     const display = connected?.display ?? -1;
-    expect(xServersOn(display).length).toBeGreaterThan(0);
+    await until(
+      () => xServersOn(display).length,
+      (n) => n > 0,
+      3000,
+      'X server of the session',
+    );
     await events.until(() => events.items.some((i) => i.data?.sessionEvents.kind === 'CONNECTED'));
 
     const ended = await t.gql<{
@@ -203,5 +213,5 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
     expect(accountExists(username)).toBe(false);
     await events.until(() => events.ended);
     expect(events.items.at(-1)?.data?.sessionEvents.kind).toBe('TERMINATED');
-  }, 60_000);
+  });
 });

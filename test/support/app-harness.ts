@@ -17,6 +17,9 @@ const GENEROUS_RATE_LIMITS = {
   RATE_LIMIT_RESOURCES_PER_MIN: '1000000',
 };
 
+/** Nor, unless they are about it, the refusal of starts and sessions on a busy host (CI machines are). */
+const NO_HOST_LOAD_REFUSAL = { REFUSE_ON_HOST_OVERLOAD: 'false' };
+
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -37,7 +40,7 @@ export interface TestApp {
 /** Starts the whole service on a free loopback port with the given environment. */
 export async function startTestApp(env: Record<string, string> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
   const config = loadConfig(
-    { NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...GENEROUS_RATE_LIMITS, ...env },
+    { NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...GENEROUS_RATE_LIMITS, ...NO_HOST_LOAD_REFUSAL, ...env },
     { version: pkg.version },
   );
   const app = await buildApp(config, { logger: createLogger({ level: 'silent' }), ...options });

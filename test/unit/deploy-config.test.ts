@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { type CollectionTag, parse, parseDocument, type ScalarTag } from 'yaml';
+import { loadConfig } from '../../src/config/config.js';
+import { tool } from '../support/tools.js';
 
 const root = new URL('../../', import.meta.url);
-const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
+const path = (p: string): string => fileURLToPath(new URL(p, root));
+const read = (p: string): string => readFileSync(new URL(p, root), 'utf8');
 
 type Doc = Record<string, unknown>;
 
@@ -23,40 +26,104 @@ function list(value: unknown, what: string): unknown[] {
   return value;
 }
 
-const compose = doc(parse(read('docker-compose.yml')), 'docker-compose.yml');
+/** Compose's merge tags (!reset, !override), kept as plain values when parsing. */
+const composeTags: (ScalarTag | CollectionTag)[] = ['!reset', '!override'].flatMap((tag) => [
+  { tag, collection: 'seq' as const, resolve: (v: unknown) => v } as unknown as CollectionTag,
+  { tag, collection: 'map' as const, resolve: (v: unknown) => v } as unknown as CollectionTag,
+]);
+
+// --- .env.example -------------------------------------------------------------------------------
+
+const envExample = read('.env.example');
+const envAssignments = new Map(
+  envExample
+    .split(/\r?\n/)
+    .map((line) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1] ?? '', m[2] ?? ''] as const),
+);
+
+/**
+ * Every variable the service reads: the keys of the zod schema in src/config/config.ts (the only
+ * reader of process.env), plus any other `env.NAME` used in src/config. Read from the source, so a
+ * variable added there must be added to .env.example too.
+ */
+function variablesTheCodeReads(): string[] {
+  const source = read('src/config/config.ts');
+  const block = /const envSchema = z\.object\(\{\n([\s\S]*?)\n\}\);/.exec(source)?.[1];
+  if (!block) throw new Error('cannot find `const envSchema = z.object({ ... });` in src/config/config.ts');
+  const keys = [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1] ?? '');
+  const others = ['src/config/process-config.ts', 'src/config/dev-secret.ts']
+    .filter((f) => existsSync(path(f)))
+    .flatMap((f) => [...read(f).matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1] ?? ''));
+  return [...new Set([...keys, ...others])].sort();
+}
+
+/** Compose interpolation (${NAME}, ${NAME:-default}, ${NAME:?error}, $$) with .env.example's values. */
+function interpolate(text: string): string {
+  return text.replace(/\$\$|\$\{([A-Z][A-Z0-9_]*)(?::?([-?])([^}]*))?\}/g, (whole, name?: string, op?: string, arg?: string) => {
+    if (whole === '$$') return '$';
+    const value = envAssignments.get(name ?? '') ?? '';
+    if (value !== '') return value;
+    if (op === '-') return arg ?? '';
+    if (op === '?') return `<${name} required>`;
+    return '';
+  });
+}
+
+const composeVariables = (text: string): string[] =>
+  [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1] ?? '').filter((v, i, a) => a.indexOf(v) === i);
+
+// --- docker-compose.yml -------------------------------------------------------------------------
+
+const composeText = read('docker-compose.yml');
+const compose = doc(parse(composeText, { customTags: composeTags }), 'docker-compose.yml');
 const services = doc(compose.services, 'services');
 const service = (name: string): Doc => doc(services[name], `service ${name}`);
 
-const prometheus = doc(parse(read('config/prometheus.yml')), 'config/prometheus.yml');
-const scrapeJobs = list(prometheus.scrape_configs, 'scrape_configs').map((job, i) => doc(job, `scrape job ${i}`));
-const scrapeJob = (name: string): Doc => {
-  const job = scrapeJobs.find((j) => j.job_name === name);
-  if (!job) throw new Error(`no scrape job ${name}`);
-  return job;
-};
-const targetsOf = (job: Doc): string[] =>
-  list(job.static_configs, 'static_configs').flatMap((c) => list(doc(c, 'static_config').targets, 'targets').map(String));
+interface PortMapping {
+  host: string;
+  container: string;
+}
 
-/** Short-syntax port mappings ("8090:8090", "127.0.0.1:9091:9090/tcp") as host/container pairs. */
-function publishedPorts(svc: Doc): { host: number; container: number }[] {
+/** Short-syntax port mappings ("8090:8090", "127.0.0.1:9091:9090/tcp", ranges) after interpolation. */
+function publishedPorts(svc: Doc): PortMapping[] {
   return list(svc.ports ?? [], 'ports').map((entry) => {
-    if (isDoc(entry)) return { host: Number(entry.published), container: Number(entry.target) };
-    const parts = String(entry)
+    if (isDoc(entry)) return { host: String(entry.published), container: String(entry.target) };
+    const parts = interpolate(String(entry))
       .replace(/\/(tcp|udp)$/, '')
       .split(':');
-    return { host: Number(parts.at(-2)), container: Number(parts.at(-1)) };
+    return { host: parts.at(-2) ?? '', container: parts.at(-1) ?? '' };
   });
 }
 
 function apiContainerPort(): number {
   const [first] = publishedPorts(service('api'));
   if (!first) throw new Error('api publishes no port');
-  return first.container;
+  return Number(first.container);
 }
 
 function commandText(value: unknown): string {
   return Array.isArray(value) ? value.map(String).join(' ') : String(value ?? '');
 }
+
+/** "source:target[:mode]" volume entries as pairs. */
+function mounts(svc: Doc): { source: string; target: string; readOnly: boolean }[] {
+  return list(svc.volumes ?? [], 'volumes').map((v) => {
+    const [source = '', target = '', mode = ''] = String(v).split(':');
+    return { source, target, readOnly: mode === 'ro' };
+  });
+}
+
+const mountOf = (svc: Doc, target: string) => mounts(svc).find((m) => m.target === target);
+
+const seconds = (duration: unknown): number => {
+  const m = /^(\d+)(ms|s|m)$/.exec(String(duration));
+  if (!m) throw new Error(`cannot read duration ${String(duration)}`);
+  return Number(m[1]) * (m[2] === 'm' ? 60 : m[2] === 'ms' ? 0.001 : 1);
+};
+
+// --- Dockerfile ---------------------------------------------------------------------------------
 
 /** Dockerfile instructions with line continuations joined and comments dropped. */
 function dockerfileInstructions(text: string): { keyword: string; args: string }[] {
@@ -91,55 +158,101 @@ function dockerfileStages(text: string): Stage[] {
   return stages;
 }
 
+const dockerfile = read('Dockerfile');
 const dockerfileStage = (name: string): Stage => {
-  const stage = dockerfileStages(read('Dockerfile')).find((s) => s.name === name);
+  const stage = dockerfileStages(dockerfile).find((s) => s.name === name);
   if (!stage) throw new Error(`Dockerfile has no stage ${name}`);
   return stage;
 };
+const argsOf = (stage: Stage, keyword: string): string[] =>
+  stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+
+// --- config/ ------------------------------------------------------------------------------------
+
+const prometheus = doc(parse(read('config/prometheus.yml')), 'config/prometheus.yml');
+const scrapeJobs = list(prometheus.scrape_configs, 'scrape_configs').map((job, i) => doc(job, `scrape job ${i}`));
+const scrapeJob = (name: string): Doc => {
+  const job = scrapeJobs.find((j) => j.job_name === name);
+  if (!job) throw new Error(`no scrape job ${name}`);
+  return job;
+};
+const targetsOf = (job: Doc): string[] =>
+  list(job.static_configs, 'static_configs').flatMap((c) => list(doc(c, 'static_config').targets, 'targets').map(String));
+
+const DEFAULTS = loadConfig({});
+const portRangeText = `${DEFAULTS.xrdp.portRange.from}-${DEFAULTS.xrdp.portRange.to}`;
 
 describe('docker-compose.yml', () => {
   it('is compose-spec style without the obsolete version key', () => {
     expect(compose).not.toHaveProperty('version');
   });
 
-  it('defines the api, mongo, redis and prometheus services', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['api', 'mongo', 'redis', 'prometheus']));
+  it('defines the service, its databases and the monitoring stack', () => {
+    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'api', 'blackbox', 'grafana', 'mongo', 'prometheus', 'redis']);
   });
 
-  it('publishes the API on 8090', () => {
-    expect(publishedPorts(service('api'))).toContainEqual({ host: 8090, container: 8090 });
-  });
-
-  it('builds the api service from the Dockerfile target api', () => {
-    const build = doc(service('api').build, 'api.build');
-    expect(build.target).toBe('api');
+  it('runs the service in the privileged xrdp-host image by default', () => {
+    const api = service('api');
+    const build = doc(api.build, 'api.build');
+    expect(build.target).toBe('xrdp-host');
     expect(build.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
+    expect(api.privileged).toBe(true);
+    expect(api.init).toBe(true);
   });
 
-  it('points the API at the mongo and redis services', () => {
-    const env = doc(service('api').environment, 'api.environment');
+  it('publishes the API on 8090 and the RDP port range of RDP_PORT_RANGE one to one', () => {
+    const ports = publishedPorts(service('api'));
+    expect(ports).toContainEqual({ host: '8090', container: '8090' });
+    expect(envAssignments.get('RDP_PORT_RANGE')).toBe(portRangeText);
+    expect(ports).toContainEqual({ host: portRangeText, container: portRangeText });
+    // Without a .env value compose falls back to the service's own default range.
+    expect(composeText).toContain(`\${RDP_PORT_RANGE:-${portRangeText}}:\${RDP_PORT_RANGE:-${portRangeText}}`);
+  });
+
+  it('keeps /etc/xrdp and /var/log/xrdp in named volumes, where XRDP_CONFIG_PATH and XRDP_LOG_PATH point', () => {
+    const api = service('api');
+    const env = doc(api.environment, 'api.environment');
+    for (const variable of ['XRDP_CONFIG_PATH', 'XRDP_LOG_PATH']) {
+      const dir = String(env[variable]);
+      const mount = mountOf(api, dir);
+      expect(mount, `${variable}=${dir} is mounted`).toBeDefined();
+      expect(mount?.source).toMatch(/^[a-z][a-z0-9-]*$/);
+    }
+    expect(env.XRDP_CONFIG_PATH).toBe('/etc/xrdp');
+    expect(env.XRDP_LOG_PATH).toBe('/var/log/xrdp');
+    expect(env.RDP_LOOPBACK_ONLY).toBe('false');
+  });
+
+  it('points the API at the mongo and redis services and checks readiness on its container port', () => {
+    const api = service('api');
+    const env = doc(api.environment, 'api.environment');
     expect(env.MONGODB_URI).toBe('mongodb://mongo:27017/lucid_rdp');
     expect(env.REDIS_URL).toBe('redis://redis:6379');
-    expect(service('api').env_file).toBeDefined();
-  });
-
-  it('starts the API only after mongo and redis are healthy', () => {
-    const dependsOn = doc(service('api').depends_on, 'api.depends_on');
-    expect(doc(dependsOn.mongo, 'depends_on.mongo').condition).toBe('service_healthy');
-    expect(doc(dependsOn.redis, 'depends_on.redis').condition).toBe('service_healthy');
-  });
-
-  it('restarts the API unless stopped', () => {
-    expect(service('api').restart).toBe('unless-stopped');
-  });
-
-  it('checks API readiness on its container port', () => {
-    const test = commandText(doc(service('api').healthcheck, 'api.healthcheck').test);
+    expect(Number(env.SERVICE_PORT)).toBe(apiContainerPort());
+    expect(api.env_file).toEqual(['.env']);
+    const test = commandText(doc(api.healthcheck, 'api.healthcheck').test);
     expect(test).toContain(`http://127.0.0.1:${apiContainerPort()}/health/ready`);
+    // The same node path exists in both images (xrdp-host copies node there).
+    expect(test).toMatch(/^CMD \/nodejs\/bin\/node -e /);
   });
 
-  it('runs MongoDB 7', () => {
-    expect(String(service('mongo').image)).toMatch(/^mongo:7(\b|$)/);
+  it('gives the API more time to stop than its own shutdown timeout', () => {
+    const timeout = /SHUTDOWN_TIMEOUT_MS = ([\d_]+)/.exec(read('src/app/main.ts'))?.[1];
+    expect(timeout).toBeDefined();
+    expect(seconds(service('api').stop_grace_period)).toBeGreaterThan(Number(timeout?.replaceAll('_', '')) / 1000);
+  });
+
+  it('runs MongoDB 7 with scripts/mongo-init.js against the database the API uses', () => {
+    const mongo = service('mongo');
+    expect(String(mongo.image)).toMatch(/^mongo:7(\b|$)/);
+    const init = mounts(mongo).find((m) => m.target.startsWith('/docker-entrypoint-initdb.d/'));
+    expect(init).toEqual({
+      source: './scripts/mongo-init.js',
+      target: '/docker-entrypoint-initdb.d/mongo-init.js',
+      readOnly: true,
+    });
+    const database = new URL(String(doc(service('api').environment, 'env').MONGODB_URI)).pathname.slice(1);
+    expect(doc(mongo.environment, 'mongo.environment').MONGO_INITDB_DATABASE).toBe(database);
   });
 
   it('runs Redis 7 on Alpine with append-only persistence', () => {
@@ -147,185 +260,286 @@ describe('docker-compose.yml', () => {
     expect(commandText(service('redis').command)).toMatch(/--appendonly\s+yes/);
   });
 
-  it('publishes Prometheus on host port 9091 and mounts config/prometheus.yml', () => {
+  it('publishes Prometheus on host port 9091 with its config and the alert rules it names', () => {
     const prom = service('prometheus');
-    expect(publishedPorts(prom)).toContainEqual({ host: 9091, container: 9090 });
-    expect(list(prom.volumes, 'prometheus.volumes').map(String)).toContainEqual(
-      expect.stringMatching(/^\.\/config\/prometheus\.yml:\/etc\/prometheus\/prometheus\.yml/),
-    );
-    expect(prom.depends_on).toBeDefined();
+    expect(publishedPorts(prom)).toContainEqual({ host: '9091', container: '9090' });
+    const config = mountOf(prom, '/etc/prometheus/prometheus.yml');
+    expect(config).toEqual({ source: './config/prometheus.yml', target: '/etc/prometheus/prometheus.yml', readOnly: true });
+    for (const ruleFile of list(prometheus.rule_files, 'rule_files').map(String)) {
+      const mount = mountOf(prom, `/etc/prometheus/${ruleFile}`);
+      expect(mount?.source, ruleFile).toBe(`./config/${ruleFile}`);
+    }
+    expect(commandText(prom.command)).toContain('--config.file=/etc/prometheus/prometheus.yml');
   });
 
-  it('gives every service a healthcheck', () => {
+  it('runs Grafana on 3000 with the provisioned datasource and dashboards, and a required admin password', () => {
+    const grafana = service('grafana');
+    expect(publishedPorts(grafana)).toContainEqual({ host: '3000', container: '3000' });
+    expect(mountOf(grafana, '/etc/grafana/provisioning')?.source).toBe('./config/grafana/provisioning');
+    const dashboards = mountOf(grafana, '/etc/grafana/dashboards');
+    expect(dashboards?.source).toBe('./config/grafana/dashboards');
+    const provider = doc(parse(read('config/grafana/provisioning/dashboards/rdp-cluster.yml')), 'dashboard provider');
+    const providers = list(provider.providers, 'providers').map((p) => doc(p, 'provider'));
+    expect(providers.map((p) => doc(p.options, 'options').path)).toEqual([dashboards?.target]);
+    const env = doc(grafana.environment, 'grafana.environment');
+    expect(String(env.GF_SECURITY_ADMIN_PASSWORD)).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?/);
+    expect(String(env.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH)).toBe(`${dashboards?.target}/rdp-cluster.json`);
+  });
+
+  it('gives every service a health check, a restart policy and rotated logs', () => {
     for (const [name, svc] of Object.entries(services)) {
-      const healthcheck = doc(doc(svc, name).healthcheck, `${name}.healthcheck`);
-      expect(commandText(healthcheck.test), name).not.toBe('');
+      const s = doc(svc, name);
+      const healthcheck = doc(s.healthcheck, `${name}.healthcheck`);
+      expect(commandText(healthcheck.test), name).toMatch(/^CMD(-SHELL)? \S/);
       expect(healthcheck.disable, name).not.toBe(true);
+      expect(s.restart, name).toBe('unless-stopped');
+      const logging = doc(s.logging, `${name}.logging`);
+      expect(doc(logging.options, 'logging.options')['max-size'], name).toBeDefined();
     }
   });
 
-  it('keeps data in named volumes declared at the top level', () => {
+  it('starts every service only after the services it depends on are healthy', () => {
+    const dependsOn = (name: string) => doc(service(name).depends_on ?? {}, `${name}.depends_on`);
+    expect(Object.keys(dependsOn('api')).sort()).toEqual(['mongo', 'redis']);
+    expect(Object.keys(dependsOn('grafana'))).toEqual(['prometheus']);
+    expect(Object.keys(dependsOn('prometheus')).sort()).toEqual(['alertmanager', 'blackbox']);
+    for (const name of Object.keys(services)) {
+      for (const [dependency, condition] of Object.entries(dependsOn(name))) {
+        expect(doc(condition, `${name} -> ${dependency}`).condition, `${name} -> ${dependency}`).toBe('service_healthy');
+        expect(services, `${name} depends on ${dependency}`).toHaveProperty(dependency);
+      }
+    }
+  });
+
+  it('keeps data in declared named volumes and mounts only files that exist in the repository', () => {
     const declared = Object.keys(doc(compose.volumes, 'volumes'));
-    for (const name of ['mongo', 'redis', 'prometheus']) {
-      const named = list(service(name).volumes, `${name}.volumes`)
-        .map((v) => String(v).split(':')[0] ?? '')
-        .filter((source) => !source.startsWith('.') && !source.startsWith('/'));
+    for (const name of ['api', 'mongo', 'redis', 'prometheus', 'alertmanager', 'grafana']) {
+      const named = mounts(service(name)).filter((m) => /^[a-z]/.test(m.source));
       expect(named.length, `${name} has a named volume`).toBeGreaterThan(0);
-      for (const volume of named) expect(declared, `${name} uses ${volume}`).toContain(volume);
+      for (const m of named) expect(declared, `${name} uses ${m.source}`).toContain(m.source);
+    }
+    for (const [name, svc] of Object.entries(services)) {
+      for (const m of mounts(doc(svc, name)).filter((v) => v.source.startsWith('./'))) {
+        expect(existsSync(path(m.source)), `${name} mounts ${m.source}`).toBe(true);
+        expect(m.readOnly, `${name} mounts ${m.source} read-only`).toBe(true);
+      }
+    }
+  });
+
+  it('takes every variable it interpolates from .env.example', () => {
+    for (const variable of composeVariables(composeText)) {
+      expect(envAssignments.has(variable), `${variable} in .env.example`).toBe(true);
     }
   });
 });
 
-describe('config/prometheus.yml', () => {
-  it('scrapes and evaluates every 15s with the cluster label', () => {
+describe('config/compose.api-only.yml', () => {
+  const text = read('config/compose.api-only.yml');
+  const override = parseDocument(text, { customTags: composeTags });
+  const api = doc(doc(doc(override.toJS(), 'override').services, 'services').api, 'api');
+
+  it('switches api to the distroless image: not privileged, only 8090, no xrdp volumes', () => {
+    expect(doc(api.build, 'build').target).toBe('api');
+    expect(api.privileged).toBe(false);
+    expect(api.ports).toEqual(['8090:8090']);
+    expect(api.volumes).toEqual([]);
+    // Without the tags compose would merge the lists and keep the RDP ports and the volumes.
+    const tagOf = (key: string) => (override.getIn(['services', 'api', key], true) as { tag?: string } | undefined)?.tag;
+    expect(tagOf('ports')).toBe('!override');
+    expect(tagOf('volumes')).toBe('!reset');
+  });
+
+  it('overrides only a service the main file defines', () => {
+    expect(Object.keys(doc(doc(override.toJS(), 'override').services, 'services'))).toEqual(['api']);
+  });
+});
+
+describe('config/prometheus.yml and the monitoring services', () => {
+  it('scrapes and evaluates every 15s with external labels', () => {
     const global = doc(prometheus.global, 'global');
     expect(global.scrape_interval).toBe('15s');
     expect(global.evaluation_interval).toBe('15s');
     expect(doc(global.external_labels, 'external_labels').cluster).toBe('rdp-services');
   });
 
-  it('scrapes /metrics on the api service at the port compose exposes', () => {
+  it('scrapes /metrics on the api service at the port compose exposes, and Prometheus itself', () => {
     const job = scrapeJob('rdp-api');
     expect(job.metrics_path).toBe('/metrics');
     expect(targetsOf(job)).toEqual([`api:${apiContainerPort()}`]);
-  });
-
-  it('scrapes Prometheus itself', () => {
     expect(targetsOf(scrapeJob('prometheus'))).toEqual(['localhost:9090']);
   });
 
-  const promtool = spawnSync('which', ['promtool'], { encoding: 'utf8' }).stdout.trim();
-  it.skipIf(!promtool)(`passes promtool check config${promtool ? '' : ' (skipped: promtool is not on the PATH)'}`, () => {
-    const result = spawnSync(promtool, ['check', 'config', fileURLToPath(new URL('config/prometheus.yml', root))], {
-      encoding: 'utf8',
-    });
-    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+  it('sends alerts to the alertmanager service', () => {
+    const alerting = doc(prometheus.alerting, 'alerting');
+    const managers = list(alerting.alertmanagers, 'alertmanagers').map((m) => doc(m, 'alertmanager'));
+    expect(managers.flatMap((m) => targetsOf(m))).toEqual(['alertmanager:9093']);
+    expect(commandText(doc(service('alertmanager').healthcheck, 'hc').test)).toContain('localhost:9093');
+    const am = doc(parse(read('config/alertmanager.yml')), 'alertmanager.yml');
+    const route = doc(am.route, 'route');
+    const receivers = list(am.receivers, 'receivers').map((r) => doc(r, 'receiver').name);
+    expect(receivers).toContain(route.receiver);
+  });
+
+  it('probes readiness through the blackbox service with a module it defines', () => {
+    const job = scrapeJob('rdp-api-ready');
+    expect(targetsOf(job)).toEqual([`http://api:${apiContainerPort()}/health/ready`]);
+    const module = list(doc(job.params, 'params').module, 'module')[0];
+    const modules = doc(doc(parse(read('config/blackbox.yml')), 'blackbox.yml').modules, 'modules');
+    expect(modules).toHaveProperty(String(module));
+    const relabel = list(job.relabel_configs, 'relabel_configs').map((r) => doc(r, 'relabel'));
+    expect(relabel.find((r) => r.target_label === '__address__')?.replacement).toBe('blackbox:9115');
+    expect(commandText(doc(service('blackbox').healthcheck, 'hc').test)).toContain('localhost:9115');
+  });
+
+  it('names rule files that exist next to it', () => {
+    for (const file of list(prometheus.rule_files, 'rule_files').map(String)) {
+      expect(existsSync(path(`config/${file}`)), file).toBe(true);
+    }
+  });
+
+  it('gives Grafana the Prometheus service as its default datasource, with the uid the dashboard uses', () => {
+    const provisioning = doc(parse(read('config/grafana/provisioning/datasources/prometheus.yml')), 'datasources');
+    const [source] = list(provisioning.datasources, 'datasources').map((d) => doc(d, 'datasource'));
+    expect(source?.url).toBe('http://prometheus:9090');
+    expect(source?.isDefault).toBe(true);
+    const dashboard = read('config/grafana/dashboards/rdp-cluster.json');
+    const uids = [...dashboard.matchAll(/"uid": "([^"]+)"/g)].map((m) => m[1]).filter((u) => u !== 'rdp-cluster');
+    expect(new Set(uids.filter((u) => u !== '-- Grafana --'))).toEqual(new Set([source?.uid]));
+  });
+});
+
+describe('promtool', () => {
+  const promtool = tool('promtool', ['/usr/bin/promtool']);
+  const run = (...args: string[]) => {
+    const result = spawnSync(promtool ?? 'promtool', args, { encoding: 'utf8', cwd: path('.') });
+    return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+  };
+
+  it.skipIf(!promtool)('check config passes on config/prometheus.yml (with its rule files)', () => {
+    const r = run('check', 'config', 'config/prometheus.yml');
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it.skipIf(!promtool)('test rules passes on config/alert-rules.test.yml, which tests every alert', () => {
+    const r = run('test', 'rules', 'config/alert-rules.test.yml');
+    expect(r.status, r.output).toBe(0);
+    const rules = doc(parse(read('config/alert-rules.yml')), 'alert rules');
+    const alerts = list(rules.groups, 'groups').flatMap((g) =>
+      list(doc(g, 'group').rules, 'rules').map((r) => doc(r, 'rule').alert),
+    );
+    const tested = new Set([...read('config/alert-rules.test.yml').matchAll(/alertname: (\w+)/g)].map((m) => m[1]));
+    for (const alert of alerts) expect(tested.has(String(alert)), `${String(alert)} has a rule test`).toBe(true);
   });
 });
 
 describe('Dockerfile', () => {
-  const dockerfile = read('Dockerfile');
-
   it('installs with npm ci in a deps stage and builds then prunes in a build stage', () => {
     const deps = dockerfileStage('deps');
     expect(deps.image).toMatch(/^node:20-bookworm-slim/);
-    expect(deps.instructions.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args))).toBe(true);
-    const build = dockerfileStage('build');
-    const runs = build.instructions
-      .filter((i) => i.keyword === 'RUN')
-      .map((i) => i.args)
-      .join(' && ');
-    expect(runs).toMatch(/npm run build.*npm prune --omit=dev/);
+    expect(argsOf(deps, 'RUN').some((a) => /\bnpm ci\b/.test(a))).toBe(true);
+    expect(argsOf(dockerfileStage('build'), 'RUN').join(' && ')).toMatch(/npm run build.*npm prune --omit=dev/);
   });
 
-  it('has an api stage on a distroless Node 20 image', () => {
-    expect(dockerfileStage('api').image).toMatch(/^gcr\.io\/distroless\/nodejs20-debian\d+/);
-  });
-
-  it('runs the api stage as a non-root user', () => {
-    const users = dockerfileStage('api').instructions.filter((i) => i.keyword === 'USER');
-    const user = users.at(-1)?.args ?? '';
+  it('has an api stage on distroless Node 20, non-root, with a liveness check that fails on error', () => {
+    const api = dockerfileStage('api');
+    expect(api.image).toMatch(/^gcr\.io\/distroless\/nodejs20-debian\d+/);
+    const user = argsOf(api, 'USER').at(-1) ?? '';
     expect(user).not.toBe('');
     expect(user).not.toMatch(/^(root|0)(:|$)/);
+    const healthcheck = argsOf(api, 'HEALTHCHECK')[0];
+    expect(healthcheck).toContain(`http://127.0.0.1:${apiContainerPort()}/health/live`);
+    expect(healthcheck).toMatch(/process\.exit\(1\)/);
   });
 
-  it('checks liveness in the api stage and fails the check on error', () => {
-    const healthcheck = dockerfileStage('api').instructions.find((i) => i.keyword === 'HEALTHCHECK');
-    expect(healthcheck?.args).toContain(`http://127.0.0.1:${apiContainerPort()}/health/live`);
-    expect(healthcheck?.args).toMatch(/process\.exit\(1\)/);
+  it('has an xrdp-host stage on debian:12-slim with Node 20 and the xrdp packages', () => {
+    const host = dockerfileStage('xrdp-host');
+    expect(host.image).toBe('debian:12-slim');
+    const install = argsOf(host, 'RUN').join(' ');
+    for (const pkg of ['xrdp', 'xorgxrdp', 'tigervnc-standalone-server', 'openssl', 'procps']) {
+      expect(install, pkg).toMatch(new RegExp(`\\s${pkg}(\\s|$)`));
+    }
+    expect(install).toMatch(/rm -f \/run\/xrdp\/xrdp\.pid \/run\/xrdp\/xrdp-sesman\.pid/);
+    expect(argsOf(host, 'COPY')).toContain('--from=deps /usr/local/bin/node /nodejs/bin/node');
+    expect(argsOf(host, 'HEALTHCHECK')[0]).toContain(`http://127.0.0.1:${apiContainerPort()}/health/live`);
+    expect(argsOf(host, 'USER')).toEqual([]);
   });
 
-  it('exposes the same port that compose publishes', () => {
-    const exposed = dockerfileStage('api')
-      .instructions.filter((i) => i.keyword === 'EXPOSE')
-      .flatMap((i) => i.args.split(/\s+/))
-      .map((p) => Number(p.replace(/\/tcp$/, '')));
-    expect(exposed).toContain(apiContainerPort());
+  it('starts the compiled entry point in production mode in both runtime images, exposing the compose port', () => {
+    for (const name of ['api', 'xrdp-host']) {
+      const stage = dockerfileStage(name);
+      expect(argsOf(stage, 'CMD'), name).toEqual(['["dist/src/app/main.js"]']);
+      expect(
+        argsOf(stage, 'ENV').some((a) => /NODE_ENV=production/.test(a)),
+        name,
+      ).toBe(true);
+      expect(argsOf(stage, 'COPY'), name).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^--from=build \S*node_modules/),
+          expect.stringMatching(/^--from=build \S*dist/),
+        ]),
+      );
+      const exposed = argsOf(stage, 'EXPOSE').flatMap((a) => a.split(/\s+/));
+      expect(exposed, name).toContain(String(apiContainerPort()));
+    }
+    expect(argsOf(dockerfileStage('xrdp-host'), 'EXPOSE').join(' ')).toContain(portRangeText);
   });
 
-  it('starts the compiled entry point in production mode', () => {
-    const api = dockerfileStage('api');
-    expect(api.instructions.find((i) => i.keyword === 'CMD')?.args).toBe('["dist/src/app/main.js"]');
-    expect(api.instructions.some((i) => i.keyword === 'ENV' && /NODE_ENV=production/.test(i.args))).toBe(true);
-    expect(dockerfile).toMatch(/COPY --from=build \S*node_modules/);
-    expect(dockerfile).toMatch(/COPY --from=build \S*dist/);
+  it('copies only files that exist, and the xrdp-host entrypoint is executable', () => {
+    const sources = dockerfileStages(dockerfile)
+      .flatMap((s) => argsOf(s, 'COPY'))
+      .filter((a) => !a.includes('--from='))
+      .flatMap((a) =>
+        a
+          .split(/\s+/)
+          .filter((w) => !w.startsWith('--'))
+          .slice(0, -1),
+      );
+    for (const source of sources) expect(existsSync(path(source)), source).toBe(true);
+    const entrypoint = argsOf(dockerfileStage('xrdp-host'), 'ENTRYPOINT')[0];
+    expect(entrypoint).toBe('["/usr/local/bin/xrdp-host-entrypoint"]');
+    expect(() => accessSync(path('scripts/xrdp-host-entrypoint.sh'), constants.X_OK)).not.toThrow();
   });
 
-  it('keeps dependencies, build output and secrets out of the build context', () => {
+  it('keeps dependencies, build output, secrets and backups out of the build context', () => {
     const ignored = read('.dockerignore')
       .split(/\r?\n/)
       .map((l) => l.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.data', '.git', 'coverage', '*.log', '.env']));
+    expect(ignored).toEqual(
+      expect.arrayContaining(['node_modules', 'dist', '.data', '.git', 'coverage', '*.log', '.env', 'backups']),
+    );
   });
 });
 
 describe('.env.example', () => {
-  const envExample = read('.env.example');
-  const assignments = new Map(
-    envExample
-      .split(/\r?\n/)
-      .map((line) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1] ?? '', m[2] ?? ''] as const),
-  );
+  it('lists every variable the service reads (the keys of the schema in src/config/config.ts)', () => {
+    const read = variablesTheCodeReads();
+    expect(read.length).toBeGreaterThan(30);
+    expect(read).toEqual(expect.arrayContaining(['NODE_ENV', 'MONGODB_URI', 'JWT_SECRET', 'RATE_LIMIT_BURST_FACTOR']));
+    const missing = read.filter((name) => !envAssignments.has(name));
+    expect(missing, 'variables missing from .env.example').toEqual([]);
+  });
 
-  // Every variable src/config reads, with the value the example ships ('' = unset, default applies).
-  const expected: Record<string, string> = {
-    NODE_ENV: 'production',
-    SERVICE_HOST: '0.0.0.0',
-    SERVICE_PORT: '8090',
-    MONGODB_URI: '',
-    MONGODB_MAX_POOL_SIZE: '50',
-    MONGODB_MIN_POOL_SIZE: '10',
-    REDIS_URL: '',
-    REDIS_MAX_CONNECTIONS: '50',
-    JWT_ISSUER: '',
-    JWT_AUDIENCE: '',
-    AUTH_SERVICE_URL: '',
-    MAX_CONCURRENT_SERVERS: '50',
-    MAX_CONCURRENT_SESSIONS: '100',
-    SESSION_TIMEOUT: '3600',
-    IDLE_TIMEOUT: '1800',
-    MAX_CPU_USAGE: '80',
-    MAX_MEMORY_USAGE: '80',
-    XRDP_CONFIG_PATH: '/etc/xrdp',
-    XRDP_LOG_PATH: '/var/log/xrdp',
-    XRDP_BINARY: '/usr/sbin/xrdp',
-    RDP_PORT_RANGE: '33890-33999',
-    RDP_PUBLIC_HOST: 'localhost',
-    RDP_LOOPBACK_ONLY: 'false',
-    ENABLE_GRAPHIQL: '',
-    WS_MAX_SUBSCRIPTIONS_PER_USER: '100',
-    RATE_LIMIT_ENABLED: 'true',
-    RATE_LIMIT_SERVERS_PER_MIN: '100',
-    RATE_LIMIT_SESSIONS_PER_MIN: '200',
-    RATE_LIMIT_XRDP_PER_MIN: '50',
-    RATE_LIMIT_RESOURCES_PER_MIN: '300',
-    RATE_LIMIT_BURST_FACTOR: '2',
-    PROMETHEUS_ENABLED: 'true',
-    METRICS_INTERVAL: '30',
-    HEALTH_CHECK_INTERVAL: '30',
-    LOG_LEVEL: 'info',
-    LOG_FORMAT: 'json',
-    MAX_REQUEST_BODY_BYTES: '1048576',
-    DATA_DIR: '.data',
-  };
+  it('lists nothing else but what docker compose itself interpolates', () => {
+    const known = new Set([...variablesTheCodeReads(), ...composeVariables(composeText)]);
+    expect([...envAssignments.keys()].filter((name) => !known.has(name))).toEqual([]);
+  });
 
-  it('lists every variable the service reads with its default', () => {
-    const listed = Object.fromEntries([...assignments].filter(([name]) => name in expected));
-    expect(listed).toEqual(expected);
-    expect(assignments.has('JWT_SECRET')).toBe(true);
+  it("ships the service's defaults: its values parse to the same configuration as an empty environment", () => {
+    const secret = 'x'.repeat(48);
+    const fromExample = Object.fromEntries([...envAssignments].map(([k, v]) => [k, k === 'JWT_SECRET' ? secret : v]));
+    expect(loadConfig(fromExample)).toEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }));
   });
 
   it('sets SERVICE_PORT to the port compose publishes', () => {
-    expect(Number(assignments.get('SERVICE_PORT'))).toBe(apiContainerPort());
+    expect(Number(envAssignments.get('SERVICE_PORT'))).toBe(apiContainerPort());
   });
 
   it('ships a JWT_SECRET placeholder too short to be accepted unchanged', () => {
-    const secret = assignments.get('JWT_SECRET') ?? '';
+    const secret = envAssignments.get('JWT_SECRET') ?? '';
     expect(secret).not.toBe('');
     expect(Buffer.byteLength(secret)).toBeLessThan(32);
     expect(envExample).toContain('openssl rand -base64 48');
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret })).toThrow(/JWT_SECRET/);
   });
 
   it('comments every variable on the line above it', () => {

@@ -10,7 +10,19 @@ export interface JwtVerifierOptions {
   audience?: string | undefined;
   /** Seconds of clock skew accepted on exp/nbf. @default 30 */
   clockToleranceSeconds?: number;
+  /** Verified tokens remembered (each until its exp, at most CACHE_TTL_MS); 0 turns it off. @default 10000 */
+  cacheSize?: number;
 }
+
+/**
+ * How long a verified token is taken without checking its signature again. A client sends the
+ * same token with every request, and the HMAC or RSA check through WebCrypto is the largest
+ * fixed cost of a small request; never past the token's exp, and short enough that a key
+ * removed from the JWKS stops counting within a minute.
+ */
+const CACHE_TTL_MS = 60_000;
+
+type VerifiedViewer = Viewer & { expiresAt: Date };
 
 const HMAC_ALGS = ['HS256'];
 const JWKS_ALGS = ['RS256', 'ES256'];
@@ -46,29 +58,49 @@ export function createJwtTokenVerifier(options: JwtVerifierOptions): TokenVerifi
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
   };
+  const verifyUncached = async (token: string): Promise<VerifiedViewer> => {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new UnauthenticatedError('malformed token');
+    }
+    try {
+      let payload: JWTPayload;
+      if (alg && HMAC_ALGS.includes(alg) && options.secret) {
+        ({ payload } = await jwtVerify(token, options.secret, { ...base, algorithms: HMAC_ALGS }));
+      } else if (alg && JWKS_ALGS.includes(alg) && jwks) {
+        ({ payload } = await jwtVerify(token, jwks, { ...base, algorithms: JWKS_ALGS }));
+      } else {
+        throw new UnauthenticatedError(`token algorithm ${alg ?? 'none'} is not accepted`);
+      }
+      return { ...toViewer(payload), expiresAt: new Date((payload.exp as number) * 1000) };
+    } catch (err) {
+      if (err instanceof UnauthenticatedError) throw err;
+      const code = typeof err === 'object' && err && 'code' in err ? String(err.code) : '';
+      throw new UnauthenticatedError(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');
+    }
+  };
+  const cacheSize = options.cacheSize ?? 10_000;
+  const verified = new Map<string, { viewer: VerifiedViewer; until: number }>();
+  const remember = (token: string, viewer: VerifiedViewer) => {
+    const until = Math.min(viewer.expiresAt.getTime(), Date.now() + CACHE_TTL_MS);
+    if (cacheSize <= 0 || until <= Date.now()) return;
+    verified.set(token, { viewer, until });
+    // Map keeps insertion order: the first key is the oldest entry.
+    if (verified.size > cacheSize) verified.delete(verified.keys().next().value ?? '');
+  };
   return {
     async verify(token) {
-      let alg: string | undefined;
-      try {
-        alg = decodeProtectedHeader(token).alg;
-      } catch {
-        throw new UnauthenticatedError('malformed token');
+      const hit = verified.get(token);
+      if (hit) {
+        // A copy: callers add per-request fields (the address) to the viewer they get.
+        if (Date.now() < hit.until) return { ...hit.viewer };
+        verified.delete(token);
       }
-      try {
-        let payload: JWTPayload;
-        if (alg && HMAC_ALGS.includes(alg) && options.secret) {
-          ({ payload } = await jwtVerify(token, options.secret, { ...base, algorithms: HMAC_ALGS }));
-        } else if (alg && JWKS_ALGS.includes(alg) && jwks) {
-          ({ payload } = await jwtVerify(token, jwks, { ...base, algorithms: JWKS_ALGS }));
-        } else {
-          throw new UnauthenticatedError(`token algorithm ${alg ?? 'none'} is not accepted`);
-        }
-        return { ...toViewer(payload), expiresAt: new Date((payload.exp as number) * 1000) };
-      } catch (err) {
-        if (err instanceof UnauthenticatedError) throw err;
-        const code = typeof err === 'object' && err && 'code' in err ? String(err.code) : '';
-        throw new UnauthenticatedError(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');
-      }
+      const viewer = await verifyUncached(token);
+      remember(token, viewer);
+      return { ...viewer };
     },
   };
 }

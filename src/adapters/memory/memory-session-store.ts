@@ -13,38 +13,67 @@ function matches(s: RdpSession, f: SessionFilter): boolean {
 
 const isLive = (s: RdpSession) => s.status !== 'TERMINATED';
 
+/**
+ * A copy that shares nothing with the original, field by field for the reasons of copyServer in
+ * memory-server-store.ts. The compiler flags a new field that is missing.
+ */
+function copySession(s: RdpSession): RdpSession {
+  return {
+    id: s.id,
+    serverId: s.serverId,
+    owner: s.owner,
+    createdBy: s.createdBy,
+    status: s.status,
+    terminationReason: s.terminationReason,
+    clientInfo: { ...s.clientInfo },
+    credentialMode: s.credentialMode,
+    username: s.username,
+    credentialHash: s.credentialHash,
+    credentialExpiresAt: s.credentialExpiresAt,
+    display: s.display,
+    slots: { ...s.slots },
+    createdAt: s.createdAt,
+    connectedAt: s.connectedAt,
+    lastActivityAt: s.lastActivityAt,
+    terminatedAt: s.terminatedAt,
+    idleDeadline: s.idleDeadline,
+    sessionDeadline: s.sessionDeadline,
+    version: s.version,
+  };
+}
+
 /** Sessions in a Map; copies in and out. */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, RdpSession>();
 
   async insert(session: RdpSession): Promise<void> {
     if (this.sessions.has(session.id)) throw new Error(`duplicate session id ${session.id}`);
-    this.sessions.set(session.id, structuredClone(session));
+    this.sessions.set(session.id, copySession(session));
   }
 
   async findById(id: string): Promise<RdpSession | null> {
     const s = this.sessions.get(id);
-    return s ? structuredClone(s) : null;
+    return s ? copySession(s) : null;
   }
 
   async findByIds(ids: readonly string[]): Promise<RdpSession[]> {
     return ids.flatMap((id) => {
       const s = this.sessions.get(id);
-      return s ? [structuredClone(s)] : [];
+      return s ? [copySession(s)] : [];
     });
   }
 
   async compareAndSet(next: RdpSession, expectedVersion: number): Promise<boolean> {
     const current = this.sessions.get(next.id);
     if (!current || current.version !== expectedVersion) return false;
-    this.sessions.set(next.id, structuredClone(next));
+    this.sessions.set(next.id, copySession(next));
     return true;
   }
 
   async list(filter: SessionFilter, first: number, after?: Cursor): Promise<{ items: RdpSession[]; hasNextPage: boolean }> {
     const sorted = [...this.sessions.values()].filter((s) => matches(s, filter)).sort(compareByCursor);
     const start = after ? sorted.filter((s) => compareByCursor(s, after) > 0) : sorted;
-    return { items: start.slice(0, first).map((s) => structuredClone(s)), hasNextPage: start.length > first };
+    return { items: start.slice(0, first).map((s) => copySession(s)), hasNextPage: start.length > first };
   }
 
   async count(filter: SessionFilter): Promise<number> {
@@ -63,7 +92,7 @@ export class MemorySessionStore implements SessionStore {
     return [...this.sessions.values()]
       .filter((s) => isLive(s) && (s.sessionDeadline <= now || (s.idleDeadline !== null && s.idleDeadline <= now)))
       .slice(0, limit)
-      .map((s) => structuredClone(s));
+      .map((s) => copySession(s));
   }
 
   async findByServerIds(serverIds: readonly string[], statuses: readonly SessionStatus[]): Promise<RdpSession[]> {
@@ -71,12 +100,12 @@ export class MemorySessionStore implements SessionStore {
     return [...this.sessions.values()]
       .filter((s) => ids.has(s.serverId) && statuses.includes(s.status))
       .sort(compareByCursor)
-      .map((s) => structuredClone(s));
+      .map((s) => copySession(s));
   }
 
   async findLiveByAccount(serverId: string, username: string): Promise<RdpSession | null> {
     for (const s of this.sessions.values()) {
-      if (s.serverId === serverId && s.username === username && isLive(s)) return structuredClone(s);
+      if (s.serverId === serverId && s.username === username && isLive(s)) return copySession(s);
     }
     return null;
   }

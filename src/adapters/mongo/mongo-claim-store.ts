@@ -26,8 +26,10 @@ export class MongoClaimStore implements ClaimStore {
   constructor(
     db: Db,
     private readonly clock: Clock = systemClock,
+    /** Claims of one area may live apart (alerts keep theirs in `alert_claims`). */
+    collection = 'claims',
   ) {
-    this.col = db.collection<ClaimDoc>('claims');
+    this.col = db.collection<ClaimDoc>(collection);
   }
 
   async tryClaim(key: string, owner: string): Promise<boolean> {

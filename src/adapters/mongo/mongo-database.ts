@@ -1,4 +1,15 @@
-import { type Collection, type Db, type Document, type IndexDescription, MongoClient } from 'mongodb';
+import {
+  type Collection,
+  type Db,
+  type Document,
+  type IndexDescription,
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerClosedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 
 export interface MongoOptions {
   uri: string;
@@ -11,30 +22,158 @@ export interface MongoOptions {
 export interface MongoDatabase {
   client: MongoClient;
   db: Db;
+  /** Fails at once while the driver's monitor cannot reach the server, else round-trips a ping. */
   ping(): Promise<void>;
+  /** False while the last heartbeat of every known server failed (the database is down or cut off). */
+  isReachable(): boolean;
+  /** True once the database answered and the indexes were made. */
+  isReady(): boolean;
+  /** Resolves when isReady() turns true; never rejects. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
-/** Connects with bounded timeouts so a dead database fails requests in seconds, not 30 s. */
-export async function connectMongo(options: MongoOptions): Promise<MongoDatabase> {
-  const client = new MongoClient(options.uri, {
+/**
+ * Bounds that make a dead or unreachable database fail requests within 5 s instead of 30: a new
+ * operation waits at most 1.5 s for a server; the monitor checks every 0.5 s and gives a silent
+ * server 1 s (a partition, not a refusal), then interrupts the operations stuck on its
+ * connections, which fail after at most one retry's server selection. While the monitor finds no
+ * server, the stores fail at once (see unavailable-guard.ts). Measured on FerretDB behind a fault
+ * proxy (test/integration/faults.test.ts): refused about 2 s, partitioned about 3.5 s.
+ */
+const CLIENT_TIMEOUTS = {
+  serverSelectionTimeoutMS: 1500,
+  connectTimeoutMS: 1000,
+  heartbeatFrequencyMS: 500,
+} as const;
+
+function createClient(options: MongoOptions): MongoClient {
+  return new MongoClient(options.uri, {
     maxPoolSize: options.maxPoolSize,
     minPoolSize: options.minPoolSize,
-    serverSelectionTimeoutMS: 5000,
-    connectTimeoutMS: 5000,
+    ...CLIENT_TIMEOUTS,
     appName: 'rdp-services-cluster',
     monitorCommands: options.monitorCommands ?? false,
   });
-  await client.connect();
+}
+
+function wrap(client: MongoClient, ready: Promise<void>, isReady: () => boolean, stop: () => void): MongoDatabase {
   const db = client.db();
+  // Per server, so one member of a replica set being down does not count as the database down.
+  const heartbeats = new Map<string, boolean>();
+  client.on('serverHeartbeatFailed', (e) => heartbeats.set(e.connectionId, false));
+  client.on('serverHeartbeatSucceeded', (e) => heartbeats.set(e.connectionId, true));
+  client.on('serverClosed', (e) => heartbeats.delete(e.address));
+  const isReachable = () => heartbeats.size === 0 || [...heartbeats.values()].some(Boolean);
   return {
     client,
     db,
+    isReachable,
     ping: async () => {
+      if (!isReachable()) throw new Error('database unreachable');
       await db.command({ ping: 1 });
     },
-    close: () => client.close(),
+    isReady,
+    ready,
+    close: async () => {
+      stop();
+      // Closing ends server sessions, which waits for a server; an unreachable one gets 3 s.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        client.close(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 3000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    },
   };
+}
+
+/** Connects with the bounded timeouts; fails when the database does not answer (tools, tests). */
+export async function connectMongo(options: MongoOptions): Promise<MongoDatabase> {
+  const client = createClient(options);
+  await client.connect();
+  return wrap(
+    client,
+    Promise.resolve(),
+    () => true,
+    () => undefined,
+  );
+}
+
+export interface OpenMongoOptions extends MongoOptions {
+  /** Runs once the database answers, before it counts as ready (indexes); retried until it succeeds. */
+  prepare?: (db: Db) => Promise<void>;
+  /** Told about each failed attempt. */
+  onRetry?: (err: unknown, attempt: number) => void;
+  /** Longest wait between attempts. @default 1000 */
+  maxRetryDelayMs?: number;
+}
+
+/**
+ * Returns at once, usable before the database is reachable: operations fail fast (masked as
+ * SERVICE_UNAVAILABLE) until it is, and the driver reconnects by itself after an outage. In the
+ * background it pings and runs `prepare` until both succeed, then `ready` resolves. So the service
+ * starts serving with readiness false and becomes ready when the database appears.
+ */
+export function openMongo(options: OpenMongoOptions): MongoDatabase {
+  const client = createClient(options);
+  let readyFlag = false;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  const db = client.db();
+  void (async () => {
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        // After a failed first connection the driver's topology stays closed: connect again.
+        await client.connect();
+        await db.command({ ping: 1 });
+        await options.prepare?.(db);
+        readyFlag = true;
+        markReady();
+        return;
+      } catch (err) {
+        if (stopped) return;
+        options.onRetry?.(err, attempt);
+        const delay = Math.min(options.maxRetryDelayMs ?? 1000, 100 * 2 ** Math.min(attempt, 5));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  })();
+  return wrap(
+    client,
+    ready,
+    () => readyFlag,
+    () => {
+      stopped = true;
+      wake?.();
+    },
+  );
+}
+
+/**
+ * True for the driver's "cannot reach the database" errors (the request may be retried later):
+ * network errors (timeouts and pools cleared by the monitor included), no server selectable, and
+ * a client that is closed or not connected yet.
+ */
+export function isMongoUnavailableError(err: unknown): boolean {
+  return (
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoServerClosedError
+  );
 }
 
 /** True for a unique-index violation (E11000), the signal that a claim was lost. */

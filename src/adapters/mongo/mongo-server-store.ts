@@ -91,7 +91,7 @@ export class MongoServerStore implements ServerStore {
 
   async findByIds(ids: readonly string[]): Promise<RdpServer[]> {
     if (ids.length === 0) return [];
-    const docs = await this.col.find({ _id: { $in: [...ids] } }).toArray();
+    const docs = await this.col.find({ _id: { $in: [...ids] } }, { batchSize: ids.length + 1 }).toArray();
     return docs.map(fromDoc);
   }
 
@@ -124,6 +124,9 @@ export class MongoServerStore implements ServerStore {
       .find(query)
       .sort({ createdAt: 1, _id: 1 })
       .limit(first + 1)
+      // One round trip: with the batch as large as the limit FerretDB keeps the cursor open and the
+      // driver has to kill it.
+      .batchSize(first + 2)
       .toArray();
     return { items: docs.slice(0, first).map(fromDoc), hasNextPage: docs.length > first };
   }

@@ -82,7 +82,7 @@ export class MongoSessionStore implements SessionStore {
 
   async findByIds(ids: readonly string[]): Promise<RdpSession[]> {
     if (ids.length === 0) return [];
-    return (await this.col.find({ _id: { $in: [...ids] } }).toArray()).map(fromDoc);
+    return (await this.col.find({ _id: { $in: [...ids] } }, { batchSize: ids.length + 1 }).toArray()).map(fromDoc);
   }
 
   compareAndSet(next: RdpSession, expectedVersion: number): Promise<boolean> {
@@ -108,6 +108,9 @@ export class MongoSessionStore implements SessionStore {
       .find(query)
       .sort({ createdAt: 1, _id: 1 })
       .limit(first + 1)
+      // One round trip: with the batch as large as the limit FerretDB keeps the cursor open and the
+      // driver has to kill it.
+      .batchSize(first + 2)
       .toArray();
     return { items: docs.slice(0, first).map(fromDoc), hasNextPage: docs.length > first };
   }
@@ -135,7 +138,8 @@ export class MongoSessionStore implements SessionStore {
   async findByServerIds(serverIds: readonly string[], statuses: readonly SessionStatus[]): Promise<RdpSession[]> {
     if (serverIds.length === 0) return [];
     const docs = await this.col
-      .find({ serverId: { $in: [...serverIds] }, status: { $in: [...statuses] } })
+      // One round trip for a page of servers (the default first batch is 101 documents).
+      .find({ serverId: { $in: [...serverIds] }, status: { $in: [...statuses] } }, { batchSize: 10_000 })
       .sort({ createdAt: 1, _id: 1 })
       .toArray();
     return docs.map(fromDoc);

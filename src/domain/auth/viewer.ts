@@ -8,6 +8,8 @@ export interface Viewer {
   email?: string | undefined;
   roles: Role[];
   permissions: string[];
+  /** Address the request came from, set per request by the API (for the audit log); not a claim. */
+  ip?: string | null | undefined;
 }
 
 export function hasRole(viewer: Viewer, role: Role): boolean {
@@ -37,3 +39,15 @@ export function canSee(viewer: Viewer, object: Owned): boolean {
 
 /** Update, start, stop, delete: the same rule as reading in DOMAIN.md's table. */
 export const canManage = canSee;
+
+/**
+ * Viewers with the same key are shown the same objects and fields: operators and admins see all
+ * (by role), a user sees their own. What may be computed once for one viewer and handed to every
+ * viewer with the same key (a subscription's result for an event).
+ */
+export function visibilityKey(viewer: Viewer | null): string {
+  if (!viewer) return 'anonymous';
+  if (isAdmin(viewer)) return 'role:admin';
+  if (isOperator(viewer)) return 'role:operator';
+  return `user:${viewer.userId}`;
+}

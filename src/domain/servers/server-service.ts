@@ -1,4 +1,7 @@
+import { type AuditTarget, actorOf } from '../audit/audit-event.js';
+import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
+import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import { type ClaimStore, claimLowest, claimSlot, range, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
@@ -39,6 +42,18 @@ export interface ServerServiceDeps {
   host: string;
   metrics?: ServerMetrics;
   sessions?: LiveSessions;
+  /** Records create, update, delete, start, stop, restart and maintenance, refusals included. */
+  audit?: AuditRecorder;
+  /** Refuses starts while the host is overloaded (resources area). */
+  admission?: AdmissionGate;
+}
+
+const serverTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'server', id, name });
+
+/** The name a create asked for, for the audit of a refused create. */
+function requestedName(input: unknown): string | null {
+  const name = typeof input === 'object' && input !== null ? (input as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : null;
 }
 
 /** The standard RDP port is never handed out, whatever the configured range. */
@@ -56,7 +71,8 @@ export class ServerService {
 
   async get(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.deps.store.findById(id);
-    if (!server || !canSee(viewer, server)) throw new NotFoundError('server', id);
+    if (!server) throw new NotFoundError('server', id);
+    if (!canSee(viewer, server)) throw new NotFoundError('server', id, true);
     return server;
   }
 
@@ -85,6 +101,15 @@ export class ServerService {
   }
 
   async create(viewer: Viewer, input: unknown): Promise<RdpServer> {
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action: 'server.create', target: serverTarget(null, requestedName(input)) },
+      () => this.createUnaudited(viewer, input),
+      (s) => ({ target: serverTarget(s.id, s.name), details: { host: s.host, port: s.port, owner: s.owner } }),
+    );
+  }
+
+  private async createUnaudited(viewer: Viewer, input: unknown): Promise<RdpServer> {
     const limits = await this.deps.limits.get();
     const valid = validateCreateServer(input, limits);
     if (valid.ownerId !== undefined && valid.ownerId !== viewer.userId && !isOperator(viewer)) {
@@ -133,6 +158,10 @@ export class ServerService {
   }
 
   async update(viewer: Viewer, id: string, input: unknown): Promise<RdpServer> {
+    return this.audited(viewer, 'server.update', id, () => this.updateUnaudited(viewer, id, input));
+  }
+
+  private async updateUnaudited(viewer: Viewer, id: string, input: unknown): Promise<RdpServer> {
     const patch = validateUpdateServer(input);
     const server = await this.getManageable(viewer, id);
     const resources = { ...server.resources, ...patch.resources };
@@ -146,6 +175,10 @@ export class ServerService {
   }
 
   async start(viewer: Viewer, id: string): Promise<RdpServer> {
+    return this.audited(viewer, 'server.start', id, () => this.startUnaudited(viewer, id));
+  }
+
+  private async startUnaudited(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
     if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
     if (server.status === 'RUNNING' || server.status === 'STARTING') {
@@ -153,10 +186,15 @@ export class ServerService {
     }
     if (server.status === 'STOPPING') throw new ConflictError('server is stopping; start it once it has stopped');
     await this.deps.runtime.checkAvailable();
+    await this.deps.admission?.check('server start', server.host);
     return this.runStart(server);
   }
 
   async stop(viewer: Viewer, id: string, force = false): Promise<RdpServer> {
+    return this.audited(viewer, 'server.stop', id, () => this.stopUnaudited(viewer, id, force), { force });
+  }
+
+  private async stopUnaudited(viewer: Viewer, id: string, force: boolean): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
     if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
     if (server.status === 'STOPPED') throw new ConflictError('server is already stopped');
@@ -166,6 +204,10 @@ export class ServerService {
   }
 
   async restart(viewer: Viewer, id: string, force = false): Promise<RdpServer> {
+    return this.audited(viewer, 'server.restart', id, () => this.restartUnaudited(viewer, id, force), { force });
+  }
+
+  private async restartUnaudited(viewer: Viewer, id: string, force: boolean): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
     if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
     if (server.status !== 'RUNNING' && server.status !== 'ERROR') {
@@ -178,6 +220,10 @@ export class ServerService {
   }
 
   async delete(viewer: Viewer, id: string, force = false): Promise<RdpServer> {
+    return this.audited(viewer, 'server.delete', id, () => this.deleteUnaudited(viewer, id, force), { force });
+  }
+
+  private async deleteUnaudited(viewer: Viewer, id: string, force: boolean): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
     if (server.status === 'STARTING' || server.status === 'STOPPING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; delete it once that has finished`);
@@ -185,6 +231,7 @@ export class ServerService {
     await this.endSessions(server, force);
     if (server.status !== 'STOPPED') await this.deps.runtime.stop(server);
     if (!(await this.deps.store.delete(id))) throw new NotFoundError('server', id);
+    await this.sweepSessions(id, 'SERVER_STOPPED');
     await this.releaseClaims(id, server.port, null);
     await this.deps.runtime.remove(server).catch(() => undefined);
     this.publish('DELETED', server);
@@ -193,6 +240,10 @@ export class ServerService {
   }
 
   async setMaintenance(viewer: Viewer, id: string, enabled: boolean): Promise<RdpServer> {
+    return this.audited(viewer, 'server.maintenance', id, () => this.setMaintenanceUnaudited(viewer, id, enabled), { enabled });
+  }
+
+  private async setMaintenanceUnaudited(viewer: Viewer, id: string, enabled: boolean): Promise<RdpServer> {
     if (!isAdmin(viewer)) throw new ForbiddenError('only admins set maintenance');
     const server = await this.get(viewer, id);
     if (enabled) {
@@ -222,7 +273,10 @@ export class ServerService {
             : {};
       if (Object.keys(patch).length === 0) return server;
       try {
-        return await this.write(server, 'STATUS_CHANGED', patch);
+        const failed = await this.write(server, 'STATUS_CHANGED', patch);
+        // The instance is gone, and with it every session on it.
+        await this.sweepSessions(id, 'SERVER_ERROR');
+        return failed;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
       }
@@ -281,8 +335,24 @@ export class ServerService {
 
   private async getManageable(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.deps.store.findById(id);
-    if (!server || !canManage(viewer, server)) throw new NotFoundError('server', id);
+    if (!server) throw new NotFoundError('server', id);
+    if (!canManage(viewer, server)) throw new NotFoundError('server', id, true);
     return server;
+  }
+
+  private audited(
+    viewer: Viewer,
+    action: string,
+    id: string,
+    run: () => Promise<RdpServer>,
+    details?: Record<string, unknown>,
+  ): Promise<RdpServer> {
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action, target: serverTarget(id), ...(details ? { details } : {}) },
+      run,
+      (s) => ({ target: serverTarget(s.id, s.name), details: { status: s.status } }),
+    );
   }
 
   private async endSessions(server: RdpServer, force: boolean): Promise<void> {
@@ -318,11 +388,21 @@ export class ServerService {
       await this.write(stopping, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
       throw err instanceof DomainError ? err : new RuntimeFailureError(message);
     }
-    return this.write(stopping, 'STATUS_CHANGED', {
+    const stopped = await this.write(stopping, 'STATUS_CHANGED', {
       status: 'STOPPED',
       statusMessage: null,
       lastStoppedAt: this.deps.clock.now().toISOString(),
     });
+    await this.sweepSessions(server.id, 'SERVER_STOPPED');
+    return stopped;
+  }
+
+  /**
+   * Ends sessions admitted while the server was going away (after endSessions counted). Admission
+   * re-reads the server after writing its session, so between the two no session survives.
+   */
+  private async sweepSessions(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR'): Promise<void> {
+    await this.deps.sessions?.terminateAll(serverId, reason).catch(() => 0);
   }
 
   /** Compare-and-set write plus its event; a lost race is a CONFLICT the caller may retry. */

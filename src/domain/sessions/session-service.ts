@@ -1,4 +1,7 @@
+import { type AuditActor, type AuditTarget, actorOf, SYSTEM_ACTOR } from '../audit/audit-event.js';
+import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
+import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
 import type { ServerService } from '../servers/server-service.js';
@@ -48,7 +51,13 @@ export interface SessionServiceDeps {
   metrics?: SessionMetrics;
   /** Credentials expire after this long. @default 3600 */
   credentialTtlSeconds?: number;
+  /** Records admissions (refusals included) and terminations, by users and by the service itself. */
+  audit?: AuditRecorder;
+  /** Refuses sessions while the host is overloaded (resources area). */
+  admission?: AdmissionGate;
 }
+
+const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
 
 const SLOT = {
   global: 'slot:sessions:global:',
@@ -68,7 +77,8 @@ export class SessionService implements LiveSessions {
 
   async get(viewer: Viewer, id: string): Promise<RdpSession> {
     const session = await this.deps.store.findById(id);
-    if (!session || !canSee(viewer, session)) throw new NotFoundError('session', id);
+    if (!session) throw new NotFoundError('session', id);
+    if (!canSee(viewer, session)) throw new NotFoundError('session', id, true);
     return session;
   }
 
@@ -100,6 +110,25 @@ export class SessionService implements LiveSessions {
 
   /** Admits the caller onto a running server and returns the session with its one-time credentials. */
   async create(viewer: Viewer, input: unknown): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
+    const serverId = typeof input === 'object' && input !== null ? (input as { serverId?: unknown }).serverId : undefined;
+    return audited(
+      this.deps.audit,
+      {
+        actor: actorOf(viewer),
+        action: 'session.create',
+        target: sessionTarget(null),
+        details: { serverId: typeof serverId === 'string' ? serverId : null },
+      },
+      () => this.createUnaudited(viewer, input),
+      // The account name is not a secret; the password and its hash never reach the audit.
+      ({ session }) => ({
+        target: sessionTarget(session.id, session.username),
+        details: { credentialMode: session.credentialMode, clientIp: session.clientInfo.clientIp },
+      }),
+    );
+  }
+
+  private async createUnaudited(viewer: Viewer, input: unknown): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
     const valid = validateCreateSession(input);
     const mode = valid.credentialMode ?? this.deps.defaultCredentialMode;
     if (mode === 'EPHEMERAL' && !this.deps.accounts) {
@@ -112,16 +141,21 @@ export class SessionService implements LiveSessions {
     if (server.status !== 'RUNNING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
     }
+    await this.deps.admission?.check('session', server.host);
     const limits = await this.deps.limits.get();
     const id = this.deps.newId();
     const held: [string, number][] = [];
+    // Each release on its own: one that fails must neither hide the refusal nor keep the others
+    // (the reconciler frees what is left).
     const release = async () => {
-      for (const [prefix, n] of held) await this.deps.claims.release(`${prefix}${n}`, id);
+      for (const [prefix, n] of held) await this.deps.claims.release(`${prefix}${n}`, id).catch(() => false);
     };
+    // Widest cap first: under a burst it is the one that is full, and a caller it refuses has no
+    // other slot to give back (1,000 callers for 100 slots: about half the database round trips).
     const caps: [string, string, number, string][] = [
-      ['user', SLOT.user(viewer.userId), limits.perUser.maxSessions, 'you already have the maximum of %d sessions'],
-      ['server', SLOT.server(server.id), server.configuration.maxSessions, 'this server already has its maximum of %d sessions'],
       ['global', SLOT.global, limits.global.maxSessions, 'the fleet already has the maximum of %d sessions'],
+      ['server', SLOT.server(server.id), server.configuration.maxSessions, 'this server already has its maximum of %d sessions'],
+      ['user', SLOT.user(viewer.userId), limits.perUser.maxSessions, 'you already have the maximum of %d sessions'],
     ];
     const limitNames: Record<string, string> = { user: 'user.maxSessions', server: 'server.maxSessions', global: 'maxSessions' };
     for (const [which, prefix, max, text] of caps) {
@@ -171,6 +205,12 @@ export class SessionService implements LiveSessions {
       await this.deps.store.insert(session);
       this.publish('CREATED', session);
       this.deps.metrics?.created();
+      // A stop may have begun while the account was made: a server that is not running now keeps
+      // no session (its stop sweeps what it saw; this catches what it could not see yet).
+      if ((await this.deps.servers.get(viewer, server.id).catch(() => null))?.status !== 'RUNNING') {
+        await this.end(session, 'SERVER_STOPPED');
+        throw new ConflictError('the server stopped while the session was being admitted');
+      }
       const connection: ConnectionInfo = {
         host: server.host,
         port: server.port,
@@ -209,19 +249,34 @@ export class SessionService implements LiveSessions {
 
   /** Ends a session for good; one with a client connected right now needs `force`. */
   async terminate(viewer: Viewer, id: string, force = false): Promise<RdpSession> {
-    const session = await this.getManageable(viewer, id);
-    if (session.status === 'TERMINATED') throw new ConflictError('session is already terminated');
-    if (!force && session.status === 'ACTIVE' && session.connectedAt !== null) {
-      throw new ConflictError('a client is connected to this session; pass force: true to end it');
-    }
-    const reason: TerminationReason = session.owner === viewer.userId ? 'USER' : 'ADMIN';
-    return this.end(session, reason);
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action: 'session.terminate', target: sessionTarget(id), details: { force } },
+      async () => {
+        const session = await this.getManageable(viewer, id);
+        if (session.status === 'TERMINATED') throw new ConflictError('session is already terminated');
+        if (!force && session.status === 'ACTIVE' && session.connectedAt !== null) {
+          throw new ConflictError('a client is connected to this session; pass force: true to end it');
+        }
+        const reason: TerminationReason = session.owner === viewer.userId ? 'USER' : 'ADMIN';
+        // A login may land between this read and the write: the guard is checked on every retry.
+        return this.end(session, reason, null, (current) => {
+          if (!force && current.status === 'ACTIVE' && current.connectedAt !== null) {
+            throw new ConflictError('a client is connected to this session; pass force: true to end it');
+          }
+        });
+      },
+      (s) => ({ target: sessionTarget(s.id, s.username), details: { reason: s.terminationReason, serverId: s.serverId } }),
+    );
   }
 
   /** Batch read for DataLoader: each server's sessions in the statuses, visible to the viewer. */
   async byServers(viewer: Viewer, serverIds: readonly string[], statuses: readonly SessionStatus[]): Promise<RdpSession[][]> {
     const all = await this.deps.store.findByServerIds(serverIds, statuses);
-    return serverIds.map((id) => all.filter((s) => s.serverId === id && canSee(viewer, s)));
+    // One pass, not one filter per server: a page of 100 servers made this quadratic.
+    const byServer = new Map<string, RdpSession[]>(serverIds.map((id) => [id, []]));
+    for (const s of all) if (canSee(viewer, s)) byServer.get(s.serverId)?.push(s);
+    return serverIds.map((id) => byServer.get(id) ?? []);
   }
 
   // LiveSessions, for the servers area (stop/restart/delete with force).
@@ -319,18 +374,27 @@ export class SessionService implements LiveSessions {
 
   private async getManageable(viewer: Viewer, id: string): Promise<RdpSession> {
     const session = await this.deps.store.findById(id);
-    if (!session || !canManage(viewer, session)) throw new NotFoundError('session', id);
+    if (!session) throw new NotFoundError('session', id);
+    if (!canManage(viewer, session)) throw new NotFoundError('session', id, true);
     return session;
   }
 
   /**
    * Terminates once: the compare-and-set from a live status to TERMINATED has one winner; the
-   * winner ends the xrdp session, removes the account and gives the slots back.
+   * winner ends the xrdp session, removes the account and gives the slots back. The service's own
+   * terminations (timeouts, server stops, xrdp reports) are audited here as `system`; a caller's
+   * terminate is audited by `terminate` (actor null here).
    */
-  private async end(session: RdpSession, reason: TerminationReason): Promise<RdpSession> {
+  private async end(
+    session: RdpSession,
+    reason: TerminationReason,
+    actor: AuditActor | null = SYSTEM_ACTOR,
+    guard?: (current: RdpSession) => void,
+  ): Promise<RdpSession> {
     let current = session;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (current.status === 'TERMINATED') throw new ConflictError('session is already terminated');
+      guard?.(current);
       try {
         const ended = await this.transition(current, 'TERMINATED', {
           status: 'TERMINATED',
@@ -340,6 +404,15 @@ export class SessionService implements LiveSessions {
         });
         this.deps.metrics?.terminated(reason);
         await this.cleanUp(ended);
+        if (actor) {
+          await this.deps.audit?.record({
+            actor,
+            action: 'session.terminate',
+            target: sessionTarget(ended.id, ended.username),
+            result: 'SUCCESS',
+            details: { reason, serverId: ended.serverId },
+          });
+        }
         return ended;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
@@ -356,9 +429,14 @@ export class SessionService implements LiveSessions {
       await this.deps.terminator.end({ user: session.username, display: session.display }).catch(() => undefined);
     }
     if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
-    await this.deps.claims.release(`${SLOT.user(session.owner)}${session.slots.user}`, session.id);
-    await this.deps.claims.release(`${SLOT.server(session.serverId)}${session.slots.server}`, session.id);
-    await this.deps.claims.release(`${SLOT.global}${session.slots.global}`, session.id);
+    for (const key of [
+      `${SLOT.user(session.owner)}${session.slots.user}`,
+      `${SLOT.server(session.serverId)}${session.slots.server}`,
+      `${SLOT.global}${session.slots.global}`,
+    ]) {
+      // What fails here is freed by the reconciler: the session is TERMINATED either way.
+      await this.deps.claims.release(key, session.id).catch(() => false);
+    }
   }
 
   private async transition(session: RdpSession, kind: SessionEventKind, patch: Partial<RdpSession>): Promise<RdpSession> {

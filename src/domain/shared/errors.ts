@@ -12,6 +12,8 @@ export class NotFoundError extends DomainError {
   constructor(
     readonly entity: string,
     readonly id: string,
+    /** It exists but belongs to someone else: answered as missing, audited as DENIED. Never sent. */
+    readonly hidden = false,
   ) {
     super(`${entity} ${id} not found`);
     this.name = 'NotFoundError';
@@ -107,5 +109,14 @@ export class RateLimitedError extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
     super(`rate limit exceeded; retry after ${retryAfterSeconds}s`);
     this.name = 'RateLimitedError';
+  }
+}
+
+/** A store or broker the request needs cannot be reached right now; retrying later may work. */
+export class ServiceUnavailableError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor(message = 'service temporarily unavailable; retry shortly') {
+    super(message);
+    this.name = 'ServiceUnavailableError';
   }
 }

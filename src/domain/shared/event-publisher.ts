@@ -2,6 +2,8 @@
  * The typed topic map: each topic is keyed by an id and carries one payload type. Payloads are
  * plain JSON so they cross Redis unchanged.
  */
+import type { AlertEvent } from '../resources/alert.js';
+import type { ResourceSampleEvent } from '../resources/resource-events.js';
 import type { ServerEvent } from '../servers/server-events.js';
 import type { SessionEvent } from '../sessions/session-events.js';
 import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
@@ -12,6 +14,10 @@ export interface TopicMap {
   'session:changed': SessionEvent;
   /** Logins and session changes seen in xrdp's and sesman's logs, keyed by server id. */
   'xrdp:session-event': XrdpSessionEvent;
+  /** Each new resource sample, keyed by subject id (server, session or `host:<name>`). */
+  'resource:sample': ResourceSampleEvent;
+  /** Alerts raised and resolved, keyed `all`. */
+  'alert:changed': AlertEvent;
 }
 
 export type Topic = keyof TopicMap;
@@ -20,7 +26,15 @@ export interface EventPublisher {
   publish<T extends Topic>(topic: T, id: string, payload: TopicMap[T]): void;
 }
 
+/** A change, or word that changes may have been missed (the cross-replica bus reconnected). */
+export type Watched<T extends Topic> = { kind: 'event'; event: TopicMap[T] } | { kind: 'resync' };
+
 /** Publishing plus subscribing by topic and id; what subscriptions read from. */
 export interface EventBus extends EventPublisher {
   subscribe<T extends Topic>(topic: T, id: string): AsyncIterable<TopicMap[T]>;
+  /**
+   * The changes of `subscribe`, plus a `resync` whenever messages may have been lost in between
+   * (Redis pub/sub delivers at most once): a live view answers it with a fresh snapshot.
+   */
+  watch<T extends Topic>(topic: T, id: string): AsyncIterable<Watched<T>>;
 }

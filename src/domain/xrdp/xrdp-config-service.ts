@@ -1,3 +1,5 @@
+import { actorOf } from '../audit/audit-event.js';
+import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.js';
@@ -18,6 +20,21 @@ export interface XrdpConfigServiceDeps {
   sesman: SesmanIniOptions;
   /** Called after a new version is stored, e.g. to write the host files. */
   onChange?: (config: XrdpConfig, version: number) => Promise<void> | void;
+  /** Records every change with the fields it changed, and refused changes. */
+  audit?: AuditRecorder;
+}
+
+/** Fields whose value differs between two versions, as `section.field` with both values. */
+function changedFields(before: XrdpConfig, after: XrdpConfig): { field: string; from: unknown; to: unknown }[] {
+  const out: { field: string; from: unknown; to: unknown }[] = [];
+  for (const section of ['global', 'security', 'performance'] as const) {
+    const a = before[section] as Record<string, unknown>;
+    const b = after[section] as Record<string, unknown>;
+    for (const key of Object.keys(b)) {
+      if (a[key] !== b[key]) out.push({ field: `${section}.${key}`, from: a[key], to: b[key] });
+    }
+  }
+  return out;
 }
 
 /** The most versions one history read returns. */
@@ -80,8 +97,25 @@ export class XrdpConfigService implements XrdpConfigProvider {
    * caller may retry, which applies its change on top of the winner's.
    */
   async update(viewer: Viewer, input: unknown): Promise<XrdpConfigVersion> {
+    let before: XrdpConfig | null = null;
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action: 'xrdp.config.update', target: { type: 'xrdp_config', id: null, name: null } },
+      () =>
+        this.updateUnaudited(viewer, input, (latest) => {
+          before = latest;
+        }),
+      (next) => ({
+        target: { type: 'xrdp_config', id: String(next.version), name: `version ${next.version}` },
+        details: { version: next.version, changes: before ? changedFields(before, next.config) : [] },
+      }),
+    );
+  }
+
+  private async updateUnaudited(viewer: Viewer, input: unknown, seen: (latest: XrdpConfig) => void): Promise<XrdpConfigVersion> {
     if (!isAdmin(viewer)) throw new ForbiddenError('changing the xrdp configuration needs the admin role');
     const latest = await this.latest();
+    seen(latest.config);
     const config = applyXrdpConfigUpdate(latest.config, input);
     this.renderHostFiles(config);
     const next: XrdpConfigVersion = {

@@ -1,0 +1,80 @@
+/**
+ * Load generator process for P3: rounds of 1,000 concurrent createSession calls, alternating
+ * between two instances, each by a user of its own; between rounds the admitted sessions are
+ * terminated (outside the timing) so every round starts from an empty fleet.
+ */
+import { benchToken } from '../lib/bench-env.js';
+import { postJson } from '../lib/http-client.js';
+import { serveRpc } from '../lib/rpc-child.js';
+import { percentile } from '../lib/stats.js';
+
+const CREATE = `mutation($id: ID!) { createSession(input: { serverId: $id }) {
+  __typename ... on CreateSessionSuccess { session { id } } ... on LimitExceededError { limit max } ... on Error { code message } } }`;
+const TERMINATE = 'mutation($id: ID!) { terminateSession(id: $id, force: true) { __typename } }';
+
+export interface AdmissionParams {
+  urls: string[];
+  serverId: string;
+  callers: number;
+  rounds: number;
+  /** No new round starts after this (the first two always run: a warm-up and one measured). */
+  budgetSeconds: number;
+}
+
+export interface RoundResult {
+  ms: number;
+  admitted: number;
+  refused: number;
+  other: string[];
+  p50: number;
+  p99: number;
+}
+
+interface Outcome {
+  data?: { createSession?: { __typename: string; session?: { id: string } } };
+  errors?: unknown;
+}
+
+async function gql(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<Outcome> {
+  return (await postJson<Outcome>(url, { query, variables }, { authorization: `Bearer ${token}` })).body;
+}
+
+async function run(p: AdmissionParams): Promise<RoundResult[]> {
+  const tokens = await Promise.all(Array.from({ length: p.callers }, (_, i) => benchToken(`racer-${i}`, ['operator'])));
+  const admin = await benchToken('bench-admin', ['admin']);
+  const rounds: RoundResult[] = [];
+  const deadline = performance.now() + p.budgetSeconds * 1000;
+  for (let round = 0; round < p.rounds && (round < 2 || performance.now() < deadline); round++) {
+    const latencies = new Float64Array(p.callers);
+    const started = performance.now();
+    const outcomes = await Promise.all(
+      tokens.map(async (token, i) => {
+        const t0 = performance.now();
+        const o = await gql(p.urls[i % p.urls.length] ?? '', token, CREATE, { id: p.serverId });
+        latencies[i] = performance.now() - t0;
+        return o;
+      }),
+    );
+    const ms = performance.now() - started;
+    const admitted = outcomes.flatMap((o) => {
+      const id = o.data?.createSession?.session?.id;
+      return o.data?.createSession?.__typename === 'CreateSessionSuccess' && id ? [id] : [];
+    });
+    const refused = outcomes.filter((o) => o.data?.createSession?.__typename === 'LimitExceededError').length;
+    const other = outcomes
+      .filter((o) => !['CreateSessionSuccess', 'LimitExceededError'].includes(o.data?.createSession?.__typename ?? ''))
+      .map((o) => JSON.stringify(o).slice(0, 200));
+    rounds.push({
+      ms,
+      admitted: admitted.length,
+      refused,
+      other: [...new Set(other)].slice(0, 3),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    });
+    await Promise.all(admitted.map((id, i) => gql(p.urls[i % p.urls.length] ?? '', admin, TERMINATE, { id })));
+  }
+  return rounds;
+}
+
+serveRpc({ run: (p) => run(p as AdmissionParams) });

@@ -1,0 +1,2 @@
+import './audit-type.js';
+import './audit-queries.js';

@@ -1,0 +1,4 @@
+import './usage-types.js';
+import './usage-fields.js';
+import './limits.js';
+import './alerts.js';

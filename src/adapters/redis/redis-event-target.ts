@@ -1,0 +1,101 @@
+import type { Redis } from 'ioredis';
+
+type Listener = (event: CustomEvent) => void;
+type ListenerArg = ((event: CustomEvent) => void) | { handleEvent(event: CustomEvent): void } | null;
+
+export interface RedisEventTargetOptions {
+  publisher: Redis;
+  subscriber: Redis;
+  /** Told when a publish or subscribe fails (Redis down); the event is dropped, never thrown. */
+  onError?: (err: unknown, what: 'publish' | 'subscribe') => void;
+}
+
+export interface RedisEventTarget {
+  addEventListener(topic: string, callback: ListenerArg): void;
+  removeEventListener(topic: string, callback: ListenerArg): void;
+  dispatchEvent(event: CustomEvent): boolean;
+  /**
+   * Called each time the subscriber connection came back and every topic was subscribed again:
+   * messages published in between were lost (pub/sub delivers at most once), so live views
+   * should send a fresh snapshot. Returns a function that removes the listener.
+   */
+  onResync(listener: () => void): () => void;
+}
+
+const callbackOf = (arg: ListenerArg): Listener | null =>
+  arg === null ? null : typeof arg === 'function' ? arg : (event) => arg.handleEvent(event);
+
+/**
+ * yoga's pub/sub event target over two Redis connections, built to live through Redis outages:
+ * a publish never throws or waits (the publisher has no offline queue and a command timeout), a
+ * subscribe that could not be sent is sent again on reconnection, and every reconnection
+ * re-subscribes all topics itself and then announces a resync.
+ */
+export function createRedisEventTarget(options: RedisEventTargetOptions): RedisEventTarget {
+  const { publisher, subscriber, onError } = options;
+  const listeners = new Map<string, Map<ListenerArg, Listener>>();
+  const resyncListeners = new Set<() => void>();
+  let connectedBefore = subscriber.status === 'ready';
+
+  subscriber.on('message', (channel: string, message: string) => {
+    const forTopic = listeners.get(channel);
+    if (!forTopic) return;
+    let detail: unknown = null;
+    try {
+      detail = message === '' ? null : JSON.parse(message);
+    } catch (err) {
+      onError?.(err, 'subscribe');
+      return;
+    }
+    for (const listener of [...forTopic.values()]) listener(new CustomEvent(channel, { detail }));
+  });
+
+  const subscribe = (topics: string[]) =>
+    topics.length === 0
+      ? Promise.resolve()
+      : subscriber.subscribe(...topics).then(
+          () => undefined,
+          // Not connected: the 'ready' handler subscribes every topic again.
+          (err: unknown) => onError?.(err, 'subscribe'),
+        );
+
+  subscriber.on('ready', () => {
+    if (!connectedBefore) {
+      connectedBefore = true;
+      void subscribe([...listeners.keys()]);
+      return;
+    }
+    void subscribe([...listeners.keys()]).then(() => {
+      for (const listener of [...resyncListeners]) listener();
+    });
+  });
+
+  return {
+    addEventListener(topic, arg) {
+      const callback = callbackOf(arg);
+      if (!callback) return;
+      let forTopic = listeners.get(topic);
+      if (!forTopic) {
+        forTopic = new Map();
+        listeners.set(topic, forTopic);
+        void subscribe([topic]);
+      }
+      forTopic.set(arg, callback);
+    },
+    removeEventListener(topic, arg) {
+      const forTopic = listeners.get(topic);
+      if (!forTopic?.delete(arg) || forTopic.size > 0) return;
+      listeners.delete(topic);
+      subscriber.unsubscribe(topic).catch(() => undefined);
+    },
+    dispatchEvent(event) {
+      const body = event.detail === undefined ? '' : JSON.stringify(event.detail);
+      publisher.publish(event.type, body).catch((err: unknown) => onError?.(err, 'publish'));
+      return true;
+    },
+    onResync(listener) {
+      resyncListeners.add(listener);
+      return () => resyncListeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryAuditLog } from '../../src/adapters/memory/memory-audit-log.js';
+import { MongoAuditLog } from '../../src/adapters/mongo/mongo-audit-log.js';
+import { connectMongo, type MongoDatabase } from '../../src/adapters/mongo/mongo-database.js';
+import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { anEvent, auditLogContract } from './audit-log.contract.js';
+
+auditLogContract('MemoryAuditLog', async () => ({ store: new MemoryAuditLog(), cleanup: async () => {} }));
+
+it('MemoryAuditLog keeps only the newest maxEvents', async () => {
+  const log = new MemoryAuditLog(3);
+  for (let i = 0; i < 5; i++) await log.append(anEvent(i));
+  expect((await log.list({}, 10)).items.map((e) => e.details.n)).toEqual([4, 3, 2]);
+});
+
+describe.skipIf(!need('audit log contract', ['mongo']))('MongoAuditLog on a real MongoDB-wire database', () => {
+  let mongo: MongoDatabase;
+  let databases = 0;
+
+  beforeAll(async () => {
+    mongo = await connectMongo({ uri: uniqueMongoUri(services.mongoUri ?? '', 'audit'), maxPoolSize: 10, minPoolSize: 0 });
+  });
+  afterAll(async () => {
+    await mongo?.close();
+  });
+
+  function freshDb() {
+    databases += 1;
+    const db = mongo.client.db(`${mongo.db.databaseName}_${databases}`);
+    return { db, cleanup: async () => void (await db.dropDatabase()) };
+  }
+
+  auditLogContract('MongoAuditLog', async () => {
+    const { db, cleanup } = freshDb();
+    const store = new MongoAuditLog(db);
+    await store.ensureIndexes();
+    return { store, cleanup };
+  });
+
+  it('ensureIndexes can run again on a database that has the indexes (every restart)', async () => {
+    const { db, cleanup } = freshDb();
+    try {
+      await new MongoAuditLog(db).ensureIndexes();
+      await new MongoAuditLog(db).ensureIndexes();
+      const names = (await db.collection('audit_events').indexes()).map((i) => i.name).sort();
+      expect(names).toEqual(['_id_', 'by_action', 'by_actor', 'by_target', 'newest_first']);
+    } finally {
+      await cleanup();
+    }
+  });
+});

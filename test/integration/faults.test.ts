@@ -1,0 +1,250 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { collect, type GqlResponse, startTestApp, type TestApp } from '../support/app-harness.js';
+import { FakeServerRuntime } from '../support/fake-runtime.js';
+import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { need, services, uniqueMongoUri } from '../support/real-services.js';
+
+const CREATE = `mutation($name: String!) { createServer(input: { name: $name }) {
+  __typename ... on CreateServerSuccess { server { id name } } } }`;
+const RENAME = `mutation($id: ID!, $name: String!) { updateServer(id: $id, input: { name: $name }) {
+  __typename ... on UpdateServerSuccess { server { name } } } }`;
+// The id goes in the document, not in variables: this is about faults, not argument passing.
+const events = (id: string) => `subscription { serverEvents(serverId: "${id}") { kind server { name } } }`;
+
+type ServerEvents = { serverEvents: { kind: string; server: { name: string } } };
+
+const hostPort = (url: string) => {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+};
+
+/** Runs `fn` and returns its result with how long it took. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = Date.now();
+  const value = await fn();
+  return { value, ms: Date.now() - t0 };
+}
+
+/** Polls until `check` passes or `ms` elapse; returns the time it took (throws the last failure). */
+async function within(ms: number, check: () => Promise<void>): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      await check();
+      return Date.now() - t0;
+    } catch (err) {
+      if (Date.now() - t0 > ms) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+const readiness = async (t: TestApp) => {
+  const res = await fetch(`${t.url}/health/ready`);
+  return { status: res.status, body: (await res.json()) as { failing?: string[] } };
+};
+
+describe.skipIf(!need('Redis fault tests', ['mongo', 'redis']))('Redis goes down and comes back', () => {
+  let proxy: FaultProxy;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(hostPort(services.redisUrl ?? ''));
+    const env = { MONGODB_URI: uniqueMongoUri(services.mongoUri ?? '', 'redisfault'), REDIS_URL: `redis://${proxy.address}` };
+    const runtime = new FakeServerRuntime();
+    a = await startTestApp(env, { runtime, sessionAccounts: new FakeSessionAccounts() });
+    b = await startTestApp(env, { runtime, sessionAccounts: new FakeSessionAccounts() });
+  });
+  afterAll(async () => {
+    await proxy.resume().catch(() => undefined);
+    await a.app.container.mongo?.db.dropDatabase();
+    await a.stop();
+    await b.stop();
+    await proxy.close();
+  });
+
+  it("a server's session view that missed a termination shows it TERMINATED in the resync snapshot", async () => {
+    const bob = await a.token('bob');
+    const created = await a.gql<{ createServer: { server: { id: string } } }>(CREATE, { name: 'sessions' }, bob);
+    const serverId = created.body.data?.createServer.server.id ?? '';
+    await a.gql('mutation($id: ID!) { startServer(id: $id) { __typename } }', { id: serverId }, bob);
+    const admitted = await a.gql<{ createSession: { session: { id: string } } }>(
+      'mutation($id: ID!) { createSession(input: { serverId: $id, credentialMode: EPHEMERAL }) { ... on CreateSessionSuccess { session { id } } } }',
+      { id: serverId },
+      bob,
+    );
+    const sessionId = admitted.body.data?.createSession.session.id ?? '';
+    const view = collect<{ sessionEvents: { kind: string; session: { id: string; status: string } } }>(
+      b.ws(bob),
+      `subscription { sessionEvents(serverId: "${serverId}") { kind session { id status } } }`,
+    );
+    await view.until(() => view.items.length >= 1);
+    expect(view.items[0]?.data?.sessionEvents).toEqual({ kind: 'SNAPSHOT', session: { id: sessionId, status: 'ACTIVE' } });
+
+    await proxy.pause('refuse');
+    const ended = await a.gql<{ terminateSession: { __typename: string } }>(
+      'mutation($id: ID!) { terminateSession(id: $id, force: true) { __typename } }',
+      { id: sessionId },
+      bob,
+    );
+    expect(ended.body.data?.terminateSession.__typename).toBe('TerminateSessionSuccess');
+    await proxy.resume();
+    await view.until(() => view.items.length >= 2, 2000);
+    expect(view.items[1]?.data?.sessionEvents).toEqual({ kind: 'SNAPSHOT', session: { id: sessionId, status: 'TERMINATED' } });
+  }, 30_000);
+
+  it('mutations keep working while Redis is down; live views are whole again (snapshot) within 2 s of its return', async () => {
+    const alice = await a.token('alice');
+    const created = await a.gql<{ createServer: { server: { id: string } } }>(CREATE, { name: 'before' }, alice);
+    const id = created.body.data?.createServer.server.id ?? '';
+    const sub = collect<ServerEvents>(b.ws(alice), events(id));
+    await sub.until(() => sub.items.length >= 1);
+
+    await proxy.pause('refuse');
+    // Nothing waits for Redis: publishing drops the event, the rate limiter falls back.
+    const during = await timed(() =>
+      a.gql<{ updateServer: { server: { name: string } } }>(RENAME, { id, name: 'during' }, alice),
+    );
+    expect(during.value.body.data?.updateServer.server.name).toBe('during');
+    expect(during.ms).toBeLessThan(1000);
+    const another = await a.gql<{ createServer: { __typename: string } }>(CREATE, { name: 'made while down' }, alice);
+    expect(another.body.data?.createServer.__typename).toBe('CreateServerSuccess');
+    const down = await readiness(a);
+    expect(down.status).toBe(503);
+    expect(down.body.failing).toEqual(['redis']);
+    expect((await fetch(`${a.url}/health/live`)).status).toBe(200);
+    // The subscriber missed the rename (pub/sub delivers at most once).
+    expect(sub.items.map((i) => i.data?.serverEvents.server.name)).toEqual(['before']);
+
+    await proxy.resume();
+    const resynced = await within(2000, async () => {
+      expect(sub.items.at(-1)?.data?.serverEvents).toEqual({ kind: 'SNAPSHOT', server: { name: 'during' } });
+    });
+    // A client that subscribes again gets the snapshot too.
+    const again = collect<ServerEvents>(b.ws(alice), events(id));
+    await again.until(() => again.items.length >= 1, 2000);
+    expect(again.items[0]?.data?.serverEvents).toEqual({ kind: 'SNAPSHOT', server: { name: 'during' } });
+
+    // Events published after the recovery reach the subscriber on the other replica again.
+    const after = await within(3000, async () => {
+      const r = await a.gql(RENAME, { id, name: `after-${Date.now()}` }, alice);
+      expect(r.body.errors).toBeUndefined();
+      const last = await new Promise<string | undefined>((resolve) =>
+        setTimeout(() => resolve(sub.items.at(-1)?.data?.serverEvents.kind), 200),
+      );
+      expect(last).toBe('UPDATED');
+    });
+    await within(3000, async () => expect((await readiness(a)).status).toBe(200));
+    console.info(
+      `redis fault: write during outage ${during.ms} ms, resync snapshot ${resynced} ms after return, live again after ${after} ms`,
+    );
+  }, 30_000);
+});
+
+describe.skipIf(!need('MongoDB fault tests', ['mongo']))('MongoDB goes down and comes back', () => {
+  let proxy: FaultProxy;
+  let t: TestApp;
+  let alice: string;
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(hostPort(services.mongoUri ?? ''));
+    const uri = new URL(uniqueMongoUri(services.mongoUri ?? '', 'mongofault'));
+    uri.host = proxy.address;
+    t = await startTestApp({ MONGODB_URI: uri.toString() });
+    alice = await t.token('alice');
+  });
+  afterEach(async () => {
+    await proxy.resume();
+    await within(10_000, async () => expect((await readiness(t)).status).toBe(200));
+  });
+  afterAll(async () => {
+    await t.app.container.mongo?.db.dropDatabase();
+    await t.stop();
+    await proxy.close();
+  });
+
+  const expectUnavailable = (r: GqlResponse) => {
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    const text = JSON.stringify(r.body);
+    expect(text).not.toMatch(/127\.0\.0\.1|:\d{4,5}\b|Mongo|ECONNREFUSED|stack/);
+  };
+
+  for (const mode of ['refuse', 'blackhole'] as const) {
+    it(`${mode}: requests get a masked SERVICE_UNAVAILABLE within 5 s, /health/ready 503, /health/live 200, then it recovers by itself`, async () => {
+      const made = await t.gql<{ createServer: { server: { id: string } } }>(CREATE, { name: `up-${mode}` }, alice);
+      const id = made.body.data?.createServer.server.id;
+      expect(id).toBeDefined();
+
+      // One request already on its way when the database goes.
+      const inflight = timed(() => t.gql(`{ servers { totalCount } }`, {}, alice));
+      await proxy.pause(mode);
+      const [first, read, write] = await Promise.all([
+        inflight,
+        timed(() => t.gql('query($id: ID!) { server(id: $id) { name } }', { id }, alice)),
+        timed(() => t.gql(CREATE, { name: 'while down' }, alice)),
+      ]);
+      // The in-flight read may have finished before the cut; if not, it fails like the others.
+      if (first.value.body.errors) expectUnavailable(first.value);
+      expectUnavailable(read.value);
+      expectUnavailable(write.value);
+      const latencies = { inflight: first.ms, read: read.ms, write: write.ms };
+      for (const ms of Object.values(latencies)) expect(ms, JSON.stringify(latencies)).toBeLessThan(5000);
+
+      await within(3000, async () => {
+        const ready = await readiness(t);
+        expect(ready.status).toBe(503);
+        expect(ready.body.failing).toEqual(['mongodb']);
+      });
+      expect((await fetch(`${t.url}/health/live`)).status).toBe(200);
+
+      await proxy.resume();
+      const recovered = await within(10_000, async () => {
+        const r = await t.gql<{ server: { name: string } }>('query($id: ID!) { server(id: $id) { name } }', { id }, alice);
+        expect(r.body.data?.server?.name).toBe(`up-${mode}`);
+      });
+      await within(5000, async () => expect((await readiness(t)).status).toBe(200));
+      console.info(
+        `mongo fault (${mode}): in-flight ${first.ms} ms, read ${read.ms} ms, write ${write.ms} ms; recovered ${recovered} ms after return`,
+      );
+    }, 40_000);
+  }
+});
+
+describe.skipIf(!need('MongoDB start-up fault test', ['mongo']))('start-up without MongoDB', () => {
+  let proxy: FaultProxy;
+  let t: TestApp | undefined;
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(hostPort(services.mongoUri ?? ''));
+  });
+  afterAll(async () => {
+    await t?.app.container.mongo?.db.dropDatabase();
+    await t?.stop();
+    await proxy.close();
+  });
+
+  it('serves with readiness false, answers SERVICE_UNAVAILABLE, and becomes ready when the database appears', async () => {
+    await proxy.pause('refuse');
+    const uri = new URL(uniqueMongoUri(services.mongoUri ?? '', 'mongostart'));
+    uri.host = proxy.address;
+    const started = await timed(() => startTestApp({ MONGODB_URI: uri.toString() }, { databaseWaitMs: 500 }));
+    t = started.value;
+    const app = t;
+    expect(started.ms).toBeLessThan(5000);
+    expect((await readiness(app)).status).toBe(503);
+    expect((await fetch(`${app.url}/health/live`)).status).toBe(200);
+    const alice = await app.token('alice');
+    const r = await app.gql('{ servers { totalCount } }', {}, alice);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+
+    await proxy.resume();
+    const ready = await within(10_000, async () => expect((await readiness(app)).status).toBe(200));
+    const made = await app.gql<{ createServer: { __typename: string } }>(CREATE, { name: 'late' }, alice);
+    expect(made.body.data?.createServer.__typename).toBe('CreateServerSuccess');
+    const indexes = (await app.app.container.mongo?.db.collection('servers').indexes())?.map((i) => i.name);
+    expect(indexes).toContain('created_order');
+    console.info(`mongo start-up: serving after ${started.ms} ms, ready ${ready} ms after the database appeared`);
+  }, 30_000);
+});
