@@ -1,7 +1,8 @@
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { RdpSession, SessionStatus } from '../../domain/sessions/session.js';
 import type { SessionFilter, SessionStore } from '../../domain/sessions/session-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
+import { countByStatus, keysetPage } from './keyset-page.js';
 import { ensureIndexes } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';
 
@@ -90,40 +91,16 @@ export class MongoSessionStore implements SessionStore {
   }
 
   async list(filter: SessionFilter, first: number, after?: Cursor): Promise<{ items: RdpSession[]; hasNextPage: boolean }> {
-    const base = toFilter(filter);
-    const query: Filter<SessionDoc> = after
-      ? {
-          $and: [
-            base,
-            {
-              $or: [
-                { createdAt: { $gt: new Date(after.createdAt) } },
-                { createdAt: new Date(after.createdAt), _id: { $gt: after.id } },
-              ],
-            },
-          ],
-        }
-      : base;
-    const docs = await this.col
-      .find(query)
-      .sort({ createdAt: 1, _id: 1 })
-      .limit(first + 1)
-      // One round trip: with the batch as large as the limit FerretDB keeps the cursor open and the
-      // driver has to kill it.
-      .batchSize(first + 2)
-      .toArray();
-    return { items: docs.slice(0, first).map(fromDoc), hasNextPage: docs.length > first };
+    const { docs, hasNextPage } = await keysetPage(this.col, toFilter(filter), first, after);
+    return { items: docs.map(fromDoc), hasNextPage };
   }
 
   async count(filter: SessionFilter): Promise<number> {
     return this.col.countDocuments(toFilter(filter));
   }
 
-  async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
-    const rows = await this.col
-      .aggregate<{ _id: SessionStatus; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }])
-      .toArray();
-    return Object.fromEntries(rows.map((r) => [r._id, r.n]));
+  countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
+    return countByStatus<SessionStatus>(this.col as unknown as Collection<Document>);
   }
 
   async findDue(now: string, limit: number): Promise<RdpSession[]> {
