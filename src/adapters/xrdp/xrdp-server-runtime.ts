@@ -35,7 +35,7 @@ export interface XrdpRuntimeOptions {
   readyTimeoutMs?: number;
   /** How long SIGTERM gets before SIGKILL. @default 5000 */
   stopTimeoutMs?: number;
-  /** How often adopted instances (not our children) are checked. @default 1000 */
+  /** How often adopted instances (not our children) are checked (a signal-0 probe). @default 250 */
   watchIntervalMs?: number;
   openssl?: string;
 }
@@ -168,7 +168,7 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       // Not our child (adopted after a restart): poll for it.
       instance.watch = setInterval(() => {
         if (!alive(pid)) onGone('process gone');
-      }, options.watchIntervalMs ?? 1000);
+      }, options.watchIntervalMs ?? 250);
       instance.watch.unref();
     }
     instances.set(serverId, instance);
