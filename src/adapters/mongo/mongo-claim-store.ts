@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Claim, ClaimStore } from '../../domain/shared/claim-store.js';
 import { type Clock, systemClock } from '../../domain/shared/clock.js';
@@ -9,6 +10,8 @@ interface ClaimDoc {
   scope: string;
   owner: string;
   claimedAt: Date;
+  /** This insert's own mark, so a retried insert that had landed is recognised as ours. */
+  nonce?: string;
 }
 
 function scopeOf(key: string): string {
@@ -33,12 +36,14 @@ export class MongoClaimStore implements ClaimStore {
   }
 
   async tryClaim(key: string, owner: string): Promise<boolean> {
+    const nonce = randomUUID();
     try {
-      await this.col.insertOne({ _id: key, scope: scopeOf(key), owner, claimedAt: this.clock.now() });
+      await this.col.insertOne({ _id: key, scope: scopeOf(key), owner, claimedAt: this.clock.now(), nonce });
       return true;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
+      if (!isDuplicateKeyError(err)) throw err;
+      // The driver retries a write whose reply was lost; the retry then meets our own insert.
+      return (await this.col.findOne({ _id: key }))?.nonce === nonce;
     }
   }
 

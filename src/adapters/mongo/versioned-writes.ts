@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, WithId } from 'mongodb';
 import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
 
@@ -6,6 +7,8 @@ interface RevisionDoc {
   entityId: string;
   version: number;
   claimedAt: Date;
+  /** Who wrote the claim: a retried insert that had landed reads back as its own. */
+  writer?: string;
 }
 
 /** A revision claim this old whose write never landed belongs to a writer that died. */
@@ -60,12 +63,14 @@ export class VersionedWrites<T extends Document & { _id: string; version: number
   }
 
   private async claim(revision: string, next: T): Promise<boolean> {
+    const writer = randomUUID();
     try {
-      await this.revisions.insertOne({ _id: revision, entityId: next._id, version: next.version, claimedAt: new Date() });
+      await this.revisions.insertOne({ _id: revision, entityId: next._id, version: next.version, claimedAt: new Date(), writer });
       return true;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
+      if (!isDuplicateKeyError(err)) throw err;
+      // The driver retries a write whose reply was lost; the retry then meets our own insert.
+      return (await this.revisions.findOne({ _id: revision }))?.writer === writer;
     }
   }
 
