@@ -44,5 +44,5 @@ export function renderTable(rows: Row[]): string {
   const widths = HEADERS.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const [head, ...body] = cells;
-  return [line(head ?? []), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+  return [line(head ?? []), `|${widths.map((w) => ` ${'-'.repeat(w)} `).join('|')}|`, ...body.map(line)].join('\n');
 }

@@ -56,8 +56,7 @@ type Loaders = GraphQLContext['loaders'];
 
 /**
  * An operation's DataLoaders, each made when a resolver first asks for it: a context lives as
- * long as its subscription, and most operations use one loader or none (about 3 KB less per
- * open subscription).
+ * long as its subscription, and most operations use one loader or none.
  */
 class RequestLoaders implements Loaders {
   #server?: Loaders['server'];
