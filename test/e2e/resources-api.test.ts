@@ -228,9 +228,11 @@ for (const [backend, env, enabled] of backends) {
 
     it('session.usage: the figures of a session xrdp reported a display for', async () => {
       const server = await runningServer('with a session', alice);
-      const created = await t.gql<Gql<{ session: { id: string } }>>(CREATE_SESSION, { id: server }, alice);
+      const created = await t.gql<Gql<{ __typename: string; session: { id: string } }>>(CREATE_SESSION, { id: server }, alice);
+      expect(created.body.data?.createSession?.__typename).toBe('CreateSessionSuccess');
       const sessionId = created.body.data?.createSession?.session.id ?? '';
-      await t.app.container.sessions.applyXrdpEvent({
+      probe.sessions.set(sessionId, figures({ cpuPercent: 4.5, memoryPercent: 0.5, memoryUsedMb: 120 }));
+      const reported = await t.app.container.sessions.applyXrdpEvent({
         serverId: server,
         kind: 'LOGIN_SUCCEEDED',
         user: 'alice',
@@ -238,14 +240,19 @@ for (const [backend, env, enabled] of backends) {
         clientAddress: '127.0.0.1:50000',
         at: new Date().toISOString(),
       });
-      probe.sessions.set(sessionId, figures({ cpuPercent: 4.5, memoryPercent: 0.5, memoryUsedMb: 120 }));
-      await nextRound();
-      await nextRound();
-      const got = await t.gql<{ session: { usage: unknown } }>(
-        'query($id: ID!) { session(id: $id) { usage { subjectKind cpuPercent memoryUsedMb networkInKbps } } }',
-        { id: sessionId },
-        alice,
-      );
+      expect(reported?.display).toBe(12);
+      const query = () =>
+        t.gql<{ session: { usage: unknown } }>(
+          'query($id: ID!) { session(id: $id) { usage { subjectKind cpuPercent memoryUsedMb networkInKbps } } }',
+          { id: sessionId },
+          alice,
+        );
+      let got = await query();
+      // Measured from the first round that lists the session (it has a display now).
+      for (let i = 0; i < 5 && !got.body.data?.session.usage; i++) {
+        await nextRound();
+        got = await query();
+      }
       expect(got.body.data?.session.usage).toEqual({
         subjectKind: 'SESSION',
         cpuPercent: 4.5,
