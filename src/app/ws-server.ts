@@ -3,6 +3,9 @@ import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from '../domain/auth/viewer.js';
+import { UnauthenticatedError } from '../domain/shared/errors.js';
+import { createDeniedRecorder } from './audit-plugin.js';
+import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
 import type { AppYoga } from './yoga.js';
@@ -111,6 +114,8 @@ export function attachWebSocketServer(
   const connections = new WeakMap<object, Connection>();
   const openByUser = new Map<string, number>();
   const gauge = container.metrics.subscriptionsActive;
+  // Refused tokens are audited as over HTTP, throttled per address so a reconnect loop is one event a second.
+  const denied = createDeniedRecorder(container.audit);
   const release = (conn: Connection, id: string) => {
     if (!conn.active.delete(id)) return;
     gauge.dec();
@@ -128,7 +133,16 @@ export function attachWebSocketServer(
         let viewer: Connection['viewer'];
         try {
           viewer = await viewerFromHeader(container, authorizationOf(ctx.connectionParams));
-        } catch {
+        } catch (err) {
+          if (err instanceof UnauthenticatedError) {
+            denied({
+              actor: { userId: null, name: null, ip: clientIp(ctx.extra.request, container.config.service.trustProxy) },
+              action: 'auth.token',
+              target: null,
+              result: 'DENIED',
+              details: { code: err.code, reason: err.message, transport: 'websocket' },
+            });
+          }
           return false;
         }
         const conn: Connection = { viewer, active: new Set() };

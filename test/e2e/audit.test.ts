@@ -243,6 +243,19 @@ for (const [backend, env, enabled] of backends) {
       expect(detail(denied, 'code')).toBe('UNAUTHENTICATED');
     });
 
+    it('over WebSocket, a connection refused for its token is recorded without the token', async () => {
+      const expired = await t.token('trudy', ['admin'], -60);
+      const refused = collect(t.ws(expired), 'subscription { serverEvents(serverId: "x") { kind } }');
+      await refused.until(() => refused.ended);
+      expect((refused.failure as { code?: number } | undefined)?.code).toBe(4403);
+      const found = await eventually({ action: 'auth.token', result: 'DENIED' }, 2);
+      const overWs = found.find((e) => detail(e, 'transport') === 'websocket');
+      expect(overWs).toMatchObject({ actor: { userId: null, ip: '127.0.0.1' }, target: null });
+      expect(detail(overWs, 'reason')).toBe('token expired');
+      expect(detail(overWs, 'code')).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(found)).not.toContain(expired.split('.')[1]);
+    });
+
     it('only operators and admins read audit events; filters, time windows and pages work', async () => {
       const denied = await t.gql(AUDIT, {}, alice);
       expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
