@@ -1,5 +1,6 @@
 import { createPubSub } from 'graphql-yoga';
-import type { EventBus, Topic, TopicMap, Watched } from '../domain/shared/event-publisher.js';
+import type { EventBus, TopicMap, Watched } from '../domain/shared/event-publisher.js';
+import { BusStream, nextSequence } from './bus-stream.js';
 
 /** Yoga's publish-args shape derived from the domain topic map: every topic is keyed by an id. */
 type PubSubArgs = { [K in keyof TopicMap]: [id: string, payload: TopicMap[K]] };
@@ -10,68 +11,89 @@ export interface ResyncSource {
   onResync(listener: () => void): () => void;
 }
 
-/**
- * Changes of one topic with `resync` markers merged in. A resync that arrives while a change is
- * awaited wins the race; the awaited change is kept for the next call, so none is dropped.
- */
-function watched<T extends Topic>(
-  changes: AsyncIterable<TopicMap[T]>,
-  resyncs: ResyncSource | undefined,
-): AsyncIterable<Watched<T>> {
-  return {
-    [Symbol.asyncIterator]() {
-      const inner = changes[Symbol.asyncIterator]();
-      let missed = false;
-      let wake: (() => void) | null = null;
-      const off =
-        resyncs?.onResync(() => {
-          missed = true;
-          wake?.();
-        }) ?? (() => undefined);
-      let pending: Promise<IteratorResult<TopicMap[T]>> | null = null;
-      const resync = (): IteratorResult<Watched<T>> => {
-        missed = false;
-        return { done: false, value: { kind: 'resync' } };
-      };
-      return {
-        async next(): Promise<IteratorResult<Watched<T>>> {
-          if (missed) return resync();
-          pending ??= inner.next();
-          const woken = new Promise<'resync'>((resolve) => {
-            wake = () => resolve('resync');
-          });
-          const first = await Promise.race([pending, woken]);
-          wake = null;
-          if (first === 'resync') return resync();
-          pending = null;
-          if (first.done) {
-            off();
-            return { done: true, value: undefined };
-          }
-          return { done: false, value: { kind: 'event', event: first.value } };
-        },
-        async return(): Promise<IteratorResult<Watched<T>>> {
-          off();
-          await inner.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    },
-  };
-}
+type AnyStream = BusStream<unknown, unknown>;
 
-/** Yoga's pubsub behind the domain's EventBus: in-process, or across replicas with Redis. */
+const RESYNC: Watched<keyof TopicMap> = { kind: 'resync' };
+
+/**
+ * Yoga's pubsub behind the domain's EventBus: in-process, or across replicas with Redis.
+ *
+ * Publishing goes through yoga's pubsub (the channel is `<topic>:<id>`, as before). Subscribing
+ * does not use its Repeater per subscriber: the bus adds one listener per channel to the event
+ * target and fans each event out to its streams itself, so 10,000 subscribers of one server are
+ * one listener (no MaxListenersExceededWarning, no Redis SUBSCRIBE per subscriber) and an event
+ * costs a queue push per subscriber. One resync listener serves every watching stream.
+ */
 export function createEventBus(eventTarget?: EventTarget & Partial<ResyncSource>): EventBus {
-  const pubsub = createPubSub<PubSubArgs>(eventTarget ? { eventTarget } : {});
-  const resyncs: ResyncSource | undefined = eventTarget?.onResync
-    ? { onResync: (l) => eventTarget.onResync?.(l) ?? (() => undefined) }
-    : undefined;
-  // Generic over the topic, yoga's conditional argument types do not narrow; the map is the same.
-  const subscribe = <T extends keyof TopicMap>(topic: T, id: string) =>
-    (pubsub.subscribe as (t: string, i: string) => AsyncIterable<TopicMap[T]>)(topic, id);
+  const target = eventTarget ?? new globalThis.EventTarget();
+  const pubsub = createPubSub<PubSubArgs>({ eventTarget: target as EventTarget });
+  const channels = new Map<string, { listener: (event: Event) => void; streams: Set<AnyStream> }>();
+  const watching = new Set<AnyStream>();
+  let stopResyncs: (() => void) | null = null;
+
+  const detach = (channel: string) => (stream: AnyStream) => {
+    const entry = channels.get(channel);
+    if (watching.delete(stream) && watching.size === 0) {
+      stopResyncs?.();
+      stopResyncs = null;
+    }
+    if (!entry?.streams.delete(stream) || entry.streams.size > 0) return;
+    channels.delete(channel);
+    target.removeEventListener(channel, entry.listener);
+  };
+
+  const open = (channel: string, stream: AnyStream, watch: boolean) => {
+    let entry = channels.get(channel);
+    if (!entry) {
+      const streams = new Set<AnyStream>();
+      const listener = (event: Event) => {
+        const seq = nextSequence();
+        const detail = (event as CustomEvent).detail as unknown;
+        for (const s of streams) s.push(seq, detail);
+      };
+      entry = { listener, streams };
+      channels.set(channel, entry);
+      target.addEventListener(channel, listener);
+    }
+    entry.streams.add(stream);
+    if (watch) {
+      watching.add(stream);
+      if (!stopResyncs && eventTarget?.onResync) {
+        stopResyncs = eventTarget.onResync(() => {
+          const seq = nextSequence();
+          for (const s of watching) s.resync(seq);
+        });
+      }
+    }
+    return stream;
+  };
+
+  const identity = <T>(value: T) => value;
+  const asWatched = (event: unknown) => ({ kind: 'event', event }) as Watched<keyof TopicMap>;
+
   return {
     publish: (topic, id, payload) => (pubsub.publish as (t: string, i: string, p: unknown) => void)(topic, id, payload),
-    subscribe,
-    watch: (topic, id) => watched(subscribe(topic, id), resyncs),
+    subscribe: <T extends keyof TopicMap>(topic: T, id: string): AsyncIterable<TopicMap[T]> => {
+      const channel = `${topic}:${id}`;
+      return {
+        [Symbol.asyncIterator]: () =>
+          open(
+            channel,
+            new BusStream<unknown, unknown>(channel, identity, undefined, detach(channel)),
+            false,
+          ) as unknown as AsyncIterator<TopicMap[T]>,
+      };
+    },
+    watch: <T extends keyof TopicMap>(topic: T, id: string): AsyncIterable<Watched<T>> => {
+      const channel = `${topic}:${id}`;
+      return {
+        [Symbol.asyncIterator]: () =>
+          open(
+            channel,
+            new BusStream<unknown, unknown>(channel, asWatched, RESYNC, detach(channel)),
+            true,
+          ) as unknown as AsyncIterator<Watched<T>>,
+      };
+    },
   };
 }

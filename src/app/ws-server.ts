@@ -2,19 +2,25 @@ import type { Server as HttpServer } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Viewer } from '../domain/auth/viewer.js';
+import { type Viewer, visibilityKey } from '../domain/auth/viewer.js';
 import { UnauthenticatedError } from '../domain/shared/errors.js';
 import { createDeniedRecorder } from './audit-plugin.js';
 import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
+import { type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
 import type { AppYoga } from './yoga.js';
 
 type Enveloped = ReturnType<AppYoga['getEnveloped']>;
 interface RootWithEnvelope {
   execute: Enveloped['execute'];
   subscribe: Enveloped['subscribe'];
+  /** How this operation may join a shared stream, when it turns out to be a subscription. */
+  share: ShareRequest;
 }
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<ExecutionResult> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * A `next` payload serialized once for every subscriber it goes to. graphql-ws stringifies each
@@ -116,6 +122,10 @@ export function attachWebSocketServer(
   const gauge = container.metrics.subscriptionsActive;
   // Refused tokens are audited as over HTTP, throttled per address so a reconnect loop is one event a second.
   const denied = createDeniedRecorder(container.audit);
+  const closeSlow = (socket: WebSocket) => socket.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
+  // Subscribers of one stream with the same selection and visibility share one upstream, one
+  // execution and one serialization per event; each gets the frame written to its socket.
+  const fanout = new SubscriptionFanout({ maxBufferedBytes: maxBuffered, onSlowConsumer: closeSlow });
   const release = (conn: Connection, id: string) => {
     if (!conn.active.delete(id)) return;
     gauge.dec();
@@ -128,7 +138,11 @@ export function attachWebSocketServer(
     {
       connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs ?? 3000,
       execute: (args) => (args.rootValue as RootWithEnvelope).execute(args as ExecutionArgs),
-      subscribe: (args) => (args.rootValue as RootWithEnvelope).subscribe(args as ExecutionArgs),
+      subscribe: async (args) => {
+        const { subscribe, share } = args.rootValue as RootWithEnvelope;
+        const result = await subscribe(args as ExecutionArgs);
+        return isAsyncIterable(result) ? fanout.share(result, share) : result;
+      },
       onConnect: async (ctx) => {
         let viewer: Connection['viewer'];
         try {
@@ -159,7 +173,7 @@ export function attachWebSocketServer(
       },
       onNext: (ctx, _id, _payload, _args, result) => {
         const socket = ctx.extra.socket;
-        if (socket.bufferedAmount > maxBuffered) socket.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
+        if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
         // graphql-ws takes the returned object as the payload it serializes.
         return sharedPayload(result) as FormattedExecutionResult | undefined;
       },
@@ -209,15 +223,26 @@ export function attachWebSocketServer(
           conn.active.add(id);
           gauge.inc();
         }
-        const rootValue: RootWithEnvelope = { execute, subscribe };
-        return {
+        const contextValue = await contextFactory();
+        const streams: ShareRequest['streams'] = [];
+        // The resolver opens its bus streams through this, so the fan-out can find them.
+        contextValue.events = fanout.tap(contextValue.events, streams);
+        const args = {
           schema,
           operationName: payload.operationName ?? null,
           document,
           variableValues: payload.variables ?? null,
-          contextValue: await contextFactory(),
-          rootValue,
+          contextValue,
+          rootValue: undefined as RootWithEnvelope | undefined,
         };
+        const selectionKey = [
+          payload.query,
+          payload.operationName ?? '',
+          JSON.stringify(payload.variables ?? {}),
+          visibilityKey(contextValue.viewer),
+        ].join('\u0000');
+        args.rootValue = { execute, subscribe, share: { socket: ctx.extra.socket, id, selectionKey, streams, args } };
+        return args;
       },
     },
     wss,
