@@ -160,14 +160,33 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       resourceStores = memoryResourceStores(clock);
     }
     if (config.redis) {
+      // A Redis that is not there at start is treated like one that went away while running: the
+      // service starts without it (readiness false) and ioredis connects in the background.
       const throttles = { publisher: createLogThrottle(), subscriber: createLogThrottle() };
-      redis = await connectRedis({
+      let starting = true;
+      let startError: string | undefined;
+      const connections = await connectRedis({
         url: config.redis.url,
         onError: (err, connection) => {
+          // The start-up outcome is logged once below; the throttles then space the retries out.
+          if (starting) {
+            startError ??= err.message;
+            throttles[connection]();
+            return;
+          }
           const gate = throttles[connection]();
           if (gate.open) logger.warn({ err: err.message, connection, suppressed: gate.suppressed }, 'redis connection error');
         },
       });
+      starting = false;
+      redis = connections;
+      if (!connections.isReady()) {
+        logger.warn(
+          { err: startError ?? 'no answer yet' },
+          'Redis is not reachable: serving with readiness false, events dropped and rate limits per replica until it is; connecting in the background',
+        );
+        void connections.ready.then(() => logger.info('Redis is reachable: events and rate limits go through it'));
+      }
     } else {
       logger.info('REDIS_URL is not set: events reach this process only');
     }

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect, type GqlResponse, startTestApp, type TestApp } from '../support/app-harness.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
@@ -247,4 +248,83 @@ describe.skipIf(!need('MongoDB start-up fault test', ['mongo']))('start-up witho
     expect(indexes).toContain('created_order');
     console.info(`mongo start-up: serving after ${started.ms} ms, ready ${ready} ms after the database appeared`);
   }, 30_000);
+});
+
+describe.skipIf(!need('Redis start-up fault test', ['mongo', 'redis']))('start-up without Redis', () => {
+  let proxy: FaultProxy;
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+  let direct: Redis;
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(hostPort(services.redisUrl ?? ''));
+    direct = new Redis(services.redisUrl ?? '', { lazyConnect: true });
+  });
+  afterAll(async () => {
+    await proxy.resume().catch(() => undefined);
+    await a?.app.container.mongo?.db.dropDatabase();
+    await a?.stop();
+    await b?.stop();
+    await proxy.close();
+    direct.disconnect();
+  });
+
+  it('starts at once, serves, and joins Redis when it appears: events flow, live views resync, rate limits shared', async () => {
+    await proxy.pause('refuse');
+    const env = { MONGODB_URI: uniqueMongoUri(services.mongoUri ?? '', 'redisstart'), REDIS_URL: `redis://${proxy.address}` };
+    const runtime = new FakeServerRuntime();
+    const started = await timed(() => startTestApp(env, { runtime, sessionAccounts: new FakeSessionAccounts() }));
+    a = started.value;
+    const first = a;
+    expect(started.ms).toBeLessThan(3000);
+    b = await startTestApp(env, { runtime, sessionAccounts: new FakeSessionAccounts() });
+    const second = b;
+
+    const alice = await first.token('alice');
+    const created = await first.gql<{ createServer: { server: { id: string } } }>(CREATE, { name: 'before' }, alice);
+    const id = created.body.data?.createServer.server.id ?? '';
+    expect(id).not.toBe('');
+    const down = await readiness(first);
+    expect(down.status).toBe(503);
+    expect(down.body.failing).toEqual(['redis']);
+    expect((await fetch(`${first.url}/health/live`)).status).toBe(200);
+    // The rate limiter answers from this replica's buckets meanwhile.
+    const ruleKey = `redis-start-${process.pid}-${Date.now()}`;
+    const rule = { ratePerMinute: 60, burst: 5 };
+    expect((await first.app.container.rateLimiter.consume(ruleKey, 1, rule)).allowed).toBe(true);
+    expect(await direct.exists(`rl:${ruleKey}`)).toBe(0);
+
+    const sub = collect<ServerEvents>(first.ws(alice), events(id));
+    await sub.until(() => sub.items.length >= 1);
+    expect(sub.items[0]?.data?.serverEvents).toEqual({ kind: 'SNAPSHOT', server: { name: 'before' } });
+    // Made on the other replica while neither has Redis: the event is lost, the snapshot will show it.
+    const during = await second.gql<{ updateServer: { server: { name: string } } }>(RENAME, { id, name: 'during' }, alice);
+    expect(during.body.data?.updateServer.server.name).toBe('during');
+
+    await proxy.resume();
+    const resumedAt = Date.now();
+    const resynced = await within(5000, async () => {
+      expect(sub.items.at(-1)?.data?.serverEvents).toEqual({ kind: 'SNAPSHOT', server: { name: 'during' } });
+    });
+    // An event published by the other replica reaches this replica's subscriber.
+    await within(5000, async () => {
+      const name = `after-${Date.now()}`;
+      const r = await second.gql(RENAME, { id, name }, alice);
+      expect(r.body.errors).toBeUndefined();
+      await sub.until(() => sub.items.some((i) => i.data?.serverEvents.server.name === name), 300);
+      expect(sub.items.at(-1)?.data?.serverEvents).toEqual({ kind: 'UPDATED', server: { name } });
+    });
+    const eventsAfter = Date.now() - resumedAt;
+    expect(eventsAfter).toBeLessThan(5000);
+    await within(5000, async () => expect((await readiness(first)).status).toBe(200));
+    // Rate limits go through Redis again: the bucket is the shared one.
+    const shared = `${ruleKey}-shared`;
+    await first.app.container.rateLimiter.consume(shared, 1, rule);
+    expect(await direct.exists(`rl:${shared}`)).toBe(1);
+    await direct.del(`rl:${shared}`);
+    console.info(
+      `redis start-up: serving after ${started.ms} ms without Redis; after it appeared, resync snapshot in ${resynced} ms, ` +
+        `events from the other replica in ${eventsAfter} ms`,
+    );
+  }, 40_000);
 });

@@ -4,6 +4,13 @@ import { createRedisEventTarget, type RedisEventTarget } from './redis-event-tar
 export interface RedisConnections {
   publisher: Redis;
   subscriber: Redis;
+  /** Both connections are up right now. */
+  isReady(): boolean;
+  /**
+   * Settles once both connections have been up at the same time (at once when Redis was there at
+   * start, later when it appears); never settles for a Redis that never answers.
+   */
+  ready: Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -12,24 +19,28 @@ export interface RedisOptions {
   url: string;
   /** Called for every connection error; a Redis without error listeners crashes the process. */
   onError?: (err: Error, connection: 'publisher' | 'subscriber') => void;
+  /**
+   * How long start-up waits for the first connection attempts to succeed or fail. Refused
+   * connections fail at once; this bounds a Redis that accepts and never answers.
+   * @default 1000
+   */
+  startWaitMs?: number;
 }
 
-function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+/** Until `client` is ready or its first connection attempt failed, at most `ms`. */
+function firstOutcome(client: Redis, ms: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`redis not ready after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('close', done);
       resolve();
     };
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-    };
-    client.on('ready', onReady);
+    const timer = setTimeout(done, ms);
+    client.on('ready', done);
+    // Emitted after every failed attempt, before ioredis schedules the next one.
+    client.on('close', done);
   });
 }
 
@@ -37,13 +48,25 @@ function waitReady(client: Redis, timeoutMs: number): Promise<void> {
  * Two connections: one publishes, one only subscribes. The subscriber skips the ready check
  * (ioredis issue 2037: a SUBSCRIBE sent during it breaks the connection and loses events).
  *
- * While Redis is down nothing waits for it: without an offline queue a command fails at once
- * instead of queueing (queued publishes were rejected later, unhandled, and crashed the process),
- * and a command sent into a silent connection fails after `commandTimeout`. Callers fall back (the
- * rate limiter) or drop (publishes); the event target re-subscribes itself on reconnection.
+ * Start-up does not wait for Redis: it returns after the first connection attempts, up or not.
+ * ioredis keeps reconnecting after a failed first attempt (its retryStrategy, up to 2 s apart),
+ * so a Redis that appears later is picked up without a restart. While Redis is down nothing waits
+ * for it: without an offline queue a command fails at once instead of queueing (queued publishes
+ * were rejected later, unhandled, and crashed the process), and a command sent into a silent
+ * connection fails after `commandTimeout`. Callers fall back (the rate limiter) or drop
+ * (publishes); the event target subscribes itself again on each connection.
  */
-export async function connectRedis(options: RedisOptions, readyTimeoutMs = 10_000): Promise<RedisConnections> {
-  const common = { maxRetriesPerRequest: 2, connectTimeout: 5000, lazyConnect: false, enableOfflineQueue: false } as const;
+export async function connectRedis(options: RedisOptions): Promise<RedisConnections> {
+  const common = {
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    // ioredis arms this (not unref'd) on disconnect and clears it only on a socket 'close' that a
+    // never-connected or already-closed socket does not emit again: keep it short so it cannot
+    // hold the process after shutdown.
+    disconnectTimeout: 200,
+  } as const;
   const publisher = new Redis(options.url, { ...common, commandTimeout: 1000, connectionName: 'rdp-publisher' });
   const subscriber = new Redis(options.url, {
     ...common,
@@ -53,24 +76,34 @@ export async function connectRedis(options: RedisOptions, readyTimeoutMs = 10_00
   });
   publisher.on('error', (err: Error) => options.onError?.(err, 'publisher'));
   subscriber.on('error', (err: Error) => options.onError?.(err, 'subscriber'));
-  try {
-    await Promise.all([waitReady(publisher, readyTimeoutMs), waitReady(subscriber, readyTimeoutMs)]);
-  } catch (err) {
-    publisher.disconnect();
-    subscriber.disconnect();
-    throw err;
-  }
+  const isReady = () => publisher.status === 'ready' && subscriber.status === 'ready';
+  const ready = new Promise<void>((resolve) => {
+    const check = () => {
+      if (!isReady()) return;
+      publisher.off('ready', check);
+      subscriber.off('ready', check);
+      resolve();
+    };
+    publisher.on('ready', check);
+    subscriber.on('ready', check);
+    check();
+  });
+  const startWaitMs = options.startWaitMs ?? 1000;
+  await Promise.all([firstOutcome(publisher, startWaitMs), firstOutcome(subscriber, startWaitMs)]);
   return {
     publisher,
     subscriber,
+    isReady,
+    ready,
     ping: async () => {
       await publisher.ping();
     },
     close: async () => {
       // QUIT waits for replies; a Redis that is down or silent gets 1 s, then the sockets close.
+      // disconnect() also cancels a pending reconnection attempt.
       const quit = (client: Redis) =>
         Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).then(
-          () => client.disconnect(),
+          () => client.status !== 'end' && client.disconnect(),
         );
       await Promise.all([quit(publisher), quit(subscriber)]);
     },

@@ -15,9 +15,10 @@ export interface RedisEventTarget {
   removeEventListener(topic: string, callback: ListenerArg): void;
   dispatchEvent(event: CustomEvent): boolean;
   /**
-   * Called each time the subscriber connection came back and every topic was subscribed again:
-   * messages published in between were lost (pub/sub delivers at most once), so live views
-   * should send a fresh snapshot. Returns a function that removes the listener.
+   * Called each time the subscriber connection came up (back, or for the first time after a
+   * start without Redis) and every topic was subscribed again: messages published while it was
+   * down were lost (pub/sub delivers at most once), so live views should send a fresh snapshot.
+   * Returns a function that removes the listener.
    */
   onResync(listener: () => void): () => void;
 }
@@ -28,14 +29,14 @@ const callbackOf = (arg: ListenerArg): Listener | null =>
 /**
  * yoga's pub/sub event target over two Redis connections, built to live through Redis outages:
  * a publish never throws or waits (the publisher has no offline queue and a command timeout), a
- * subscribe that could not be sent is sent again on reconnection, and every reconnection
- * re-subscribes all topics itself and then announces a resync.
+ * subscribe that could not be sent is sent again on reconnection, and every connection of the
+ * subscriber (including the first one, when Redis was not there at start) subscribes all topics
+ * itself and then announces a resync.
  */
 export function createRedisEventTarget(options: RedisEventTargetOptions): RedisEventTarget {
   const { publisher, subscriber, onError } = options;
   const listeners = new Map<string, Map<ListenerArg, Listener>>();
   const resyncListeners = new Set<() => void>();
-  let connectedBefore = subscriber.status === 'ready';
 
   subscriber.on('message', (channel: string, message: string) => {
     const forTopic = listeners.get(channel);
@@ -59,12 +60,9 @@ export function createRedisEventTarget(options: RedisEventTargetOptions): RedisE
           (err: unknown) => onError?.(err, 'subscribe'),
         );
 
+  // A 'ready' always follows a time without the subscriber (built on a ready connection, this
+  // target sees one only after a reconnection), in which publishes from any replica were lost.
   subscriber.on('ready', () => {
-    if (!connectedBefore) {
-      connectedBefore = true;
-      void subscribe([...listeners.keys()]);
-      return;
-    }
     void subscribe([...listeners.keys()]).then(() => {
       for (const listener of [...resyncListeners]) listener();
     });
