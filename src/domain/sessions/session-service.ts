@@ -5,11 +5,12 @@ import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
 import type { ServerService } from '../servers/server-service.js';
-import { type ClaimStore, claimSlot, releaseOrphanClaims } from '../shared/claim-store.js';
+import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
 import { decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import { SlotAllocator } from '../shared/slot-allocator.js';
 import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
 import type { XrdpSessionTerminator } from '../xrdp/xrdp-session-terminator.js';
 import { hashPassword, LINUX_USERNAME, newAccountName, newPassword } from './credentials.js';
@@ -73,7 +74,12 @@ const addSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 10
  * from stored deadlines so any replica can act on them.
  */
 export class SessionService implements LiveSessions {
-  constructor(private readonly deps: SessionServiceDeps) {}
+  /** Cap slots for this process's callers, claimed in rounds: a burst against a full cap costs one read. */
+  private readonly slots: SlotAllocator;
+
+  constructor(private readonly deps: SessionServiceDeps) {
+    this.slots = new SlotAllocator(deps.claims);
+  }
 
   async get(viewer: Viewer, id: string): Promise<RdpSession> {
     const session = await this.deps.store.findById(id);
@@ -159,7 +165,7 @@ export class SessionService implements LiveSessions {
     ];
     const limitNames: Record<string, string> = { user: 'user.maxSessions', server: 'server.maxSessions', global: 'maxSessions' };
     for (const [which, prefix, max, text] of caps) {
-      const slot = await claimSlot(this.deps.claims, prefix, max, id);
+      const slot = await this.slots.claim(prefix, max, id);
       if (slot === null) {
         await release();
         throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)));
