@@ -175,7 +175,7 @@ for (const [backend, env, enabled] of backends) {
         { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] },
         a.session?.id ?? '',
       );
-      expect(stored.credentialHash).toMatch(/^scrypt\$/);
+      expect(stored.credentialHash).toMatch(/^sha256\$/);
       expect(JSON.stringify(stored)).not.toContain(password);
 
       expect(await metricValue(t, 'rdp_sessions_created_total')).toBe(created0 + 1);

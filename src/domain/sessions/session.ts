@@ -42,7 +42,7 @@ export interface RdpSession {
   credentialMode: CredentialMode;
   /** The Linux account the RDP client logs in as. */
   username: string;
-  /** scrypt hash of the one-time password (EPHEMERAL); never the password itself. */
+  /** Salted hash (credentials.ts) of the one-time password (EPHEMERAL); never the password itself. */
   credentialHash: string | null;
   credentialExpiresAt: string;
   /** X display of the live xrdp session, once xrdp reported the login. */
