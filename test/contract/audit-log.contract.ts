@@ -47,6 +47,24 @@ export function auditLogContract(name: string, makeStore: () => Promise<AuditLog
       expect(items).toStrictEqual([bare, full]);
     });
 
+    it('a burst of 1,200 concurrent appends: each resolves once its event is stored, none is lost', async () => {
+      const events = Array.from({ length: 1200 }, (_, i) => anEvent(i));
+      const stored: number[] = [];
+      await Promise.all(
+        events.map(async (e, i) => {
+          await store.append(e);
+          // Resolved means readable: this event is there now, whichever batch it went in.
+          if (i % 97 === 0) {
+            const window = { since: e.time, until: new Date(Date.parse(e.time) + 1).toISOString() };
+            expect((await store.list(window, 5)).items.map((x) => x.id)).toEqual([e.id]);
+          }
+          stored.push(i);
+        }),
+      );
+      expect(stored).toHaveLength(1200);
+      expect(await store.count({})).toBe(1200);
+    });
+
     it('lists newest first and pages with a cursor without gaps or repeats, ties broken by id', async () => {
       const events = Array.from({ length: 7 }, (_, i) => anEvent(i));
       // Two events at the same instant: the id decides.

@@ -37,6 +37,18 @@ describe.skipIf(!need('audit log contract', ['mongo']))('MongoAuditLog on a real
     return { store, cleanup };
   });
 
+  it('an append of an event already stored (a retried insert) resolves; the rest of its batch is stored', async () => {
+    const { db, cleanup } = freshDb();
+    try {
+      const store = new MongoAuditLog(db);
+      await store.append(anEvent(1));
+      await Promise.all([store.append(anEvent(0)), ...[1, 2, 3].map((n) => store.append(anEvent(n)))]);
+      expect((await store.list({}, 10)).items.map((e) => e.details.n)).toEqual([3, 2, 1, 0]);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('ensureIndexes can run again on a database that has the indexes (every restart)', async () => {
     const { db, cleanup } = freshDb();
     try {
