@@ -57,7 +57,9 @@ export class MongoClaimStore implements ClaimStore {
   }
 
   async count(prefix: string): Promise<number> {
-    return this.col.countDocuments(this.prefixFilter(prefix));
+    // Ids, not countDocuments: a cap's claims are few, and FerretDB runs a count as an aggregation
+    // about five times slower than this find (bench P3).
+    return (await this.col.find(this.prefixFilter(prefix), { projection: { _id: 1 }, batchSize: 10_000 }).toArray()).length;
   }
 
   async list(prefix: string): Promise<Claim[]> {

@@ -2,6 +2,7 @@ import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
 import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
+import { GroupedReads } from './grouped-reads.js';
 import { countByStatus, keysetPage } from './keyset-page.js';
 import { ensureIndexes } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';
@@ -86,9 +87,14 @@ export class MongoServerStore implements ServerStore {
   }
 
   async findById(id: string): Promise<RdpServer | null> {
-    const d = await this.col.findOne({ _id: id });
-    return d ? fromDoc(d) : null;
+    return this.byId.load(id);
   }
+
+  /** Admissions read their server first: concurrent reads go to the database together. */
+  private readonly byId = new GroupedReads<RdpServer>(async (ids) => {
+    const docs = await this.col.find({ _id: { $in: ids } }, { batchSize: ids.length + 1 }).toArray();
+    return new Map(docs.map((d) => [d._id, fromDoc(d)]));
+  });
 
   async findByIds(ids: readonly string[]): Promise<RdpServer[]> {
     if (ids.length === 0) return [];
