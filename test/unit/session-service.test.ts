@@ -398,6 +398,24 @@ describe('SessionService.create: credentials', () => {
     expect(h.accounts.removed).toEqual([]);
   });
 
+  it('HOST_ACCOUNT: one live session per account and server; a second is a ConflictError that holds nothing', async () => {
+    const first = await h.sessions.create(alice, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' });
+    const claimsBefore = (await h.claims.list(SLOTS)).map((c) => c.key).sort();
+    const err = await rejection(h.sessions.create(alice, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' }));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain('host account "alice"');
+    expect((await h.claims.list(SLOTS)).map((c) => c.key).sort()).toEqual(claimsBefore);
+    expect((await allSessions(h)).map((s) => s.id)).toEqual([first.session.id]);
+    // EPHEMERAL sessions have accounts of their own; another server is another desktop.
+    await h.sessions.create(alice, { serverId: server.id, credentialMode: 'EPHEMERAL' });
+    const other = await runningServer(h);
+    await h.sessions.create(alice, { serverId: other.id, credentialMode: 'HOST_ACCOUNT' });
+    // Once the first ends, the account may have a session on this server again.
+    await h.sessions.terminate(alice, first.session.id);
+    const again = await h.sessions.create(alice, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' });
+    expect(again.session.status).toBe('ACTIVE');
+  });
+
   it('HOST_ACCOUNT: a username that is not a Linux account name is a ValidationError on credentialMode', async () => {
     const odd: Viewer = { userId: 'alice', username: 'Alice Smith', roles: ['user'], permissions: [] };
     const err = await rejection(h.sessions.create(odd, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' }));

@@ -64,6 +64,9 @@ const SLOT = {
   global: 'slot:sessions:global:',
   server: (serverId: string) => `slot:sessions:server:${encodeURIComponent(serverId)}:`,
   user: (userId: string) => `slot:sessions:user:${encodeURIComponent(userId)}:`,
+  /** One live HOST_ACCOUNT session per account and server: xrdp would put a second on the same desktop. */
+  hostAccount: (serverId: string, username: string) =>
+    `slot:sessions:account:${encodeURIComponent(serverId)}:${encodeURIComponent(username)}:`,
 };
 
 const addSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
@@ -173,6 +176,19 @@ export class SessionService implements LiveSessions {
       held.push([prefix, slot]);
     }
     const slots = Object.fromEntries(caps.map(([which], i) => [which, held[i]?.[1] ?? 0])) as unknown as SessionSlots;
+    if (mode === 'HOST_ACCOUNT') {
+      // xrdp's sesman joins a second login of the same account (same size and depth) to the desktop
+      // it already runs, so two live sessions would be one desktop with two records and no way to
+      // tell their logins apart.
+      const prefix = SLOT.hostAccount(server.id, viewer.username);
+      if ((await this.slots.claim(prefix, 1, id)) === null) {
+        await release();
+        throw new ConflictError(
+          `you already have a live session on this server with your host account "${viewer.username}"; reconnect to it or terminate it first`,
+        );
+      }
+      held.push([prefix, 0]);
+    }
 
     let username = viewer.username;
     let password: string | null = null;
@@ -436,6 +452,7 @@ export class SessionService implements LiveSessions {
     }
     if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
     for (const key of [
+      ...(session.credentialMode === 'HOST_ACCOUNT' ? [`${SLOT.hostAccount(session.serverId, session.username)}0`] : []),
       `${SLOT.user(session.owner)}${session.slots.user}`,
       `${SLOT.server(session.serverId)}${session.slots.server}`,
       `${SLOT.global}${session.slots.global}`,
