@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TEST_SECRET } from '../support/app-harness.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+type LogLine = { level?: number; msg?: string; err?: unknown; connection?: string };
+
+// Needs no service: the point is that Redis is never there.
+describe('the real process with a REDIS_URL that never answers', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rdp-redis-down-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts, warns once, reports redis failing, and exits 0 on SIGTERM without waiting for Redis', async () => {
+    const [port, redisPort] = await Promise.all([freePort(), freePort()]);
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        SERVICE_HOST: '127.0.0.1',
+        SERVICE_PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        JWT_SECRET: TEST_SECRET,
+        DATA_DIR: dataDir,
+        XRDP_BINARY: '/nonexistent/xrdp',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_DRAIN_SECONDS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: LogLine[] = [];
+    let raw = '';
+    child.stdout.on('data', (d: Buffer) => {
+      raw += d.toString();
+      const parts = raw.split('\n');
+      raw = parts.pop() ?? '';
+      for (const p of parts.filter(Boolean)) lines.push(JSON.parse(p) as LogLine);
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.once('exit', (code) => resolve({ code, at: Date.now() })),
+    );
+    try {
+      await waitFor(async () => (await fetch(`${url}/health/live`)).status === 200, 30_000, 'the process to listen');
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { failing?: string[] }).failing).toEqual(['redis']);
+      // Start-up says it once, though several connection attempts failed by then; while the
+      // outage lasts, the usual throttled outage warnings follow.
+      const listening = () => lines.findIndex((l) => l.msg?.startsWith('listening'));
+      await waitFor(async () => listening() >= 0, 5000, 'the listening line');
+      const startup = lines.slice(0, listening());
+      const warnings = startup.filter((l) => (l.level ?? 0) >= 40 && /redis/i.test(`${l.msg} ${String(l.err)}`));
+      expect(
+        warnings.map((w) => w.msg),
+        JSON.stringify(warnings),
+      ).toEqual([expect.stringMatching(/^Redis is not reachable/)]);
+
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const exit = await exited;
+      expect(exit.code, `${stderr}\n${JSON.stringify(lines.slice(-10))}`).toBe(0);
+      const steps = lines.filter((l) => l.msg === 'shutdown step');
+      expect(exit.at - signalled, JSON.stringify(steps)).toBeLessThan(5000);
+      const finished = lines.find((l) => l.msg === 'shutdown finished') as (LogLine & { timedOut?: string[] }) | undefined;
+      expect(finished?.timedOut).toEqual([]);
+      console.info(`redis never there: exit ${exit.at - signalled} ms after SIGTERM`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
