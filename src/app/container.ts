@@ -328,6 +328,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     clock,
     newId: randomUUID,
     timeouts: { idleSeconds: config.sessions.idleTimeoutSeconds, sessionSeconds: config.sessions.sessionTimeoutSeconds },
+    credentialTtlSeconds: config.sessions.credentialTtlSeconds,
     defaultCredentialMode: isRoot ? 'EPHEMERAL' : 'HOST_ACCOUNT',
     ...(isRoot ? { accounts: overrides.sessionAccounts ?? createLinuxSessionAccounts() } : {}),
     ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),

@@ -75,6 +75,7 @@ const envSchema = z.object({
   MAX_CONCURRENT_SESSIONS: int(1, 100000).default(100),
   SESSION_TIMEOUT: int(300, 86400).default(3600),
   IDLE_TIMEOUT: int(60, 7200).default(1800),
+  SESSION_CREDENTIAL_TTL: int(5, 86400).default(3600),
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
   REFUSE_ON_HOST_OVERLOAD: bool.default(true),
@@ -145,7 +146,7 @@ export interface Config {
     /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
-  sessions: { sessionTimeoutSeconds: number; idleTimeoutSeconds: number };
+  sessions: { sessionTimeoutSeconds: number; idleTimeoutSeconds: number; credentialTtlSeconds: number };
   xrdp: {
     configPath: string;
     logPath: string;
@@ -255,7 +256,11 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
         networkMbps: e.ALERT_NETWORK_MBPS,
       },
     },
-    sessions: { sessionTimeoutSeconds: e.SESSION_TIMEOUT, idleTimeoutSeconds: e.IDLE_TIMEOUT },
+    sessions: {
+      sessionTimeoutSeconds: e.SESSION_TIMEOUT,
+      idleTimeoutSeconds: e.IDLE_TIMEOUT,
+      credentialTtlSeconds: e.SESSION_CREDENTIAL_TTL,
+    },
     xrdp: {
       configPath: e.XRDP_CONFIG_PATH,
       logPath: e.XRDP_LOG_PATH,

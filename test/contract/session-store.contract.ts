@@ -32,6 +32,7 @@ export function aSession(overrides: Partial<RdpSession> & { id: string }): RdpSe
     username: 'rdp-0a1b2c3d',
     credentialHash: 'scrypt$c2FsdA==$aGFzaA==',
     credentialExpiresAt: '2025-03-01T11:00:00.001Z',
+    credentialDeadline: null,
     display: null,
     slots: { global: 17, server: 3, user: 0 },
     createdAt: T1,
@@ -98,6 +99,7 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
           lastActivityAt: T3,
           terminatedAt: '2025-03-01T11:00:00.999Z',
           idleDeadline: null,
+          credentialDeadline: '2025-03-01T11:00:00.001Z',
           version: 7,
         });
         await store.insert(s);
@@ -331,6 +333,8 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
           aSession({ id: 'max-past', idleDeadline: future, sessionDeadline: past }),
           aSession({ id: 'max-now', idleDeadline: null, sessionDeadline: NOW, status: 'DISCONNECTED' }),
           aSession({ id: 'disc-not-due', idleDeadline: null, sessionDeadline: future, status: 'DISCONNECTED' }),
+          aSession({ id: 'credential-past', idleDeadline: future, sessionDeadline: future, credentialDeadline: past }),
+          aSession({ id: 'credential-future', idleDeadline: future, sessionDeadline: future, credentialDeadline: future }),
           aSession({
             id: 'ended-past',
             idleDeadline: past,
@@ -343,8 +347,14 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
         for (const s of sessions) await store.insert(s);
       });
 
-      it('returns live sessions whose idle or session deadline is at or before now, and no others', async () => {
-        expect(ids(await store.findDue(NOW, 100)).sort()).toEqual(['idle-now', 'idle-past', 'max-now', 'max-past']);
+      it('returns live sessions whose idle, session or credential deadline is at or before now, and no others', async () => {
+        expect(ids(await store.findDue(NOW, 100)).sort()).toEqual([
+          'credential-past',
+          'idle-now',
+          'idle-past',
+          'max-now',
+          'max-past',
+        ]);
       });
 
       it('returns whole sessions', async () => {
@@ -355,7 +365,7 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       it('respects the limit', async () => {
         const two = await store.findDue(NOW, 2);
         expect(two).toHaveLength(2);
-        for (const s of two) expect(['idle-now', 'idle-past', 'max-now', 'max-past']).toContain(s.id);
+        for (const s of two) expect(['credential-past', 'idle-now', 'idle-past', 'max-now', 'max-past']).toContain(s.id);
         expect(await store.findDue(NOW, 1)).toHaveLength(1);
       });
 

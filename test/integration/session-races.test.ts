@@ -354,7 +354,7 @@ describe.skipIf(!ready)(
       clock.advance(1800_000);
       const ended = await Promise.all([1, 2, 3].map(() => b.app.container.sessions.sweep()));
       expect(ended.reduce((n, r) => n + r.terminated, 0)).toBe(6);
-      expect(await b.app.container.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0 });
+      expect(await b.app.container.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
       expect(await metricValue(b, metric)).toBe(before + 6);
       const terminated = kindsFor('TERMINATED');
       expect(terminated.map((e) => e.session.id).sort()).toEqual([...ids].sort());

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Viewer } from '../../src/domain/auth/viewer.js';
 import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
 import { lockHostSesman } from '../support/host-sesman-lock.js';
 import { needXrdp } from '../support/xrdp-available.js';
@@ -213,5 +214,148 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
     expect(accountExists(username)).toBe(false);
     await events.until(() => events.ended);
     expect(events.items.at(-1)?.data?.sessionEvents.kind).toBe('TERMINATED');
+  });
+});
+
+/** `passwd -S` status letter of an account: P usable password, L locked, NP none. */
+function passwordStatus(name: string): string {
+  return execFileSync('passwd', ['-S', name], { encoding: 'utf8' }).split(' ')[1] ?? '';
+}
+
+describe.skipIf(!needTools())('an EPHEMERAL one-time password past SESSION_CREDENTIAL_TTL', () => {
+  let t: TestApp;
+  let dir: string;
+  let unlock: () => Promise<void> = async () => {};
+  const children: ChildProcess[] = [];
+  const base = 28000 + Math.floor(Math.random() * 100) * 10;
+  const xDisplay = 200 + Math.floor(Math.random() * 50);
+
+  beforeAll(async () => {
+    unlock = await lockHostSesman();
+    dir = mkdtempSync(join(tmpdir(), 'rdp-session-expiry-'));
+    t = await startTestApp(
+      {
+        XRDP_CONFIG_PATH: join(dir, 'etc'),
+        XRDP_LOG_PATH: join(dir, 'log'),
+        RDP_LOOPBACK_ONLY: 'true',
+        RDP_PORT_RANGE: `${base}-${base + 9}`,
+        SESSION_CREDENTIAL_TTL: '5',
+      },
+      { sweepIntervalMs: 250 },
+    );
+    const xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    children.push(xvfb);
+    await until(() => existsSync(`/tmp/.X11-unix/X${xDisplay}`), Boolean, 5000, 'Xvfb');
+  });
+
+  afterAll(async () => {
+    for (const c of children) {
+      try {
+        if (c.pid) process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await t.app.container.sesman.stop().catch(() => undefined);
+    const root: Viewer = { userId: 'root', username: 'root', roles: ['admin'], permissions: [] };
+    for (const s of (await t.app.container.servers.list(root, {}, { first: 100 })).items) {
+      await t.app.container.sessions.terminateAll(s.id, 'SERVER_STOPPED').catch(() => undefined);
+      await t.app.container.runtime.stop(s).catch(() => undefined);
+    }
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await unlock();
+  });
+
+  it('is locked by the sweeper: xrdp refuses the login, the session stays as it was, and its end removes the account', {
+    timeout: 60_000,
+  }, async () => {
+    const alice = await t.token('alice');
+    const created = await t.gql<{ createServer: { server: { id: string } } }>(
+      'mutation { createServer(input: { name: "expiring" }) { ... on CreateServerSuccess { server { id } } } }',
+      {},
+      alice,
+    );
+    const serverId = created.body.data?.createServer.server.id ?? '';
+    const started = await t.gql<{ startServer: { __typename: string } }>(
+      'mutation($id: ID!) { startServer(id: $id) { __typename } }',
+      { id: serverId },
+      alice,
+    );
+    expect(started.body.data?.startServer.__typename).toBe('StartServerSuccess');
+    await until(
+      async () => (await t.app.container.sesman.state()).pid,
+      (pid) => pid !== null,
+      5000,
+      'sesman',
+    );
+
+    const admitted = await t.gql<{
+      createSession: {
+        session: { id: string };
+        connection: { username: string; password: string; port: number; expiresAt: string };
+      };
+    }>(
+      `mutation($id: ID!) { createSession(input: { serverId: $id, credentialMode: EPHEMERAL }) {
+        ... on CreateSessionSuccess { session { id } connection { username password port expiresAt } } } }`,
+      { id: serverId },
+      alice,
+    );
+    const admission = admitted.body.data?.createSession;
+    if (!admission) throw new Error(JSON.stringify(admitted.body));
+    const { username, password, port, expiresAt } = admission.connection;
+    expect(passwordStatus(username)).toBe('P');
+
+    // The sweeper locks the account once the password's time is up (5 s here), not before.
+    const locked = await until(
+      () => passwordStatus(username),
+      (s) => s === 'L',
+      10_000,
+      'account locked',
+    );
+    expect(locked).toBe('L');
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    const session = await t.gql<{ session: { status: string; connectedAt: string | null } }>(
+      'query($id: ID!) { session(id: $id) { status connectedAt } }',
+      { id: admission.session.id },
+      alice,
+    );
+    expect(session.body.data?.session).toEqual({ status: 'ACTIVE', connectedAt: null });
+
+    // The expired password no longer logs in: xrdp reports LOGIN_FAILED for the account.
+    const xrdpEvents = t.app.container.events.subscribe('xrdp:session-event', serverId)[Symbol.asyncIterator]();
+    const failed = (async () => {
+      for (;;) {
+        const { value, done } = await xrdpEvents.next();
+        if (done) return null;
+        if (value.user === username && value.kind !== 'CONNECTED' && value.kind !== 'DISCONNECTED') return value.kind;
+      }
+    })();
+    const client = spawn(
+      'xfreerdp',
+      [`/v:127.0.0.1:${port}`, `/u:${username}`, `/p:${password}`, '/cert:ignore', '/size:1024x768', '/log-level:OFF'],
+      { stdio: 'ignore', detached: true, env: { ...process.env, DISPLAY: `:${xDisplay}` } },
+    );
+    children.push(client);
+    const outcome = await Promise.race([failed, new Promise((r) => setTimeout(() => r('no event in 15 s'), 15_000))]);
+    await xrdpEvents.return?.();
+    expect(outcome).toBe('LOGIN_FAILED');
+    const after = await t.gql<{ session: { status: string; connectedAt: string | null } }>(
+      'query($id: ID!) { session(id: $id) { status connectedAt } }',
+      { id: admission.session.id },
+      alice,
+    );
+    expect(after.body.data?.session.connectedAt).toBeNull();
+
+    const ended = await t.gql<{ terminateSession: { __typename: string } }>(
+      'mutation($id: ID!) { terminateSession(id: $id, force: true) { __typename } }',
+      { id: admission.session.id },
+      alice,
+    );
+    expect(ended.body.data?.terminateSession.__typename).toBe('TerminateSessionSuccess');
+    expect(accountExists(username)).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ import type {
 export class FakeSessionAccounts implements SessionAccounts {
   readonly created: { username: string; password: string }[] = [];
   readonly removed: string[] = [];
+  readonly locked: string[] = [];
   readonly existing = new Set<string>();
   /** When set, create throws it (after recording nothing). */
   createFailure: Error | null = null;
@@ -20,6 +21,10 @@ export class FakeSessionAccounts implements SessionAccounts {
     if (this.createFailure) throw this.createFailure;
     this.created.push({ username, password });
     this.existing.add(username);
+  }
+
+  async lock(username: string): Promise<void> {
+    this.locked.push(username);
   }
 
   async remove(username: string): Promise<void> {

@@ -92,6 +92,7 @@ export function makeSession(over: Partial<RdpSession> & { id: string; serverId: 
     username: 'alice',
     credentialHash: null,
     credentialExpiresAt: ISO0,
+    credentialDeadline: null,
     display: 10,
     slots: { global: 0, server: 0, user: 0 },
     createdAt: ISO0,

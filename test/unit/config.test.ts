@@ -36,7 +36,7 @@ describe('loadConfig', () => {
 
     it('logs at info in json, and takes the deployment document’s timeouts and xrdp paths', () => {
       expect(config.log).toEqual({ level: 'info', format: 'json' });
-      expect(config.sessions).toEqual({ sessionTimeoutSeconds: 3600, idleTimeoutSeconds: 1800 });
+      expect(config.sessions).toEqual({ sessionTimeoutSeconds: 3600, idleTimeoutSeconds: 1800, credentialTtlSeconds: 3600 });
       expect(config.xrdp).toMatchObject({ configPath: '/etc/xrdp', logPath: '/var/log/xrdp' });
       expect(config.metrics).toEqual({ enabled: true, intervalSeconds: 30, healthCheckIntervalSeconds: 30 });
     });
@@ -153,7 +153,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ IDLE_TIMEOUT: '899', SESSION_TIMEOUT: '900' }).sessions).toEqual({
       sessionTimeoutSeconds: 900,
       idleTimeoutSeconds: 899,
+      credentialTtlSeconds: 3600,
     });
+  });
+
+  it('SESSION_CREDENTIAL_TTL: seconds from 5 to a day', () => {
+    expect(loadConfig({ SESSION_CREDENTIAL_TTL: '600' }).sessions.credentialTtlSeconds).toBe(600);
+    expect(configError({ SESSION_CREDENTIAL_TTL: '4' }).problems[0]).toMatch(/^SESSION_CREDENTIAL_TTL: /);
+    expect(configError({ SESSION_CREDENTIAL_TTL: 'soon' }).problems[0]).toMatch(/^SESSION_CREDENTIAL_TTL: /);
   });
 
   it('lists cross-field problems together: idle timeout, pool sizes and short secret', () => {

@@ -70,6 +70,7 @@ interface SetupOptions {
   limits?: ResourceLimits;
   defaultCredentialMode?: CredentialMode;
   withAccounts?: boolean;
+  credentialTtlSeconds?: number;
 }
 
 function setup(options: SetupOptions = {}) {
@@ -112,6 +113,7 @@ function setup(options: SetupOptions = {}) {
     timeouts: { idleSeconds: IDLE_S, sessionSeconds: MAX_S },
     defaultCredentialMode: options.defaultCredentialMode ?? 'EPHEMERAL',
     ...(options.withAccounts === false ? {} : { accounts }),
+    ...(options.credentialTtlSeconds !== undefined ? { credentialTtlSeconds: options.credentialTtlSeconds } : {}),
     terminator,
     metrics: {
       created: () => void metrics.created++,
@@ -189,6 +191,7 @@ describe('SessionService.create: admission', () => {
       username: connection.username,
       credentialHash: expect.stringMatching(/^sha256\$/),
       credentialExpiresAt: h.clock.iso(3600_000),
+      credentialDeadline: h.clock.iso(3600_000),
       display: null,
       slots: { global: expect.any(Number), server: expect.any(Number), user: expect.any(Number) },
       createdAt: now,
@@ -800,17 +803,57 @@ describe('SessionService.sweep', () => {
     h.events.clear();
   });
 
+  it('the one-time password expires: the account is locked once, the session and its desktop go on', async () => {
+    const short = setup({ credentialTtlSeconds: 600 });
+    const srv = await runningServer(short);
+    const { session: s } = await short.sessions.create(alice, { serverId: srv.id });
+    const host = await short.sessions.create(alice, { serverId: srv.id, credentialMode: 'HOST_ACCOUNT' });
+    expect(host.session.credentialDeadline).toBeNull();
+    short.events.clear();
+    short.clock.advance(600_000 - 1);
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    expect(short.accounts.locked).toEqual([]);
+    short.clock.advance(1);
+    const sweeps = await Promise.all([short.sessions.sweep(), short.sessions.sweep()]);
+    expect(sweeps.reduce((n, r) => n + r.credentialsLocked, 0)).toBe(1);
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    // Locking is idempotent, so two sweepers may both lock; the recorded transition is one.
+    expect(new Set(short.accounts.locked)).toEqual(new Set([s.username]));
+    expect(short.events.kinds()).toEqual(['UPDATED:ACTIVE']);
+    expect(await short.store.findById(s.id)).toMatchObject({ status: 'ACTIVE', credentialDeadline: null });
+    expect(short.accounts.removed).toEqual([]);
+  });
+
+  it('a lock that fails is retried by the next sweep and does not stop the others', async () => {
+    const short = setup({ credentialTtlSeconds: 600 });
+    const srv = await runningServer(short);
+    const first = await short.sessions.create(alice, { serverId: srv.id });
+    const second = await short.sessions.create(alice, { serverId: srv.id });
+    const lock = short.accounts.lock.bind(short.accounts);
+    let failing: string | null = first.session.username;
+    short.accounts.lock = async (name) => {
+      if (name === failing) throw new Error('usermod: cannot lock');
+      return lock(name);
+    };
+    short.clock.advance(600_000);
+    await expect(short.sessions.sweep()).rejects.toThrow('cannot lock');
+    expect(short.accounts.locked).toEqual([second.session.username]);
+    failing = null;
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 1 });
+    expect(short.accounts.locked).toEqual([second.session.username, first.session.username]);
+  });
+
   it('does nothing before a deadline, even exactly one millisecond before', async () => {
     h.clock.advance(IDLE_S * 1000 - 1);
-    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
     expect(h.events.published).toEqual([]);
   });
 
   it('past the idle deadline: DISCONNECTED once; a second sweep does nothing', async () => {
     h.clock.advance(IDLE_S * 1000 + 1);
-    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 1 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 1, credentialsLocked: 0 });
     expect(await h.store.findById(session.id)).toMatchObject({ status: 'DISCONNECTED', idleDeadline: null });
-    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
     expect(h.events.kinds()).toEqual(['DISCONNECTED:DISCONNECTED']);
     expect(h.metrics.terminated).toEqual([]);
     await expectClaimsOfLiveSessionsOnly(h);
@@ -821,18 +864,18 @@ describe('SessionService.sweep', () => {
     h.clock.advance(IDLE_S * 1000 - 1000);
     await h.sessions.connect(alice, session.id);
     h.clock.advance(2000);
-    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
   });
 
   it('past the session deadline: TERMINATED with SESSION_TIMEOUT once, account removed, slots freed, counted once', async () => {
     h.clock.advance(MAX_S * 1000);
-    expect(await h.sessions.sweep()).toEqual({ terminated: 1, disconnected: 0 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 1, disconnected: 0, credentialsLocked: 0 });
     expect(await h.store.findById(session.id)).toMatchObject({
       status: 'TERMINATED',
       terminationReason: 'SESSION_TIMEOUT',
       terminatedAt: h.clock.iso(),
     });
-    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
     expect(h.metrics.terminated).toEqual(['SESSION_TIMEOUT']);
     expect(h.events.kinds()).toEqual(['TERMINATED:TERMINATED']);
     expect(h.accounts.removed).toEqual([session.username]);
@@ -842,7 +885,7 @@ describe('SessionService.sweep', () => {
   it('terminates a DISCONNECTED session at its session deadline too', async () => {
     await h.sessions.disconnect(alice, session.id);
     h.clock.advance(MAX_S * 1000 + 1);
-    expect(await h.sessions.sweep()).toEqual({ terminated: 1, disconnected: 0 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 1, disconnected: 0, credentialsLocked: 0 });
   });
 
   it('five concurrent sweeps over 20 due sessions end each once', async () => {
@@ -864,8 +907,8 @@ describe('SessionService.sweep', () => {
     await h.sessions.create(alice, { serverId: server.id });
     await h.sessions.create(alice, { serverId: server.id });
     h.clock.advance(MAX_S * 1000);
-    expect(await h.sessions.sweep(2)).toEqual({ terminated: 2, disconnected: 0 });
-    expect(await h.sessions.sweep(2)).toEqual({ terminated: 1, disconnected: 0 });
+    expect(await h.sessions.sweep(2)).toEqual({ terminated: 2, disconnected: 0, credentialsLocked: 0 });
+    expect(await h.sessions.sweep(2)).toEqual({ terminated: 1, disconnected: 0, credentialsLocked: 0 });
   });
 });
 

@@ -74,6 +74,16 @@ export function createLinuxSessionAccounts(options: { shell?: string } = {}): Se
         throw err;
       }
     },
+    async lock(username) {
+      if (!EPHEMERAL_NAME.test(username)) throw new Error(`refusing to lock account ${username}`);
+      try {
+        // A '!' before the hash: pam_unix (xrdp's sesman authenticates with PAM) refuses the password.
+        await run('usermod', ['--lock', username]);
+      } catch (err) {
+        // exit 6: no such user; an ended session's account is gone, which locks it too
+        if ((err as { code?: number }).code !== 6) throw err;
+      }
+    },
     async remove(username) {
       if (!EPHEMERAL_NAME.test(username)) throw new Error(`refusing to remove account ${username}`);
       await run('pkill', ['-KILL', '-u', username]).catch(() => undefined);

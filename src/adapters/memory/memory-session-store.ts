@@ -30,6 +30,8 @@ function copySession(s: RdpSession): RdpSession {
     username: s.username,
     credentialHash: s.credentialHash,
     credentialExpiresAt: s.credentialExpiresAt,
+    // Documents from before the field existed have none: nothing to lock.
+    credentialDeadline: s.credentialDeadline ?? null,
     display: s.display,
     slots: { ...s.slots },
     createdAt: s.createdAt,
@@ -90,7 +92,13 @@ export class MemorySessionStore implements SessionStore {
 
   async findDue(now: string, limit: number): Promise<RdpSession[]> {
     return [...this.sessions.values()]
-      .filter((s) => isLive(s) && (s.sessionDeadline <= now || (s.idleDeadline !== null && s.idleDeadline <= now)))
+      .filter(
+        (s) =>
+          isLive(s) &&
+          (s.sessionDeadline <= now ||
+            (s.idleDeadline !== null && s.idleDeadline <= now) ||
+            (s.credentialDeadline !== null && s.credentialDeadline <= now)),
+      )
       .slice(0, limit)
       .map((s) => copySession(s));
   }

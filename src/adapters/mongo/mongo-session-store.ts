@@ -14,6 +14,7 @@ const DATE_FIELDS = [
   'idleDeadline',
   'sessionDeadline',
   'credentialExpiresAt',
+  'credentialDeadline',
 ] as const;
 type DateField = (typeof DATE_FIELDS)[number];
 
@@ -106,7 +107,10 @@ export class MongoSessionStore implements SessionStore {
   async findDue(now: string, limit: number): Promise<RdpSession[]> {
     const at = new Date(now);
     const docs = await this.col
-      .find({ status: { $in: LIVE }, $or: [{ sessionDeadline: { $lte: at } }, { idleDeadline: { $lte: at } }] })
+      .find({
+        status: { $in: LIVE },
+        $or: [{ sessionDeadline: { $lte: at } }, { idleDeadline: { $lte: at } }, { credentialDeadline: { $lte: at } }],
+      })
       .limit(limit)
       .toArray();
     return docs.map(fromDoc);

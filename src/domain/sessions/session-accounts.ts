@@ -7,6 +7,11 @@ export interface SessionAccounts {
    * sessions start the server's desktop, or the closest the host has.
    */
   create(username: string, password: string, options?: { desktop?: Desktop }): Promise<void>;
+  /**
+   * Locks the account's password: logins with it fail from now on; processes already running
+   * (the desktop) go on. Locking a missing account succeeds.
+   */
+  lock(username: string): Promise<void>;
   /** Removes the account and ends its processes; removing a missing account succeeds. */
   remove(username: string): Promise<void>;
 }

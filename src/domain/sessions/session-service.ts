@@ -214,6 +214,7 @@ export class SessionService implements LiveSessions {
         username,
         credentialHash: password ? await hashPassword(password) : null,
         credentialExpiresAt: expiresAt,
+        credentialDeadline: mode === 'EPHEMERAL' ? expiresAt : null,
         display: null,
         slots,
         createdAt: now,
@@ -353,28 +354,49 @@ export class SessionService implements LiveSessions {
 
   /**
    * One sweep of the deadlines (run by every replica): a session past its maximum duration is
-   * terminated, an active one past its idle deadline disconnected. Each transition is a
-   * compare-and-set, so however many replicas sweep, it happens once.
+   * terminated, an active one past its idle deadline disconnected, and an EPHEMERAL account whose
+   * one-time password expired is locked. Each transition is a compare-and-set, so however many
+   * replicas sweep, it happens once; the lock comes first and is idempotent, so a replica that
+   * dies in between leaves it for the next sweep, never a password that still works.
    */
-  async sweep(limit = 200): Promise<{ terminated: number; disconnected: number }> {
+  async sweep(limit = 200): Promise<{ terminated: number; disconnected: number; credentialsLocked: number }> {
     const now = this.deps.clock.now().toISOString();
     const due = await this.deps.store.findDue(now, limit);
     let terminated = 0;
     let disconnected = 0;
+    let credentialsLocked = 0;
+    let failure: unknown = null;
     for (const s of due) {
       try {
         if (s.sessionDeadline <= now) {
           await this.end(s, 'SESSION_TIMEOUT');
           terminated++;
-        } else if (s.status === 'ACTIVE' && s.idleDeadline !== null && s.idleDeadline <= now) {
-          await this.transition(s, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+          continue;
+        }
+        let current = s;
+        if (s.credentialDeadline !== null && s.credentialDeadline <= now && this.deps.accounts) {
+          // A lock that fails leaves the deadline for the next sweep; the others go on.
+          const locked = await this.deps.accounts.lock(s.username).then(
+            () => true,
+            (err: unknown) => {
+              failure ??= err;
+              return false;
+            },
+          );
+          if (!locked) continue;
+          current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
+          credentialsLocked++;
+        }
+        if (current.status === 'ACTIVE' && current.idleDeadline !== null && current.idleDeadline <= now) {
+          await this.transition(current, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
           disconnected++;
         }
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
       }
     }
-    return { terminated, disconnected };
+    if (failure) throw failure;
+    return { terminated, disconnected, credentialsLocked };
   }
 
   /** Frees cap slots whose session was never written or has ended (its replica died first). */
@@ -423,6 +445,7 @@ export class SessionService implements LiveSessions {
           terminationReason: reason,
           terminatedAt: this.deps.clock.now().toISOString(),
           idleDeadline: null,
+          credentialDeadline: null,
         });
         this.deps.metrics?.terminated(reason);
         await this.cleanUp(ended);

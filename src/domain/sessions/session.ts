@@ -45,6 +45,12 @@ export interface RdpSession {
   /** Salted hash (credentials.ts) of the one-time password (EPHEMERAL); never the password itself. */
   credentialHash: string | null;
   credentialExpiresAt: string;
+  /**
+   * When the sweeper locks the EPHEMERAL account's password (credentialExpiresAt): new logins
+   * with it fail from then on, a desktop already running stays. Null once locked, for
+   * HOST_ACCOUNT sessions (the user's own password is not ours to expire) and after the end.
+   */
+  credentialDeadline: string | null;
   /** X display of the live xrdp session, once xrdp reported the login. */
   display: number | null;
   slots: SessionSlots;
