@@ -6,7 +6,7 @@ import { type Container, type ContainerOverrides, createContainer } from './cont
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
 import { requestIdFrom, runInRequestScope } from './request-scope.js';
-import { attachWebSocketServer } from './ws-server.js';
+import { attachWebSocketServer, type WebSocketLimits } from './ws-server.js';
 import { type AppYoga, createAppYoga } from './yoga.js';
 
 export interface App {
@@ -40,6 +40,8 @@ export interface BuildAppOptions extends ContainerOverrides {
   auditPruneIntervalMs?: number;
   /** How long start-up waits for MongoDB before serving with readiness false. @default 3000 */
   databaseWaitMs?: number;
+  /** WebSocket limits beyond the configuration (tests make the slow-consumer cap small). @default {} */
+  webSocketLimits?: Partial<WebSocketLimits>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -126,7 +128,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     res.setHeader('x-request-id', requestId);
     runInRequestScope({ requestId }, () => void handler(req, res));
   });
-  const ws = attachWebSocketServer(server, yoga, container, { maxSubscriptionsPerUser: config.wsMaxSubscriptionsPerUser });
+  const ws = attachWebSocketServer(server, yoga, container, {
+    maxSubscriptionsPerUser: config.wsMaxSubscriptionsPerUser,
+    ...options.webSocketLimits,
+  });
 
   const reconcile = setInterval(() => {
     Promise.all([container.servers.reconcileClaims(), container.sessions.reconcileClaims()])

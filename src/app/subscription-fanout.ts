@@ -145,13 +145,24 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
       this.founding.start(inflight);
       this.founding = null;
     }
-    return inflight.then(
-      (step) => (this.group || this.ended ? this.park() : step),
+    // The caller waits on the parked promise: after a hand-over it stays parked until the group
+    // ends or the client leaves, whatever the own stream does.
+    const parked = this.park();
+    inflight.then(
+      (step) => {
+        if (!this.group) this.unpark()?.resolve(step);
+      },
       (err: unknown) => {
-        if (this.group || this.ended) return this.park();
-        throw err;
+        if (!this.group) this.unpark()?.reject(err);
       },
     );
+    return parked;
+  }
+
+  private unpark() {
+    const parked = this.parked;
+    this.parked = null;
+    return parked;
   }
 
   /** The stream has nothing queued and the resolver waits: join (or found) the group. */
@@ -204,8 +215,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   private settle(ended: { error?: unknown }): void {
     if (this.ended) return;
     this.ended = ended;
-    const parked = this.parked;
-    this.parked = null;
+    const parked = this.unpark();
     if (!parked) return;
     if (ended.error === undefined) parked.resolve({ done: true, value: undefined });
     else parked.reject(ended.error);

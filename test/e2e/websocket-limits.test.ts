@@ -1,9 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE } from '../../src/app/ws-server.js';
+import type { Viewer } from '../../src/domain/auth/viewer.js';
 import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
 
 const EVENTS = 'subscription($id: ID!) { serverEvents(serverId: $id) { kind server { name } } }';
+const ADMIN: Viewer = { userId: 'limits-admin', username: 'limitsadmin', roles: ['admin'], permissions: [] };
+
+/** A raw graphql-transport-ws client subscribed to `serverEvents`; resolves once the snapshot is in. */
+async function rawSubscriber(url: string, token: string, serverId: string) {
+  const ws = new WebSocket(url, 'graphql-transport-ws');
+  const received: string[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  await new Promise((r) => ws.once('open', r));
+  ws.on('message', (data: Buffer) => {
+    const text = data.toString();
+    received.push(text);
+    if (text.includes('"connection_ack"')) {
+      ws.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query: EVENTS, variables: { id: serverId } } }));
+    }
+  });
+  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+  const deadline = Date.now() + 5000;
+  while (!received.some((m) => m.includes('SNAPSHOT'))) {
+    if (Date.now() > deadline) throw new Error(`no snapshot: ${received.join(' ')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { ws, received, closed };
+}
 
 describe('WebSocket connections: token expiry, caps, init timeout', () => {
   let t: TestApp;
@@ -61,6 +87,59 @@ describe('WebSocket connections: token expiry, caps, init timeout', () => {
     expect(fifth.failure).toBeUndefined();
     fifth.dispose();
     for (const s of subs) s.dispose();
+  });
+
+  it('a subscriber that stops reading is closed with SLOW_CONSUMER_RESYNC once the server buffers more than the cap', async () => {
+    const slowApp = await startTestApp({}, { webSocketLimits: { maxBufferedBytes: 64 * 1024 } });
+    try {
+      const token = await slowApp.token('alice');
+      const created = await slowApp.gql<{ createServer: { server: { id: string } } }>(
+        'mutation { createServer(input: { name: "slow" }) { ... on CreateServerSuccess { server { id } } } }',
+        {},
+        token,
+      );
+      const id = created.body.data?.createServer.server.id ?? '';
+      const gauge = slowApp.app.container.metrics.subscriptionsActive;
+      const active = async () => (await gauge.get()).values[0]?.value ?? 0;
+      const slow = await rawSubscriber(slowApp.wsUrl, token, id);
+      // A reader that keeps up, on the same stream: it must be unaffected.
+      const fast = collect<{ serverEvents: { kind: string } }>(slowApp.ws(token), EVENTS, { id });
+      await fast.until(() => fast.items.length >= 1);
+      expect(await active()).toBe(2);
+
+      // Stop reading: the kernel buffers fill, then ws queues in the server's memory.
+      (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const before = slow.received.length;
+      const server = await slowApp.app.container.servers.get(ADMIN, id);
+      const published = 400;
+      const big = 'x'.repeat(64 * 1024);
+      for (let i = 1; i <= published; i++) {
+        slowApp.app.container.events.publish('server:changed', id, {
+          kind: 'UPDATED',
+          server: { ...server, name: `${big}${i}`, version: server.version + i },
+          at: new Date().toISOString(),
+        });
+        // Let the server write (and the kernel buffers fill) between events, as with real updates.
+        await new Promise((r) => setImmediate(r));
+      }
+      await fast.until(() => fast.items.length >= 1 + published, 20_000);
+
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      const { code, reason } = await slow.closed;
+      expect({ code, reason }).toEqual({ code: CLOSE.slowConsumer.code, reason: CLOSE.slowConsumer.reason });
+      // Bounded: it was cut off well before everything published reached it.
+      const got = slow.received.length - before;
+      expect(got).toBeGreaterThan(0);
+      expect(got).toBeLessThan(published);
+      await fast.until(() => fast.items.length >= 1 + published);
+      expect(fast.ended).toBe(false);
+      const deadline = Date.now() + 2000;
+      while ((await active()) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await active()).toBe(1);
+      fast.dispose();
+    } finally {
+      await slowApp.stop();
+    }
   });
 
   it('a socket that never sends connection_init is closed within the init timeout', async () => {
