@@ -2,6 +2,7 @@ import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { EventBus } from '../domain/shared/event-publisher.js';
 import { BusStream, currentSequence, type IdleDecision } from './bus-stream.js';
+import { sendSplicedText } from './ws-frame.js';
 
 type Step = IteratorResult<ExecutionResult>;
 
@@ -63,7 +64,7 @@ class Group {
     }
     if (this.members.size === 0) return;
     const seq = this.stream.lastSeq;
-    const json = JSON.stringify(step.value);
+    const json = Buffer.from(JSON.stringify(step.value));
     const { maxBufferedBytes, onSlowConsumer } = this.options;
     for (const m of this.members) {
       if (m.joinedSeq >= seq) continue;
@@ -73,7 +74,7 @@ class Group {
         onSlowConsumer(socket);
         continue;
       }
-      socket.send(`${m.prefix}${json}}`);
+      sendSplicedText(socket, m.prefix, json);
     }
     this.pull(this.upstream.next());
   }
@@ -103,7 +104,7 @@ class Group {
 class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   readonly socket: WebSocket;
   /** `{"id":<id>,"type":"next","payload":` — the frame minus the shared payload and closing brace. */
-  readonly prefix: string;
+  readonly prefix: Buffer;
   joinedSeq = 0;
   private own: AsyncIterator<ExecutionResult> | null;
   private stream: BusStream<unknown, unknown> | null;
@@ -123,7 +124,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
     request: ShareRequest,
   ) {
     this.socket = request.socket;
-    this.prefix = `{"id":${JSON.stringify(request.id)},"type":"next","payload":`;
+    this.prefix = Buffer.from(`{"id":${JSON.stringify(request.id)},"type":"next","payload":`);
     this.own = own;
     this.stream = stream;
     this.request = request;

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -73,6 +73,15 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
   return undefined;
 }
 
+/** The fields of the upgrade request clientIp reads, without the rest of it. */
+function originOf(req: IncomingMessage): IncomingMessage {
+  const forwarded = req.headers['x-forwarded-for'];
+  return {
+    headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded },
+    socket: { remoteAddress: req.socket?.remoteAddress },
+  } as IncomingMessage;
+}
+
 /** Close codes a client can act on (4400-4499 belong to graphql-ws itself). */
 export const CLOSE = {
   /** The token expired: reconnect with a fresh one; every subscription resends its snapshot. */
@@ -93,6 +102,8 @@ export interface WebSocketLimits {
 
 interface Connection {
   viewer: (Viewer & { expiresAt?: Date }) | null;
+  /** What yoga's context reads of the upgrade request (the address); the request itself is let go. */
+  origin: IncomingMessage;
   expiry?: NodeJS.Timeout;
   active: Set<string>;
 }
@@ -115,6 +126,8 @@ export function attachWebSocketServer(
     server: httpServer,
     path: '/graphql',
     maxPayload: 1024 * 1024,
+    // Also ws's default; the fan-out writes whole frames itself, which needs uncompressed ones.
+    perMessageDeflate: false,
     WebSocket: SplicingWebSocket,
   });
   const connections = new WeakMap<object, Connection>();
@@ -159,7 +172,10 @@ export function attachWebSocketServer(
           }
           return false;
         }
-        const conn: Connection = { viewer, active: new Set() };
+        const conn: Connection = { viewer, origin: originOf(ctx.extra.request), active: new Set() };
+        // graphql-ws keeps the upgrade request (headers, socket refs) for the connection's life:
+        // kilobytes per connection for an address read once per subscribe.
+        (ctx.extra as { request?: IncomingMessage }).request = undefined;
         if (viewer?.expiresAt) {
           const socket = ctx.extra.socket;
           conn.expiry = setTimeout(
@@ -191,7 +207,7 @@ export function attachWebSocketServer(
         const conn = connections.get(ctx);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
+          req: conn?.origin,
           socket: ctx.extra.socket,
           params: payload,
           wsViewer: conn?.viewer ?? null,

@@ -12,8 +12,8 @@ class FakeSocket {
   readyState = 1;
   bufferedAmount = 0;
   readonly frames: unknown[] = [];
-  send(data: string) {
-    this.frames.push(JSON.parse(data));
+  send(data: Buffer) {
+    this.frames.push(JSON.parse(data.toString()));
   }
 }
 
