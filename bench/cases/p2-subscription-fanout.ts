@@ -54,6 +54,9 @@ export async function runP2(ctx: CaseContext): Promise<Row[]> {
         const connected = await load.call<{ connected: number; ms: number }>('connect', connectParams);
         await new Promise((r) => setTimeout(r, 500));
         const idle = await server.call<Memory>('memory');
+        // BENCH_P2_HEAP=<dir>: a heap snapshot of the idle server, to see what a subscription holds.
+        if (process.env.BENCH_P2_HEAP)
+          await server.call('heapSnapshot', { path: `${process.env.BENCH_P2_HEAP}/p2-${label}.heapsnapshot` });
         const runParams: RunParams = {
           controlUrl: `http://127.0.0.1:${controlPort}`,
           serverId,
