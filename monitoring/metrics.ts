@@ -16,6 +16,13 @@ export interface MetricsSources {
   hostUsage?: () => Promise<HostUsageFigures[]>;
 }
 
+/** Whether one dependency answered its readiness check. */
+export interface DependencyState {
+  /** The check's name: `mongodb` or `redis`. */
+  dependency: string;
+  up: boolean;
+}
+
 export interface ServerUsageFigures {
   serverId: string;
   cpuPercent: number | null;
@@ -51,6 +58,13 @@ function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
 }
 
 /**
+ * A store read for a scrape, or null when it fails: the store-backed gauges then have no series
+ * for that scrape instead of failing all of /metrics, which would hide rdp_dependency_up exactly
+ * while MongoDB is down and make the replica look unscrapable (RdpApiDown).
+ */
+const unlessFailed = <T>(read: Promise<T>): Promise<T | null> => read.catch(() => null);
+
+/**
  * Gauges read from the store at scrape time, like rdp_servers_total: every replica reports the
  * values the API shows, and a server that is gone has no series (reset before each fill).
  */
@@ -69,9 +83,9 @@ function usageGauges<T, L extends string>(
       labelNames: [label] as const,
       registers: [registry],
       async collect() {
-        const rows = await shared();
+        const rows = await unlessFailed(shared());
         this.reset();
-        for (const row of rows) {
+        for (const row of rows ?? []) {
           const v = value(row);
           if (v !== null) this.set({ [label]: labelOf(row) } as Record<L, string>, v);
         }
@@ -117,8 +131,9 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const counts = await sources.serversByStatus();
-      for (const status of SERVER_STATUS_LABELS) this.set({ status }, counts[status] ?? 0);
+      const counts = await unlessFailed(sources.serversByStatus());
+      this.reset();
+      if (counts) for (const status of SERVER_STATUS_LABELS) this.set({ status }, counts[status] ?? 0);
     },
   });
 
@@ -128,8 +143,9 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const counts = await sources.sessionsByStatus();
-      for (const status of SESSION_STATUS_LABELS) this.set({ status }, counts[status] ?? 0);
+      const counts = await unlessFailed(sources.sessionsByStatus());
+      this.reset();
+      if (counts) for (const status of SESSION_STATUS_LABELS) this.set({ status }, counts[status] ?? 0);
     },
   });
   const sessionsCreatedTotal = new Counter({
@@ -168,6 +184,21 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     registers: [registry],
   });
 
+  // The checks are made by the composition root after the metrics, so the source is given later;
+  // until then (and with no external dependency) the gauge has no series.
+  let dependencies: () => Promise<DependencyState[]> = () => Promise.resolve([]);
+  new Gauge({
+    name: 'rdp_dependency_up',
+    help: 'Whether a dependency answers its readiness check at scrape time (1) or not (0), by dependency',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+    async collect() {
+      const states = await dependencies();
+      this.reset();
+      for (const s of states) this.set({ dependency: s.dependency }, s.up ? 1 : 0);
+    },
+  });
+
   const subscriptionsActive = new Gauge({
     name: 'rdp_subscriptions_active',
     help: 'GraphQL operations open over WebSocket on this replica',
@@ -183,6 +214,10 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     serversDeletedTotal,
     sessionsCreatedTotal,
     sessionsTerminatedTotal,
+    /** Gives rdp_dependency_up its source, read at each scrape and never otherwise. */
+    reportDependencies(read: () => Promise<DependencyState[]>): void {
+      dependencies = read;
+    },
   };
 }
 

@@ -4,7 +4,25 @@ import type { Registry } from 'prom-client';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /**
+   * Whether a failure makes the replica not ready. An optional dependency that every replica
+   * shares (Redis) only degrades it: failing readiness on it would pull every replica out of the
+   * balancer at once and turn a degradation into an outage.
+   * @default true
+   */
+  required?: boolean;
 }
+
+export type CheckResult = 'ok' | 'timeout' | 'unavailable';
+
+export interface CheckOutcome {
+  name: string;
+  required: boolean;
+  result: CheckResult;
+}
+
+/** Default time each readiness check gets. */
+export const CHECK_TIMEOUT_MS = 2000;
 
 export interface MonitoringRouterOptions {
   service: string;
@@ -15,7 +33,7 @@ export interface MonitoringRouterOptions {
   checks: ReadinessCheck[];
   /** Readiness goes false at the start of shutdown, before anything closes. */
   isShuttingDown: () => boolean;
-  /** Each readiness check gets this long. @default 2000 */
+  /** Each readiness check gets this long. @default CHECK_TIMEOUT_MS (2000) */
   checkTimeoutMs?: number;
 }
 
@@ -35,9 +53,25 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Runs every check at once, each bounded by `timeoutMs`; never rejects. */
+export function runChecks(checks: readonly ReadinessCheck[], timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckOutcome[]> {
+  return Promise.all(
+    checks.map(async (c): Promise<CheckOutcome> => {
+      const required = c.required ?? true;
+      try {
+        await withTimeout(c.check(), timeoutMs);
+        return { name: c.name, required, result: 'ok' };
+      } catch (err) {
+        const timedOut = err instanceof Error && err.message.startsWith('timed out');
+        return { name: c.name, required, result: timedOut ? 'timeout' : 'unavailable' };
+      }
+    }),
+  );
+}
+
 /** Serves /health, /health/live, /health/ready and /metrics; returns false for other paths. */
 export function createMonitoringRouter(options: MonitoringRouterOptions) {
-  const timeout = options.checkTimeoutMs ?? 2000;
+  const timeout = options.checkTimeoutMs ?? CHECK_TIMEOUT_MS;
   return async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (path === '/health' || path.startsWith('/health/') || path === '/metrics') {
@@ -58,22 +92,17 @@ export function createMonitoringRouter(options: MonitoringRouterOptions) {
           send(res, 503, { status: 'not ready', failing: ['shutdown'], checks: { shutdown: 'in progress' } });
           return true;
         }
-        const results = await Promise.all(
-          options.checks.map(async (c) => {
-            try {
-              await withTimeout(c.check(), timeout);
-              return [c.name, 'ok'] as const;
-            } catch (err) {
-              return [c.name, err instanceof Error && err.message.startsWith('timed out') ? 'timeout' : 'unavailable'] as const;
-            }
-          }),
-        );
-        const failing = results.filter(([, r]) => r !== 'ok').map(([n]) => n);
-        send(res, failing.length ? 503 : 200, {
-          status: failing.length ? 'not ready' : 'ready',
-          ...(failing.length ? { failing } : {}),
-          checks: Object.fromEntries(results),
-        });
+        const outcomes = await runChecks(options.checks, timeout);
+        const checks = Object.fromEntries(outcomes.map((o) => [o.name, o.result]));
+        const failing = outcomes.filter((o) => o.result !== 'ok' && o.required).map((o) => o.name);
+        const degraded = outcomes.filter((o) => o.result !== 'ok' && !o.required).map((o) => o.name);
+        if (failing.length) {
+          send(res, 503, { status: 'not ready', failing, ...(degraded.length ? { degraded } : {}), checks });
+        } else if (degraded.length) {
+          send(res, 200, { status: 'degraded', degraded, checks });
+        } else {
+          send(res, 200, { status: 'ready', checks });
+        }
         return true;
       }
       case '/metrics':

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMonitoringRouter, type ReadinessCheck } from '../../monitoring/monitoring-router.js';
+import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../monitoring/monitoring-router.js';
 import type { Config } from '../config/config.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
 import { createHttpHandler } from './http-handler.js';
@@ -104,7 +104,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       },
     });
   }
-  if (redis) checks.push({ name: 'redis', check: () => redis.ping() });
+  // Optional: without Redis a replica still serves everything (publishes are dropped, rate limits
+  // fall back to local buckets, subscriptions resync with a snapshot when it returns), and an
+  // outage hits every replica at once, so it degrades readiness instead of failing it.
+  if (redis) checks.push({ name: 'redis', required: false, check: () => redis.ping() });
+  container.metrics.reportDependencies(async () =>
+    (await runChecks(checks)).map((o) => ({ dependency: o.name, up: o.result === 'ok' })),
+  );
 
   const monitoring = createMonitoringRouter({
     service: config.service.name,

@@ -33,7 +33,7 @@ describe('the real process with a REDIS_URL that never answers', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rdp-redis-down-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('starts, warns once, reports redis failing, and exits 0 on SIGTERM without waiting for Redis', async () => {
+  it('starts, warns once, reports readiness degraded by redis, and exits 0 on SIGTERM without waiting for Redis', async () => {
     const [port, redisPort] = await Promise.all([freePort(), freePort()]);
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
@@ -69,9 +69,12 @@ describe('the real process with a REDIS_URL that never answers', () => {
     );
     try {
       await waitFor(async () => (await fetch(`${url}/health/live`)).status === 200, 30_000, 'the process to listen');
+      // Degraded, not unready: it serves without Redis, and a shared outage must not pull every replica.
       const ready = await fetch(`${url}/health/ready`);
-      expect(ready.status).toBe(503);
-      expect(((await ready.json()) as { failing?: string[] }).failing).toEqual(['redis']);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'degraded', degraded: ['redis'], checks: { redis: 'unavailable' } });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^rdp_dependency_up\{dependency="redis"\} 0$/m);
       // Start-up says it once, though several connection attempts failed by then; while the
       // outage lasts, the usual throttled outage warnings follow.
       const listening = () => lines.findIndex((l) => l.msg?.startsWith('listening'));
