@@ -65,6 +65,35 @@ export function claimStoreContract(name: string, makeStore: () => Promise<ClaimS
       });
     });
 
+    describe('tryClaimMany', () => {
+      it('claims free keys in one call, refuses taken ones and a key named twice, in order', async () => {
+        if (!store.tryClaimMany) return;
+        expect(await store.tryClaim('slot:t:1', 'earlier')).toBe(true);
+        const results = await store.tryClaimMany([
+          { key: 'slot:t:0', owner: 'a' },
+          { key: 'slot:t:1', owner: 'b' },
+          { key: 'slot:t:2', owner: 'c' },
+          { key: 'slot:t:2', owner: 'd' },
+          { key: 'slot:t:3', owner: 'e' },
+        ]);
+        expect(results).toEqual([true, false, true, false, true]);
+        const owners = Object.fromEntries((await store.list('slot:t:')).map((c) => [c.key, c.owner]));
+        expect(owners).toEqual({ 'slot:t:0': 'a', 'slot:t:1': 'earlier', 'slot:t:2': 'c', 'slot:t:3': 'e' });
+        expect(await store.tryClaimMany([])).toEqual([]);
+      });
+
+      it('two concurrent batches over the same keys: each key won exactly once', async () => {
+        if (!store.tryClaimMany) return;
+        const keys = Array.from({ length: 20 }, (_, i) => `slot:m:${i}`);
+        const [x, y] = await Promise.all(
+          ['x', 'y'].map((owner) => store.tryClaimMany?.(keys.map((key) => ({ key, owner }))) ?? []),
+        );
+        keys.forEach((_, i) => expect([x?.[i], y?.[i]].filter(Boolean)).toHaveLength(1));
+        const owners = new Map((await store.list('slot:m:')).map((c) => [c.key, c.owner]));
+        keys.forEach((key, i) => expect(owners.get(key)).toBe(x?.[i] ? 'x' : 'y'));
+      });
+    });
+
     describe('release', () => {
       it('releases only for the owner; a release by anyone else fails and keeps the claim', async () => {
         expect(await store.tryClaim('port:h:33890', 'srv-1')).toBe(true);

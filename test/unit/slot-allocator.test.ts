@@ -7,7 +7,10 @@ import { SlotAllocator } from '../../src/domain/shared/slot-allocator.js';
 class SlowStore implements ClaimStore {
   calls = { tryClaim: 0, list: 0, count: 0, release: 0 };
   failLists = false;
-  constructor(private readonly inner: ClaimStore) {}
+  constructor(
+    private readonly inner: ClaimStore,
+    private readonly batched = false,
+  ) {}
   private async lag() {
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 4)));
   }
@@ -20,6 +23,16 @@ class SlowStore implements ClaimStore {
     this.calls.release++;
     await this.lag();
     return this.inner.release(key, owner);
+  }
+  /** The batched insert, when the store under test has it (MemoryClaimStore does). */
+  get tryClaimMany() {
+    const inner = this.inner.tryClaimMany?.bind(this.inner);
+    if (!inner || !this.batched) return undefined;
+    return async (claims: readonly { key: string; owner: string }[]) => {
+      this.calls.tryClaim += claims.length;
+      await this.lag();
+      return inner(claims);
+    };
   }
   async list(prefix: string): Promise<Claim[]> {
     this.calls.list++;
@@ -37,9 +50,12 @@ class SlowStore implements ClaimStore {
 const P = 'slot:sessions:global:';
 
 describe('SlotAllocator', () => {
-  it('admits exactly max of 1,000 callers split between two replicas, on distinct slots', async () => {
+  it.each([
+    ['an insert per claim', false],
+    ['one insertMany per round', true],
+  ])('admits exactly max of 1,000 callers split between two replicas, on distinct slots (%s)', async (_, batched) => {
     const shared = new MemoryClaimStore();
-    const replicas = [new SlotAllocator(new SlowStore(shared)), new SlotAllocator(new SlowStore(shared))];
+    const replicas = [new SlotAllocator(new SlowStore(shared, batched)), new SlotAllocator(new SlowStore(shared, batched))];
     const results = await Promise.all(
       Array.from({ length: 1000 }, (_, i) => replicas[i % 2]?.claim(P, 100, `s-${i}`) ?? Promise.resolve(null)),
     );

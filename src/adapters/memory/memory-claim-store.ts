@@ -13,6 +13,12 @@ export class MemoryClaimStore implements ClaimStore {
     return true;
   }
 
+  async tryClaimMany(claims: readonly { key: string; owner: string }[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const c of claims) out.push(await this.tryClaim(c.key, c.owner));
+    return out;
+  }
+
   async release(key: string, owner: string): Promise<boolean> {
     if (this.claims.get(key)?.owner !== owner) return false;
     return this.claims.delete(key);

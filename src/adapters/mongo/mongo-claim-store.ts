@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import { type Collection, type Db, MongoBulkWriteError } from 'mongodb';
 import type { Claim, ClaimStore } from '../../domain/shared/claim-store.js';
 import { type Clock, systemClock } from '../../domain/shared/clock.js';
 import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
@@ -44,6 +44,33 @@ export class MongoClaimStore implements ClaimStore {
       if (!isDuplicateKeyError(err)) throw err;
       // The driver retries a write whose reply was lost; the retry then meets our own insert.
       return (await this.col.findOne({ _id: key }))?.nonce === nonce;
+    }
+  }
+
+  async tryClaimMany(claims: readonly { key: string; owner: string }[]): Promise<boolean[]> {
+    if (claims.length === 0) return [];
+    const now = this.clock.now();
+    const docs = claims.map((c) => ({ _id: c.key, scope: scopeOf(c.key), owner: c.owner, claimedAt: now, nonce: randomUUID() }));
+    const won = docs.map(() => true);
+    try {
+      await this.col.insertMany(docs, { ordered: false });
+      return won;
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      const other = errors.find((e) => e.code !== 11000);
+      if (other) throw err;
+      for (const e of errors) won[e.index] = false;
+      // As in tryClaim: a duplicate may be our own insert, landed before a retry.
+      const lost = errors.map((e) => docs[e.index]?._id ?? '');
+      const mine = new Set(
+        (await this.col.find({ _id: { $in: lost } }, { projection: { nonce: 1 } }).toArray()).map((d) => `${d._id}|${d.nonce}`),
+      );
+      for (const e of errors) {
+        const d = docs[e.index];
+        if (d && mine.has(`${d._id}|${d.nonce}`)) won[e.index] = true;
+      }
+      return won;
     }
   }
 

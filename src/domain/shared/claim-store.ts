@@ -11,6 +11,11 @@ export interface Claim {
 export interface ClaimStore {
   /** Inserts the claim; false when the key is already claimed. */
   tryClaim(key: string, owner: string): Promise<boolean>;
+  /**
+   * tryClaim for several keys in one round trip where the backend can (an unordered insertMany):
+   * one result per claim, in order. Optional; callers fall back to tryClaim per key.
+   */
+  tryClaimMany?(claims: readonly { key: string; owner: string }[]): Promise<boolean[]>;
   /** Removes the claim when `owner` still holds it; returns whether it did. */
   release(key: string, owner: string): Promise<boolean>;
   /** Every claim whose key starts with `prefix`. */

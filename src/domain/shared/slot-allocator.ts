@@ -90,34 +90,35 @@ export class SlotAllocator {
       return [];
     }
     const taken = new Set(held);
-    const assigned = new Set<number>();
+    const assigned: { w: Waiter; slot: number }[] = [];
     const retry: Waiter[] = [];
-    const winners: { w: Waiter; slot: number }[] = [];
-    await Promise.all(
-      batch.map(async (w) => {
-        if (held.length >= w.max) {
-          w.resolve(null);
-          return;
-        }
-        const free: number[] = [];
-        if (held.length + assigned.size < w.max) {
-          for (let n = 0; n < w.max; n++) if (!taken.has(n) && !assigned.has(n)) free.push(n);
-        }
-        const slot = free[Math.floor(this.random() * free.length)];
-        if (slot === undefined) {
-          // The rest of the room went to others in this round; their inserts may still fail.
-          retry.push(w);
-          return;
-        }
-        assigned.add(slot);
-        try {
-          if (await this.claims.tryClaim(`${prefix}${slot}`, w.owner)) winners.push({ w, slot });
-          else retry.push(w);
-        } catch (err) {
-          w.reject(err);
-        }
-      }),
-    );
+    for (const w of batch) {
+      if (held.length >= w.max) {
+        w.resolve(null);
+        continue;
+      }
+      const free: number[] = [];
+      if (held.length + assigned.length < w.max) {
+        for (let n = 0; n < w.max; n++) if (!taken.has(n)) free.push(n);
+      }
+      const slot = free[Math.floor(this.random() * free.length)];
+      if (slot === undefined) {
+        // The rest of the room went to others in this round; their inserts may still fail.
+        retry.push(w);
+        continue;
+      }
+      taken.add(slot);
+      assigned.push({ w, slot });
+    }
+    let won: boolean[];
+    try {
+      won = await this.insert(prefix, assigned);
+    } catch (err) {
+      for (const { w } of assigned) w.reject(err);
+      return retry;
+    }
+    const winners = assigned.filter((_, i) => won[i]);
+    for (const [i, { w }] of assigned.entries()) if (!won[i]) retry.push(w);
     if (winners.length === 0) return retry;
     let heldAfter: number;
     try {
@@ -137,6 +138,14 @@ export class SlotAllocator {
       else retry.push(w);
     }
     return retry;
+  }
+
+  /** One insertMany for the round where the store has it, else an insert per claim (in parallel). */
+  private async insert(prefix: string, assigned: { w: Waiter; slot: number }[]): Promise<boolean[]> {
+    if (assigned.length === 0) return [];
+    const claims = assigned.map(({ w, slot }) => ({ key: `${prefix}${slot}`, owner: w.owner }));
+    if (this.claims.tryClaimMany) return this.claims.tryClaimMany(claims);
+    return Promise.all(claims.map((c) => this.claims.tryClaim(c.key, c.owner)));
   }
 
   private async heldSlots(prefix: string): Promise<number[]> {
