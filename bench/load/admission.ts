@@ -60,7 +60,13 @@ async function run(p: AdmissionParams): Promise<RoundResult[]> {
       const id = o.data?.createSession?.session?.id;
       return o.data?.createSession?.__typename === 'CreateSessionSuccess' && id ? [id] : [];
     });
-    const refused = outcomes.filter((o) => o.data?.createSession?.__typename === 'LimitExceededError').length;
+    const refusals = outcomes.filter((o) => o.data?.createSession?.__typename === 'LimitExceededError');
+    const refused = refusals.length;
+    const byLimit = new Map<string, number>();
+    for (const o of refusals) {
+      const limit = String((o.data?.createSession as { limit?: string } | undefined)?.limit);
+      byLimit.set(limit, (byLimit.get(limit) ?? 0) + 1);
+    }
     const other = outcomes
       .filter((o) => !['CreateSessionSuccess', 'LimitExceededError'].includes(o.data?.createSession?.__typename ?? ''))
       .map((o) => JSON.stringify(o).slice(0, 200));
@@ -68,11 +74,22 @@ async function run(p: AdmissionParams): Promise<RoundResult[]> {
       ms,
       admitted: admitted.length,
       refused,
-      other: [...new Set(other)].slice(0, 3),
+      other: [
+        ...[...new Set(other)].slice(0, 3),
+        ...[...byLimit].filter(([limit]) => limit !== 'maxSessions').map(([limit, n]) => `${n} refused by ${limit}`),
+      ],
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
     });
-    await Promise.all(admitted.map((id, i) => gql(p.urls[i % p.urls.length] ?? '', admin, TERMINATE, { id })));
+    // Every admitted session must end before the next round, or that round starts with fewer slots.
+    const ended = await Promise.all(admitted.map((id, i) => gql(p.urls[i % p.urls.length] ?? '', admin, TERMINATE, { id })));
+    const notEnded = ended.filter(
+      (o) =>
+        (o.data as { terminateSession?: { __typename?: string } } | undefined)?.terminateSession?.__typename !==
+        'TerminateSessionSuccess',
+    );
+    if (notEnded.length > 0)
+      rounds.at(-1)?.other.push(`terminate failed ${notEnded.length}x: ${JSON.stringify(notEnded[0]).slice(0, 200)}`);
   }
   return rounds;
 }
