@@ -1,8 +1,8 @@
-import { type Collection, type Db, type Filter, MongoBulkWriteError } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import type { AuditActor, AuditDetails, AuditEvent, AuditResult, AuditTarget } from '../../domain/audit/audit-event.js';
 import type { AuditFilter, AuditLog } from '../../domain/audit/audit-log.js';
 import type { Cursor } from '../../domain/shared/page.js';
-import { ensureIndexes } from './mongo-database.js';
+import { bulkWriteErrors, ensureIndexes, retryIfCleared } from './mongo-database.js';
 
 interface AuditEventDoc {
   _id: string;
@@ -32,12 +32,13 @@ function toDoc(e: AuditEvent): AuditEventDoc {
  * Any other error fails the whole batch.
  */
 function settleBatch(batch: PendingAppend[], err: unknown): void {
-  if (!(err instanceof MongoBulkWriteError)) {
+  const writeErrors = bulkWriteErrors(err);
+  // No per-document errors: the call failed as a whole, so no event of it is known to be stored.
+  if (!writeErrors) {
     for (const p of batch) p.reject(err);
     return;
   }
   const failed = new Map<number, unknown>();
-  const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
   for (const e of writeErrors) if (e.code !== 11000) failed.set(e.index, e);
   for (const [i, p] of batch.entries()) {
     if (failed.has(i)) p.reject(err);
@@ -119,10 +120,9 @@ export class MongoAuditLog implements AuditLog {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_BATCH);
         try {
-          await this.col.insertMany(
-            batch.map((p) => p.doc),
-            { ordered: false },
-          );
+          const docs = batch.map((p) => p.doc);
+          // A repeat after a cleared pool meets the events that had landed as duplicates: stored.
+          await retryIfCleared(() => this.col.insertMany(docs, { ordered: false }));
           for (const p of batch) p.resolve();
         } catch (err) {
           settleBatch(batch, err);

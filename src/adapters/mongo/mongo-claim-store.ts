@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type Collection, type Db, MongoBulkWriteError } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { Claim, ClaimStore } from '../../domain/shared/claim-store.js';
 import { type Clock, systemClock } from '../../domain/shared/clock.js';
-import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
+import { bulkWriteErrors, ensureIndexes, isDuplicateKeyError, retryIfCleared } from './mongo-database.js';
 
 interface ClaimDoc {
   _id: string;
@@ -38,7 +38,8 @@ export class MongoClaimStore implements ClaimStore {
   async tryClaim(key: string, owner: string): Promise<boolean> {
     const nonce = randomUUID();
     try {
-      await this.col.insertOne({ _id: key, scope: scopeOf(key), owner, claimedAt: this.clock.now(), nonce });
+      const doc = { _id: key, scope: scopeOf(key), owner, claimedAt: this.clock.now(), nonce };
+      await retryIfCleared(() => this.col.insertOne(doc));
       return true;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -53,13 +54,12 @@ export class MongoClaimStore implements ClaimStore {
     const docs = claims.map((c) => ({ _id: c.key, scope: scopeOf(c.key), owner: c.owner, claimedAt: now, nonce: randomUUID() }));
     const won = docs.map(() => true);
     try {
-      await this.col.insertMany(docs, { ordered: false });
+      await retryIfCleared(() => this.col.insertMany(docs, { ordered: false }));
       return won;
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      const other = errors.find((e) => e.code !== 11000);
-      if (other) throw err;
+      const errors = bulkWriteErrors(err);
+      // No per-document errors: the call failed as a whole and nothing is known to be claimed.
+      if (!errors || errors.some((e) => e.code !== 11000)) throw err;
       for (const e of errors) won[e.index] = false;
       // As in tryClaim: a duplicate may be our own insert, landed before a retry.
       const lost = errors.map((e) => docs[e.index]?._id ?? '');
@@ -75,7 +75,7 @@ export class MongoClaimStore implements ClaimStore {
   }
 
   async release(key: string, owner: string): Promise<boolean> {
-    const r = await this.col.deleteOne({ _id: key, owner });
+    const r = await retryIfCleared(() => this.col.deleteOne({ _id: key, owner }));
     return r.deletedCount === 1;
   }
 

@@ -3,6 +3,7 @@ import {
   type Db,
   type Document,
   type IndexDescription,
+  MongoBulkWriteError,
   MongoClient,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -181,6 +182,49 @@ export function isMongoUnavailableError(err: unknown): boolean {
     err instanceof MongoNotConnectedError ||
     err instanceof MongoServerClosedError
   );
+}
+
+/**
+ * True when the driver cut an operation because a heartbeat failed and it cleared the pool, not
+ * because the server answered: the write may or may not have landed.
+ */
+export function isPoolClearedError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { name } = err as { name?: unknown };
+  if (name === 'PoolClearedOnNetworkError' || name === 'MongoPoolClearedError') return true;
+  // Bulk writes (insertMany) wrap it in a MongoBulkWriteError that keeps only the labels.
+  const labelled = err as { hasErrorLabel?: (label: string) => boolean };
+  return typeof labelled.hasErrorLabel === 'function' && labelled.hasErrorLabel('PoolRequestedRetry');
+}
+
+/**
+ * The per-document failures of a failed insertMany, or null when the whole call failed (a driver
+ * or network error wrapped as MongoBulkWriteError with no write errors): then nothing is known to
+ * be stored and the caller must treat every document as not written.
+ */
+export function bulkWriteErrors(err: unknown): { index: number; code: number }[] | null {
+  if (!(err instanceof MongoBulkWriteError)) return null;
+  const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  const known = errors.filter((e) => e !== undefined && e !== null);
+  if (known.length === 0 || err.result?.getWriteConcernError?.()) return null;
+  return known.map((e) => ({ index: e.index, code: typeof e.code === 'number' ? e.code : Number(e.code) }));
+}
+
+/**
+ * Runs a write once more when the pool was cleared under it. The monitor clears the pool (and
+ * cuts the operations on it) when a single heartbeat is late, as on a loaded host (bench P3), and
+ * a standalone server such as FerretDB has no retryable writes, so the driver does not repeat
+ * the write itself. Only for writes whose repeat recognises its own landed first attempt (inserts
+ * with their own id or nonce, deletes); a database that is really gone fails the repeat too.
+ */
+export async function retryIfCleared<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!isPoolClearedError(err)) throw err;
+    await new Promise((r) => setTimeout(r, 100));
+    return write();
+  }
 }
 
 /** True for a unique-index violation (E11000), the signal that a claim was lost. */

@@ -3,7 +3,7 @@ import type { RdpSession, SessionStatus } from '../../domain/sessions/session.js
 import type { SessionFilter, SessionStore } from '../../domain/sessions/session-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
 import { countByStatus, keysetPage } from './keyset-page.js';
-import { ensureIndexes } from './mongo-database.js';
+import { ensureIndexes, isDuplicateKeyError, isPoolClearedError } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';
 
 const DATE_FIELDS = [
@@ -74,7 +74,17 @@ export class MongoSessionStore implements SessionStore {
   }
 
   async insert(session: RdpSession): Promise<void> {
-    await this.col.insertOne(toDoc(session));
+    const doc = toDoc(session);
+    try {
+      await this.col.insertOne(doc);
+    } catch (err) {
+      if (!isPoolClearedError(err)) throw err;
+      // Cut off by a cleared pool: write again, and a duplicate of this new id is our first write.
+      await new Promise((r) => setTimeout(r, 100));
+      await this.col.insertOne(doc).catch((again: unknown) => {
+        if (!isDuplicateKeyError(again)) throw again;
+      });
+    }
   }
 
   async findById(id: string): Promise<RdpSession | null> {

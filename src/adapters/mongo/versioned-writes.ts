@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document, WithId } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError } from './mongo-database.js';
+import { ensureIndexes, isDuplicateKeyError, isPoolClearedError, retryIfCleared } from './mongo-database.js';
 
 interface RevisionDoc {
   _id: string;
@@ -43,18 +43,35 @@ export class VersionedWrites<T extends Document & { _id: string; version: number
     }
     let matched: number;
     try {
-      const filter = { _id: next._id, version: expectedVersion } as unknown as Parameters<Collection<T>['replaceOne']>[0];
-      matched = (await this.col.replaceOne(filter, next as unknown as WithId<T>)).matchedCount;
+      matched = await this.replace(next, expectedVersion);
     } catch (err) {
-      await this.revisions.deleteOne({ _id: revision });
+      await retryIfCleared(() => this.revisions.deleteOne({ _id: revision }));
       throw err;
     }
     if (matched !== 1) {
-      await this.revisions.deleteOne({ _id: revision });
+      await retryIfCleared(() => this.revisions.deleteOne({ _id: revision }));
       return false;
     }
-    await this.revisions.deleteMany({ entityId: next._id, version: { $lt: next.version } });
+    await retryIfCleared(() => this.revisions.deleteMany({ entityId: next._id, version: { $lt: next.version } }));
     return true;
+  }
+
+  /**
+   * Replaces the document at the expected version; 1 when it did. Cut off by a cleared pool, it
+   * looks before writing again: we hold the revision claim, so only our write can have made the
+   * new version.
+   */
+  private async replace(next: T, expectedVersion: number): Promise<number> {
+    const filter = { _id: next._id, version: expectedVersion } as unknown as Parameters<Collection<T>['replaceOne']>[0];
+    try {
+      return (await this.col.replaceOne(filter, next as unknown as WithId<T>)).matchedCount;
+    } catch (err) {
+      if (!isPoolClearedError(err)) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+      const current = await this.col.findOne({ _id: next._id } as never, { projection: { version: 1 } });
+      if (current?.version === next.version) return 1;
+      return (await this.col.replaceOne(filter, next as unknown as WithId<T>)).matchedCount;
+    }
   }
 
   /** Forgets the revisions of a deleted document. */
@@ -65,7 +82,8 @@ export class VersionedWrites<T extends Document & { _id: string; version: number
   private async claim(revision: string, next: T): Promise<boolean> {
     const writer = randomUUID();
     try {
-      await this.revisions.insertOne({ _id: revision, entityId: next._id, version: next.version, claimedAt: new Date(), writer });
+      const doc = { _id: revision, entityId: next._id, version: next.version, claimedAt: new Date(), writer };
+      await retryIfCleared(() => this.revisions.insertOne(doc));
       return true;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
