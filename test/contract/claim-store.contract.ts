@@ -88,9 +88,11 @@ export function claimStoreContract(name: string, makeStore: () => Promise<ClaimS
         const [x, y] = await Promise.all(
           ['x', 'y'].map((owner) => store.tryClaimMany?.(keys.map((key) => ({ key, owner }))) ?? []),
         );
-        keys.forEach((_, i) => expect([x?.[i], y?.[i]].filter(Boolean)).toHaveLength(1));
         const owners = new Map((await store.list('slot:m:')).map((c) => [c.key, c.owner]));
-        keys.forEach((key, i) => expect(owners.get(key)).toBe(x?.[i] ? 'x' : 'y'));
+        for (const [i, key] of keys.entries()) {
+          expect([x?.[i], y?.[i]].filter(Boolean)).toHaveLength(1);
+          expect(owners.get(key)).toBe(x?.[i] ? 'x' : 'y');
+        }
       });
     });
 
