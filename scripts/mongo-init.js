@@ -140,6 +140,7 @@ const collections = {
         username: nonEmpty,
         credentialHash: nullable(string),
         credentialExpiresAt: date,
+        credentialDeadline: nullable(date),
         display: nullable(integer),
         slots: object(['global', 'server', 'user'], { global: integer, server: integer, user: integer }),
         createdAt: date,
