@@ -1,27 +1,14 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectRedis, createEventTargetOn, type RedisConnections } from '../../src/adapters/redis/redis-connections.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { freePort as closedPort } from '../support/net.js';
 import { need, services } from '../support/real-services.js';
 
 const hostPort = (url: string) => {
   const u = new URL(url);
   return { host: u.hostname, port: Number(u.port) };
 };
-
-/** A loopback port that nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Settles with how long `promise` took, or throws after `ms`. */
 async function settlesWithin(ms: number, promise: Promise<unknown>, what: string): Promise<number> {
