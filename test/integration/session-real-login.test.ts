@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildAppOptions } from '../../src/app/build-app.js';
 import type { Viewer } from '../../src/domain/auth/viewer.js';
 import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
 import { lockHostSesman } from '../support/host-sesman-lock.js';
@@ -59,47 +60,61 @@ function accountExists(name: string): boolean {
   }
 }
 
-describe.skipIf(!needTools())('a session admitted by the API, logged in with xfreerdp, ended by the API', () => {
-  let t: TestApp;
-  let dir: string;
+/**
+ * What each suite here needs, set up before its tests and torn down after: the host's sesman
+ * (one suite at a time), an app with xrdp config and logs in a temporary directory and RDP ports
+ * of its own on loopback, and an Xvfb display for xfreerdp. The teardown ends any session a failed
+ * run left (which removes its Linux account too) and stops the servers.
+ */
+function useLoginHost(
+  tmpPrefix: string,
+  portBase: number,
+  displayBase: number,
+  env: Record<string, string> = {},
+  options: BuildAppOptions = {},
+) {
+  const host = {
+    t: undefined as unknown as TestApp,
+    children: [] as ChildProcess[],
+    xDisplay: displayBase + Math.floor(Math.random() * 50),
+  };
+  const base = portBase + Math.floor(Math.random() * 100) * 10;
+  let dir = '';
   let unlock: () => Promise<void> = async () => {};
-  const children: ChildProcess[] = [];
-  const base = 27000 + Math.floor(Math.random() * 100) * 10;
-  const xDisplay = 150 + Math.floor(Math.random() * 50);
 
   beforeAll(async () => {
     unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), 'rdp-session-login-'));
-    t = await startTestApp({
-      XRDP_CONFIG_PATH: join(dir, 'etc'),
-      XRDP_LOG_PATH: join(dir, 'log'),
-      RDP_LOOPBACK_ONLY: 'true',
-      RDP_PORT_RANGE: `${base}-${base + 9}`,
-    });
-    const xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
+    dir = mkdtempSync(join(tmpdir(), tmpPrefix));
+    host.t = await startTestApp(
+      {
+        XRDP_CONFIG_PATH: join(dir, 'etc'),
+        XRDP_LOG_PATH: join(dir, 'log'),
+        RDP_LOOPBACK_ONLY: 'true',
+        RDP_PORT_RANGE: `${base}-${base + 9}`,
+        ...env,
+      },
+      options,
+    );
+    const xvfb = spawn('Xvfb', [`:${host.xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
       stdio: 'ignore',
       detached: true,
     });
-    children.push(xvfb);
-    await until(() => existsSync(`/tmp/.X11-unix/X${xDisplay}`), Boolean, 5000, 'Xvfb');
+    host.children.push(xvfb);
+    await until(() => existsSync(`/tmp/.X11-unix/X${host.xDisplay}`), Boolean, 5000, 'Xvfb');
   });
 
   afterAll(async () => {
-    for (const c of children) {
+    for (const c of host.children) {
       try {
         if (c.pid) process.kill(-c.pid, 'SIGKILL');
       } catch {
         // gone
       }
     }
+    const { t } = host;
     await t.app.container.sesman.stop().catch(() => undefined);
-    const servers = await t.app.container.servers.list(
-      { userId: 'root', username: 'root', roles: ['admin'], permissions: [] },
-      {},
-      { first: 100 },
-    );
-    for (const s of servers.items) {
-      // Ends any session left by a failed run, which removes its Linux account too.
+    const root: Viewer = { userId: 'root', username: 'root', roles: ['admin'], permissions: [] };
+    for (const s of (await t.app.container.servers.list(root, {}, { first: 100 })).items) {
       await t.app.container.sessions.terminateAll(s.id, 'SERVER_STOPPED').catch(() => undefined);
       await t.app.container.runtime.stop(s).catch(() => undefined);
     }
@@ -107,6 +122,11 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
     rmSync(dir, { recursive: true, force: true });
     await unlock();
   });
+  return host;
+}
+
+describe.skipIf(!needTools())('a session admitted by the API, logged in with xfreerdp, ended by the API', () => {
+  const host = useLoginHost('rdp-session-login-', 27000, 150);
 
   // One retry: a real desktop login on a loaded 2-core machine occasionally loses its X server to
   // a slow start; a second failure is a real one.
@@ -114,6 +134,7 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
     retry: 1,
     timeout: 60_000,
   }, async () => {
+    const { t, children, xDisplay } = host;
     const alice = await t.token('alice');
     const created = await t.gql<{ createServer: { server: { id: string; port: number } } }>(
       'mutation { createServer(input: { name: "desk" }) { ... on CreateServerSuccess { server { id port } } } }',
@@ -223,56 +244,12 @@ function passwordStatus(name: string): string {
 }
 
 describe.skipIf(!needTools())('an EPHEMERAL one-time password past SESSION_CREDENTIAL_TTL', () => {
-  let t: TestApp;
-  let dir: string;
-  let unlock: () => Promise<void> = async () => {};
-  const children: ChildProcess[] = [];
-  const base = 28000 + Math.floor(Math.random() * 100) * 10;
-  const xDisplay = 200 + Math.floor(Math.random() * 50);
-
-  beforeAll(async () => {
-    unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), 'rdp-session-expiry-'));
-    t = await startTestApp(
-      {
-        XRDP_CONFIG_PATH: join(dir, 'etc'),
-        XRDP_LOG_PATH: join(dir, 'log'),
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-        SESSION_CREDENTIAL_TTL: '5',
-      },
-      { sweepIntervalMs: 250 },
-    );
-    const xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
-      stdio: 'ignore',
-      detached: true,
-    });
-    children.push(xvfb);
-    await until(() => existsSync(`/tmp/.X11-unix/X${xDisplay}`), Boolean, 5000, 'Xvfb');
-  });
-
-  afterAll(async () => {
-    for (const c of children) {
-      try {
-        if (c.pid) process.kill(-c.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await t.app.container.sesman.stop().catch(() => undefined);
-    const root: Viewer = { userId: 'root', username: 'root', roles: ['admin'], permissions: [] };
-    for (const s of (await t.app.container.servers.list(root, {}, { first: 100 })).items) {
-      await t.app.container.sessions.terminateAll(s.id, 'SERVER_STOPPED').catch(() => undefined);
-      await t.app.container.runtime.stop(s).catch(() => undefined);
-    }
-    await t.stop();
-    rmSync(dir, { recursive: true, force: true });
-    await unlock();
-  });
+  const host = useLoginHost('rdp-session-expiry-', 28000, 200, { SESSION_CREDENTIAL_TTL: '5' }, { sweepIntervalMs: 250 });
 
   it('is locked by the sweeper: xrdp refuses the login, the session stays as it was, and its end removes the account', {
     timeout: 60_000,
   }, async () => {
+    const { t, children, xDisplay } = host;
     const alice = await t.token('alice');
     const created = await t.gql<{ createServer: { server: { id: string } } }>(
       'mutation { createServer(input: { name: "expiring" }) { ... on CreateServerSuccess { server { id } } } }',
