@@ -60,6 +60,30 @@ function accountExists(name: string): boolean {
   }
 }
 
+/** Creates and starts a server through the API and waits for the host's sesman to run. */
+async function startedServer(t: TestApp, token: string, name: string): Promise<{ id: string; port: number }> {
+  const created = await t.gql<{ createServer: { server: { id: string; port: number } } }>(
+    'mutation($name: String!) { createServer(input: { name: $name }) { ... on CreateServerSuccess { server { id port } } } }',
+    { name },
+    token,
+  );
+  const server = created.body.data?.createServer.server;
+  if (!server) throw new Error(JSON.stringify(created.body));
+  const started = await t.gql<{ startServer: { __typename: string } }>(
+    'mutation($id: ID!) { startServer(id: $id) { __typename } }',
+    { id: server.id },
+    token,
+  );
+  expect(started.body.data?.startServer.__typename).toBe('StartServerSuccess');
+  await until(
+    async () => (await t.app.container.sesman.state()).pid,
+    (pid) => pid !== null,
+    5000,
+    'sesman',
+  );
+  return server;
+}
+
 /**
  * What each suite here needs, set up before its tests and torn down after: the host's sesman
  * (one suite at a time), an app with xrdp config and logs in a temporary directory and RDP ports
@@ -136,25 +160,7 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
   }, async () => {
     const { t, children, xDisplay } = host;
     const alice = await t.token('alice');
-    const created = await t.gql<{ createServer: { server: { id: string; port: number } } }>(
-      'mutation { createServer(input: { name: "desk" }) { ... on CreateServerSuccess { server { id port } } } }',
-      {},
-      alice,
-    );
-    const server = created.body.data?.createServer.server;
-    if (!server) throw new Error(JSON.stringify(created.body));
-    const started = await t.gql<{ startServer: { __typename: string } }>(
-      'mutation($id: ID!) { startServer(id: $id) { __typename } }',
-      { id: server.id },
-      alice,
-    );
-    expect(started.body.data?.startServer.__typename).toBe('StartServerSuccess');
-    await until(
-      async () => (await t.app.container.sesman.state()).pid,
-      (pid) => pid !== null,
-      5000,
-      'sesman',
-    );
+    const server = await startedServer(t, alice, 'desk');
 
     const admitted = await t.gql<{
       createSession: {
@@ -251,24 +257,7 @@ describe.skipIf(!needTools())('an EPHEMERAL one-time password past SESSION_CREDE
   }, async () => {
     const { t, children, xDisplay } = host;
     const alice = await t.token('alice');
-    const created = await t.gql<{ createServer: { server: { id: string } } }>(
-      'mutation { createServer(input: { name: "expiring" }) { ... on CreateServerSuccess { server { id } } } }',
-      {},
-      alice,
-    );
-    const serverId = created.body.data?.createServer.server.id ?? '';
-    const started = await t.gql<{ startServer: { __typename: string } }>(
-      'mutation($id: ID!) { startServer(id: $id) { __typename } }',
-      { id: serverId },
-      alice,
-    );
-    expect(started.body.data?.startServer.__typename).toBe('StartServerSuccess');
-    await until(
-      async () => (await t.app.container.sesman.state()).pid,
-      (pid) => pid !== null,
-      5000,
-      'sesman',
-    );
+    const serverId = (await startedServer(t, alice, 'expiring')).id;
 
     const admitted = await t.gql<{
       createSession: {
