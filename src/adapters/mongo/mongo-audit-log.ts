@@ -2,6 +2,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import type { AuditActor, AuditDetails, AuditEvent, AuditResult, AuditTarget } from '../../domain/audit/audit-event.js';
 import type { AuditFilter, AuditLog } from '../../domain/audit/audit-log.js';
 import type { Cursor } from '../../domain/shared/page.js';
+import { GroupCommit, type Settled } from './group-commit.js';
 import { bulkWriteErrors, ensureIndexes, retryIfCleared } from './mongo-database.js';
 
 interface AuditEventDoc {
@@ -29,21 +30,13 @@ function toDoc(e: AuditEvent): AuditEventDoc {
 /**
  * After a failed unordered insertMany: the events it names failed, except duplicates of their own
  * id (ids are unique per event, so that is a retried insert that had landed); the rest are stored.
- * Any other error fails the whole batch.
+ * A call that failed as a whole (no per-document errors) stored none that we know of.
  */
-function settleBatch(batch: PendingAppend[], err: unknown): void {
+function settleInsert(count: number, err: unknown): Settled<void>[] {
   const writeErrors = bulkWriteErrors(err);
-  // No per-document errors: the call failed as a whole, so no event of it is known to be stored.
-  if (!writeErrors) {
-    for (const p of batch) p.reject(err);
-    return;
-  }
-  const failed = new Map<number, unknown>();
-  for (const e of writeErrors) if (e.code !== 11000) failed.set(e.index, e);
-  for (const [i, p] of batch.entries()) {
-    if (failed.has(i)) p.reject(err);
-    else p.resolve();
-  }
+  if (!writeErrors) return Array.from({ length: count }, () => ({ ok: false, error: err }));
+  const failed = new Set(writeErrors.filter((e) => e.code !== 11000).map((e) => e.index));
+  return Array.from({ length: count }, (_, i) => (failed.has(i) ? { ok: false, error: err } : { ok: true, value: undefined }));
 }
 
 function fromDoc(d: AuditEventDoc): AuditEvent {
@@ -73,12 +66,6 @@ function toFilter(f: AuditFilter, before?: Cursor): Filter<AuditEventDoc> {
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<AuditEventDoc>) : { $and: and };
 }
 
-interface PendingAppend {
-  doc: AuditEventDoc;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /** Events one insertMany carries at most. */
 const MAX_BATCH = 500;
 
@@ -91,8 +78,15 @@ const MAX_BATCH = 500;
  */
 export class MongoAuditLog implements AuditLog {
   private readonly col: Collection<AuditEventDoc>;
-  private readonly pending: PendingAppend[] = [];
-  private writing = false;
+  private readonly appends = new GroupCommit<AuditEventDoc, void>(async (docs) => {
+    try {
+      // A repeat after a cleared pool meets the events that had landed as duplicates: stored.
+      await retryIfCleared(() => this.col.insertMany(docs, { ordered: false }));
+      return docs.map(() => ({ ok: true, value: undefined }));
+    } catch (err) {
+      return settleInsert(docs.length, err);
+    }
+  }, MAX_BATCH);
 
   constructor(db: Db) {
     this.col = db.collection<AuditEventDoc>('audit_events');
@@ -108,29 +102,7 @@ export class MongoAuditLog implements AuditLog {
   }
 
   append(event: AuditEvent): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ doc: toDoc(event), resolve, reject });
-      if (!this.writing) void this.writeBatches();
-    });
-  }
-
-  private async writeBatches(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_BATCH);
-        try {
-          const docs = batch.map((p) => p.doc);
-          // A repeat after a cleared pool meets the events that had landed as duplicates: stored.
-          await retryIfCleared(() => this.col.insertMany(docs, { ordered: false }));
-          for (const p of batch) p.resolve();
-        } catch (err) {
-          settleBatch(batch, err);
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
+    return this.appends.submit(toDoc(event));
   }
 
   async list(filter: AuditFilter, first: number, after?: Cursor): Promise<{ items: AuditEvent[]; hasNextPage: boolean }> {

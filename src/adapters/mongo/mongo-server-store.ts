@@ -2,7 +2,7 @@ import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
 import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
-import { GroupedReads } from './grouped-reads.js';
+import { GroupedReads } from './group-commit.js';
 import { countByStatus, keysetPage } from './keyset-page.js';
 import { ensureIndexes } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupedReads } from '../../src/adapters/mongo/grouped-reads.js';
+import { GroupCommit, GroupedReads } from '../../src/adapters/mongo/group-commit.js';
 
 describe('GroupedReads', () => {
   it('reads a lone key at once and a burst in few reads, each read issued after its callers asked', async () => {
@@ -39,5 +39,40 @@ describe('GroupedReads', () => {
     const queued = [reader.load('yy'), reader.load('zzz')];
     await expect(first).rejects.toThrow('down');
     expect(await Promise.all(queued)).toEqual([2, 3]);
+  });
+});
+
+describe('GroupCommit', () => {
+  it('settles each submit with its own outcome; a batch that throws fails only its items', async () => {
+    const batches: number[][] = [];
+    let throwNext = false;
+    const commit = new GroupCommit<number, string>(async (items) => {
+      batches.push(items);
+      await new Promise((r) => setTimeout(r, 2));
+      if (throwNext) {
+        throwNext = false;
+        throw new Error('batch down');
+      }
+      return items.map((n) => (n % 3 === 0 ? { ok: false, error: new Error(`no ${n}`) } : { ok: true, value: `v${n}` }));
+    }, 4);
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => commit.submit(i + 1)));
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : String((o.reason as Error).message)))).toEqual([
+      'v1',
+      'v2',
+      'no 3',
+      'v4',
+      'v5',
+      'no 6',
+      'v7',
+      'v8',
+      'no 9',
+      'v10',
+    ]);
+    // The first alone, then the rest in batches of at most 4.
+    expect(batches).toEqual([[1], [2, 3, 4, 5], [6, 7, 8, 9], [10]]);
+    throwNext = true;
+    const [failed, next] = await Promise.allSettled([commit.submit(11), commit.submit(13)]);
+    expect(failed).toMatchObject({ status: 'rejected', reason: new Error('batch down') });
+    expect(next).toEqual({ status: 'fulfilled', value: 'v13' });
   });
 });
