@@ -1,6 +1,6 @@
 import { ValidationError } from '../../src/domain/shared/errors.js';
-import { encodeCursor } from '../../src/domain/shared/page.js';
 import { builder } from '../builder.js';
+import { toConnection } from '../connection.js';
 import { viewerOf } from '../viewer.js';
 import { AuditEventRef, AuditResultEnum } from './audit-type.js';
 
@@ -40,17 +40,7 @@ builder.queryField('auditEvents', (t) =>
           },
           { first: args.first ?? 20, after: args.after ?? undefined },
         );
-        const edges = page.items.map((node) => ({ node, cursor: encodeCursor({ createdAt: node.time, id: node.id }) }));
-        return {
-          edges,
-          totalCount: page.totalCount,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: args.after != null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return toConnection(page, args.after, (node) => ({ createdAt: node.time, id: node.id }));
       },
     },
     {

@@ -10,8 +10,8 @@ import {
 import type { AlertService } from '../../src/domain/resources/alert-service.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/shared/errors.js';
 import type { Watched } from '../../src/domain/shared/event-publisher.js';
-import { encodeCursor } from '../../src/domain/shared/page.js';
 import { builder } from '../builder.js';
+import { toConnection } from '../connection.js';
 import { viewerOf } from '../viewer.js';
 import { SubjectKindEnum } from './usage-types.js';
 
@@ -102,17 +102,7 @@ builder.queryField('alerts', (t) =>
           },
           { first: args.first ?? 20, after: args.after ?? undefined },
         );
-        const edges = page.items.map((node) => ({ node, cursor: encodeCursor(node) }));
-        return {
-          edges,
-          totalCount: page.totalCount,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: args.after != null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return toConnection(page, args.after);
       },
     },
     {
