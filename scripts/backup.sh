@@ -6,6 +6,8 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 readonly ROOT
+# shellcheck source=scripts/lib/ops.sh
+source "$ROOT/scripts/lib/ops.sh" backup
 
 usage() {
   cat <<'EOF'
@@ -32,27 +34,6 @@ Options:
 Exit status: 0 done, 1 failed (nothing deleted), 2 bad usage. Schedule it with cron, e.g.
   15 2 * * * cd /opt/rdp-services-cluster && scripts/backup.sh >>/var/log/rdp-backup.log 2>&1
 EOF
-}
-
-log() { printf 'backup: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-bad_usage() {
-  log "$*"
-  usage >&2
-  exit 2
-}
-
-compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose "$@"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    docker-compose "$@"
-  else
-    die "neither 'docker compose' nor 'docker-compose' is available"
-  fi
 }
 
 main() {

@@ -7,6 +7,8 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 readonly ROOT
+# shellcheck source=scripts/lib/ops.sh
+source "$ROOT/scripts/lib/ops.sh" deploy
 readonly DATABASES=(mongo redis)
 readonly PLACEHOLDER_SECRET=CHANGE_ME
 
@@ -33,22 +35,6 @@ Environment: DEPLOY_HOST  host name used for the checks and printed URLs (defaul
 Needs docker with the compose plugin (or docker-compose v2) and curl.
 Exit status: 0 deployed, 1 a step failed (the message names it), 2 bad usage.
 EOF
-}
-
-log() { printf 'deploy: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
-compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose "$@"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    docker-compose "$@"
-  else
-    die "neither 'docker compose' nor 'docker-compose' is available"
-  fi
 }
 
 # env_value NAME: the last NAME=value in .env, without surrounding quotes ('' if unset).

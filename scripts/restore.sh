@@ -6,6 +6,8 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 readonly ROOT
+# shellcheck source=scripts/lib/ops.sh
+source "$ROOT/scripts/lib/ops.sh" restore
 
 usage() {
   cat <<'EOF'
@@ -32,27 +34,6 @@ Options:
 Exit status: 0 restored, 1 failed, 2 bad usage or not confirmed.
 MongoDB only: FerretDB has no mongorestore; use `npm run restore` there (docs/OPERATIONS.md#backup-and-restore).
 EOF
-}
-
-log() { printf 'restore: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-bad_usage() {
-  log "$*"
-  usage >&2
-  exit 2
-}
-
-compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose "$@"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    docker-compose "$@"
-  else
-    die "neither 'docker compose' nor 'docker-compose' is available"
-  fi
 }
 
 main() {

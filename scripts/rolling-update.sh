@@ -7,6 +7,8 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 readonly ROOT
+# shellcheck source=scripts/lib/ops.sh
+source "$ROOT/scripts/lib/ops.sh" rolling-update
 
 usage() {
   cat <<'EOF'
@@ -35,22 +37,6 @@ Options:
 
 Exit status: 0 updated, 1 failed (rolled back when the new container was unhealthy), 2 bad usage.
 EOF
-}
-
-log() { printf 'rolling-update: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
-compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose "$@"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    docker-compose "$@"
-  else
-    die "neither 'docker compose' nor 'docker-compose' is available"
-  fi
 }
 
 # container_health ID: healthy | unhealthy | starting | exited | ... (state when there is no health check)

@@ -29,7 +29,8 @@ describe('scripts/*.sh', () => {
   it.skipIf(!shellcheck)('pass shellcheck', () => {
     const r = spawnSync(
       shellcheck ?? 'shellcheck',
-      allScripts.map((f) => `scripts/${f}`),
+      // -x follows the shared helpers they source (scripts/lib/ops.sh).
+      ['-x', ...allScripts.map((f) => `scripts/${f}`), 'scripts/lib/ops.sh'],
       { cwd: repo, encoding: 'utf8' },
     );
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
@@ -74,6 +75,8 @@ function sandbox(script: string): Sandbox {
   sandboxes.push(root);
   mkdirSync(join(root, 'scripts'));
   copyFileSync(join(repo, 'scripts', script), join(root, 'scripts', script));
+  mkdirSync(join(root, 'scripts', 'lib'));
+  copyFileSync(join(repo, 'scripts', 'lib', 'ops.sh'), join(root, 'scripts', 'lib', 'ops.sh'));
   const state = join(root, '.fake-docker');
   mkdirSync(state);
   return {
