@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/memory/memory-audit-log.js';
 import { MongoAuditLog } from '../../src/adapters/mongo/mongo-audit-log.js';
-import { connectMongo, type MongoDatabase } from '../../src/adapters/mongo/mongo-database.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { useFreshDatabases } from '../support/fresh-databases.js';
+import { need } from '../support/real-services.js';
 import { anEvent, auditLogContract } from './audit-log.contract.js';
 
 auditLogContract('MemoryAuditLog', async () => ({ store: new MemoryAuditLog(), cleanup: async () => {} }));
@@ -14,21 +14,7 @@ it('MemoryAuditLog keeps only the newest maxEvents', async () => {
 });
 
 describe.skipIf(!need('audit log contract', ['mongo']))('MongoAuditLog on a real MongoDB-wire database', () => {
-  let mongo: MongoDatabase;
-  let databases = 0;
-
-  beforeAll(async () => {
-    mongo = await connectMongo({ uri: uniqueMongoUri(services.mongoUri ?? '', 'audit'), maxPoolSize: 10, minPoolSize: 0 });
-  });
-  afterAll(async () => {
-    await mongo?.close();
-  });
-
-  function freshDb() {
-    databases += 1;
-    const db = mongo.client.db(`${mongo.db.databaseName}_${databases}`);
-    return { db, cleanup: async () => void (await db.dropDatabase()) };
-  }
+  const { freshDb } = useFreshDatabases('audit', 10);
 
   auditLogContract('MongoAuditLog', async () => {
     const { db, cleanup } = freshDb();

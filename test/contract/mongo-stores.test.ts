@@ -1,32 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MongoClaimStore } from '../../src/adapters/mongo/mongo-claim-store.js';
-import { connectMongo, type MongoDatabase } from '../../src/adapters/mongo/mongo-database.js';
 import { MongoServerStore } from '../../src/adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../../src/adapters/mongo/mongo-session-store.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { useFreshDatabases } from '../support/fresh-databases.js';
+import { need } from '../support/real-services.js';
 import { claimStoreContract } from './claim-store.contract.js';
 import { serverStoreContract } from './server-store.contract.js';
 import { sessionStoreContract } from './session-store.contract.js';
 
 describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a real MongoDB-wire database', () => {
-  let mongo: MongoDatabase;
-  let databases = 0;
-
-  beforeAll(async () => {
-    mongo = await connectMongo({ uri: uniqueMongoUri(services.mongoUri ?? '', 'contract'), maxPoolSize: 60, minPoolSize: 0 });
-  });
-
-  afterAll(async () => {
-    await mongo?.db.dropDatabase();
-    await mongo?.close();
-  });
-
-  /** A fresh database per test (this file's unique name plus a counter), dropped when the test ends. */
-  function freshDb() {
-    databases += 1;
-    const db = mongo.client.db(`${mongo.db.databaseName}_${databases}`);
-    return { db, cleanup: async () => void (await db.dropDatabase()) };
-  }
+  const { freshDb } = useFreshDatabases('contract', 60);
 
   serverStoreContract('MongoServerStore', async () => {
     const { db, cleanup } = freshDb();

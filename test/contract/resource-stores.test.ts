@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { MemoryAlertStore } from '../../src/adapters/memory/memory-alert-store.js';
 import { MemoryLimitsStore } from '../../src/adapters/memory/memory-limits-store.js';
 import { MemorySampleStore } from '../../src/adapters/memory/memory-sample-store.js';
 import { MongoAlertStore } from '../../src/adapters/mongo/mongo-alert-store.js';
-import { connectMongo, type MongoDatabase } from '../../src/adapters/mongo/mongo-database.js';
 import { MongoLimitsStore } from '../../src/adapters/mongo/mongo-limits-store.js';
 import { MongoSampleStore } from '../../src/adapters/mongo/mongo-sample-store.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { useFreshDatabases } from '../support/fresh-databases.js';
+import { need } from '../support/real-services.js';
 import { alertStoreContract, limitsStoreContract, sampleStoreContract } from './resource-stores.contract.js';
 
 const noop = async () => {};
@@ -18,21 +18,7 @@ describe('resource stores in memory', () => {
 });
 
 describe.skipIf(!need('resource store contract', ['mongo']))('resource stores on a real MongoDB-wire database', () => {
-  let mongo: MongoDatabase;
-  let databases = 0;
-
-  beforeAll(async () => {
-    mongo = await connectMongo({ uri: uniqueMongoUri(services.mongoUri ?? '', 'resources'), maxPoolSize: 40, minPoolSize: 0 });
-  });
-  afterAll(async () => {
-    await mongo?.close();
-  });
-
-  function freshDb() {
-    databases += 1;
-    const db = mongo.client.db(`${mongo.db.databaseName}_${databases}`);
-    return { db, cleanup: async () => void (await db.dropDatabase()) };
-  }
+  const { freshDb } = useFreshDatabases('resources', 40);
 
   sampleStoreContract('MongoSampleStore', async () => {
     const { db, cleanup } = freshDb();

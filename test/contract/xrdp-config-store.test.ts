@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { MemoryXrdpConfigStore } from '../../src/adapters/memory/memory-xrdp-config-store.js';
-import { connectMongo, type MongoDatabase } from '../../src/adapters/mongo/mongo-database.js';
 import { MongoXrdpConfigStore } from '../../src/adapters/mongo/mongo-xrdp-config-store.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { useFreshDatabases } from '../support/fresh-databases.js';
+import { need } from '../support/real-services.js';
 import { xrdpConfigStoreContract } from './xrdp-config-store.contract.js';
 
 xrdpConfigStoreContract('MemoryXrdpConfigStore', async () => ({
@@ -11,20 +11,10 @@ xrdpConfigStoreContract('MemoryXrdpConfigStore', async () => ({
 }));
 
 describe.skipIf(!need('xrdp config store contract', ['mongo']))('MongoXrdpConfigStore on a real MongoDB-wire database', () => {
-  let mongo: MongoDatabase;
-  let databases = 0;
-
-  beforeAll(async () => {
-    mongo = await connectMongo({ uri: uniqueMongoUri(services.mongoUri ?? '', 'xrdpcfg'), maxPoolSize: 30, minPoolSize: 0 });
-  });
-
-  afterAll(async () => {
-    await mongo?.close();
-  });
+  const { freshDb } = useFreshDatabases('xrdpcfg', 30);
 
   xrdpConfigStoreContract('MongoXrdpConfigStore', async () => {
-    databases += 1;
-    const db = mongo.client.db(`${mongo.db.databaseName}_${databases}`);
-    return { store: new MongoXrdpConfigStore(db), cleanup: async () => void (await db.dropDatabase()) };
+    const { db, cleanup } = freshDb();
+    return { store: new MongoXrdpConfigStore(db), cleanup };
   });
 });
