@@ -127,6 +127,34 @@ for (const [backend, env, enabled] of backends) {
       return r.body.data?.sessions.totalCount ?? Number.NaN;
     }
 
+    it('HOST_ACCOUNT: a second live session of one account on one server is a CONFLICT that stores nothing', async () => {
+      const server = await runningServer(alice);
+      const first = await createSession(alice, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' });
+      expect(first.__typename).toBe('CreateSessionSuccess');
+      const count = async () =>
+        (
+          await t.gql<{ sessions: { totalCount: number } }>(
+            'query($id: ID!) { sessions(filter: { serverId: $id }) { totalCount } }',
+            { id: server.id },
+            alice,
+          )
+        ).body.data?.sessions.totalCount;
+      expect(await count()).toBe(1);
+      const second = await createSession(alice, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' });
+      expect(second).toMatchObject({ code: 'CONFLICT' });
+      expect(second.message).toContain('host account "alice"');
+      expect(await count()).toBe(1);
+      const ended = await t.gql<{ terminateSession: { __typename: string } }>(
+        TERMINATE,
+        { id: first.session?.id, force: true },
+        alice,
+      );
+      expect(ended.body.data?.terminateSession.__typename).toBe('TerminateSessionSuccess');
+      expect((await createSession(alice, { serverId: server.id, credentialMode: 'HOST_ACCOUNT' })).__typename).toBe(
+        'CreateSessionSuccess',
+      );
+    });
+
     it('createSession returns the session and, once, the connection; the password is never readable again', async () => {
       const server = await runningServer(alice);
       const created0 = await metricValue(t, 'rdp_sessions_created_total');
