@@ -8,11 +8,11 @@ export class ConfigError extends Error {
   }
 }
 
-const bool = z
+export const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const int = (min: number, max: number) =>
+export const int = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
@@ -24,7 +24,7 @@ const int = (min: number, max: number) =>
         .max(max, { message: `must be at most ${max}` }),
     );
 
-const url = (protocols: string[]) =>
+export const url = (protocols: string[]) =>
   z.string().refine(
     (v) => {
       try {
@@ -36,7 +36,7 @@ const url = (protocols: string[]) =>
     { message: `must be a URL with scheme ${protocols.join(' or ')}` },
   );
 
-const portRange = z
+export const portRange = z
   .string()
   .regex(/^\d+-\d+$/, { message: 'must look like 33890-33999' })
   .transform((v) => {
@@ -47,7 +47,7 @@ const portRange = z
     message: 'must be an ascending range within 1024-65535',
   });
 
-const logLevel = z
+export const logLevel = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
