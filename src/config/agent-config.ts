@@ -1,14 +1,12 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
 import { bool, ConfigError, int, logLevel, portRange, url } from './config.js';
-
-/** A host id: part of Redis key names (`rdp:host:<id>:…`) and of ACL user names. */
-export const HOST_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** The host agent's variables (`npm run agent`). It needs Redis only: no MongoDB, no JWT secret. */
 const agentSchema = z.object({
-  AGENT_HOST_ID: z.string().regex(HOST_ID, { message: 'must be 1-63 lowercase letters, digits or dashes' }),
+  AGENT_HOST_ID: z.string().regex(HOST_ID_PATTERN, { message: 'must be 1-63 lowercase letters, digits or dashes' }),
   AGENT_HOST_NAME: z.string().min(1).max(255).optional(),
   /** `key=value` pairs separated by commas. */
   AGENT_LABELS: z

@@ -104,7 +104,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
 
   await transport.serve(createHostCommandHandler(host, probe, xrdp));
   await publish('agent.hello', { host: description, inventory: { instances }, at: new Date().toISOString() });
-  logger.info({ hostId: config.hostId, adopted: instances.length }, 'host agent serving');
+  logger.info({ adopted: instances.length }, 'host agent serving');
 
   const cpu = cpuMeter();
   cpu();
