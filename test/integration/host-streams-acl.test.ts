@@ -92,7 +92,7 @@ describe('agent Redis ACL users (private Redis 7)', () => {
       printed += t;
     });
     const line = printed.split('\n').find((l) => l.startsWith('ACL SETUSER')) as string;
-    const agentUrl = (/REDIS_URL=(\S+)/.exec(printed)?.[1] as string).replace('<redis-host>:6379', `127.0.0.1:${redis.port}`);
+    const agentUrl = (/REDIS_URL=(\S+)/.exec(printed)?.[1] ?? '').replace('<redis-host>:6379', `127.0.0.1:${redis.port}`);
     expect(line).toContain('rdp-agent-acl-c');
     // Only the hash of the password is in the line.
     const password = decodeURIComponent(new URL(agentUrl).password);
