@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentCommandConsumer, createAgentCommandConsumer } from '../../src/adapters/redis/host-agent-consumer.js';
+import { createAgentCommandConsumer } from '../../src/adapters/redis/host-agent-consumer.js';
 import { createHostCommandClient, type HostCommandClient } from '../../src/adapters/redis/host-command-client.js';
 import { createAgentEventPublisher } from '../../src/adapters/redis/host-event-publisher.js';
 import { HostCommandFailedError } from '../../src/domain/cluster/host-command-errors.js';
