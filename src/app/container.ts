@@ -2,6 +2,7 @@ import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
 import type { MongoDatabase } from '../adapters/mongo/mongo-database.js';
 import type { RedisConnections } from '../adapters/redis/redis-connections.js';
+import type { DisplayActivityWatcher } from '../adapters/xrdp/display-activity-watcher.js';
 import type { HostSesman } from '../adapters/xrdp/sesman-supervisor.js';
 import type { XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.js';
 import type { Config } from '../config/config.js';
@@ -62,6 +63,8 @@ export interface Container {
   sessionTerminator: XrdpSessionTerminator;
   /** Publishes `xrdp:session-event` from the logs; absent when xrdp is not installed. */
   sessionWatcher?: XrdpSessionWatcher;
+  /** Hands every live desktop's input idle time to the sessions; absent when xrdp is not installed. */
+  activityWatcher?: DisplayActivityWatcher;
   runtime: ServerRuntime;
   /** Stops following xrdp logs, then closes Redis, then MongoDB. */
   close(): Promise<void>;
@@ -121,6 +124,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       .applyXrdpEvent(e)
       .catch((err: unknown) => logger.warn({ err, serverId: e.serverId }, 'could not apply an xrdp session event'));
   });
+  const activityWatcher = host.watchActivity((reports, measuredAt) => sessions.applyActivity(reports, measuredAt));
   const tokenVerifier =
     overrides.tokenVerifier ??
     createJwtTokenVerifier({
@@ -145,10 +149,12 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     sesman: host.sesman,
     sessionTerminator: host.sessionTerminator,
     ...(sessionWatcher ? { sessionWatcher } : {}),
+    ...(activityWatcher ? { activityWatcher } : {}),
     runtime: host.runtime,
     async close() {
       // The collector goes first: it gives its lease back through Redis.
       await fleet.resources.collector.stop();
+      await activityWatcher?.stop();
       await sessionWatcher?.stop();
       await redis?.close();
       await stores.mongo?.close();

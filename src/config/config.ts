@@ -75,6 +75,8 @@ const envSchema = z.object({
   MAX_CONCURRENT_SESSIONS: int(1, 100000).default(100),
   SESSION_TIMEOUT: int(300, 86400).default(3600),
   IDLE_TIMEOUT: int(60, 7200).default(1800),
+  // Unset: IDLE_TIMEOUT's value, which already stays below SESSION_TIMEOUT.
+  DISCONNECTED_SESSION_TIMEOUT: int(60, 86400).optional(),
   SESSION_CREDENTIAL_TTL: int(5, 86400).default(3600),
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
@@ -146,7 +148,14 @@ export interface Config {
     /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
-  sessions: { sessionTimeoutSeconds: number; idleTimeoutSeconds: number; credentialTtlSeconds: number };
+  sessions: {
+    sessionTimeoutSeconds: number;
+    /** An ACTIVE session without keyboard or pointer input this long has its client disconnected. */
+    idleTimeoutSeconds: number;
+    /** A DISCONNECTED session is ended this long after its client left, unless one comes back. */
+    disconnectedTimeoutSeconds: number;
+    credentialTtlSeconds: number;
+  };
   xrdp: {
     configPath: string;
     logPath: string;
@@ -201,6 +210,10 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
   }
   const e = parsed.data;
   if (e.IDLE_TIMEOUT >= e.SESSION_TIMEOUT) problems.push('IDLE_TIMEOUT: must be less than SESSION_TIMEOUT');
+  // At or past SESSION_TIMEOUT it could never end a session first: it would be accepted and do nothing.
+  if (e.DISCONNECTED_SESSION_TIMEOUT !== undefined && e.DISCONNECTED_SESSION_TIMEOUT >= e.SESSION_TIMEOUT) {
+    problems.push('DISCONNECTED_SESSION_TIMEOUT: must be less than SESSION_TIMEOUT');
+  }
   if (e.MONGODB_MIN_POOL_SIZE > e.MONGODB_MAX_POOL_SIZE) {
     problems.push('MONGODB_MIN_POOL_SIZE: must not exceed MONGODB_MAX_POOL_SIZE');
   }
@@ -259,6 +272,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     sessions: {
       sessionTimeoutSeconds: e.SESSION_TIMEOUT,
       idleTimeoutSeconds: e.IDLE_TIMEOUT,
+      disconnectedTimeoutSeconds: e.DISCONNECTED_SESSION_TIMEOUT ?? e.IDLE_TIMEOUT,
       credentialTtlSeconds: e.SESSION_CREDENTIAL_TTL,
     },
     xrdp: {

@@ -120,11 +120,15 @@ export function createFleet(deps: FleetDeps): Fleet {
     limits,
     clock,
     newId: randomUUID,
-    timeouts: { idleSeconds: config.sessions.idleTimeoutSeconds, sessionSeconds: config.sessions.sessionTimeoutSeconds },
+    timeouts: {
+      idleSeconds: config.sessions.idleTimeoutSeconds,
+      sessionSeconds: config.sessions.sessionTimeoutSeconds,
+      disconnectedSeconds: config.sessions.disconnectedTimeoutSeconds,
+    },
     credentialTtlSeconds: config.sessions.credentialTtlSeconds,
     defaultCredentialMode: host.defaultCredentialMode,
     ...(host.accounts ? { accounts: host.accounts } : {}),
-    terminator: host.sessionTerminator,
+    host: host.sessionHost,
     ...(admission ? { admission } : {}),
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
