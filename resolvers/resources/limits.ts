@@ -30,9 +30,15 @@ const PerServerLimitsRef = builder.objectRef<ResourceLimits['perServer']>('PerSe
 const PerSessionLimitsRef = builder.objectRef<ResourceLimits['perSession']>('PerSessionLimits').implement({
   description: 'Caps of each session.',
   fields: (t) => ({
-    maxCpu: t.exposeInt('maxCpu', { description: 'CPU percent.' }),
-    maxMemoryMb: t.exposeInt('maxMemoryMb', { description: 'Memory in MB.' }),
-    maxBandwidthMbps: t.exposeInt('maxBandwidthMbps', { description: 'Bandwidth in Mbps.' }),
+    maxCpu: t.exposeInt('maxCpu', {
+      description:
+        "Percent of the host's CPU (all cores, as session samples measure it) one logged-in session may use, within its server's cpuLimit. Enforced by a per-session cgroup where ServerResources.enforced is true; applies to sessions that log in after a change.",
+    }),
+    maxMemoryMb: t.exposeInt('maxMemoryMb', {
+      description:
+        "Memory in MB one logged-in session may use, within its server's memoryLimitMb: past it the kernel refuses (OOM-kills). Enforced where ServerResources.enforced is true; applies to sessions that log in after a change.",
+    }),
+    maxBandwidthMbps: t.exposeInt('maxBandwidthMbps', { description: 'Bandwidth in Mbps. Recorded only; not enforced.' }),
     maxDurationSeconds: t.exposeInt('maxDurationSeconds', { description: 'Longest a new session may last, seconds.' }),
   }),
 });

@@ -168,6 +168,29 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   void recovery.then(() => container.resources.collector.start());
   const pruning = setInterval(prune, options.auditPruneIntervalMs ?? 3_600_000);
   pruning.unref();
+  void recovery.then(async () => {
+    const c = await container.servers.enforcementCapability();
+    if (c.enforced) logger.info({ mechanism: c.mechanism }, 'server and session resource limits are enforced');
+    else logger.warn({ reason: c.reason }, 'server and session resource limits are NOT enforced on this host');
+  });
+  // Running instances answer the RDP handshake, or go to ERROR (HEALTH_CHECK_INTERVAL).
+  let checking = false;
+  let recovered = false;
+  void recovery.then(() => {
+    recovered = true;
+  });
+  const health = setInterval(() => {
+    if (checking || !recovered) return;
+    checking = true;
+    container.servers
+      .checkHealth()
+      .then((r) => r.failed.length > 0 && logger.warn({ failed: r.failed }, 'servers failed their health check'))
+      .catch((err: unknown) => logger.warn({ err }, 'health check failed'))
+      .finally(() => {
+        checking = false;
+      });
+  }, config.metrics.healthCheckIntervalSeconds * 1000);
+  health.unref();
 
   let stopped: Promise<void> | undefined;
   const stop = async ({ drainMs = 0, inflightTimeoutMs = 10_000 }: StopOptions = {}) => {
@@ -176,6 +199,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     clearInterval(reconcile);
     clearInterval(sweep);
     clearInterval(pruning);
+    clearInterval(health);
     const timedOut: string[] = [];
     const step = async (name: string, ms: number, task: () => Promise<unknown> | unknown) => {
       const t0 = Date.now();

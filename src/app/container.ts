@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
+import { createCgroupEnforcement } from '../adapters/host/cgroup-enforcement.js';
 import { createLinuxSessionAccounts } from '../adapters/host/linux-session-accounts.js';
 import { MemoryAuditLog } from '../adapters/memory/memory-audit-log.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
@@ -21,6 +22,7 @@ import { guardUnavailable } from '../adapters/mongo/unavailable-guard.js';
 import { connectRedis, createEventTargetOn, type RedisConnections } from '../adapters/redis/redis-connections.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { FileXrdpLogReader } from '../adapters/xrdp/file-xrdp-log-reader.js';
+import { createInstanceHealthProbe } from '../adapters/xrdp/instance-health-probe.js';
 import { instancePaths, sesmanPaths } from '../adapters/xrdp/instance-paths.js';
 import { createSesmanSupervisor, type HostSesman } from '../adapters/xrdp/sesman-supervisor.js';
 import { createSessionTerminator } from '../adapters/xrdp/session-terminator.js';
@@ -252,6 +254,12 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       return ids.filter((id) => /^[A-Za-z0-9_-]{1,128}$/.test(id)).map((id) => instancePaths(config.xrdp.configPath, id).log);
     },
   });
+  // cpuLimit, memoryLimitMb and the per-session limits as cgroups (what cannot bind says why).
+  const enforcement = createCgroupEnforcement({
+    parent: config.resources.cgroupParent,
+    onError: (err, what) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, `resource limits: ${what} failed`),
+  });
   const runtime =
     overrides.runtime ??
     createXrdpServerRuntime({
@@ -271,6 +279,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
             'xrdp-sesman is not running: RDP logins will fail',
           );
         }),
+      onInstance: (server, pid) => enforcement.confineServer(server, pid),
+      onInstanceGone: (serverId) => enforcement.releaseServer(serverId),
     });
   // The environment gives the defaults; an admin's stored version replaces them.
   const limits = new ResourceLimitsService({
@@ -307,6 +317,9 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     portRange: config.xrdp.portRange,
     host: config.xrdp.publicHost,
     ...(admission ? { admission } : {}),
+    enforcement,
+    // Probes the real instances only: a replaced runtime (tests, embedding) has no listener to ask.
+    ...(overrides.runtime ? {} : { health: createInstanceHealthProbe() }),
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
       deleted: () => metrics.serversDeletedTotal.inc(),
@@ -334,6 +347,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),
     terminator: sessionTerminator,
     ...(admission ? { admission } : {}),
+    enforcement,
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
       terminated: (reason) => metrics.sessionsTerminatedTotal.inc({ reason }),

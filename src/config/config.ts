@@ -79,6 +79,13 @@ const envSchema = z.object({
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
   REFUSE_ON_HOST_OVERLOAD: bool.default(true),
+  CGROUP_PARENT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/, {
+      message: 'must be a relative cgroup path such as rdp-services (no leading /, no . or .. parts)',
+    })
+    .max(200)
+    .default('rdp-services'),
   ALERT_CPU_PERCENT: int(1, 100).default(80),
   ALERT_MEMORY_PERCENT: int(1, 100).default(80),
   ALERT_DISK_PERCENT: int(1, 100).default(90),
@@ -143,6 +150,8 @@ export interface Config {
   resources: {
     /** Refuse server starts and sessions while the host is above maxTotalCpu or maxTotalMemory. */
     refuseOnHostOverload: boolean;
+    /** The cgroup (relative to the controllers' mounts) that holds every server's and session's limits. */
+    cgroupParent: string;
     /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
@@ -249,6 +258,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     },
     resources: {
       refuseOnHostOverload: e.REFUSE_ON_HOST_OVERLOAD,
+      cgroupParent: e.CGROUP_PARENT,
       alertThresholds: {
         cpuPercent: e.ALERT_CPU_PERCENT,
         memoryPercent: e.ALERT_MEMORY_PERCENT,

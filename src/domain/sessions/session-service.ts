@@ -4,6 +4,7 @@ import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
+import type { ResourceEnforcement } from '../servers/resource-enforcement.js';
 import type { ServerService } from '../servers/server-service.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
@@ -56,6 +57,8 @@ export interface SessionServiceDeps {
   audit?: AuditRecorder;
   /** Refuses sessions while the host is overloaded (resources area). */
   admission?: AdmissionGate;
+  /** Puts logged-in sessions under perSession.maxCpu / maxMemoryMb; reports its own failures. */
+  enforcement?: ResourceEnforcement;
 }
 
 const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
@@ -333,12 +336,14 @@ export class SessionService implements LiveSessions {
         if (event.kind === 'LOGIN_SUCCEEDED' || event.kind === 'CONNECTED') {
           const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}) };
           if (session.status === 'ACTIVE' && session.connectedAt && session.display === (event.display ?? session.display)) {
-            return await this.transition(session, 'UPDATED', patch);
+            return await this.confine(await this.transition(session, 'UPDATED', patch));
           }
-          return await this.transition(session, 'CONNECTED', {
-            ...patch,
-            connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
-          });
+          return await this.confine(
+            await this.transition(session, 'CONNECTED', {
+              ...patch,
+              connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
+            }),
+          );
         }
         if (event.kind === 'DISCONNECTED' && session.status === 'ACTIVE') {
           return await this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
@@ -411,6 +416,22 @@ export class SessionService implements LiveSessions {
     return this.deps.store.countByStatus();
   }
 
+  /** A session xrdp reported on a display runs under the per-session limits from then on. */
+  private async confine(session: RdpSession): Promise<RdpSession> {
+    if (this.deps.enforcement && session.display !== null) {
+      const { perSession } = await this.deps.limits.get();
+      await this.deps.enforcement.confineSession({
+        sessionId: session.id,
+        serverId: session.serverId,
+        username: session.username,
+        display: session.display,
+        cpuPercent: perSession.maxCpu,
+        memoryMb: perSession.maxMemoryMb,
+      });
+    }
+    return session;
+  }
+
   private activePatch(): Partial<RdpSession> {
     const now = this.deps.clock.now().toISOString();
     return { status: 'ACTIVE', lastActivityAt: now, idleDeadline: addSeconds(now, this.deps.timeouts.idleSeconds) };
@@ -473,6 +494,7 @@ export class SessionService implements LiveSessions {
     if (session.display !== null && this.deps.terminator) {
       await this.deps.terminator.end({ user: session.username, display: session.display }).catch(() => undefined);
     }
+    await this.deps.enforcement?.releaseSession(session.serverId, session.id);
     if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
     for (const key of [
       ...(session.credentialMode === 'HOST_ACCOUNT' ? [`${SLOT.hostAccount(session.serverId, session.username)}0`] : []),
