@@ -20,7 +20,10 @@ const GlobalLimitsRef = builder.objectRef<ResourceLimits['global']>('GlobalLimit
 const PerServerLimitsRef = builder.objectRef<ResourceLimits['perServer']>('PerServerLimits').implement({
   description: "Caps of each server's resources.",
   fields: (t) => ({
-    maxCpu: t.exposeInt('maxCpu', { description: 'CPU percent.' }),
+    maxCpu: t.exposeInt('maxCpu', {
+      description:
+        "CPU percent. Recorded only: not enforced and not checked against a server's cpuLimit (which binds on its own; see ServerResources.enforced).",
+    }),
     maxMemoryMb: t.exposeInt('maxMemoryMb', { description: 'Largest memoryLimitMb a server may have.' }),
     maxDiskMb: t.exposeInt('maxDiskMb', { description: 'Largest diskLimitMb a server may have.' }),
     maxBandwidthMbps: t.exposeInt('maxBandwidthMbps', { description: 'Largest bandwidthMbps a server may have.' }),

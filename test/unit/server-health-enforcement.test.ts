@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryClaimStore } from '../../src/adapters/memory/memory-claim-store.js';
 import { MemoryServerStore } from '../../src/adapters/memory/memory-server-store.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import type { Viewer } from '../../src/domain/auth/viewer.js';
 import { defaultResourceLimits, staticLimitsProvider } from '../../src/domain/resources/resource-limits.js';
 import type { InstanceProbe } from '../../src/domain/servers/instance-probe.js';
@@ -147,5 +148,19 @@ describe('resource changes of a confined server', () => {
       mechanism: null,
       reason: 'nothing enforces resource limits on this host',
     });
+  });
+});
+
+describe('CGROUP_PARENT', () => {
+  it('is a relative cgroup path; an absolute one or one with .. parts stops the start naming it', () => {
+    const base = { NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32) };
+    expect(loadConfig(base).resources.cgroupParent).toBe('rdp-services');
+    expect(loadConfig({ ...base, CGROUP_PARENT: 'system.slice/rdp/limits' }).resources.cgroupParent).toBe(
+      'system.slice/rdp/limits',
+    );
+    for (const bad of ['/sys/fs/cgroup/x', 'a/../b', '..', 'a//b', 'a/']) {
+      expect(() => loadConfig({ ...base, CGROUP_PARENT: bad })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...base, CGROUP_PARENT: bad })).toThrow(/CGROUP_PARENT: must be a relative cgroup path/);
+    }
   });
 });
