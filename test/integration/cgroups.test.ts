@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupEnforcement } from '../../src/adapters/host/cgroup-enforcement.js';
-import { type CgroupDriver, detectCgroups, parseMountinfo } from '../../src/adapters/host/cgroups.js';
+import { type CgroupDriver, createCgroupV2Driver, detectCgroups, parseMountinfo } from '../../src/adapters/host/cgroups.js';
 import {
   allocateInGroup,
   burner,
@@ -153,5 +153,35 @@ describe('where limits cannot be enforced, detection says why', () => {
     expect(parseMountinfo('40 30 0:35 / /sys/fs/cgroup/my\\040cpu rw,nosuid shared:5 - cgroup cgroup rw,cpu,cpuacct\n')).toEqual([
       { point: '/sys/fs/cgroup/my cpu', type: 'cgroup', superOptions: ['rw', 'cpu', 'cpuacct'] },
     ]);
+  });
+});
+
+describe('the cgroup v2 layout (files only: this host mounts the controllers as v1)', () => {
+  it('hands cpu and memory down every ancestor, keeps leaves free of subtree_control, and writes cpu.max / memory.max', async () => {
+    const mount = mkdtempSync(join(tmpdir(), 'cg-v2-'));
+    try {
+      const v2 = createCgroupV2Driver(mount);
+      await v2.create('rdp/srv', { forChildren: true });
+      await v2.create('rdp/srv/xrdp');
+      for (const dir of [mount, join(mount, 'rdp'), join(mount, 'rdp/srv')]) {
+        expect(readFileSync(join(dir, 'cgroup.subtree_control'), 'utf8')).toBe('+cpu +memory');
+      }
+      expect(existsSync(join(mount, 'rdp/srv/xrdp/cgroup.subtree_control'))).toBe(false);
+      await v2.setLimits('rdp/srv', { cpuCores: 0.2, memoryBytes: 512 * MB });
+      expect(readFileSync(join(mount, 'rdp/srv/cpu.max'), 'utf8')).toBe('20000 100000');
+      expect(readFileSync(join(mount, 'rdp/srv/memory.max'), 'utf8')).toBe(String(512 * MB));
+      expect(await v2.readLimits('rdp/srv')).toEqual({ cpuCores: 0.2, memoryBytes: 512 * MB });
+      // Where swap is accounted, it may not stretch the memory limit.
+      writeFileSync(join(mount, 'rdp/srv/memory.swap.max'), 'max');
+      await v2.setLimits('rdp/srv', { cpuCores: null, memoryBytes: 256 * MB });
+      expect(readFileSync(join(mount, 'rdp/srv/memory.swap.max'), 'utf8')).toBe('0');
+      expect(await v2.readLimits('rdp/srv')).toEqual({ cpuCores: null, memoryBytes: 256 * MB });
+      mkdirSync(join(mount, 'rdp/srv/session-1'));
+      writeFileSync(join(mount, 'rdp/srv/session-1/cgroup.procs'), '');
+      expect(await v2.move('rdp/srv/session-1', [4242])).toBe(1);
+      expect(await v2.procs('rdp/srv/session-1')).toEqual([4242]);
+    } finally {
+      rmSync(mount, { recursive: true, force: true });
+    }
   });
 });
