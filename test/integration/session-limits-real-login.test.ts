@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CgroupDriver } from '../../src/adapters/host/cgroups.js';
@@ -110,13 +110,15 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
     await unlock();
   });
 
-  it('the X server and window manager move into <server>/session-<id> at login: a burner there gets no more than the server’s cpuLimit, memory past perSession.maxMemoryMb is OOM-killed, and the end removes the group', {
+  it('the X server and window manager move into <server>/session-<id> at login: a burner there gets no more than the server’s cpuLimit, then no more than perSession.maxCpu once the server’s is raised; memory past perSession.maxMemoryMb is OOM-killed; the end removes the group', {
     retry: 1,
     timeout: 90_000,
   }, async () => {
     const admin = await t.token('root-admin', ['admin']);
+    // 0.5 cores a session on this host: more than the server's 0.2, less than its later 2.0.
+    const cpuPercent = Math.round((0.5 / availableParallelism()) * 100);
     const limits = await t.gql<{ updateResourceLimits: { __typename: string } }>(
-      'mutation { updateResourceLimits(input: { perSession: { maxMemoryMb: 256, maxCpu: 50 } }) { __typename } }',
+      `mutation { updateResourceLimits(input: { perSession: { maxMemoryMb: 256, maxCpu: ${cpuPercent} } }) { __typename } }`,
       {},
       admin,
     );
@@ -192,8 +194,8 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
     expect(sessionProcs.length).toBeGreaterThanOrEqual(2);
     expect(await d.readLimits(sessionGroup)).toMatchObject({ memoryBytes: 256 * MB });
 
-    // A busy program of the session: held to the server's 0.2 cores (the session's own 50 % of
-    // the host is more), while one beside it in an unlimited group runs freely.
+    // A busy program of the session: held to the server's 0.2 cores (the session's own 0.5 is
+    // more), while one beside it in an unlimited group runs freely.
     const inside = burner();
     const outside = burner();
     children.push(inside, outside);
@@ -203,6 +205,16 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
     const [confined, free] = await coresUsed([inside.pid as number, outside.pid as number]);
     expect(confined).toBeLessThanOrEqual(0.3);
     expect(free).toBeGreaterThanOrEqual(0.7);
+    // The server gets 2 cores (at once, running): now the session's own limit is what binds.
+    const raised = await t.gql<{ updateServer: { __typename: string } }>(
+      'mutation($id: ID!) { updateServer(id: $id, input: { resources: { cpuLimit: 2.0 } }) { __typename } }',
+      { id: serverId },
+      alice,
+    );
+    expect(raised.body.data?.updateServer.__typename).toBe('UpdateServerSuccess');
+    const [ownLimit] = await coresUsed([inside.pid as number]);
+    expect(ownLimit).toBeGreaterThanOrEqual(0.35);
+    expect(ownLimit).toBeLessThanOrEqual(0.6);
     kill(inside);
     kill(outside);
     await new Promise<void>((r) => outside.once('exit', () => r()));

@@ -5,7 +5,7 @@ import type {
   SessionConfinement,
 } from '../../domain/servers/resource-enforcement.js';
 import type { RdpServer } from '../../domain/servers/server.js';
-import { type CgroupDetection, detectCgroups } from './cgroups.js';
+import { type CgroupDetection, type CgroupLimits, detectCgroups } from './cgroups.js';
 import { envValue } from './proc-parsers.js';
 import { ProcReader, uidsOf } from './proc-reader.js';
 import { instancePids, isLive, type ProcRecord, sessionPids } from './process-attribution.js';
@@ -51,6 +51,11 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
   const rescanMs = options.rescanMs ?? [1000, 3000];
   let detected: Promise<CgroupDetection> | undefined;
   const rescans = new Map<string, NodeJS.Timeout[]>();
+  /**
+   * The limits each confined session asked for, by server: v1 clamps a session's quota to its
+   * server's, so when the server's is raised again the session gets back what it asked for.
+   */
+  const sessionLimits = new Map<string, Map<string, CgroupLimits>>();
 
   const detect = () => {
     detected ??= (options.detect ?? (() => detectCgroups({ parent })))();
@@ -119,6 +124,10 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
         cpuCores: server.resources.cpuLimit,
         memoryBytes: server.resources.memoryLimitMb * MB,
       });
+      for (const [sessionId, limits] of sessionLimits.get(server.id) ?? []) {
+        const session = sessionPath(server.id, sessionId);
+        if (await driver.exists(session)) await driver.setLimits(session, limits);
+      }
     },
 
     async releaseServer(serverId: string) {
@@ -126,6 +135,7 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
         const { driver } = await detect();
         if (!driver) return;
         for (const key of [...rescans.keys()]) if (key.startsWith(`${serverId}/`)) cancelRescans(key);
+        sessionLimits.delete(serverId);
         if (!(await driver.remove(serverPath(serverId)))) throw new Error('a process still runs in it');
       } catch (err) {
         options.onError?.(err, `removing the cgroup of server ${serverId}`);
@@ -143,6 +153,7 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
         const { driver } = await detect();
         if (!driver) return;
         cancelRescans(`${serverId}/${sessionId}`);
+        sessionLimits.get(serverId)?.delete(sessionId);
         if (!(await driver.remove(sessionPath(serverId, sessionId)))) throw new Error('a process still runs in it');
       } catch (err) {
         options.onError?.(err, `removing the cgroup of session ${sessionId}`);
@@ -158,10 +169,11 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
     if (!(await driver.exists(server))) return;
     const path = sessionPath(session.serverId, session.sessionId);
     await driver.create(path);
-    await driver.setLimits(path, {
-      cpuCores: (session.cpuPercent / 100) * hostCpus,
-      memoryBytes: session.memoryMb * MB,
-    });
+    const limits = { cpuCores: (session.cpuPercent / 100) * hostCpus, memoryBytes: session.memoryMb * MB };
+    await driver.setLimits(path, limits);
+    const ofServer = sessionLimits.get(session.serverId) ?? new Map<string, CgroupLimits>();
+    sessionLimits.set(session.serverId, ofServer);
+    ofServer.set(session.sessionId, limits);
     const pass = async () => driver.move(path, await sessionProcesses(session.username, session.display));
     await pass();
     const key = `${session.serverId}/${session.sessionId}`;
