@@ -202,8 +202,12 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
       { id: server.id },
     );
     await events.until(() => events.items.length >= 1);
-    // Healthy rounds (HEALTH_CHECK_INTERVAL=1) leave a running server alone.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Healthy rounds (HEALTH_CHECK_INTERVAL=1; each probe is a connection in the instance log)
+    // leave a running server alone.
+    const probes = () =>
+      (readFileSync(join(dir, 'servers', server.id, 'xrdp.log'), 'utf8').match(/connection received from/g) ?? []).length;
+    const before = probes();
+    await until(probes, (n) => n >= before + 2, 10_000, 'two health probes');
     expect(events.items.map((i) => i.data?.serverEvents.server.status)).toEqual(['RUNNING']);
 
     const pid = instancePid(server.id);
