@@ -4,6 +4,8 @@ import { PROTOCOL_SSL, probeRdp } from './rdp-probe.js';
 export interface InstanceHealthProbeOptions {
   /** Connect, X.224 answer and TLS handshake each get this long. @default 3000 */
   timeoutMs?: number;
+  /** Where instances answer on this host (the address the runtime's readiness probe uses). @default 127.0.0.1 */
+  host?: string;
 }
 
 /**
@@ -13,10 +15,11 @@ export interface InstanceHealthProbeOptions {
  */
 export function createInstanceHealthProbe(options: InstanceHealthProbeOptions = {}): InstanceProbe {
   const timeoutMs = options.timeoutMs ?? 3000;
+  const host = options.host ?? '127.0.0.1';
   return {
     async check(server) {
       try {
-        const r = await probeRdp({ host: '127.0.0.1', port: server.port, timeoutMs });
+        const r = await probeRdp({ host, port: server.port, timeoutMs });
         if (r.kind === 'selected' && r.protocol === PROTOCOL_SSL) return null;
         if (r.kind === 'selected') return `port ${server.port} selected protocol ${r.protocol} instead of TLS`;
         if (r.kind === 'negotiation-failure') return `port ${server.port} refused the negotiation (code ${r.code})`;
