@@ -98,7 +98,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   });
   const audit = createAudit(stores, logger, clock);
   const xrdpConfig = createXrdpConfig(config, logger, clock, stores.xrdpConfigs, audit);
-  const host = createLocalHost(config.xrdp, logger, xrdpConfig, overrides);
+  const host = createLocalHost({ ...config.xrdp, cgroupParent: config.resources.cgroupParent }, logger, xrdpConfig, overrides);
   const fleet = createFleet({
     config,
     logger,

@@ -52,6 +52,15 @@ export const logLevel = z
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
 
+/** Where server and session cgroups go, under each controller's root. */
+export const cgroupParent = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/, {
+    message: 'must be a relative cgroup path such as rdp-services (no leading /, no . or .. parts)',
+  })
+  .max(200)
+  .default('rdp-services');
+
 /**
  * Every variable the service reads. Unset variables take the default; MONGODB_URI and REDIS_URL
  * unset select the embedded in-memory store and in-process pub/sub.
@@ -81,6 +90,7 @@ const envSchema = z.object({
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
   REFUSE_ON_HOST_OVERLOAD: bool.default(true),
+  CGROUP_PARENT: cgroupParent,
   ALERT_CPU_PERCENT: int(1, 100).default(80),
   ALERT_MEMORY_PERCENT: int(1, 100).default(80),
   ALERT_DISK_PERCENT: int(1, 100).default(90),
@@ -145,6 +155,8 @@ export interface Config {
   resources: {
     /** Refuse server starts and sessions while the host is above maxTotalCpu or maxTotalMemory. */
     refuseOnHostOverload: boolean;
+    /** The cgroup (relative to the controllers' mounts) that holds every server's and session's limits. */
+    cgroupParent: string;
     /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
@@ -262,6 +274,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     },
     resources: {
       refuseOnHostOverload: e.REFUSE_ON_HOST_OVERLOAD,
+      cgroupParent: e.CGROUP_PARENT,
       alertThresholds: {
         cpuPercent: e.ALERT_CPU_PERCENT,
         memoryPercent: e.ALERT_MEMORY_PERCENT,

@@ -130,6 +130,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     ...(host.accounts ? { accounts: host.accounts } : {}),
     host: host.sessionHost,
     ...(admission ? { admission } : {}),
+    ...(host.enforcement ? { enforcement: host.enforcement } : {}),
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
       terminated: (reason) => metrics.sessionsTerminatedTotal.inc({ reason }),
@@ -148,6 +149,8 @@ export function createFleet(deps: FleetDeps): Fleet {
     host: config.xrdp.publicHost,
     sessions,
     ...(admission ? { admission } : {}),
+    ...(host.enforcement ? { enforcement: host.enforcement } : {}),
+    ...(host.health ? { health: host.health } : {}),
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
       deleted: () => metrics.serversDeletedTotal.inc(),

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createCgroupEnforcement } from '../../adapters/host/cgroup-enforcement.js';
 import { createLinuxSessionAccounts } from '../../adapters/host/linux-session-accounts.js';
 import { createDisplayActivityWatcher, type DisplayActivityWatcher } from '../../adapters/xrdp/display-activity-watcher.js';
 import { FileXrdpLogReader } from '../../adapters/xrdp/file-xrdp-log-reader.js';
+import { createInstanceHealthProbe } from '../../adapters/xrdp/instance-health-probe.js';
 import { instancePaths, sesmanPaths } from '../../adapters/xrdp/instance-paths.js';
 import { createSesmanSupervisor, type HostSesman } from '../../adapters/xrdp/sesman-supervisor.js';
 import { createSessionTerminator } from '../../adapters/xrdp/session-terminator.js';
@@ -12,6 +14,8 @@ import { createXrdpServerRuntime } from '../../adapters/xrdp/xrdp-server-runtime
 import { createXrdpSessionHost } from '../../adapters/xrdp/xrdp-session-host.js';
 import { createXrdpSessionWatcher, type XrdpSessionWatcher } from '../../adapters/xrdp/xrdp-session-watcher.js';
 import type { Config } from '../../config/config.js';
+import type { InstanceProbe } from '../../domain/servers/instance-probe.js';
+import type { ResourceEnforcement } from '../../domain/servers/resource-enforcement.js';
 import type { ServerRuntime } from '../../domain/servers/server-runtime.js';
 import type { CredentialMode } from '../../domain/sessions/session.js';
 import type { SessionAccounts } from '../../domain/sessions/session-accounts.js';
@@ -38,6 +42,10 @@ export interface LocalHostOverrides {
  */
 export interface LocalHost {
   runtime: ServerRuntime;
+  /** Makes server and session CPU and memory limits bind (cgroups), or says why it cannot. */
+  enforcement?: ResourceEnforcement;
+  /** Asks a running instance whether it answers RDP clients (HEALTH_CHECK_INTERVAL). */
+  health?: InstanceProbe;
   /** The host's one xrdp-sesman. */
   sesman: HostSesman;
   /** Ends a live xrdp session by user and display. */
@@ -57,8 +65,10 @@ export interface LocalHost {
   ): DisplayActivityWatcher | undefined;
 }
 
-/** Where xrdp is on this host and how its instances listen. */
-export type LocalHostSettings = Pick<Config['xrdp'], 'configPath' | 'logPath' | 'binary' | 'loopbackOnly' | 'publicHost'>;
+/** Where xrdp is on this host, how its instances listen, and the cgroup their limits go under. */
+export type LocalHostSettings = Pick<Config['xrdp'], 'configPath' | 'logPath' | 'binary' | 'loopbackOnly' | 'publicHost'> & {
+  cgroupParent: string;
+};
 
 export function createLocalHost(
   xrdp: LocalHostSettings,
@@ -83,6 +93,12 @@ export function createLocalHost(
     },
   });
   const displays = createXrdpDisplays({ configPath: xrdp.configPath });
+  // cpuLimit, memoryLimitMb and the per-session limits as cgroups (what cannot bind says why).
+  const enforcement = createCgroupEnforcement({
+    parent: xrdp.cgroupParent,
+    onError: (err, what) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, `resource limits: ${what} failed`),
+  });
   const runtime =
     overrides.runtime ??
     createXrdpServerRuntime({
@@ -102,11 +118,16 @@ export function createLocalHost(
             'xrdp-sesman is not running: RDP logins will fail',
           );
         }),
+      onInstance: (server, pid) => enforcement.confineServer(server, pid),
+      onInstanceGone: (serverId) => enforcement.releaseServer(serverId),
     });
   const isRoot = process.getuid?.() === 0;
   const accounts = overrides.sessionAccounts ?? (isRoot ? createLinuxSessionAccounts() : undefined);
   return {
     runtime,
+    enforcement,
+    // Probes the real instances only: a replaced runtime (tests, embedding) has no listener to ask.
+    ...(overrides.runtime ? {} : { health: createInstanceHealthProbe() }),
     sesman,
     sessionTerminator,
     sessionHost: createXrdpSessionHost({ terminator: sessionTerminator, displays }),

@@ -4,6 +4,7 @@ import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
+import type { ResourceEnforcement } from '../servers/resource-enforcement.js';
 import type { RdpServer } from '../servers/server.js';
 import type { ServerStore } from '../servers/server-store.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
@@ -66,6 +67,8 @@ export interface SessionServiceDeps {
   audit?: AuditRecorder;
   /** Refuses sessions while the host is overloaded (resources area). */
   admission?: AdmissionGate;
+  /** Puts logged-in sessions under perSession.maxCpu / maxMemoryMb; reports its own failures. */
+  enforcement?: ResourceEnforcement;
 }
 
 const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
@@ -365,12 +368,14 @@ export class SessionService implements LiveSessions {
         if (event.kind === 'LOGIN_SUCCEEDED' || event.kind === 'CONNECTED') {
           const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}) };
           if (session.status === 'ACTIVE' && session.connectedAt && session.display === (event.display ?? session.display)) {
-            return await this.transition(session, 'UPDATED', patch);
+            return await this.confine(await this.transition(session, 'UPDATED', patch));
           }
-          return await this.transition(session, 'CONNECTED', {
-            ...patch,
-            connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
-          });
+          return await this.confine(
+            await this.transition(session, 'CONNECTED', {
+              ...patch,
+              connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
+            }),
+          );
         }
         if (event.kind === 'DISCONNECTED' && session.status === 'ACTIVE') {
           return await this.transition(session, 'DISCONNECTED', this.disconnectedPatch());
@@ -515,6 +520,22 @@ export class SessionService implements LiveSessions {
     return server;
   }
 
+  /** A session xrdp reported on a display runs under the per-session limits from then on. */
+  private async confine(session: RdpSession): Promise<RdpSession> {
+    if (this.deps.enforcement && session.display !== null) {
+      const { perSession } = await this.deps.limits.get();
+      await this.deps.enforcement.confineSession({
+        sessionId: session.id,
+        serverId: session.serverId,
+        username: session.username,
+        display: session.display,
+        cpuPercent: perSession.maxCpu,
+        memoryMb: perSession.maxMemoryMb,
+      });
+    }
+    return session;
+  }
+
   private activePatch(): Partial<RdpSession> {
     return this.activityPatch(this.deps.clock.now().getTime());
   }
@@ -619,6 +640,7 @@ export class SessionService implements LiveSessions {
   private async cleanUp(session: RdpSession): Promise<void> {
     const ref = refOf(session);
     if (ref && this.deps.host) await this.deps.host.end(ref).catch(() => undefined);
+    await this.deps.enforcement?.releaseSession(session.serverId, session.id);
     if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
     for (const key of [
       ...(session.credentialMode === 'HOST_ACCOUNT' ? [`${SLOT.hostAccount(session.serverId, session.username)}0`] : []),
