@@ -10,12 +10,28 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** A redis-server of this test file alone on a free loopback port: no persistence, killed by stop(). */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * A redis-server of this test file alone on a free loopback port: no persistence, killed by
+ * stop(). `bind` adds addresses it also listens on (a test namespace's veth end on this machine).
+ */
+export async function startPrivateRedis(options: { bind?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      ['127.0.0.1', ...(options.bind ?? [])].join(' '),
+      '--protected-mode',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `redis://127.0.0.1:${port}`;
