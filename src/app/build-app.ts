@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../monitoring/monitoring-router.js';
 import type { Config } from '../config/config.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
+import { startLocalHost, startStaleHostJob } from './hosts-wiring.js';
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
 import { requestIdFrom, runInRequestScope } from './request-scope.js';
@@ -66,7 +67,19 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const { mongo, redis } = container;
   // Recovery reads the servers, so it waits for the database; start-up waits for it a little
   // (the usual case: it is there), then serves with readiness false until it appears.
+  let stopLocalHost = () => {};
   const recover = async () => {
+    // The in-process host is registered before the first request, so placement has a host.
+    const local = startLocalHost({
+      config,
+      logger,
+      hosts: container.hosts,
+      servers: container.servers,
+      usage: () => container.resources.hostUsage(),
+      clock: options.clock ?? { now: () => new Date() },
+    });
+    stopLocalHost = local.stop;
+    await local.ready;
     const recovered = await container.servers.recoverRuntime().catch((err: unknown) => {
       logger.error({ err }, 'could not recover xrdp instances');
       return null;
@@ -139,6 +152,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     ...options.webSocketLimits,
   });
 
+  const stopStaleHosts = startStaleHostJob(container.hosts, logger, config.hosts.heartbeatIntervalSeconds);
   const reconcile = setInterval(() => {
     Promise.all([container.servers.reconcileClaims(), container.sessions.reconcileClaims()])
       .then(([servers, sessions]) => servers + sessions > 0 && logger.warn({ servers, sessions }, 'freed orphaned claims'))
@@ -175,6 +189,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     shuttingDown = true;
     clearInterval(reconcile);
     clearInterval(sweep);
+    stopLocalHost();
+    stopStaleHosts();
     clearInterval(pruning);
     const timedOut: string[] = [];
     const step = async (name: string, ms: number, task: () => Promise<unknown> | unknown) => {

@@ -7,6 +7,7 @@ import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
 import { createLinuxSessionAccounts } from '../adapters/host/linux-session-accounts.js';
 import { MemoryAuditLog } from '../adapters/memory/memory-audit-log.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
+import { MemoryHostStore } from '../adapters/memory/memory-host-store.js';
 import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { MemoryServerStore } from '../adapters/memory/memory-server-store.js';
 import { MemorySessionStore } from '../adapters/memory/memory-session-store.js';
@@ -14,6 +15,7 @@ import { MemoryXrdpConfigStore } from '../adapters/memory/memory-xrdp-config-sto
 import { MongoAuditLog } from '../adapters/mongo/mongo-audit-log.js';
 import { MongoClaimStore } from '../adapters/mongo/mongo-claim-store.js';
 import { type MongoDatabase, openMongo } from '../adapters/mongo/mongo-database.js';
+import { MongoHostStore } from '../adapters/mongo/mongo-host-store.js';
 import { MongoServerStore } from '../adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../adapters/mongo/mongo-session-store.js';
 import { MongoXrdpConfigStore } from '../adapters/mongo/mongo-xrdp-config-store.js';
@@ -32,6 +34,8 @@ import { actorOf } from '../domain/audit/audit-event.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { AuditService } from '../domain/audit/audit-service.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
+import type { HostService } from '../domain/hosts/host-service.js';
+import type { HostStore } from '../domain/hosts/host-store.js';
 import type { HostProbe } from '../domain/resources/host-probe.js';
 import { defaultResourceLimits } from '../domain/resources/resource-limits.js';
 import { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
@@ -50,6 +54,7 @@ import type { XrdpConfigStore } from '../domain/xrdp/xrdp-config-store.js';
 import { XrdpHostService } from '../domain/xrdp/xrdp-host.js';
 import { XrdpLogService } from '../domain/xrdp/xrdp-log-service.js';
 import type { XrdpSessionTerminator } from '../domain/xrdp/xrdp-session-terminator.js';
+import { createHosts } from './hosts-wiring.js';
 import { createLogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import { createEventBus } from './pubsub.js';
@@ -91,6 +96,8 @@ export interface Container {
   resources: Resources;
   servers: ServerService;
   sessions: SessionService;
+  /** RDP hosts: registration, heartbeats, drain, placement. */
+  hosts: HostService;
   rateLimiter: RateLimiter;
   xrdpConfig: XrdpConfigService;
   /** The host's one xrdp-sesman. */
@@ -114,6 +121,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   let serverStore: ServerStore;
   let sessionStore: SessionStore;
   let claims: ClaimStore;
+  let hostStore: HostStore;
   let xrdpConfigStore: XrdpConfigStore;
   let auditLog: AuditLog;
   let resourceStores: ResourceStores;
@@ -137,17 +145,19 @@ export async function createContainer(config: Config, logger: Logger, overrides:
           }
         },
       });
-      const mongoServers = new MongoServerStore(mongo.db);
+      const mongoServers = new MongoServerStore(mongo.db, { legacyHostId: config.hosts.localId });
+      const mongoHosts = new MongoHostStore(mongo.db);
       const mongoSessions = new MongoSessionStore(mongo.db);
       const mongoClaims = new MongoClaimStore(mongo.db, clock);
       const mongoAudit = new MongoAuditLog(mongo.db);
       resourceStores = mongoResourceStores(mongo.db, clock);
-      indexed = [mongoServers, mongoSessions, mongoClaims, mongoAudit, ...resourceStores.indexed];
+      indexed = [mongoServers, mongoSessions, mongoClaims, mongoAudit, mongoHosts, ...resourceStores.indexed];
       // To the services an unreachable database is one fast ServiceUnavailableError.
       const reachable = mongo.isReachable;
       serverStore = guardUnavailable(mongoServers, reachable);
       sessionStore = guardUnavailable(mongoSessions, reachable);
       claims = guardUnavailable(mongoClaims, reachable);
+      hostStore = guardUnavailable(mongoHosts, reachable);
       auditLog = guardUnavailable(mongoAudit, reachable);
       xrdpConfigStore = guardUnavailable(new MongoXrdpConfigStore(mongo.db), reachable);
     } else {
@@ -155,6 +165,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       serverStore = new MemoryServerStore();
       sessionStore = new MemorySessionStore();
       claims = new MemoryClaimStore(clock);
+      hostStore = new MemoryHostStore();
       xrdpConfigStore = new MemoryXrdpConfigStore();
       auditLog = new MemoryAuditLog();
       resourceStores = memoryResourceStores(clock);
@@ -286,6 +297,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     audit,
   });
   const admission = createHostAdmission(config, resourceStores.samples, limits, clock);
+  const hosts = createHosts({ config, store: hostStore, claims, events, clock, audit });
   let servers: ServerService | undefined;
   let sessions: SessionService | undefined;
   let resources: Resources | undefined;
@@ -304,8 +316,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     limits,
     clock,
     newId: randomUUID,
-    portRange: config.xrdp.portRange,
-    host: config.xrdp.publicHost,
+    placement: hosts.placement,
     ...(admission ? { admission } : {}),
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
@@ -333,6 +344,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(isRoot ? { accounts: overrides.sessionAccounts ?? createLinuxSessionAccounts() } : {}),
     ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),
     terminator: sessionTerminator,
+    hosts: hosts.service,
     ...(admission ? { admission } : {}),
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
@@ -410,6 +422,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     resources,
     servers,
     sessions,
+    hosts: hosts.service,
     xrdpConfig,
     rateLimiter,
     sesman,
