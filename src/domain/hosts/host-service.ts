@@ -71,6 +71,8 @@ export class HostService {
       }
       const changed = !sameHello(existing, hello);
       const wasAlive = this.alive(existing);
+      // A concurrent registration of the same agent already wrote all this.
+      if (!changed && wasAlive && existing.lastHeartbeatAt !== null && existing.lastHeartbeatAt >= now) return existing;
       const written = await this.write(existing, {
         ...hello,
         connected: true,
@@ -98,15 +100,13 @@ export class HostService {
       const host = await this.deps.store.findById(id);
       if (!host) throw new NotFoundError('host', id);
       const newer = host.lastHeartbeatAt === null || at > host.lastHeartbeatAt;
+      const usage = beat.usage && at >= (host.lastHeartbeatAt ?? at) ? { ...beat.usage, at } : host.usage;
+      const usageChanged = JSON.stringify(usage) !== JSON.stringify(host.usage);
       const lastHeartbeatAt = later(host.lastHeartbeatAt, at);
       const connected = isAlive({ ...host, connected: true, lastHeartbeatAt }, now, this.deps.heartbeatIntervalSeconds);
-      if (!newer && connected === host.connected) return host;
+      if (!newer && !usageChanged && connected === host.connected) return host;
       const wasAlive = this.alive(host);
-      const written = await this.write(host, {
-        lastHeartbeatAt,
-        connected,
-        ...(newer && beat.usage ? { usage: { ...beat.usage, at } } : {}),
-      });
+      const written = await this.write(host, { lastHeartbeatAt, connected, usage });
       if (!written) continue;
       this.publish(wasAlive === this.alive(written) ? 'HEARTBEAT' : 'STATUS_CHANGED', written);
       return written;
