@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { Host } from '../../domain/hosts/host.js';
 import type { HostStore } from '../../domain/hosts/host-store.js';
+import { GroupedReads } from './group-commit.js';
 import { isDuplicateKeyError, retryIfCleared } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';
 
@@ -82,10 +83,15 @@ export class MongoHostStore implements HostStore {
     }
   }
 
-  async findById(id: string): Promise<Host | null> {
-    const d = await this.col.findOne({ _id: id });
-    return d ? fromDoc(d) : null;
+  /** Session admissions read their server's host: concurrent reads go to the database together. */
+  findById(id: string): Promise<Host | null> {
+    return this.byId.load(id);
   }
+
+  private readonly byId = new GroupedReads<Host>(async (ids) => {
+    const docs = await this.col.find({ _id: { $in: ids } }, { batchSize: ids.length + 1 }).toArray();
+    return new Map(docs.map((d) => [d._id, fromDoc(d)]));
+  });
 
   async findByIds(ids: readonly string[]): Promise<Host[]> {
     if (ids.length === 0) return [];
