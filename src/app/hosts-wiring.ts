@@ -109,21 +109,3 @@ export function startLocalHost(deps: {
   timer.unref();
   return { ready, stop: () => clearInterval(timer) };
 }
-
-/** Every replica runs it: a host silent for 3 heartbeat intervals goes OFFLINE (once, whoever wins). */
-export function startStaleHostJob(hosts: HostService, logger: Logger, intervalSeconds: number): () => void {
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    hosts
-      .markStale()
-      .then((ids) => ids.length > 0 && logger.warn({ hosts: ids }, 'hosts went OFFLINE: no heartbeat for 3 intervals'))
-      .catch((err: unknown) => logger.warn({ err }, 'marking silent hosts OFFLINE failed'))
-      .finally(() => {
-        busy = false;
-      });
-  }, intervalSeconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
-}

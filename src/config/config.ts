@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
 
 /** Thrown when the environment is invalid; lists every problem at once. */
 export class ConfigError extends Error {
@@ -8,11 +9,11 @@ export class ConfigError extends Error {
   }
 }
 
-const bool = z
+export const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const int = (min: number, max: number) =>
+export const int = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
@@ -24,7 +25,7 @@ const int = (min: number, max: number) =>
         .max(max, { message: `must be at most ${max}` }),
     );
 
-const url = (protocols: string[]) =>
+export const url = (protocols: string[]) =>
   z.string().refine(
     (v) => {
       try {
@@ -36,7 +37,7 @@ const url = (protocols: string[]) =>
     { message: `must be a URL with scheme ${protocols.join(' or ')}` },
   );
 
-const portRange = z
+export const portRange = z
   .string()
   .regex(/^\d+-\d+$/, { message: 'must look like 33890-33999' })
   .transform((v) => {
@@ -47,7 +48,7 @@ const portRange = z
     message: 'must be an ascending range within 1024-65535',
   });
 
-const logLevel = z
+export const logLevel = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
@@ -91,7 +92,7 @@ const envSchema = z.object({
   RDP_LOOPBACK_ONLY: bool.default(false),
   HOST_ID: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+    .regex(HOST_ID_PATTERN, {
       message: 'must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen',
     })
     .default('local'),

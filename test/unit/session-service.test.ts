@@ -84,28 +84,12 @@ function setup(options: SetupOptions = {}) {
   const terminator = new FakeXrdpSessionTerminator();
   const limits = staticLimitsProvider(options.limits ?? defaultResourceLimits({ sessionTimeoutSeconds: MAX_S }));
   const metrics = { created: 0, terminated: [] as string[] };
-  const holder: { sessions?: SessionService } = {};
   let nextServer = 0;
   let nextSession = 0;
-  const servers = new ServerService({
-    store: serverStore,
-    claims,
-    runtime,
-    events,
-    limits,
-    clock,
-    newId: () => `00000000-0000-4000-8000-${String(++nextServer).padStart(12, '0')}`,
-    portRange: { from: 33890, to: 33999 },
-    host: HOST,
-    sessions: {
-      countLive: (id) => holder.sessions?.countLive(id) ?? Promise.resolve(0),
-      terminateAll: (id, reason) => holder.sessions?.terminateAll(id, reason) ?? Promise.resolve(0),
-    },
-  });
   const sessions = new SessionService({
     store,
     claims,
-    servers,
+    servers: serverStore,
     events,
     limits,
     clock,
@@ -120,7 +104,18 @@ function setup(options: SetupOptions = {}) {
       terminated: (reason) => void metrics.terminated.push(reason),
     },
   });
-  holder.sessions = sessions;
+  const servers = new ServerService({
+    store: serverStore,
+    claims,
+    runtime,
+    events,
+    limits,
+    clock,
+    newId: () => `00000000-0000-4000-8000-${String(++nextServer).padStart(12, '0')}`,
+    portRange: { from: 33890, to: 33999 },
+    host: HOST,
+    sessions,
+  });
   return { clock, serverStore, store, claims, events, runtime, accounts, terminator, limits, metrics, servers, sessions };
 }
 

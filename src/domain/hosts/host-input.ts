@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { HOST_ID_PATTERN } from '../cluster/host-protocol.js';
 import { ValidationError } from '../shared/errors.js';
 import { parseOrThrow } from '../shared/validation.js';
-import { HOST_ID_PATTERN, type HostCapacity, type PortRange } from './host.js';
+import type { HostCapacity, PortRange } from './host.js';
 
 const hostId = z.string().regex(HOST_ID_PATTERN, {
   message: 'must be 1-63 lowercase letters, digits or hyphens, starting with a letter or digit',

@@ -1,7 +1,7 @@
 /** What RDP clients and placement know of one RDP host: the machine an agent runs xrdp on. */
 
 /** Host ids are DNS-label-like, so they fit claim keys, stream names and Redis ACL patterns. */
-export const HOST_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { HOST_ID_PATTERN } from '../cluster/host-protocol.js';
 
 export const HOST_STATUSES = ['ONLINE', 'OFFLINE', 'DRAINING'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];

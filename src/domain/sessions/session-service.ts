@@ -4,7 +4,8 @@ import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
-import type { ServerService } from '../servers/server-service.js';
+import type { RdpServer } from '../servers/server.js';
+import type { ServerStore } from '../servers/server-store.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../shared/errors.js';
@@ -37,7 +38,8 @@ export interface SessionMetrics {
 export interface SessionServiceDeps {
   store: SessionStore;
   claims: ClaimStore;
-  servers: ServerService;
+  /** Reads servers (the server store): sessions need a server's status, owner and port, not its rules. */
+  servers: Pick<ServerStore, 'findById'>;
   events: EventPublisher;
   limits: ResourceLimitsProvider;
   clock: Clock;
@@ -148,7 +150,7 @@ export class SessionService implements LiveSessions {
     if (mode === 'HOST_ACCOUNT' && !LINUX_USERNAME.test(viewer.username)) {
       throw new ValidationError('credentialMode', `"${viewer.username}" is not a Linux account name; use EPHEMERAL`);
     }
-    const server = await this.deps.servers.get(viewer, valid.serverId);
+    const server = await this.visibleServer(viewer, valid.serverId);
     if (server.status !== 'RUNNING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
     }
@@ -233,7 +235,7 @@ export class SessionService implements LiveSessions {
       this.deps.metrics?.created();
       // A stop may have begun while the account was made: a server that is not running now keeps
       // no session (its stop sweeps what it saw; this catches what it could not see yet).
-      if ((await this.deps.servers.get(viewer, server.id).catch(() => null))?.status !== 'RUNNING') {
+      if ((await this.deps.servers.findById(server.id).catch(() => null))?.status !== 'RUNNING') {
         await this.end(session, 'SERVER_STOPPED');
         throw new ConflictError('the server stopped while the session was being admitted');
       }
@@ -412,6 +414,14 @@ export class SessionService implements LiveSessions {
 
   async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
     return this.deps.store.countByStatus();
+  }
+
+  /** The server as the viewer may see it; another user's answers exactly as a missing one. */
+  private async visibleServer(viewer: Viewer, id: string): Promise<RdpServer> {
+    const server = await this.deps.servers.findById(id);
+    if (!server) throw new NotFoundError('server', id);
+    if (!canSee(viewer, server)) throw new NotFoundError('server', id, true);
+    return server;
   }
 
   private activePatch(): Partial<RdpSession> {

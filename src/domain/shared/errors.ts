@@ -120,3 +120,18 @@ export class ServiceUnavailableError extends DomainError {
     this.name = 'ServiceUnavailableError';
   }
 }
+
+/**
+ * The host's agent did not start the command in time (the host is offline, its agent stopped, or
+ * it is too busy to take it within the command's deadline): nothing was done on the host.
+ */
+export class HostUnavailableError extends DomainError {
+  readonly code = 'HOST_UNAVAILABLE';
+  constructor(
+    readonly hostId: string,
+    reason = 'did not answer in time',
+  ) {
+    super(`host ${hostId} is unavailable (${reason}); nothing was done there`);
+    this.name = 'HostUnavailableError';
+  }
+}
