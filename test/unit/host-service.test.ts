@@ -221,6 +221,15 @@ describe('HostService.heartbeat and markStale (injected clock)', () => {
     expect(h.events.hostEvents('edge-1')).toEqual(['edge-1 HEARTBEAT:ONLINE']);
   });
 
+  it('takes a reading with a figure missing as no reading, keeping the last one', async () => {
+    h.clock.advance(1_000);
+    await h.hosts.heartbeat('edge-1', { at: h.clock.iso(), usage: { cpuPercent: 5, memoryPercent: 6 } });
+    h.clock.advance(1_000);
+    const host = await h.hosts.heartbeat('edge-1', { at: h.clock.iso(), usage: { cpuPercent: null, memoryPercent: 7 } });
+    expect(host.usage).toEqual({ cpuPercent: 5, memoryPercent: 6, at: h.clock.iso(-1_000) });
+    expect(host.lastHeartbeatAt).toBe(h.clock.iso());
+  });
+
   it('caps a heartbeat from the future at now, so a fast agent clock cannot keep a host alive', async () => {
     const host = await h.hosts.heartbeat('edge-1', { at: h.clock.iso(3_600_000), usage: null });
     expect(host.lastHeartbeatAt).toBe(h.clock.iso());

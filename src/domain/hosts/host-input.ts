@@ -82,7 +82,16 @@ export interface HeartbeatInput {
   usage: { cpuPercent: number; memoryPercent: number } | null;
 }
 
+/** A reading with a figure missing (the agent's first probe round) counts as no reading. */
+function withoutPartialUsage(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const usage = (input as { usage?: unknown }).usage;
+  if (typeof usage !== 'object' || usage === null) return input;
+  const { cpuPercent, memoryPercent } = usage as { cpuPercent?: unknown; memoryPercent?: unknown };
+  return cpuPercent === null || memoryPercent === null ? { ...input, usage: null } : input;
+}
+
 export function validateHeartbeat(input: unknown): HeartbeatInput {
-  const valid = parseOrThrow(heartbeatSchema, input);
+  const valid = parseOrThrow(heartbeatSchema, withoutPartialUsage(input));
   return { at: new Date(valid.at).toISOString(), usage: valid.usage };
 }
