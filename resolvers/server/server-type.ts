@@ -99,8 +99,13 @@ export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement(
       nullable: true,
       description: 'Why the server is in ERROR, when it is.',
     }),
-    host: t.exposeString('host', { description: 'Host name RDP clients connect to.' }),
-    port: t.exposeInt('port', { description: 'RDP port, allocated at creation and kept for life.' }),
+    hostId: t.exposeString('hostId', {
+      description: 'Id of the host the server is placed on (see `placement`); servers from before hosts existed are on HOST_ID.',
+    }),
+    host: t.exposeString('host', { description: 'Host name RDP clients connect to (the rdpAddress of its host at creation).' }),
+    port: t.exposeInt('port', {
+      description: 'RDP port on its host, allocated at creation and kept for life; unique per host, not across hosts.',
+    }),
     configuration: t.field({ type: ServerConfigurationRef, description: 'Session settings.', resolve: (s) => s.configuration }),
     resources: t.field({ type: ServerResourcesRef, description: 'Resource limits.', resolve: (s) => s.resources }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt }),

@@ -21,6 +21,7 @@ const FIELD_ACTIONS: Record<string, string> = {
   updateXrdpConfig: 'xrdp.config.update',
   controlXrdpService: 'xrdp.service.control',
   updateResourceLimits: 'limits.update',
+  setHostDrain: 'host.drain',
 };
 
 /** The name of the document's operation when it has exactly one (clients often send no operationName). */

@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../monitoring/monitoring-router.js';
 import type { Config } from '../config/config.js';
+import { hostSubjectId } from '../domain/resources/resource-collector.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
+import { startLocalHost } from './hosts-wiring.js';
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
 import { requestIdFrom, runInRequestScope } from './request-scope.js';
@@ -61,7 +63,20 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const { mongo, redis } = container;
   // Recovery reads the servers, so it waits for the database; start-up waits for it a little
   // (the usual case: it is there), then serves with readiness false until it appears.
+  let stopLocalHost = () => {};
   const recover = async () => {
+    // The in-process host is registered before the first request, so placement has a host.
+    const local = startLocalHost({
+      config,
+      logger,
+      hosts: container.hosts,
+      servers: container.servers,
+      usage: async () =>
+        (await container.resources.usage.current([hostSubjectId(config.xrdp.publicHost)])).flatMap((s) => (s ? [s] : [])),
+      clock: options.clock ?? { now: () => new Date() },
+    });
+    stopLocalHost = local.stop;
+    await local.ready;
     const recovered = await container.servers.recoverRuntime().catch((err: unknown) => {
       logger.error({ err }, 'could not recover xrdp instances');
       return null;
@@ -141,6 +156,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     const started = Date.now();
     shuttingDown = true;
     jobs.stop();
+    stopLocalHost();
     const timedOut: string[] = [];
     const step = async (name: string, ms: number, task: () => Promise<unknown> | unknown) => {
       const t0 = Date.now();

@@ -8,6 +8,7 @@ import type { XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.j
 import type { Config } from '../config/config.js';
 import type { AuditService } from '../domain/audit/audit-service.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
+import type { HostService } from '../domain/hosts/host-service.js';
 import type { HostProbe } from '../domain/resources/host-probe.js';
 import type { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
 import type { ServerRuntime } from '../domain/servers/server-runtime.js';
@@ -53,6 +54,8 @@ export interface Container {
   resources: Resources;
   servers: ServerService;
   sessions: SessionService;
+  /** RDP hosts: registration, heartbeats, drain, placement. */
+  hosts: HostService;
   rateLimiter: RateLimiter;
   xrdpConfig: XrdpConfigService;
   /** The host's one xrdp-sesman. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
 
 /** Thrown when the environment is invalid; lists every problem at once. */
 export class ConfigError extends Error {
@@ -101,6 +102,13 @@ const envSchema = z.object({
   RDP_PORT_RANGE: portRange.default({ from: 33890, to: 33999 }),
   RDP_PUBLIC_HOST: z.string().min(1).max(255).default('localhost'),
   RDP_LOOPBACK_ONLY: bool.default(false),
+  HOST_ID: z
+    .string()
+    .regex(HOST_ID_PATTERN, {
+      message: 'must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen',
+    })
+    .default('local'),
+  HOST_HEARTBEAT_INTERVAL: int(1, 3600).default(5),
   PROMETHEUS_ENABLED: bool.default(true),
   METRICS_INTERVAL: int(1, 86400).default(30),
   HEALTH_CHECK_INTERVAL: int(1, 86400).default(30),
@@ -176,6 +184,12 @@ export interface Config {
     publicHost: string;
     /** Bind xrdp instances to 127.0.0.1 only. */
     loopbackOnly: boolean;
+  };
+  hosts: {
+    /** The id of the host this process serves RDP on (its in-process agent). */
+    localId: string;
+    /** Seconds between heartbeats; a host silent for 3 of them is OFFLINE. */
+    heartbeatIntervalSeconds: number;
   };
   metrics: { enabled: boolean; intervalSeconds: number; healthCheckIntervalSeconds: number };
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
@@ -296,6 +310,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       publicHost: e.RDP_PUBLIC_HOST,
       loopbackOnly: e.RDP_LOOPBACK_ONLY,
     },
+    hosts: { localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
     metrics: {
       enabled: e.PROMETHEUS_ENABLED,
       intervalSeconds: e.METRICS_INTERVAL,

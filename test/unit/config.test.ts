@@ -99,10 +99,23 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['XRDP_CONFIG_PATH', 'etc/xrdp'],
     ['SESSION_TIMEOUT', '10'],
+    ['HOST_ID', 'Local'],
+    ['HOST_ID', '-edge'],
+    ['HOST_ID', 'a'.repeat(64)],
+    ['HOST_HEARTBEAT_INTERVAL', '0'],
+    ['HOST_HEARTBEAT_INTERVAL', '1.5'],
   ])('rejects %s=%s naming that variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('takes HOST_ID and HOST_HEARTBEAT_INTERVAL, defaulting to local and 5 seconds', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET_32 }).hosts).toEqual({ localId: 'local', heartbeatIntervalSeconds: 5 });
+    expect(loadConfig({ JWT_SECRET: SECRET_32, HOST_ID: 'edge-7', HOST_HEARTBEAT_INTERVAL: '2' }).hosts).toEqual({
+      localId: 'edge-7',
+      heartbeatIntervalSeconds: 2,
+    });
   });
 
   it('rejects a JWT_SECRET shorter than 32 bytes and accepts exactly 32', () => {

@@ -6,6 +6,7 @@ import { createXrdpConfigFileWriter } from '../../adapters/xrdp/xrdp-config-file
 import type { Config } from '../../config/config.js';
 import { actorOf } from '../../domain/audit/audit-event.js';
 import { AuditService } from '../../domain/audit/audit-service.js';
+import type { HostService } from '../../domain/hosts/host-service.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import { defaultResourceLimits } from '../../domain/resources/resource-limits.js';
 import { ResourceLimitsService } from '../../domain/resources/resource-limits-service.js';
@@ -17,6 +18,7 @@ import { XrdpConfigService } from '../../domain/xrdp/xrdp-config-service.js';
 import type { XrdpConfigStore } from '../../domain/xrdp/xrdp-config-store.js';
 import { XrdpHostService } from '../../domain/xrdp/xrdp-host.js';
 import { XrdpLogService } from '../../domain/xrdp/xrdp-log-service.js';
+import { createHosts } from '../hosts-wiring.js';
 import { createLogThrottle } from '../log-throttle.js';
 import type { Logger } from '../logger.js';
 import { createHostAdmission, createResources, type Resources } from '../resources-wiring.js';
@@ -86,6 +88,8 @@ export interface Fleet {
   limits: ResourceLimitsService;
   sessions: SessionService;
   servers: ServerService;
+  /** RDP hosts: registration, heartbeats, drain; their placement of new servers. */
+  hosts: HostService;
   resources: Resources;
   xrdpHost: XrdpHostService;
   xrdpLogs: XrdpLogService;
@@ -111,6 +115,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     audit,
   });
   const admission = createHostAdmission(config, stores.resources.samples, limits, clock);
+  const hosts = createHosts({ config, store: stores.hosts, claims: stores.claims, events, clock, audit });
   const sessions = new SessionService({
     audit,
     store: stores.sessions,
@@ -129,6 +134,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     defaultCredentialMode: host.defaultCredentialMode,
     ...(host.accounts ? { accounts: host.accounts } : {}),
     host: host.sessionHost,
+    hosts: hosts.service,
     ...(admission ? { admission } : {}),
     ...(host.enforcement ? { enforcement: host.enforcement } : {}),
     metrics: {
@@ -145,8 +151,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     limits,
     clock,
     newId: randomUUID,
-    portRange: config.xrdp.portRange,
-    host: config.xrdp.publicHost,
+    placement: hosts.placement,
     sessions,
     ...(admission ? { admission } : {}),
     ...(host.enforcement ? { enforcement: host.enforcement } : {}),
@@ -184,5 +189,5 @@ export function createFleet(deps: FleetDeps): Fleet {
       });
     },
   });
-  return { limits, sessions, servers, resources, xrdpHost, xrdpLogs: new XrdpLogService(host.logs) };
+  return { limits, sessions, servers, hosts: hosts.service, resources, xrdpHost, xrdpLogs: new XrdpLogService(host.logs) };
 }

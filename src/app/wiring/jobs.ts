@@ -32,8 +32,8 @@ function every(ms: number, task: () => Promise<unknown>, logger: Logger, failure
 }
 
 /**
- * The periodic work of a replica: orphaned claims freed, session deadlines enforced, old audit
- * events pruned, resource samples collected. Every replica runs them; each is safe to run on
+ * The periodic work of a replica: orphaned claims freed, session deadlines enforced, silent
+ * hosts marked OFFLINE, old audit events pruned, resource samples collected. Every replica runs them; each is safe to run on
  * several at once. They start once `recovery` (instances adopted after a restart) is done.
  */
 export function startBackgroundJobs(
@@ -42,7 +42,17 @@ export function startBackgroundJobs(
   recovery: Promise<void>,
   intervals: JobIntervals = {},
 ): BackgroundJobs {
-  const { servers, sessions, audit, resources } = container;
+  const { servers, sessions, audit, resources, hosts } = container;
+  // A host silent for 3 heartbeat intervals goes OFFLINE; whichever replica writes first, once.
+  const stale = every(
+    container.config.hosts.heartbeatIntervalSeconds * 1000,
+    async () => {
+      const ids = await hosts.markStale();
+      if (ids.length > 0) logger.warn({ hosts: ids }, 'hosts went OFFLINE: no heartbeat for 3 intervals');
+    },
+    logger,
+    'marking silent hosts OFFLINE failed',
+  );
   const reconcile = every(
     intervals.reconcileIntervalMs ?? 30_000,
     async () => {
@@ -93,6 +103,7 @@ export function startBackgroundJobs(
     stop() {
       clearInterval(reconcile);
       clearInterval(sweep);
+      clearInterval(stale);
       clearInterval(pruning);
       clearInterval(health);
     },

@@ -20,6 +20,7 @@ export const AUDIT_ACTIONS = [
   'xrdp.config.update',
   'xrdp.service.control',
   'limits.update',
+  'host.drain',
   'auth.token',
 ] as const;
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -33,7 +34,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  /** server, session, xrdp_config, xrdp_service, resource_limits, api */
+  /** server, session, host, xrdp_config, xrdp_service, resource_limits, api */
   type: string;
   id: string | null;
   name: string | null;

@@ -1,9 +1,10 @@
 import { type AuditTarget, actorOf } from '../audit/audit-event.js';
 import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
+import { usablePorts } from '../hosts/host.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
-import { type ClaimStore, claimLowest, claimSlot, range, releaseOrphanClaims } from '../shared/claim-store.js';
+import { type ClaimStore, claimSlot, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import {
   ConflictError,
@@ -11,7 +12,6 @@ import {
   ForbiddenError,
   LimitExceededError,
   NotFoundError,
-  PortExhaustedError,
   RuntimeFailureError,
   ValidationError,
 } from '../shared/errors.js';
@@ -23,6 +23,7 @@ import type { EnforcementCapability, ResourceEnforcement } from './resource-enfo
 import type { RdpServer, ServerStatus } from './server.js';
 import type { ServerEventKind } from './server-events.js';
 import { checkResourcesWithinLimits, validateCreateServer, validateUpdateServer } from './server-input.js';
+import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
 import type { ServerFilter, ServerStore } from './server-store.js';
 
@@ -40,8 +41,11 @@ export interface ServerServiceDeps {
   limits: ResourceLimitsProvider;
   clock: Clock;
   newId: IdGenerator;
-  portRange: { from: number; to: number };
-  host: string;
+  /** Chooses each new server's host and claims its port there (the hosts area's HostPlacement). */
+  placement?: ServerPlacement;
+  /** Without `placement`: every server goes to this one host (id and address), ports from portRange. */
+  portRange?: { from: number; to: number };
+  host?: string;
   metrics?: ServerMetrics;
   sessions?: LiveSessions;
   /** Records create, update, delete, start, stop, restart and maintenance, refusals included. */
@@ -68,17 +72,26 @@ function requestedName(input: unknown): string | null {
   return typeof name === 'string' ? name : null;
 }
 
-/** The standard RDP port is never handed out, whatever the configured range. */
-const RESERVED_PORTS = new Set([3389]);
-
 const SLOT_PREFIX = 'slot:servers:';
 
-/** The rules of RDP servers: validation, caps, ports, ownership and the status machine. */
+/** The rules of RDP servers: validation, caps, placement, ownership and the status machine. */
 export class ServerService {
-  constructor(private readonly deps: ServerServiceDeps) {}
+  private readonly placement: ServerPlacement;
 
-  private get portPrefix(): string {
-    return `port:${this.deps.host}:`;
+  constructor(private readonly deps: ServerServiceDeps) {
+    if (deps.placement) {
+      this.placement = deps.placement;
+    } else {
+      const { host, portRange } = deps;
+      if (host === undefined || portRange === undefined)
+        throw new Error('ServerService needs a placement, or a host and portRange');
+      this.placement = new SingleHostPlacement(deps.claims, {
+        id: host,
+        address: host,
+        ports: usablePorts(portRange),
+        ...portRange,
+      });
+    }
   }
 
   async get(viewer: Viewer, id: string): Promise<RdpServer> {
@@ -117,7 +130,7 @@ export class ServerService {
       this.deps.audit,
       { actor: actorOf(viewer), action: 'server.create', target: serverTarget(null, requestedName(input)) },
       () => this.createUnaudited(viewer, input),
-      (s) => ({ target: serverTarget(s.id, s.name), details: { host: s.host, port: s.port, owner: s.owner } }),
+      (s) => ({ target: serverTarget(s.id, s.name), details: { hostId: s.hostId, host: s.host, port: s.port, owner: s.owner } }),
     );
   }
 
@@ -133,12 +146,9 @@ export class ServerService {
     if (slot === null) {
       throw new LimitExceededError('maxServers', max, `the fleet already has the maximum of ${max} servers`);
     }
-    const { from, to } = this.deps.portRange;
-    const candidates = [...range(from, to)].filter((p) => !RESERVED_PORTS.has(p));
-    let port: number | null = null;
+    let placed: Placed | null = null;
     try {
-      port = await claimLowest(this.deps.claims, this.portPrefix, candidates, id);
-      if (port === null) throw new PortExhaustedError(this.deps.host, from, to);
+      placed = await this.placement.place(id, valid.hostId);
       const now = this.deps.clock.now().toISOString();
       const server: RdpServer = {
         id,
@@ -149,8 +159,9 @@ export class ServerService {
         status: 'STOPPED',
         statusMessage: null,
         statusBeforeMaintenance: null,
-        host: this.deps.host,
-        port,
+        hostId: placed.hostId,
+        host: placed.address,
+        port: placed.port,
         configuration: valid.configuration,
         resources: valid.resources,
         createdAt: now,
@@ -164,7 +175,7 @@ export class ServerService {
       this.deps.metrics?.created();
       return server;
     } catch (err) {
-      await this.releaseClaims(id, port, slot);
+      await this.releaseClaims(id, placed, slot);
       throw err;
     }
   }
@@ -313,7 +324,7 @@ export class ServerService {
     if (server.status !== 'STOPPED') await this.deps.runtime.stop(server);
     if (!(await this.deps.store.delete(id))) throw new NotFoundError('server', id);
     await this.sweepSessions(id, 'SERVER_STOPPED');
-    await this.releaseClaims(id, server.port, null);
+    await this.releaseClaims(id, { hostId: server.hostId, address: server.host, port: server.port }, null);
     await this.deps.runtime.remove(server).catch(() => undefined);
     this.publish('DELETED', server);
     this.deps.metrics?.deleted();
@@ -405,9 +416,36 @@ export class ServerService {
 
   /** Frees port and slot claims whose server was never written (a replica died in between). */
   async reconcileClaims(): Promise<number> {
-    return releaseOrphanClaims(this.deps.claims, [this.portPrefix, SLOT_PREFIX], this.deps.clock.now(), async (ids) => {
+    const prefixes = [...this.placement.claimPrefixes, SLOT_PREFIX];
+    return releaseOrphanClaims(this.deps.claims, prefixes, this.deps.clock.now(), async (ids) => {
       return new Set((await this.deps.store.findByIds(ids)).map((s) => s.id));
     });
+  }
+
+  /**
+   * Ports were claimed as `port:<RDP_PUBLIC_HOST>:<n>` before hosts existed; they are the local
+   * host's now. Moves each such claim to `port:<hostId>:<n>` for the same server (idempotent).
+   * Returns how many moved; a port already claimed under the new key by another server is left
+   * (and logged by the caller) rather than shared.
+   */
+  async migrateLegacyPortClaims(legacyHost: string, hostId: string): Promise<{ moved: number; conflicts: string[] }> {
+    const legacyPrefix = `port:${legacyHost}:`;
+    if (legacyPrefix === `port:${hostId}:`) return { moved: 0, conflicts: [] };
+    let moved = 0;
+    const conflicts: string[] = [];
+    for (const claim of await this.deps.claims.list(legacyPrefix)) {
+      const port = Number(claim.key.slice(legacyPrefix.length));
+      if (!Number.isInteger(port)) continue;
+      const key = portKey(hostId, port);
+      const taken = !(await this.deps.claims.tryClaim(key, claim.owner));
+      if (taken && !(await this.deps.claims.list(key)).some((c) => c.key === key && c.owner === claim.owner)) {
+        conflicts.push(claim.key);
+        continue;
+      }
+      await this.deps.claims.release(claim.key, claim.owner);
+      moved++;
+    }
+    return { moved, conflicts };
   }
 
   async countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {
@@ -505,8 +543,8 @@ export class ServerService {
     this.deps.events.publish('server:changed', server.id, { kind, server, at: this.deps.clock.now().toISOString() });
   }
 
-  private async releaseClaims(owner: string, port: number | null, slot: number | null): Promise<void> {
-    if (port !== null) await this.deps.claims.release(`${this.portPrefix}${port}`, owner);
+  private async releaseClaims(owner: string, placed: Placed | null, slot: number | null): Promise<void> {
+    if (placed !== null) await this.placement.release(owner, placed.hostId, placed.port);
     if (slot !== null) {
       await this.deps.claims.release(`${SLOT_PREFIX}${slot}`, owner);
     } else {

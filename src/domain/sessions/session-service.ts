@@ -69,6 +69,8 @@ export interface SessionServiceDeps {
   admission?: AdmissionGate;
   /** Puts logged-in sessions under perSession.maxCpu / maxMemoryMb; reports its own failures. */
   enforcement?: ResourceEnforcement;
+  /** Refuses sessions on a server whose host is draining or OFFLINE (hosts area). */
+  hosts?: { checkAcceptsSessions(hostId: string): Promise<void> };
 }
 
 const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
@@ -170,6 +172,7 @@ export class SessionService implements LiveSessions {
     if (server.status !== 'RUNNING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
     }
+    await this.deps.hosts?.checkAcceptsSessions(server.hostId);
     await this.deps.admission?.check('session', server.host);
     const limits = await this.deps.limits.get();
     const id = this.deps.newId();
