@@ -65,6 +65,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   // (the usual case: it is there), then serves with readiness false until it appears.
   let stopLocalHost = () => {};
   const recover = async () => {
+    // With agents, each host reconciles when its agent says hello; this process runs no xrdp.
+    if (config.hosts.mode === 'agents') return;
     // The in-process host is registered before the first request, so placement has a host.
     const local = startLocalHost({
       config,

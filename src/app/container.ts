@@ -15,6 +15,7 @@ import type { ServerRuntime } from '../domain/servers/server-runtime.js';
 import type { ServerService } from '../domain/servers/server-service.js';
 import type { SessionService } from '../domain/sessions/session-service.js';
 import { type Clock, systemClock } from '../domain/shared/clock.js';
+import { NotFoundError } from '../domain/shared/errors.js';
 import type { EventBus } from '../domain/shared/event-publisher.js';
 import type { RateLimiter } from '../domain/shared/rate-limiter.js';
 import type { XrdpConfigService } from '../domain/xrdp/xrdp-config-service.js';
@@ -23,9 +24,11 @@ import type { XrdpLogService } from '../domain/xrdp/xrdp-log-service.js';
 import type { XrdpSessionTerminator } from '../domain/xrdp/xrdp-session-terminator.js';
 import type { Logger } from './logger.js';
 import { type Resources, usageGaugeSources } from './resources-wiring.js';
+import { createClusterCommands, createEventApplier, startEventConsumer } from './wiring/cluster.js';
 import { createAudit, createFleet, createXrdpConfig } from './wiring/fleet.js';
 import { createLocalHost, type LocalHostOverrides } from './wiring/local-host.js';
 import { connectConfiguredRedis, createBus, createRateLimiter } from './wiring/redis.js';
+import { createRemoteHost } from './wiring/remote-host.js';
 import { openStores } from './wiring/stores.js';
 
 /** Replaceable parts, for tests and embedding. */
@@ -101,7 +104,30 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   });
   const audit = createAudit(stores, logger, clock);
   const xrdpConfig = createXrdpConfig(config, logger, clock, stores.xrdpConfigs, audit);
-  const host = createLocalHost({ ...config.xrdp, cgroupParent: config.resources.cgroupParent }, logger, xrdpConfig, overrides);
+  const commands =
+    config.hosts.mode === 'agents' && config.redis
+      ? createClusterCommands({
+          redisUrl: config.redis.url,
+          hostStore: stores.hosts,
+          clock,
+          heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+          logger,
+        })
+      : undefined;
+  const remote = commands
+    ? createRemoteHost({
+        commands,
+        hostOfServer: async (serverId) => {
+          const server = await stores.servers.findById(serverId);
+          if (!server) throw new NotFoundError('server', serverId);
+          return server.hostId;
+        },
+        defaultHostId: config.hosts.localId,
+        xrdpConfig,
+      })
+    : undefined;
+  const host =
+    remote ?? createLocalHost({ ...config.xrdp, cgroupParent: config.resources.cgroupParent }, logger, xrdpConfig, overrides);
   const fleet = createFleet({
     config,
     logger,
@@ -128,6 +154,18 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       .catch((err: unknown) => logger.warn({ err, serverId: e.serverId }, 'could not apply an xrdp session event'));
   });
   const activityWatcher = host.watchActivity((reports, measuredAt) => sessions.applyActivity(reports, measuredAt));
+  // In a cluster the same links come from the agents' event streams.
+  const agentEvents =
+    commands && remote && config.redis
+      ? startEventConsumer({
+          redisUrl: config.redis.url,
+          hostStore: stores.hosts,
+          clock,
+          heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+          logger,
+          apply: createEventApplier({ hosts: fleet.hosts, fleet, servers: stores.servers, events, remote, commands, logger }),
+        })
+      : undefined;
   const tokenVerifier =
     overrides.tokenVerifier ??
     createJwtTokenVerifier({
@@ -158,6 +196,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       // The collector goes first: it gives its lease back through Redis.
       await fleet.resources.collector.stop();
       await activityWatcher?.stop();
+      await agentEvents?.stop();
+      await commands?.client.close();
       await sessionWatcher?.stop();
       await redis?.close();
       await stores.mongo?.close();

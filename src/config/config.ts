@@ -109,6 +109,7 @@ const envSchema = z.object({
     })
     .default('local'),
   HOST_HEARTBEAT_INTERVAL: int(1, 3600).default(5),
+  RDP_HOSTS: z.enum(['local', 'agents'], { message: 'must be local or agents' }).default('local'),
   PROMETHEUS_ENABLED: bool.default(true),
   METRICS_INTERVAL: int(1, 86400).default(30),
   HEALTH_CHECK_INTERVAL: int(1, 86400).default(30),
@@ -186,6 +187,11 @@ export interface Config {
     loopbackOnly: boolean;
   };
   hosts: {
+    /**
+     * `local`: this process runs xrdp and is the one host (the all-in-one default). `agents`: it
+     * runs none; host agents serve every host through Redis Streams.
+     */
+    mode: 'local' | 'agents';
     /** The id of the host this process serves RDP on (its in-process agent). */
     localId: string;
     /** Seconds between heartbeats; a host silent for 3 of them is OFFLINE. */
@@ -235,6 +241,8 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  if (e.RDP_HOSTS === 'agents' && !e.REDIS_URL)
+    problems.push('RDP_HOSTS: agents needs REDIS_URL (commands and events go through Redis Streams)');
   if (e.IDLE_TIMEOUT >= e.SESSION_TIMEOUT) problems.push('IDLE_TIMEOUT: must be less than SESSION_TIMEOUT');
   // At or past SESSION_TIMEOUT it could never end a session first: it would be accepted and do nothing.
   if (e.DISCONNECTED_SESSION_TIMEOUT !== undefined && e.DISCONNECTED_SESSION_TIMEOUT >= e.SESSION_TIMEOUT) {
@@ -310,7 +318,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       publicHost: e.RDP_PUBLIC_HOST,
       loopbackOnly: e.RDP_LOOPBACK_ONLY,
     },
-    hosts: { localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
+    hosts: { mode: e.RDP_HOSTS, localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
     metrics: {
       enabled: e.PROMETHEUS_ENABLED,
       intervalSeconds: e.METRICS_INTERVAL,

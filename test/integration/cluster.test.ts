@@ -80,8 +80,8 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
   }
 
   const hostStatus = async (t: TestApp, id: string) =>
-    (await t.gql<{ host: { status: string } | null }>('query($id: ID!) { host(id: $id) { status } }', { id }, admin)).body
-      .data?.host?.status;
+    (await t.gql<{ host: { status: string } | null }>('query($id: ID!) { host(id: $id) { status } }', { id }, admin)).body.data
+      ?.host?.status;
 
   beforeAll(async () => {
     const mongoUri = uniqueMongoUri(services.mongoUri as string, 'cluster');
@@ -98,14 +98,28 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     for (const hostId of ['a', 'b'] as const) {
       await redis.admin.call('ACL', 'SETUSER', ...agentAclSetUserArgs(hostId, PASSWORDS[hostId]));
     }
-    const env = { MONGODB_URI: mongoUri, REDIS_URL: redis.url, RDP_HOSTS: 'agents', HOST_HEARTBEAT_INTERVAL: String(HEARTBEAT_S) };
+    const env = {
+      MONGODB_URI: mongoUri,
+      REDIS_URL: redis.url,
+      RDP_HOSTS: 'agents',
+      HOST_HEARTBEAT_INTERVAL: String(HEARTBEAT_S),
+    };
     apiA = await startTestApp(env);
     apiB = await startTestApp(env);
     admin = await apiA.token('root-admin', ['admin']);
     startAgent(agents.a);
     startAgent(agents.b);
-    for (const id of ['a', 'b']) await until(() => hostStatus(apiB, id), (s) => s === 'ONLINE', 30_000, `host ${id} ONLINE`);
-    xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: 'ignore', detached: true });
+    for (const id of ['a', 'b'])
+      await until(
+        () => hostStatus(apiB, id),
+        (s) => s === 'ONLINE',
+        30_000,
+        `host ${id} ONLINE`,
+      );
+    xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
+      stdio: 'ignore',
+      detached: true,
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -164,7 +178,9 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     const probe = await probeRdp({ host: agents.b.ns.insideAddress, port: server.port, timeoutMs: 3000 });
     expect(probe.kind === 'selected' && probe.protocol).toBe(PROTOCOL_SSL);
 
-    const session = await apiA.gql<{ createSession: { connection?: { host: string; port: number; username: string; password: string } } }>(
+    const session = await apiA.gql<{
+      createSession: { connection?: { host: string; port: number; username: string; password: string } };
+    }>(
       'mutation($id: ID!) { createSession(input: { serverId: $id, credentialMode: EPHEMERAL }) { ... on CreateSessionSuccess { session { id } connection { host port username password } } ... on Error { code message } } }',
       { id: server.id },
       owner,
@@ -195,7 +211,8 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     );
     try {
       await events.until(
-        () => events.items.some((i) => i.data?.sessionEvents.kind === 'CONNECTED' && i.data.sessionEvents.session.display !== null),
+        () =>
+          events.items.some((i) => i.data?.sessionEvents.kind === 'CONNECTED' && i.data.sessionEvents.session.display !== null),
         30_000,
       );
     } finally {
@@ -222,7 +239,12 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     const pid = agents.b.child?.pid as number;
     const killedAt = Date.now();
     process.kill(-pid, 'SIGKILL');
-    await until(() => hostStatus(apiA, 'b'), (s) => s === 'OFFLINE', 3 * HEARTBEAT_S * 1000 + 3000, 'host b OFFLINE');
+    await until(
+      () => hostStatus(apiA, 'b'),
+      (s) => s === 'OFFLINE',
+      3 * HEARTBEAT_S * 1000 + 3000,
+      'host b OFFLINE',
+    );
     const offlineAfter = Date.now() - killedAt;
     expect(offlineAfter).toBeLessThan(3 * HEARTBEAT_S * 1000 + 3000);
 
@@ -238,7 +260,12 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     expect(refusedIn).toBeLessThan(1000);
 
     startAgent(agents.b);
-    await until(() => hostStatus(apiA, 'b'), (s) => s === 'ONLINE', 20_000, 'host b ONLINE again');
+    await until(
+      () => hostStatus(apiA, 'b'),
+      (s) => s === 'ONLINE',
+      20_000,
+      'host b ONLINE again',
+    );
     // Reconciled: the instance outlived its agent, so it is adopted and the server stays RUNNING.
     const after = await apiA.gql<{ server: { status: string } }>('query($id: ID!) { server(id: $id) { status } }', { id }, owner);
     expect(after.body.data?.server.status).toBe('RUNNING');

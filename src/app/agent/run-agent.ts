@@ -102,6 +102,10 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
     logger.info({ serverId: e.serverId, kind: e.kind, display: e.display }, 'xrdp session event'),
   );
 
+  const activity = host.watchActivity((reports, measuredAt) =>
+    reports.length > 0 ? publish('session.activity', { reports, measuredAt: measuredAt.toISOString() }) : undefined,
+  );
+
   await transport.serve(createHostCommandHandler(host, probe, xrdp));
   await publish('agent.hello', { host: description, inventory: { instances }, at: new Date().toISOString() });
   logger.info({ adopted: instances.length }, 'host agent serving');
@@ -124,6 +128,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
       clearInterval(beat);
       await publish('agent.bye', { at: new Date().toISOString() });
       await watcher?.stop();
+      await activity?.stop();
       await transport.close();
     },
   };

@@ -4,16 +4,16 @@ import { createHostEventConsumer, type HostEventConsumer } from '../../adapters/
 import { closeRedis, openHostRedis } from '../../adapters/redis/host-redis.js';
 import { SYSTEM_ACTOR } from '../../domain/audit/audit-event.js';
 import type { HostDescription, HostEventMap, HostEventType } from '../../domain/cluster/host-messages.js';
-import { hostIdOfStreamKey, type HostEvent } from '../../domain/cluster/host-protocol.js';
-import { HostUnavailableError } from '../../domain/shared/errors.js';
+import { type HostEvent, hostIdOfStreamKey } from '../../domain/cluster/host-protocol.js';
+import { isAlive } from '../../domain/hosts/host.js';
 import type { HostService } from '../../domain/hosts/host-service.js';
 import type { HostStore } from '../../domain/hosts/host-store.js';
-import { isAlive } from '../../domain/hosts/host.js';
 import type { ServerStore } from '../../domain/servers/server-store.js';
 import type { Clock } from '../../domain/shared/clock.js';
+import { HostUnavailableError } from '../../domain/shared/errors.js';
 import type { EventBus } from '../../domain/shared/event-publisher.js';
-import type { Logger } from '../logger.js';
 import { streamLog } from '../agent/redis-agent-transport.js';
+import type { Logger } from '../logger.js';
 import type { Fleet } from './fleet.js';
 import type { HostCommands, RemoteHost } from './remote-host.js';
 
@@ -124,6 +124,11 @@ export function createEventApplier(deps: EventApplierDeps) {
     'runtime.exit': async (hostId, exit) => {
       if (await onHost(hostId, exit.serverId)) deps.remote.reportExit(exit);
     },
+    'session.activity': async (hostId, { reports, measuredAt }) => {
+      const mine: typeof reports = [];
+      for (const r of reports) if (await onHost(hostId, r.serverId)) mine.push(r);
+      if (mine.length > 0) await fleet.sessions.applyActivity(mine, new Date(measuredAt));
+    },
     'xrdp.session': async (hostId, e, event) => {
       if (!(await onHost(hostId, e.serverId))) return;
       deps.events.publish('xrdp:session-event', e.serverId, e);
@@ -131,7 +136,9 @@ export function createEventApplier(deps: EventApplierDeps) {
     },
   };
   return async (hostId: string, event: HostEvent): Promise<void> => {
-    const handler = (handlers as Record<string, ((h: string, p: unknown, e: HostEvent) => Promise<void>) | undefined>)[event.type];
+    const handler = (handlers as Record<string, ((h: string, p: unknown, e: HostEvent) => Promise<void>) | undefined>)[
+      event.type
+    ];
     if (handler) await handler(hostId, event.payload, event);
   };
 }
@@ -141,9 +148,10 @@ export function createEventApplier(deps: EventApplierDeps) {
  * found in the host store and by their streams (an agent that never registered yet), every
  * few seconds.
  */
-export function startEventConsumer(
-  options: ClusterOptions & { apply: (hostId: string, event: HostEvent) => Promise<void> },
-): { consumer: HostEventConsumer; stop(): Promise<void> } {
+export function startEventConsumer(options: ClusterOptions & { apply: (hostId: string, event: HostEvent) => Promise<void> }): {
+  consumer: HostEventConsumer;
+  stop(): Promise<void>;
+} {
   const consumer = createHostEventConsumer({
     redis: options.redisUrl,
     replicaId: `api-${randomUUID()}`,

@@ -77,7 +77,8 @@ export function startBackgroundJobs(
   };
   void recovery.then(() => prune().catch((err: unknown) => logger.warn({ err }, 'audit pruning failed')));
   // Resource samples every METRICS_INTERVAL (one replica per host stores them); stopped by container.close().
-  void recovery.then(() => resources.collector.start());
+  // With agents, no replica samples its own machine as if it were an RDP host.
+  if (container.config.hosts.mode === 'local') void recovery.then(() => resources.collector.start());
   const pruning = every(intervals.auditPruneIntervalMs ?? 3_600_000, prune, logger, 'audit pruning failed');
   void recovery.then(async () => {
     const c = await servers.enforcementCapability();

@@ -71,17 +71,17 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
     onUnexpectedExit: (listener) => void exitListeners.push(listener),
   };
 
-  // Accounts live on the host of the session's server; the port names no server, so the
-  // all-in-one default host answers here until the sessions area routes them (see docs/CLUSTER.md).
+  // Accounts live on the host of the session's server; the sessions area says which.
+  const hostOf = (where: { hostId?: string } | undefined) => where?.hostId ?? deps.defaultHostId;
   const accounts: SessionAccounts = {
     create: async (username, password, options = {}) =>
-      void (await commands.send(deps.defaultHostId, 'accounts.create', {
+      void (await commands.send(hostOf(options), 'accounts.create', {
         username,
         password,
         ...(options.desktop ? { desktop: options.desktop } : {}),
       })),
-    lock: async (username) => void (await commands.send(deps.defaultHostId, 'accounts.lock', { username })),
-    remove: async (username) => void (await commands.send(deps.defaultHostId, 'accounts.remove', { username })),
+    lock: async (username, where) => void (await commands.send(hostOf(where), 'accounts.lock', { username })),
+    remove: async (username, where) => void (await commands.send(hostOf(where), 'accounts.remove', { username })),
   };
   const sessionTerminator: XrdpSessionTerminator = {
     end: (ref) => commands.send(deps.defaultHostId, 'session.end', ref),

@@ -6,7 +6,7 @@
 import type { ProbeResult, ProbeServer, ProbeSession } from '../resources/host-probe.js';
 import type { ResourceFigures } from '../resources/resource-sample.js';
 import type { Desktop, RdpServer } from '../servers/server.js';
-import type { SessionHostState, SessionRef } from '../sessions/session-host.js';
+import type { SessionActivityReport, SessionHostState, SessionRef } from '../sessions/session-host.js';
 import type { XrdpConfig } from '../xrdp/xrdp-config.js';
 import type { SesmanState } from '../xrdp/xrdp-host.js';
 import type { XrdpLogLevel, XrdpLogLine } from '../xrdp/xrdp-log.js';
@@ -96,5 +96,7 @@ export interface HostEventMap {
   'runtime.exit': { serverId: string; message: string };
   /** What xrdp's and sesman's logs report. */
   'xrdp.session': XrdpSessionEvent;
+  /** Input idle time and client of every live desktop, measured at `measuredAt`. */
+  'session.activity': { reports: SessionActivityReport[]; measuredAt: string };
 }
 export type HostEventType = keyof HostEventMap;

@@ -414,6 +414,51 @@ export class ServerService {
     return { adopted, failed, reaped };
   }
 
+  /**
+   * A host's agent (re)started and reported the instances that really run there: records of its
+   * servers follow (a STARTING one that runs is RUNNING, a STOPPING one that does not is STOPPED,
+   * one that should run and does not is ERROR), and instances no server of this host wants are
+   * orphans for the agent to stop. Applying the same report twice changes nothing more.
+   */
+  async reconcileHost(
+    hostId: string,
+    running: readonly string[],
+  ): Promise<{ adopted: string[]; failed: string[]; orphans: string[] }> {
+    const adopted: string[] = [];
+    const failed: string[] = [];
+    const runs = new Set(running);
+    const wanted = new Set<string>();
+    let after: Cursor | undefined;
+    while (true) {
+      const page = await this.deps.store.list({ hostId }, MAX_PAGE_SIZE, after);
+      for (const server of page.items) {
+        const shouldRun =
+          server.status === 'RUNNING' ||
+          server.status === 'STARTING' ||
+          (server.status === 'MAINTENANCE' && server.statusBeforeMaintenance === 'RUNNING');
+        if (runs.has(server.id) && (shouldRun || server.status === 'STOPPING')) {
+          wanted.add(server.id);
+          if (server.status === 'STOPPING') continue;
+          adopted.push(server.id);
+          if (server.status === 'STARTING')
+            await this.write(server, 'STATUS_CHANGED', { status: 'RUNNING' }).catch(() => undefined);
+        } else if (server.status === 'STOPPING') {
+          await this.write(server, 'STATUS_CHANGED', {
+            status: 'STOPPED',
+            lastStoppedAt: this.deps.clock.now().toISOString(),
+          }).catch(() => undefined);
+        } else if (shouldRun) {
+          failed.push(server.id);
+          await this.markFailed(server.id, 'xrdp was not running when the host agent started');
+        }
+      }
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) break;
+      after = last;
+    }
+    return { adopted, failed, orphans: running.filter((id) => !wanted.has(id)) };
+  }
+
   /** Frees port and slot claims whose server was never written (a replica died in between). */
   async reconcileClaims(): Promise<number> {
     const prefixes = [...this.placement.claimPrefixes, SLOT_PREFIX];

@@ -25,7 +25,7 @@ import {
   type SessionStatus,
   type TerminationReason,
 } from './session.js';
-import type { SessionAccounts } from './session-accounts.js';
+import type { AccountHost, SessionAccounts } from './session-accounts.js';
 import type { SessionEventKind } from './session-events.js';
 import type { SessionActivityReport, SessionHost, SessionHostState, SessionRef } from './session-host.js';
 import { validateCreateSession } from './session-input.js';
@@ -83,6 +83,20 @@ const SLOT = {
   hostAccount: (serverId: string, username: string) =>
     `slot:sessions:account:${encodeURIComponent(serverId)}:${encodeURIComponent(username)}:`,
 };
+
+/**
+ * Whether a host event was applied to a session already: keys are `<hostId>/<ms>-<seq>` stream
+ * entry ids, which grow with every event of one host.
+ */
+function appliedAlready(last: string | undefined, key: string): boolean {
+  if (!last) return false;
+  const [lastHost, lastId = ''] = last.split('/');
+  const [host, id = ''] = key.split('/');
+  if (lastHost !== host) return false;
+  const [a1 = 0, a2 = 0] = lastId.split('-').map(Number);
+  const [b1 = 0, b2 = 0] = id.split('-').map(Number);
+  return a1 > b1 || (a1 === b1 && a2 >= b2);
+}
 
 const addSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
 
@@ -220,7 +234,7 @@ export class SessionService implements LiveSessions {
       if (mode === 'EPHEMERAL' && this.deps.accounts) {
         username = newAccountName();
         password = newPassword();
-        await this.deps.accounts.create(username, password, { desktop: server.configuration.desktop });
+        await this.deps.accounts.create(username, password, { desktop: server.configuration.desktop, hostId: server.hostId });
         accountMade = true;
       }
       const now = this.deps.clock.now().toISOString();
@@ -228,6 +242,7 @@ export class SessionService implements LiveSessions {
       const session: RdpSession = {
         id,
         serverId: server.id,
+        hostId: server.hostId,
         owner: viewer.userId,
         createdBy: viewer.userId,
         status: 'ACTIVE',
@@ -273,7 +288,7 @@ export class SessionService implements LiveSessions {
       };
       return { session, connection };
     } catch (err) {
-      if (accountMade) await this.deps.accounts?.remove(username).catch(() => undefined);
+      if (accountMade) await this.deps.accounts?.remove(username, { hostId: server.hostId }).catch(() => undefined);
       await release();
       throw err;
     }
@@ -362,14 +377,16 @@ export class SessionService implements LiveSessions {
   }
 
   /** What xrdp reported for a server: logins and disconnects of session accounts move sessions. */
-  async applyXrdpEvent(event: XrdpSessionEvent): Promise<RdpSession | null> {
+  async applyXrdpEvent(event: XrdpSessionEvent, eventKey?: string): Promise<RdpSession | null> {
     if (event.kind === 'LOGIN_FAILED') return null;
+    const seen = eventKey ? { lastHostEvent: eventKey } : {};
     for (let attempt = 0; attempt < 5; attempt++) {
       const session = await this.deps.store.findLiveByAccount(event.serverId, event.user);
       if (!session) return null;
+      if (eventKey && appliedAlready(session.lastHostEvent, eventKey)) return session;
       try {
         if (event.kind === 'LOGIN_SUCCEEDED' || event.kind === 'CONNECTED') {
-          const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}) };
+          const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}), ...seen };
           if (session.status === 'ACTIVE' && session.connectedAt && session.display === (event.display ?? session.display)) {
             return await this.confine(await this.transition(session, 'UPDATED', patch));
           }
@@ -381,7 +398,7 @@ export class SessionService implements LiveSessions {
           );
         }
         if (event.kind === 'DISCONNECTED' && session.status === 'ACTIVE') {
-          return await this.transition(session, 'DISCONNECTED', this.disconnectedPatch());
+          return await this.transition(session, 'DISCONNECTED', { ...this.disconnectedPatch(), ...seen });
         }
         if (event.kind === 'SESSION_ENDED') return await this.end(session, 'USER');
         return session;
@@ -467,7 +484,7 @@ export class SessionService implements LiveSessions {
         let current = s;
         if (s.credentialDeadline !== null && s.credentialDeadline <= now && this.deps.accounts) {
           // A lock that fails leaves the deadline for the next sweep; the others go on.
-          const locked = await this.deps.accounts.lock(s.username).then(() => true, recordFailure);
+          const locked = await this.deps.accounts.lock(s.username, await this.hostOf(s)).then(() => true, recordFailure);
           if (!locked) continue;
           current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
           credentialsLocked++;
@@ -513,6 +530,12 @@ export class SessionService implements LiveSessions {
 
   async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
     return this.deps.store.countByStatus();
+  }
+
+  /** Where a session's account lives: recorded at admission, or its server's host for older records. */
+  private async hostOf(session: RdpSession): Promise<AccountHost> {
+    const hostId = session.hostId ?? (await this.deps.servers.findById(session.serverId))?.hostId;
+    return hostId ? { hostId } : {};
   }
 
   /** The server as the viewer may see it; another user's answers exactly as a missing one. */
@@ -644,7 +667,9 @@ export class SessionService implements LiveSessions {
     const ref = refOf(session);
     if (ref && this.deps.host) await this.deps.host.end(ref).catch(() => undefined);
     await this.deps.enforcement?.releaseSession(session.serverId, session.id);
-    if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
+    if (session.credentialMode === 'EPHEMERAL') {
+      await this.deps.accounts?.remove(session.username, await this.hostOf(session).catch(() => ({}))).catch(() => undefined);
+    }
     for (const key of [
       ...(session.credentialMode === 'HOST_ACCOUNT' ? [`${SLOT.hostAccount(session.serverId, session.username)}0`] : []),
       `${SLOT.user(session.owner)}${session.slots.user}`,
