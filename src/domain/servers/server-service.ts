@@ -10,6 +10,7 @@ import {
   ConflictError,
   DomainError,
   ForbiddenError,
+  HostUnavailableError,
   LimitExceededError,
   NotFoundError,
   RuntimeFailureError,
@@ -533,9 +534,8 @@ export class ServerService {
     try {
       await this.deps.runtime.start(starting);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.write(starting, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
-      throw err instanceof DomainError ? err : new RuntimeFailureError(message);
+      await this.afterFailedRuntimeCall(starting, server, err);
+      throw err instanceof DomainError ? err : new RuntimeFailureError(String(err));
     }
     return this.write(starting, 'STATUS_CHANGED', {
       status: 'RUNNING',
@@ -548,9 +548,8 @@ export class ServerService {
     try {
       await this.deps.runtime.stop(stopping);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.write(stopping, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
-      throw err instanceof DomainError ? err : new RuntimeFailureError(message);
+      await this.afterFailedRuntimeCall(stopping, server, err);
+      throw err instanceof DomainError ? err : new RuntimeFailureError(String(err));
     }
     const stopped = await this.write(stopping, 'STATUS_CHANGED', {
       status: 'STOPPED',
@@ -559,6 +558,18 @@ export class ServerService {
     });
     await this.sweepSessions(server.id, 'SERVER_STOPPED');
     return stopped;
+  }
+
+  /**
+   * A start or stop that failed on the host leaves the server in ERROR with the reason; one whose
+   * host never took the command (HOST_UNAVAILABLE: nothing was done there) goes back to how it was.
+   */
+  private async afterFailedRuntimeCall(current: RdpServer, before: RdpServer, err: unknown): Promise<void> {
+    const patch: Partial<RdpServer> =
+      err instanceof HostUnavailableError
+        ? { status: before.status, statusMessage: before.statusMessage }
+        : { status: 'ERROR', statusMessage: err instanceof Error ? err.message : String(err) };
+    await this.write(current, 'STATUS_CHANGED', patch);
   }
 
   /**
