@@ -76,8 +76,12 @@ describe('host command and event streams on a private Redis', () => {
     // accepted then result on the event stream, and nothing left pending in the agent group.
     const events = (await redis.admin.xrange('rdp:host:rt-a:events', '-', '+')).map(([, f]) => f[3]);
     expect(events).toEqual(['command.accepted', 'command.result']);
-    const pending = (await redis.admin.call('XPENDING', 'rdp:host:rt-a:commands', 'agent')) as unknown[];
-    expect(pending[0]).toBe(0);
+    // The XACK follows the answer.
+    await waitFor(
+      async () => ((await redis.admin.call('XPENDING', 'rdp:host:rt-a:commands', 'agent')) as unknown[])[0] === 0,
+      2000,
+      'the command acknowledged',
+    );
     expect(api.pending()).toBe(0);
   });
 

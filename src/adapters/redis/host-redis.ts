@@ -24,7 +24,8 @@ export function openHostRedis(connection: HostRedisConnection, name: string, rol
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
     disconnectTimeout: 200,
-    ...(role === 'writer' ? { commandTimeout: 5000 } : {}),
+    // Writes issued in the same tick (answers and XACKs of a burst) share one socket write.
+    ...(role === 'writer' ? { commandTimeout: 5000, enableAutoPipelining: true } : {}),
   };
   const own: RedisOptions = role === 'reader' ? { autoResendUnfulfilledCommands: false } : {};
   const client =
