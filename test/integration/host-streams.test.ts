@@ -7,8 +7,14 @@ import { createHostCommandClient, type HostCommandClient } from '../../src/adapt
 import { createAgentEventPublisher } from '../../src/adapters/redis/host-event-publisher.js';
 import { HostCommandFailedError } from '../../src/domain/cluster/host-command-errors.js';
 import type { HostCommand } from '../../src/domain/cluster/host-protocol.js';
-import { ConflictError, HostUnavailableError, NotFoundError, ValidationError } from '../../src/domain/shared/errors.js';
-import { waitFor } from '../support/net.js';
+import {
+  ConflictError,
+  HostUnavailableError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../../src/domain/shared/errors.js';
+import { freePort, waitFor } from '../support/net.js';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.js';
 
 const SYSTEM = { userId: 'system', name: 'system' };
@@ -192,6 +198,18 @@ describe('host command and event streams on a private Redis', () => {
     await redis.admin.del('rdp:host:deleted:commands');
     await waitFor(async () => (await redis.admin.exists('rdp:host:deleted:commands')) === 1, 5000, 'the stream re-created');
     expect(await api.send('deleted', 'echo', 2, { actor: SYSTEM })).toEqual({ echo: 2, host: 'deleted' });
+  });
+
+  it('Redis unreachable: send fails at once with SERVICE_UNAVAILABLE, never hangs', async () => {
+    const api = createHostCommandClient({ redis: `redis://127.0.0.1:${await freePort()}`, replicaId: 'replica-1' });
+    open.push(api);
+    for (const attempt of [1, 2]) {
+      const t0 = Date.now();
+      const err = await api.send('dark', 'echo', attempt, { actor: SYSTEM, ttlMs: 5000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ServiceUnavailableError);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    }
+    expect(api.pending()).toBe(0);
   });
 
   it('trimming keeps both streams bounded (MAXLEN ~)', async () => {
