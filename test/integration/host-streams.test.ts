@@ -200,6 +200,69 @@ describe('host command and event streams on a private Redis', () => {
     expect(await api.send('deleted', 'echo', 2, { actor: SYSTEM })).toEqual({ echo: 2, host: 'deleted' });
   });
 
+  it('malformed or newer-version command entries are answered FAILED (or dropped without an id) and never run', async () => {
+    const { ran, started } = startAgent('strict');
+    await started;
+    const key = 'rdp:host:strict:commands';
+    const id1 = '2b1f6a4e-8f0c-4d3a-9b7e-1c2d3e4f5a6b';
+    const id2 = '3c2a7b5f-9a1d-4e4b-8c8f-2d3e4f5a6b7c';
+    await redis.admin.xadd(
+      key,
+      '*',
+      'v',
+      '2',
+      'id',
+      id1,
+      'replica',
+      'r9',
+      'type',
+      'echo',
+      'ttl',
+      '5000',
+      'actor',
+      '{}',
+      'payload',
+      '1',
+    );
+    await redis.admin.xadd(
+      key,
+      '*',
+      'v',
+      '1',
+      'id',
+      id2,
+      'replica',
+      'r9',
+      'type',
+      'echo',
+      'ttl',
+      '5000',
+      'actor',
+      'not json',
+      'payload',
+      '1',
+    );
+    await redis.admin.xadd(key, '*', 'v', '1', 'type', 'echo');
+    await waitFor(
+      async () =>
+        ((await redis.admin.call('XPENDING', key, 'agent')) as unknown[])[0] === 0 &&
+        (await redis.admin.xlen('rdp:host:strict:events')) === 2,
+      5000,
+      'the three entries handled',
+    );
+    const answers = (await redis.admin.xrange('rdp:host:strict:events', '-', '+')).map(([, f]) => JSON.parse(f[5] as string));
+    expect(answers).toEqual([
+      {
+        commandId: id1,
+        replica: 'r9',
+        status: 'FAILED',
+        error: { code: 'UNSUPPORTED_VERSION', message: expect.stringMatching(/version 2/) },
+      },
+      { commandId: id2, replica: 'r9', status: 'FAILED', error: { code: 'BAD_COMMAND', message: 'actor is not JSON' } },
+    ]);
+    expect(ran).toHaveLength(0);
+  });
+
   it('Redis unreachable: send fails at once with SERVICE_UNAVAILABLE, never hangs', async () => {
     const api = createHostCommandClient({ redis: `redis://127.0.0.1:${await freePort()}`, replicaId: 'replica-1' });
     open.push(api);
