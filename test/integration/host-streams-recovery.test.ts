@@ -223,4 +223,55 @@ describe('host streams after a process is killed (private Redis)', () => {
       await publisher.close();
     }
   });
+
+  it('a Redis outage (restart without persistence): sends fail at once, then both sides re-create their groups and carry on', async () => {
+    const ran: string[] = [];
+    const agent = createAgentCommandConsumer({
+      redis: redis.url,
+      hostId: 'outage',
+      stateDir: join(dir, 'outage-state'),
+      handle: async (c) => {
+        ran.push(c.id);
+        return c.payload;
+      },
+    });
+    const api = createHostCommandClient({ redis: redis.url, replicaId: 'replica-1' });
+    const applied: string[] = [];
+    const consumer = createHostEventConsumer({
+      redis: redis.url,
+      replicaId: 'replica-1',
+      handle: async (_hostId, event) => {
+        if (event.type === 'heartbeat') applied.push(event.entryId);
+      },
+    });
+    try {
+      await agent.start();
+      await consumer.addHost('outage');
+      consumer.start();
+      expect(await api.send('outage', 'echo', 'before', { actor: SYSTEM })).toBe('before');
+
+      await redis.kill();
+      const t0 = Date.now();
+      await expect(api.send('outage', 'echo', 'during', { actor: SYSTEM })).rejects.toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+      });
+      expect(Date.now() - t0).toBeLessThan(1000);
+      await expect(agent.events.publish('heartbeat', {})).rejects.toThrow();
+
+      await redis.start();
+      await waitFor(
+        async () => (await api.send('outage', 'echo', 'after', { actor: SYSTEM, ttlMs: 1000 })) === 'after',
+        15_000,
+        'commands to flow again',
+      );
+      const id = await agent.events.publish('heartbeat', {});
+      await waitFor(async () => applied.includes(id), 15_000, 'events to be applied again');
+      expect(ran.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(ran).size).toBe(ran.length);
+    } finally {
+      await consumer.stop();
+      await api.close();
+      await agent.stop();
+    }
+  });
 });

@@ -247,14 +247,12 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
       // Only a connection attempt under way is waited for (bounded by the ttl); a lost one fails at once.
       await firstOutcome(writer, ttlMs);
       const commandId = randomUUID();
-      const fields = commandEntryFields({
-        id: commandId,
-        type,
-        replica: replicaId,
-        ttl: ttlMs,
-        actor: sendOptions.actor,
-        payload,
-      });
+      let fields: string[];
+      try {
+        fields = commandEntryFields({ id: commandId, type, replica: replicaId, ttl: ttlMs, actor: sendOptions.actor, payload });
+      } catch {
+        throw new ValidationError('payload', 'must be JSON-serializable');
+      }
       try {
         await watch(hostId);
       } catch (err) {

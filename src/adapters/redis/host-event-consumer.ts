@@ -69,7 +69,10 @@ export interface HostGroupInfo {
 }
 
 export interface HostEventConsumer {
-  /** Creates the group on the host's stream if missing (from the start: nothing written is missed) and reads it. */
+  /**
+   * Creates the group on the host's stream if missing (from the start: nothing written is missed)
+   * and reads it. Rejects, changing nothing, when Redis cannot be reached: call it again.
+   */
   addHost(hostId: string): Promise<void>;
   removeHost(hostId: string): void;
   hosts(): string[];
