@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/config.js';
+import { ConfigError, describeIgnored } from '../config/config.js';
 import { loadProcessConfig } from '../config/process-config.js';
 import { buildApp } from './build-app.js';
 import { createLogger } from './logger.js';
@@ -16,7 +16,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level, pretty: config.log.format === 'pretty' });
+  if (config.ignoredVariables.length > 0) {
+    logger.warn(
+      { ignored: config.ignoredVariables.map((v) => v.name) },
+      `ignoring environment variables the service does not read: ${describeIgnored(config.ignoredVariables)}`,
+    );
+  }
   if (config.auth.secretGenerated) {
     logger.warn(
       `JWT_SECRET is not set: using a development secret kept in ${config.dataDir}/dev-jwt-secret. ` +

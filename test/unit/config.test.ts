@@ -69,7 +69,7 @@ describe('loadConfig', () => {
     expect(config.service.port).toBe(9000);
     expect(config.xrdp.portRange).toEqual({ from: 40000, to: 40010 });
     expect(config.mongo).toEqual({ uri: 'mongodb://mongo:27017/lucid_rdp', maxPoolSize: 20, minPoolSize: 2 });
-    expect(config.redis).toEqual({ url: 'redis://redis:6379', maxConnections: 50 });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379' });
     expect(config.limits.maxServers).toBe(7);
     expect(config.log.level).toBe('debug');
     expect(config.metrics.enabled).toBe(false);
