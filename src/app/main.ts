@@ -2,6 +2,7 @@ import { ConfigError, describeIgnored } from '../config/config.js';
 import { loadProcessConfig } from '../config/process-config.js';
 import { buildApp } from './build-app.js';
 import { createLogger } from './logger.js';
+import { reserveRdpPorts } from './rdp-port-reservation.js';
 
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
         'Get a token with: npm run token -- --role admin --sub alice',
     );
   }
+  await reserveRdpPorts(config, logger);
   const app = await buildApp(config, { logger });
   const port = await app.start();
   const shown = config.service.host === '0.0.0.0' ? 'localhost' : config.service.host;
