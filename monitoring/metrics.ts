@@ -14,6 +14,14 @@ export interface MetricsSources {
   serverUsage?: () => Promise<ServerUsageFigures[]>;
   /** Current figures of each host with a recent sample. */
   hostUsage?: () => Promise<HostUsageFigures[]>;
+  /** Every server that exists, for rdp_server_info. */
+  serverInfo?: () => Promise<ServerInfoFigures[]>;
+}
+
+export interface ServerInfoFigures {
+  serverId: string;
+  name: string;
+  host: string;
 }
 
 /** Whether one dependency answered its readiness check. */
@@ -161,6 +169,23 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
       ['rdp_network_in_kbps', "Inbound traffic of the server's RDP connections, kbit/s", (r) => r.networkInKbps],
       ['rdp_network_out_kbps', "Outbound traffic of the server's RDP connections, kbit/s", (r) => r.networkOutKbps],
     ]);
+  }
+  const serverInfo = sources.serverInfo;
+  if (serverInfo) {
+    // The usual info-metric pattern: value 1, the descriptive labels joined onto the
+    // server_id series in PromQL (`* on (server_id) group_left (name) rdp_server_info`). One series
+    // per server, bounded like the servers themselves by MAX_CONCURRENT_SERVERS.
+    new Gauge({
+      name: 'rdp_server_info',
+      help: 'One series per RDP server with its name and host (value 1), to show names next to server_id',
+      labelNames: ['server_id', 'name', 'host'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await unlessFailed(serverInfo());
+        this.reset();
+        for (const r of rows ?? []) this.set({ server_id: r.serverId, name: r.name, host: r.host }, 1);
+      },
+    });
   }
   const hostUsage = sources.hostUsage;
   if (hostUsage) {

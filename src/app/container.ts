@@ -294,6 +294,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     sessionsByStatus: () => (sessions ? sessions.countByStatus() : Promise.resolve({})),
     serverUsage: () => (resources ? resources.serverUsage() : Promise.resolve([])),
     hostUsage: () => (resources ? resources.hostUsage() : Promise.resolve([])),
+    serverInfo: () => (resources ? resources.serverInfo() : Promise.resolve([])),
   });
   servers = new ServerService({
     audit,
