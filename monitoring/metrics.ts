@@ -123,6 +123,21 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // Per GraphQL operation, labelled by root field: bounded by the schema (the service maps any
+  // other name to `other`), never by the client's free-form operation name.
+  const operationsTotal = new Counter({
+    name: 'rdp_graphql_operations_total',
+    help: 'GraphQL operations executed, per root field selected, by operation type and result (ok or error)',
+    labelNames: ['type', 'field', 'result'] as const,
+    registers: [registry],
+  });
+  const operationDuration = new Histogram({
+    name: 'rdp_graphql_operation_duration_seconds',
+    help: 'Execution time of GraphQL queries and mutations in seconds, per root field selected',
+    labelNames: ['type', 'field'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const serversCreatedTotal = new Counter({
     name: 'rdp_servers_created_total',
     help: 'RDP servers created',
@@ -235,6 +250,8 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     subscriptionsActive,
     requestsTotal,
     requestDuration,
+    operationsTotal,
+    operationDuration,
     serversCreatedTotal,
     serversDeletedTotal,
     sessionsCreatedTotal,

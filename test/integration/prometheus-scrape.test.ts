@@ -216,6 +216,16 @@ describe.skipIf(!prometheusBin)('a real Prometheus scrapes the API with config/p
     expect(lines.map((l) => regex.exec(l)?.groups)).toEqual([{ text: 'scraped', value: serverId }]);
   });
 
+  it('evaluates every query of the dashboard without error', async () => {
+    const text = readFileSync(config('grafana/dashboards/rdp-cluster.json'), 'utf8');
+    const exprs = [...text.matchAll(/"expr": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+    expect(exprs.length).toBeGreaterThan(20);
+    for (const expr of exprs) {
+      const q = expr.replaceAll('$server_id', '.*').replaceAll('$__rate_interval', '1m');
+      await expect(query(q), q).resolves.toBeDefined();
+    }
+  });
+
   it('loads every alert rule and evaluates it without error', async () => {
     const shipped = parse(readFileSync(config('alert-rules.yml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] };
     const expected = shipped.groups.flatMap((g) => g.rules.map((r) => r.alert)).sort();
