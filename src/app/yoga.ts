@@ -52,7 +52,7 @@ export function createAppYoga(container: Container): AppYoga {
     schema,
     graphqlEndpoint: '/graphql',
     // The node:http handler enforces the body cap from Content-Length; yoga's own limit wraps every
-    // body in a stream and costs about 3x on small requests (STACK-NOTES.md).
+    // body in a stream and costs about 3x on small requests (docs/STACK.md).
     maxRequestBodySize: false,
     batching: false,
     landingPage: false,

@@ -114,7 +114,7 @@ export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
  * Variables of the four services this product replaced that it does not read, and why: set in an
  * old .env they would otherwise look as if they did something.
  */
-const RETIRED_VARIABLES: Readonly<Record<string, string>> = {
+export const RETIRED_VARIABLES: Readonly<Record<string, string>> = {
   PROMETHEUS_PORT: 'metrics are served on SERVICE_PORT at /metrics',
   ENVIRONMENT: 'use NODE_ENV',
   SERVICE_NAME: 'the service is always named rdp-services-cluster',
