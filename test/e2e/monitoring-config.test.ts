@@ -60,7 +60,10 @@ describe('the dashboard and the alert rules against the metrics the API serves',
   });
 
   it('docs/DOMAIN.md lists exactly the rdp_ metrics served', () => {
-    const metricsSection = read('docs/DOMAIN.md').split(/^## /m).find((x) => x.startsWith('Metrics')) ?? '';
+    const metricsSection =
+      read('docs/DOMAIN.md')
+        .split(/^## /m)
+        .find((x) => x.startsWith('Metrics')) ?? '';
     const documented = new Set([...metricsSection.matchAll(/`(rdp_[a-z0-9_]+)`/g)].map((m) => m[1] ?? ''));
     const served = [...exposed].filter((n) => n.startsWith('rdp_') && !/_(bucket|sum|count)$/.test(n));
     expect(served.filter((n) => !documented.has(n)).sort(), 'served but not in docs/DOMAIN.md').toEqual([]);
