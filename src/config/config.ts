@@ -1,3 +1,4 @@
+import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 
 /** Thrown when the environment is invalid; lists every problem at once. */
@@ -155,36 +156,12 @@ export interface IgnoredVariable {
   hint?: string;
 }
 
-/** Optimal string alignment distance, bounded: returns max + 1 as soon as it is exceeded. */
-function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row: number[] = [i];
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        row.push(j);
-        continue;
-      }
-      const up = rows[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] as number) + 1);
-      row.push(d);
-    }
-    if (i > 0 && Math.min(...row) > max) return max + 1;
-    rows.push(row);
-  }
-  return (rows[a.length] as number[])[b.length] as number;
-}
-
 /** The known variable a name is a likely typo of (at most two edits, names of 8 characters or more). */
 function closestKnown(name: string): string | undefined {
   if (name.length < 8) return undefined;
   let best: { name: string; d: number } | undefined;
   for (const known of KNOWN_VARIABLES) {
-    const d = editDistance(name, known, 2);
+    const d = distance(name, known);
     if (d <= 2 && (!best || d < best.d)) best = { name: known, d };
   }
   return best?.name;
