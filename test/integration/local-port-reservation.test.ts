@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,10 @@ describe.skipIf(!isRoot || !haveIp)(
       sysctl('ip_local_port_range', '32768 60999');
       sysctl('ip_local_reserved_ports', '50000');
       const dir = mkdtempSync(join(tmpdir(), 'rdp-ports-main-'));
+      // The reservation is made by a process that has an xrdp binary; this one never runs it (no
+      // server is started), so a stand-in keeps the test off the host's xrdp and sesman.
+      const xrdp = join(dir, 'xrdp');
+      writeFileSync(xrdp, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
       const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'src/app/main.ts'], {
         cwd: root,
         env: {
@@ -105,7 +109,7 @@ describe.skipIf(!isRoot || !haveIp)(
           DATA_DIR: join(dir, 'data'),
           XRDP_CONFIG_PATH: join(dir, 'xrdp'),
           XRDP_LOG_PATH: join(dir, 'log'),
-          XRDP_BINARY: '/usr/sbin/xrdp',
+          XRDP_BINARY: xrdp,
           RDP_PORT_RANGE: '34000-34099',
           SHUTDOWN_DRAIN_SECONDS: '0',
         },
