@@ -7,6 +7,11 @@
 #   api        distroless Node 20, non-root: the service with no xrdp runtime (servers cannot be
 #              started on it), for control-plane-only deployments.
 
+# OCI image labels of both runtime images. VERSION follows package.json (a test checks it);
+# REVISION is the commit: docker build --build-arg REVISION="$(git rev-parse HEAD)" ...
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,6 +22,13 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM debian:12-slim AS xrdp-host
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="rdp-services-cluster-xrdp-host" \
+  org.opencontainers.image.description="RDP Services Cluster: GraphQL control plane for xrdp servers, with xrdp to run them (root, privileged)" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${REVISION}" \
+  org.opencontainers.image.base.name="docker.io/library/debian:12-slim"
 # xrdp with the Xvnc backend (as scripts/test-services.sh installs it), an xfce desktop (the
 # default server desktop), openssl for per-instance TLS certificates, procps for pkill (ending a
 # session user's processes), xprintidle for the input idle time of each desktop (IDLE_TIMEOUT);
@@ -47,6 +59,13 @@ CMD ["dist/src/app/main.js"]
 
 # No shell or package manager in the runtime image; node is its entrypoint.
 FROM gcr.io/distroless/nodejs20-debian12:nonroot AS api
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="rdp-services-cluster-api" \
+  org.opencontainers.image.description="RDP Services Cluster: GraphQL control plane for xrdp servers, without xrdp (non-root)" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${REVISION}" \
+  org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./package.json

@@ -1,3 +1,4 @@
+import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
 
@@ -76,7 +77,6 @@ const envSchema = z.object({
   MONGODB_MAX_POOL_SIZE: int(1, 1000).default(50),
   MONGODB_MIN_POOL_SIZE: int(0, 1000).default(10),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
-  REDIS_MAX_CONNECTIONS: int(2, 10000).default(50),
   JWT_SECRET: z.string().optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
@@ -129,6 +129,88 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every variable the schema reads. */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/**
+ * Variables of the four services this product replaced that it does not read, and why: set in an
+ * old .env they would otherwise look as if they did something.
+ */
+export const RETIRED_VARIABLES: Readonly<Record<string, string>> = {
+  PROMETHEUS_PORT: 'metrics are served on SERVICE_PORT at /metrics',
+  ENVIRONMENT: 'use NODE_ENV',
+  SERVICE_NAME: 'the service is always named rdp-services-cluster',
+  REDIS_MAX_CONNECTIONS: 'a replica opens exactly two Redis connections',
+};
+
+/**
+ * Prefixes of this product's variables: a set variable with one of them that the schema does not
+ * know is a typo or a setting that does not exist. Generic prefixes of other software (NODE_,
+ * npm_) are not here, so their variables are never reported.
+ */
+const OUR_PREFIXES = [
+  'RDP_',
+  'XRDP_',
+  'MONGODB_',
+  'MONGO_',
+  'REDIS_',
+  'JWT_',
+  'AUTH_',
+  'RATE_LIMIT_',
+  'ALERT_',
+  'SESSION_',
+  'IDLE_',
+  'MAX_',
+  'SERVICE_',
+  'LOG_',
+  'METRICS_',
+  'HEALTH_',
+  'PROMETHEUS_',
+  'SHUTDOWN_',
+  'WS_',
+  'REFUSE_',
+];
+
+export interface IgnoredVariable {
+  name: string;
+  /** Why it is ignored, or which known variable it looks like. */
+  hint?: string;
+}
+
+/** The known variable a name is a likely typo of (at most two edits, names of 8 characters or more). */
+function closestKnown(name: string): string | undefined {
+  if (name.length < 8) return undefined;
+  let best: { name: string; d: number } | undefined;
+  for (const known of KNOWN_VARIABLES) {
+    const d = distance(name, known);
+    if (d <= 2 && (!best || d < best.d)) best = { name: known, d };
+  }
+  return best?.name;
+}
+
+/**
+ * The set variables the service ignores: the retired ones, unknown names with one of our prefixes,
+ * and near misses of a known name (SESION_TIMEOUT), each with a hint. Sorted by name.
+ */
+export function ignoredVariables(source: Record<string, string | undefined>): IgnoredVariable[] {
+  const known = new Set(KNOWN_VARIABLES);
+  const ignored: IgnoredVariable[] = [];
+  for (const name of Object.keys(source).sort()) {
+    if (known.has(name) || source[name] === undefined) continue;
+    const retired = RETIRED_VARIABLES[name];
+    const near = closestKnown(name);
+    if (retired) ignored.push({ name, hint: retired });
+    else if (near) ignored.push({ name, hint: `did you mean ${near}?` });
+    else if (OUR_PREFIXES.some((p) => name.startsWith(p))) ignored.push({ name });
+  }
+  return ignored;
+}
+
+/** One line naming every ignored variable, e.g. `SESION_TIMEOUT (did you mean SESSION_TIMEOUT?)`. */
+export function describeIgnored(ignored: readonly IgnoredVariable[]): string {
+  return ignored.map((v) => (v.hint ? `${v.name} (${v.hint})` : v.name)).join(', ');
+}
+
 export interface AuthConfig {
   /** HS256 secret bytes; absent when only a JWKS issuer is used. */
   secret?: Uint8Array;
@@ -153,7 +235,8 @@ export interface Config {
     shutdownDrainSeconds: number;
   };
   mongo?: { uri: string; maxPoolSize: number; minPoolSize: number };
-  redis?: { url: string; maxConnections: number };
+  /** A replica opens two connections (publish, subscribe); ioredis pipelines commands on one. */
+  redis?: { url: string };
   auth: AuthConfig;
   limits: {
     maxServers: number;
@@ -166,7 +249,7 @@ export interface Config {
     refuseOnHostOverload: boolean;
     /** The cgroup (relative to the controllers' mounts) that holds every server's and session's limits. */
     cgroupParent: string;
-    /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
+    /** A sampled value strictly above one of these raises an alert (docs/DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
   sessions: {
@@ -211,6 +294,8 @@ export interface Config {
   };
   /** GraphiQL at /graphql in a browser: on outside production unless ENABLE_GRAPHIQL says otherwise. */
   graphiql: boolean;
+  /** Variables that are set but that the service does not read; start-up names them in one warning. */
+  ignoredVariables: IgnoredVariable[];
 }
 
 export const MIN_SECRET_BYTES = 32;
@@ -280,7 +365,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     ...(e.MONGODB_URI
       ? { mongo: { uri: e.MONGODB_URI, maxPoolSize: e.MONGODB_MAX_POOL_SIZE, minPoolSize: e.MONGODB_MIN_POOL_SIZE } }
       : {}),
-    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, maxConnections: e.REDIS_MAX_CONNECTIONS } } : {}),
+    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL } } : {}),
     auth: {
       ...(secret ? { secret } : {}),
       secretGenerated,
@@ -328,6 +413,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     dataDir: e.DATA_DIR,
     graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
     wsMaxSubscriptionsPerUser: e.WS_MAX_SUBSCRIPTIONS_PER_USER,
+    ignoredVariables: ignoredVariables(cleaned),
     rateLimits: {
       enabled: e.RATE_LIMIT_ENABLED,
       perMinute: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { ConfigError, describeIgnored, loadConfig } from '../../src/config/config.js';
 
 const SECRET_32 = 's'.repeat(32);
 
@@ -74,7 +74,7 @@ describe('loadConfig', () => {
     expect(config.service.port).toBe(9000);
     expect(config.xrdp.portRange).toEqual({ from: 40000, to: 40010 });
     expect(config.mongo).toEqual({ uri: 'mongodb://mongo:27017/lucid_rdp', maxPoolSize: 20, minPoolSize: 2 });
-    expect(config.redis).toEqual({ url: 'redis://redis:6379', maxConnections: 50 });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379' });
     expect(config.limits.maxServers).toBe(7);
     expect(config.log.level).toBe('debug');
     expect(config.metrics.enabled).toBe(false);
@@ -206,5 +206,41 @@ describe('loadConfig', () => {
       JWT_SECRET: 'short',
     });
     expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual(['IDLE_TIMEOUT', 'JWT_SECRET', 'MONGODB_MIN_POOL_SIZE']);
+  });
+});
+
+describe('ignoredVariables', () => {
+  it('names retired seed variables, near misses of known names and unknown names with our prefixes; nothing else', () => {
+    const ignored = loadConfig({
+      SESION_TIMEOUT: '600',
+      JWT_SECERT: 'x',
+      RDP_PORTS: '1-2',
+      PROMETHEUS_PORT: '9090',
+      REDIS_MAX_CONNECTIONS: '50',
+      // Other software's variables, known ones and empty ones are not reported.
+      NODE_OPTIONS: '--x',
+      NODE_EXTRA_CA_CERTS: '/x',
+      PATH: '/bin',
+      HOSTNAME: 'h',
+      GRAFANA_ADMIN_PASSWORD: 'p',
+      COMPOSE_FILE: 'a.yml',
+      SESSION_TIMEOUT: '3600',
+      ENVIRONMENT: '',
+    }).ignoredVariables;
+    expect(ignored).toEqual([
+      { name: 'JWT_SECERT', hint: 'did you mean JWT_SECRET?' },
+      { name: 'PROMETHEUS_PORT', hint: 'metrics are served on SERVICE_PORT at /metrics' },
+      { name: 'RDP_PORTS' },
+      { name: 'REDIS_MAX_CONNECTIONS', hint: 'a replica opens exactly two Redis connections' },
+      { name: 'SESION_TIMEOUT', hint: 'did you mean SESSION_TIMEOUT?' },
+    ]);
+    expect(describeIgnored(ignored)).toBe(
+      'JWT_SECERT (did you mean JWT_SECRET?), PROMETHEUS_PORT (metrics are served on SERVICE_PORT at /metrics), RDP_PORTS, ' +
+        'REDIS_MAX_CONNECTIONS (a replica opens exactly two Redis connections), SESION_TIMEOUT (did you mean SESSION_TIMEOUT?)',
+    );
+  });
+
+  it('is empty for an environment of known variables only', () => {
+    expect(loadConfig({ SERVICE_PORT: '9000', LOG_FORMAT: 'pretty' }).ignoredVariables).toEqual([]);
   });
 });

@@ -326,6 +326,27 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('limits the CPU and memory of every service, in units Docker accepts', () => {
+    const memoryBytes = (v: string) => {
+      const m = /^(\d+(?:\.\d+)?)([bkmg])?$/i.exec(v);
+      if (!m) return Number.NaN;
+      return Number(m[1]) * 1024 ** 'bkmg'.indexOf((m[2] ?? 'b').toLowerCase());
+    };
+    const memoryOf: Record<string, number> = {};
+    for (const name of Object.keys(services)) {
+      const limits = doc(
+        doc(doc(service(name).deploy, `${name}.deploy`).resources, `${name}.resources`).limits,
+        `${name}.limits`,
+      );
+      const cpus = Number(interpolate(String(limits.cpus)));
+      memoryOf[name] = memoryBytes(interpolate(String(limits.memory)));
+      expect(cpus, `${name} cpus`).toBeGreaterThan(0);
+      expect(memoryOf[name], `${name} memory`).toBeGreaterThanOrEqual(32 * 1024 ** 2);
+    }
+    // The api container holds xrdp and the sessions: at least 1 GiB with .env.example's values.
+    expect(memoryOf.api).toBeGreaterThanOrEqual(1024 ** 3);
+  });
+
   it('takes every variable it interpolates from .env.example', () => {
     for (const variable of composeVariables(composeText)) {
       expect(envAssignments.has(variable), `${variable} in .env.example`).toBe(true);
@@ -482,6 +503,29 @@ describe('Dockerfile', () => {
       expect(exposed, name).toContain(String(apiContainerPort()));
     }
     expect(argsOf(dockerfileStage('xrdp-host'), 'EXPOSE').join(' ')).toContain(portRangeText);
+  });
+
+  it('labels both runtime images (OCI) with title, description, version (package.json) and revision', () => {
+    const argRef = (name: string) => `\${${name}}`;
+    const { version } = JSON.parse(read('package.json')) as { version: string };
+    const globalArgs = dockerfile.slice(0, dockerfile.search(/^FROM /m));
+    expect(globalArgs).toMatch(new RegExp(`^ARG VERSION=${version.replaceAll('.', '\\.')}$`, 'm'));
+    expect(globalArgs).toMatch(/^ARG REVISION=\S+$/m);
+    for (const name of ['api', 'xrdp-host']) {
+      const stage = dockerfileStage(name);
+      const labels = Object.fromEntries(
+        argsOf(stage, 'LABEL').flatMap((a) => [...a.matchAll(/([\w.-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]])),
+      );
+      expect(labels, name).toMatchObject({
+        'org.opencontainers.image.title': `rdp-services-cluster-${name}`,
+        'org.opencontainers.image.description': expect.stringMatching(/\S/),
+        'org.opencontainers.image.version': argRef('VERSION'),
+        'org.opencontainers.image.revision': argRef('REVISION'),
+        'org.opencontainers.image.base.name': expect.stringContaining(stage.image.replace(/^docker\.io\/library\//, '')),
+      });
+      // A global ARG is empty inside a stage unless the stage declares it again.
+      expect(argsOf(stage, 'ARG'), name).toEqual(expect.arrayContaining(['VERSION', 'REVISION']));
+    }
   });
 
   it('copies only files that exist, and the xrdp-host entrypoint is executable', () => {

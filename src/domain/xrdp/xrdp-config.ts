@@ -2,7 +2,7 @@ export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export const AUTHENTICATION_MODES = ['password', 'certificate', 'both'] as const;
 export const ENCRYPTION_LEVELS = ['low', 'medium', 'high'] as const;
 
-/** The host-wide xrdp settings (DOMAIN.md, "XRDP configuration"). */
+/** The host-wide xrdp settings (docs/DOMAIN.md, "xrdp configuration"). */
 export interface XrdpConfig {
   global: {
     port: number;
