@@ -24,6 +24,7 @@ import { FileXrdpLogReader } from '../adapters/xrdp/file-xrdp-log-reader.js';
 import { instancePaths, sesmanPaths } from '../adapters/xrdp/instance-paths.js';
 import { createSesmanSupervisor, type HostSesman } from '../adapters/xrdp/sesman-supervisor.js';
 import { createSessionTerminator } from '../adapters/xrdp/session-terminator.js';
+import { fileCertificatePairChecker } from '../adapters/xrdp/tls-certificate.js';
 import { createXrdpConfigFileWriter } from '../adapters/xrdp/xrdp-config-files.js';
 import { createXrdpServerRuntime } from '../adapters/xrdp/xrdp-server-runtime.js';
 import { createXrdpSessionWatcher, type XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.js';
@@ -441,6 +442,7 @@ function createXrdpConfigService(
   const writeFiles = createXrdpConfigFileWriter({ dir: join(config.dataDir, 'xrdp'), sesman });
   return new XrdpConfigService({
     store,
+    certificates: fileCertificatePairChecker,
     clock,
     audit,
     sesman,

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,57 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
       expect(xrdpPidsUnder(join(dir, 'servers', s.id)).length).toBe(0);
     } finally {
       squatter.close();
+    }
+  });
+
+  it('xrdpConfig certificatePath/keyPath: a started instance presents that certificate; unusable at start, the start fails naming the field', async () => {
+    const admin = await t.token('root-admin', ['admin']);
+    const tlsDir = join(dir, 'tls');
+    mkdirSync(tlsDir);
+    const cert = join(tlsDir, 'fleet.pem');
+    const key = join(tlsDir, 'fleet.key');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=fleet', '-keyout', key, '-out', cert],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const configured = new X509Certificate(readFileSync(cert)).fingerprint256;
+    const UPDATE = `mutation($input: UpdateXrdpConfigInput!) { updateXrdpConfig(input: $input) { __typename ... on Error { message } } }`;
+    const set = await t.gql<{ updateXrdpConfig: { __typename: string } }>(
+      UPDATE,
+      { input: { global: { certificatePath: cert, keyPath: key } } },
+      admin,
+    );
+    expect(set.body.data?.updateXrdpConfig.__typename, JSON.stringify(set.body)).toBe('UpdateXrdpConfigSuccess');
+    try {
+      const [s1, s2] = await Promise.all([createServer_('fleet-1'), createServer_('fleet-2')]);
+      for (const s of [s1, s2]) {
+        const r = await t.gql<{ startServer: { __typename: string } }>(START, { id: s.id }, token);
+        expect(r.body.data?.startServer.__typename, JSON.stringify(r.body)).toBe('StartServerSuccess');
+        // The real TLS handshake of the real xrdp presents the configured certificate, not a generated one.
+        expect(await probeRdp({ host: '127.0.0.1', port: s.port })).toMatchObject({
+          kind: 'selected',
+          protocol: 1,
+          certificateFingerprint256: configured,
+        });
+        expect(existsSync(join(dir, 'servers', s.id, 'cert.pem'))).toBe(false);
+        await t.gql(STOP, { id: s.id }, token);
+      }
+      // The key went away after the update: the start says which setting to fix, and nothing runs.
+      rmSync(key);
+      const r = await t.gql<{ startServer: { __typename: string; message: string } }>(START, { id: s1.id }, token);
+      expect(r.body.data?.startServer.__typename).toBe('RuntimeFailureError');
+      expect(r.body.data?.startServer.message).toMatch(/xrdpConfig global\.keyPath: .*fleet\.key cannot be read \(ENOENT\)/);
+      expect(xrdpPidsUnder(join(dir, 'servers', s1.id)).length).toBe(0);
+    } finally {
+      const cleared = await t.gql<{ updateXrdpConfig: { __typename: string } }>(
+        UPDATE,
+        { input: { global: { certificatePath: '', keyPath: '' } } },
+        admin,
+      );
+      expect(cleared.body.data?.updateXrdpConfig.__typename).toBe('UpdateXrdpConfigSuccess');
     }
   });
 
