@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
+import { loadInstallationId } from '../adapters/host/installation-id.js';
 import { createLinuxSessionAccounts } from '../adapters/host/linux-session-accounts.js';
 import { MemoryAuditLog } from '../adapters/memory/memory-audit-log.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
@@ -103,6 +104,10 @@ export interface Container {
   /** Publishes `xrdp:session-event` from the logs; absent when xrdp is not installed. */
   sessionWatcher?: XrdpSessionWatcher;
   runtime: ServerRuntime;
+  /** EPHEMERAL session accounts (root only), for clean-up at start and shutdown. */
+  sessionAccounts?: SessionAccounts;
+  /** Which sessions are live, for that clean-up. */
+  sessionStore: SessionStore;
   /** Stops following xrdp logs, then closes Redis, then MongoDB. */
   close(): Promise<void>;
 }
@@ -319,6 +324,9 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     },
   });
   const isRoot = process.getuid?.() === 0;
+  const sessionAccounts =
+    overrides.sessionAccounts ??
+    (isRoot ? createLinuxSessionAccounts({ installationId: await loadInstallationId(config.dataDir) }) : undefined);
   sessions = new SessionService({
     audit,
     store: sessionStore,
@@ -331,8 +339,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     timeouts: { idleSeconds: config.sessions.idleTimeoutSeconds, sessionSeconds: config.sessions.sessionTimeoutSeconds },
     credentialTtlSeconds: config.sessions.credentialTtlSeconds,
     defaultCredentialMode: isRoot ? 'EPHEMERAL' : 'HOST_ACCOUNT',
-    ...(isRoot ? { accounts: overrides.sessionAccounts ?? createLinuxSessionAccounts() } : {}),
-    ...(overrides.sessionAccounts ? { accounts: overrides.sessionAccounts } : {}),
+    ...(sessionAccounts ? { accounts: sessionAccounts } : {}),
     terminator: sessionTerminator,
     ...(admission ? { admission } : {}),
     metrics: {
@@ -419,6 +426,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     sessionTerminator,
     ...(sessionWatcher ? { sessionWatcher } : {}),
     runtime,
+    ...(sessionAccounts ? { sessionAccounts } : {}),
+    sessionStore,
     async close() {
       // The collector goes first: it gives its lease back through Redis.
       await collector.stop();

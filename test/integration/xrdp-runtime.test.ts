@@ -254,6 +254,8 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
       env = {
         XRDP_CONFIG_PATH: dir,
         RDP_LOOPBACK_ONLY: 'true',
+        // What this test is about: instances outlive the control plane (production's setting).
+        XRDP_STOP_ON_SHUTDOWN: 'false',
         RDP_PORT_RANGE: `${base}-${base + 9}`,
         MONGODB_URI: uniqueMongoUri(services.mongoUri ?? '', 'adopt'),
       };

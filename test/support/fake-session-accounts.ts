@@ -1,4 +1,4 @@
-import type { SessionAccounts } from '../../src/domain/sessions/session-accounts.js';
+import type { OwnAccount, SessionAccounts } from '../../src/domain/sessions/session-accounts.js';
 import type {
   XrdpSessionEndResult,
   XrdpSessionRef,
@@ -30,6 +30,11 @@ export class FakeSessionAccounts implements SessionAccounts {
   async remove(username: string): Promise<void> {
     this.removed.push(username);
     this.existing.delete(username);
+  }
+
+  /** Every existing account, as made by this running process. */
+  async listOwn(): Promise<OwnAccount[]> {
+    return [...this.existing].map((username) => ({ username, creatorRunning: true, createdHere: true }));
   }
 }
 

@@ -371,6 +371,12 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       return stopped;
     },
 
+    async stopAll() {
+      const ids = [...instances.keys()];
+      await Promise.all(ids.map((id) => this.stop({ id } as RdpServer)));
+      return ids;
+    },
+
     onUnexpectedExit(listener) {
       listeners.push(listener);
     },
