@@ -78,8 +78,13 @@ const XrdpSecurityConfigRef = builder.objectRef<XrdpConfig['security']>('XrdpSec
       deprecationReason: noEffect('security.authentication'),
       resolve: (s) => s.authentication,
     }),
-    sessionTimeout: t.exposeInt('sessionTimeout', { description: 'Seconds a session may last, 300-86400.' }),
-    idleTimeout: t.exposeInt('idleTimeout', { description: 'Seconds of inactivity before disconnection, 60-7200.' }),
+    sessionTimeout: t.exposeInt('sessionTimeout', {
+      description:
+        "Seconds sesman keeps a disconnected session before ending it (sesman.ini DisconnectedTimeLimit), 300-86400. The API's own maximum session duration is SESSION_TIMEOUT.",
+    }),
+    idleTimeout: t.exposeInt('idleTimeout', {
+      description: 'Seconds of inactivity before sesman disconnects a session (IdleTimeLimit), 60-7200.',
+    }),
     encryptionLevel: t.field({
       type: XrdpEncryptionLevelEnum,
       description: 'Minimum classic RDP encryption level.',
