@@ -276,7 +276,7 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
         const id = r.body.data?.createServer.server.id ?? '';
         ids.push(id);
         const s = await first.gql<{ startServer: { __typename: string } }>(START, { id }, token);
-        expect(s.body.data?.startServer.__typename).toBe('StartServerSuccess');
+        expect(s.body.data?.startServer.__typename, JSON.stringify(s.body)).toBe('StartServerSuccess');
       }
       const [kept, died, orphan] = ids as [string, string, string];
       await first.stop();
