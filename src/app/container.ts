@@ -1,5 +1,6 @@
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
+import { loadInstallationId } from '../adapters/host/installation-id.js';
 import type { MongoDatabase } from '../adapters/mongo/mongo-database.js';
 import type { RedisConnections } from '../adapters/redis/redis-connections.js';
 import type { DisplayActivityWatcher } from '../adapters/xrdp/display-activity-watcher.js';
@@ -13,7 +14,9 @@ import type { HostProbe } from '../domain/resources/host-probe.js';
 import type { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
 import type { ServerRuntime } from '../domain/servers/server-runtime.js';
 import type { ServerService } from '../domain/servers/server-service.js';
+import type { SessionAccounts } from '../domain/sessions/session-accounts.js';
 import type { SessionService } from '../domain/sessions/session-service.js';
+import type { SessionStore } from '../domain/sessions/session-store.js';
 import { type Clock, systemClock } from '../domain/shared/clock.js';
 import { NotFoundError } from '../domain/shared/errors.js';
 import type { EventBus } from '../domain/shared/event-publisher.js';
@@ -72,6 +75,10 @@ export interface Container {
   /** Hands every live desktop's input idle time to the sessions; absent when xrdp is not installed. */
   activityWatcher?: DisplayActivityWatcher;
   runtime: ServerRuntime;
+  /** EPHEMERAL session accounts (root only), for clean-up at start and shutdown. */
+  sessionAccounts?: SessionAccounts;
+  /** Which sessions are live, for that clean-up. */
+  sessionStore: SessionStore;
   /** Stops following xrdp logs, then closes Redis, then MongoDB. */
   close(): Promise<void>;
 }
@@ -127,7 +134,11 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       })
     : undefined;
   const host =
-    remote ?? createLocalHost({ ...config.xrdp, cgroupParent: config.resources.cgroupParent }, logger, xrdpConfig, overrides);
+    remote ??
+    createLocalHost({ ...config.xrdp, cgroupParent: config.resources.cgroupParent }, logger, xrdpConfig, {
+      ...overrides,
+      ...(process.getuid?.() === 0 ? { installationId: await loadInstallationId(config.dataDir) } : {}),
+    });
   const fleet = createFleet({
     config,
     logger,
@@ -192,6 +203,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(sessionWatcher ? { sessionWatcher } : {}),
     ...(activityWatcher ? { activityWatcher } : {}),
     runtime: host.runtime,
+    ...(host.accounts ? { sessionAccounts: host.accounts } : {}),
+    sessionStore: stores.sessions,
     async close() {
       // The collector goes first: it gives its lease back through Redis.
       await fleet.resources.collector.stop();

@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
@@ -96,12 +97,14 @@ const envSchema = z.object({
   ALERT_MEMORY_PERCENT: int(1, 100).default(80),
   ALERT_DISK_PERCENT: int(1, 100).default(90),
   ALERT_NETWORK_MBPS: int(1, 1_000_000).default(1000),
-  XRDP_CONFIG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/etc/xrdp'),
-  XRDP_LOG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/var/log/xrdp'),
+  // Unset: under DATA_DIR (see loadConfig), so a first run leaves nothing in system folders.
+  XRDP_CONFIG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).optional(),
+  XRDP_LOG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).optional(),
   XRDP_BINARY: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/usr/sbin/xrdp'),
   RDP_PORT_RANGE: portRange.default({ from: 33890, to: 33999 }),
   RDP_PUBLIC_HOST: z.string().min(1).max(255).default('localhost'),
-  RDP_LOOPBACK_ONLY: bool.default(false),
+  RDP_LOOPBACK_ONLY: bool.default(true),
+  XRDP_STOP_ON_SHUTDOWN: bool.default(true),
   HOST_ID: z
     .string()
     .regex(HOST_ID_PATTERN, {
@@ -266,8 +269,13 @@ export interface Config {
     binary: string;
     portRange: { from: number; to: number };
     publicHost: string;
-    /** Bind xrdp instances to 127.0.0.1 only. */
+    /** Bind xrdp instances to 127.0.0.1 only (the default; production sets false). */
     loopbackOnly: boolean;
+    /**
+     * On SIGTERM/SIGINT, stop the xrdp instances and the sesman this service started (the
+     * default). Production sets false: instances outlive a restart and are adopted again.
+     */
+    stopOnShutdown: boolean;
   };
   hosts: {
     /**
@@ -396,12 +404,13 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       credentialTtlSeconds: e.SESSION_CREDENTIAL_TTL,
     },
     xrdp: {
-      configPath: e.XRDP_CONFIG_PATH,
-      logPath: e.XRDP_LOG_PATH,
+      configPath: e.XRDP_CONFIG_PATH ?? join(resolve(e.DATA_DIR), 'xrdp', 'etc'),
+      logPath: e.XRDP_LOG_PATH ?? join(resolve(e.DATA_DIR), 'xrdp', 'log'),
       binary: e.XRDP_BINARY,
       portRange: e.RDP_PORT_RANGE,
       publicHost: e.RDP_PUBLIC_HOST,
       loopbackOnly: e.RDP_LOOPBACK_ONLY,
+      stopOnShutdown: e.XRDP_STOP_ON_SHUTDOWN,
     },
     hosts: { mode: e.RDP_HOSTS, localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
     metrics: {

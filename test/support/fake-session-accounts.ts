@@ -1,4 +1,4 @@
-import type { SessionAccounts } from '../../src/domain/sessions/session-accounts.js';
+import type { OwnAccount, SessionAccounts } from '../../src/domain/sessions/session-accounts.js';
 
 /**
  * SessionAccounts that makes no Linux users: records every create and remove, keeps the set of
@@ -25,5 +25,10 @@ export class FakeSessionAccounts implements SessionAccounts {
   async remove(username: string): Promise<void> {
     this.removed.push(username);
     this.existing.delete(username);
+  }
+
+  /** Every existing account, as made by this running process. */
+  async listOwn(): Promise<OwnAccount[]> {
+    return [...this.existing].map((username) => ({ username, creatorRunning: true, createdHere: true }));
   }
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeIgnored, loadConfig } from '../../src/config/config.js';
 
@@ -34,7 +35,7 @@ describe('loadConfig', () => {
       expect('redis' in config).toBe(false);
     });
 
-    it('logs at info in json, and takes the deployment document’s timeouts and xrdp paths', () => {
+    it('logs at info in json, and takes the deployment document’s timeouts', () => {
       expect(config.log).toEqual({ level: 'info', format: 'json' });
       expect(config.sessions).toEqual({
         sessionTimeoutSeconds: 3600,
@@ -42,13 +43,40 @@ describe('loadConfig', () => {
         disconnectedTimeoutSeconds: 1800,
         credentialTtlSeconds: 3600,
       });
-      expect(config.xrdp).toMatchObject({ configPath: '/etc/xrdp', logPath: '/var/log/xrdp' });
       expect(config.metrics).toEqual({ enabled: true, intervalSeconds: 30, healthCheckIntervalSeconds: 30 });
+    });
+
+    it('is a safe first run: xrdp files under DATA_DIR (absolute), loopback only, instances stopped with the service', () => {
+      expect(config.xrdp).toMatchObject({
+        configPath: resolve('.data/xrdp/etc'),
+        logPath: resolve('.data/xrdp/log'),
+        loopbackOnly: true,
+        stopOnShutdown: true,
+      });
+      expect(loadConfig({ DATA_DIR: '/srv/rdp' }).xrdp).toMatchObject({
+        configPath: '/srv/rdp/xrdp/etc',
+        logPath: '/srv/rdp/xrdp/log',
+      });
     });
 
     it('has no secret and does not claim one was generated when no devSecret is supplied', () => {
       expect(config.auth.secret).toBeUndefined();
       expect(config.auth.secretGenerated).toBe(false);
+    });
+  });
+
+  it('keeps the production behaviour through explicit settings: /etc/xrdp, every address, instances outlive a restart', () => {
+    const config = loadConfig({
+      XRDP_CONFIG_PATH: '/etc/xrdp',
+      XRDP_LOG_PATH: '/var/log/xrdp',
+      RDP_LOOPBACK_ONLY: 'false',
+      XRDP_STOP_ON_SHUTDOWN: 'false',
+    });
+    expect(config.xrdp).toMatchObject({
+      configPath: '/etc/xrdp',
+      logPath: '/var/log/xrdp',
+      loopbackOnly: false,
+      stopOnShutdown: false,
     });
   });
 

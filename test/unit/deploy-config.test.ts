@@ -221,6 +221,8 @@ describe('docker-compose.yml', () => {
     expect(env.XRDP_CONFIG_PATH).toBe('/etc/xrdp');
     expect(env.XRDP_LOG_PATH).toBe('/var/log/xrdp');
     expect(env.RDP_LOOPBACK_ONLY).toBe('false');
+    // The first-run defaults differ; production keeps instances across a restart explicitly.
+    expect(env.XRDP_STOP_ON_SHUTDOWN).toBe('false');
   });
 
   it('points the API at the mongo and redis services and checks readiness on its container port', () => {
@@ -568,10 +570,20 @@ describe('.env.example', () => {
     expect([...envAssignments.keys()].filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it("ships the service's defaults: its values parse to the same configuration as an empty environment", () => {
+  it("ships the service's defaults, except the production xrdp settings a first run must not have", () => {
     const secret = 'x'.repeat(48);
     const fromExample = Object.fromEntries([...envAssignments].map(([k, v]) => [k, k === 'JWT_SECRET' ? secret : v]));
-    expect(loadConfig(fromExample)).toEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }));
+    const production = {
+      XRDP_CONFIG_PATH: '/etc/xrdp',
+      XRDP_LOG_PATH: '/var/log/xrdp',
+      RDP_LOOPBACK_ONLY: 'false',
+      XRDP_STOP_ON_SHUTDOWN: 'false',
+    };
+    expect(loadConfig(fromExample)).toEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, ...production }));
+    // Each differs from the default, so leaving .env.example out gives the safe first run.
+    const defaults = loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).xrdp;
+    expect(loadConfig(fromExample).xrdp).not.toMatchObject({ configPath: defaults.configPath });
+    expect(defaults).toMatchObject({ loopbackOnly: true, stopOnShutdown: true });
   });
 
   it('sets SERVICE_PORT to the port compose publishes', () => {

@@ -11,6 +11,7 @@ import { renderInstanceXrdpIni } from '../../domain/xrdp/ini-render.js';
 import { DEFAULT_XRDP_CONFIG, type XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
 import { instancePaths } from './instance-paths.js';
 import { PROTOCOL_SSL, probeRdp } from './rdp-probe.js';
+import { checkCertificatePair } from './tls-certificate.js';
 
 const run = promisify(execFile);
 
@@ -106,10 +107,11 @@ async function tail(file: string, bytes = 4096): Promise<string> {
 
 /**
  * Runs one xrdp listener per RDP server: its own directory, rendered xrdp.ini, TLS certificate
- * and log; `xrdp --nodaemon` in its own process group (daemon mode writes a host-wide pid file
- * that blocks every other instance). Ready means the port answers an X.224 Connection Request by
- * selecting TLS with the certificate we wrote. Instances outlive the control plane and are
- * adopted again when it restarts.
+ * (generated, unless the xrdp configuration names one for every instance) and log;
+ * `xrdp --nodaemon` in its own process group (daemon mode writes a host-wide pid file that
+ * blocks every other instance). Ready means the port answers an X.224 Connection Request by
+ * selecting TLS with the certificate meant for it. Instances outlive this runtime object; the
+ * app stops them at shutdown unless XRDP_STOP_ON_SHUTDOWN=false, and adopts them when it restarts.
  */
 export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRuntime {
   const listeners: ((exit: RuntimeExit) => void)[] = [];
@@ -155,6 +157,17 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
     ]);
     await chmod(key, 0o600);
     return new X509Certificate(await readFile(cert)).fingerprint256;
+  }
+
+  async function configuredCertificate(config: XrdpConfig): Promise<{ cert: string; key: string; fingerprint: string } | null> {
+    const { certificatePath: cert, keyPath: key } = config.global;
+    if (cert === null || key === null) return null;
+    const r = await checkCertificatePair(cert, key);
+    if (!r.ok) {
+      const field = r.file === 'certificate' ? 'certificatePath' : 'keyPath';
+      throw new RuntimeFailureError(`xrdpConfig global.${field}: ${r.message}`);
+    }
+    return { cert, key, fingerprint: r.fingerprint256 };
   }
 
   function track(serverId: string, pid: number, child?: ChildProcess): Instance {
@@ -274,19 +287,22 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
         throw new RuntimeFailureError(`port ${server.port} is already in use by another process`);
       }
       const paths = instancePaths(options.configPath, server.id);
+      const config = options.config ? await options.config.current() : DEFAULT_XRDP_CONFIG;
+      // The configured certificate when there is one (checked again: files change after an update).
+      const configured = await configuredCertificate(config);
       let fingerprint: string;
       try {
         await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-        fingerprint = await ensureCertificate(paths.cert, paths.key);
+        fingerprint = configured?.fingerprint ?? (await ensureCertificate(paths.cert, paths.key));
         const ini = renderInstanceXrdpIni({
           port: server.port,
           loopbackOnly: options.loopbackOnly ?? false,
-          certificatePath: paths.cert,
-          keyPath: paths.key,
+          certificatePath: configured?.cert ?? paths.cert,
+          keyPath: configured?.key ?? paths.key,
           logFile: paths.log,
           sesmanAddress: options.sesmanAddress ?? '127.0.0.1',
           configuration: server.configuration,
-          config: options.config ? await options.config.current() : DEFAULT_XRDP_CONFIG,
+          config,
         });
         await writeFile(`${paths.ini}.tmp`, ini, { mode: 0o600 });
         await rename(`${paths.ini}.tmp`, paths.ini);
@@ -379,6 +395,12 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
         }
       }
       return stopped;
+    },
+
+    async stopAll() {
+      const ids = [...instances.keys()];
+      await Promise.all(ids.map((id) => this.stop({ id } as RdpServer)));
+      return ids;
     },
 
     onUnexpectedExit(listener) {

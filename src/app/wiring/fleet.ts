@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Metrics } from '../../../monitoring/metrics.js';
 import type { RedisConnections } from '../../adapters/redis/redis-connections.js';
+import { fileCertificatePairChecker } from '../../adapters/xrdp/tls-certificate.js';
 import { createXrdpConfigFileWriter } from '../../adapters/xrdp/xrdp-config-files.js';
 import type { Config } from '../../config/config.js';
 import { actorOf } from '../../domain/audit/audit-event.js';
@@ -59,6 +60,7 @@ export function createXrdpConfig(
     store,
     clock,
     audit,
+    certificates: fileCertificatePairChecker,
     sesman,
     onChange: async (xrdp, version) => {
       try {

@@ -33,6 +33,8 @@ export interface LocalHostOverrides {
   runtime?: ServerRuntime;
   /** How often the input idle time of every live desktop is read. @default 10000 */
   activityIntervalMs?: number;
+  /** Marks the session accounts this installation makes, so it only ever cleans up its own. */
+  installationId?: string;
 }
 
 /**
@@ -122,7 +124,9 @@ export function createLocalHost(
       onInstanceGone: (serverId) => enforcement.releaseServer(serverId),
     });
   const isRoot = process.getuid?.() === 0;
-  const accounts = overrides.sessionAccounts ?? (isRoot ? createLinuxSessionAccounts() : undefined);
+  const accounts =
+    overrides.sessionAccounts ??
+    (isRoot && overrides.installationId ? createLinuxSessionAccounts({ installationId: overrides.installationId }) : undefined);
   return {
     runtime,
     enforcement,

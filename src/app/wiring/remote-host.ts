@@ -82,6 +82,8 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
       })),
     lock: async (username, where) => void (await commands.send(hostOf(where), 'accounts.lock', { username })),
     remove: async (username, where) => void (await commands.send(hostOf(where), 'accounts.remove', { username })),
+    // A replica makes no accounts of its own; each agent keeps those of its host.
+    listOwn: async () => [],
   };
   const sessionTerminator: XrdpSessionTerminator = {
     end: (ref) => commands.send(deps.defaultHostId, 'session.end', ref),

@@ -19,4 +19,18 @@ export interface SessionAccounts {
   lock(username: string, where?: AccountHost): Promise<void>;
   /** Removes the account and ends its processes; removing a missing account succeeds. */
   remove(username: string, where?: AccountHost): Promise<void>;
+  /**
+   * The accounts this installation made and that still exist, never anyone else's (other
+   * installations on the same host make accounts of the same shape), each with whether the
+   * process that made it still runs and whether that process is this one.
+   */
+  listOwn(): Promise<OwnAccount[]>;
+}
+
+export interface OwnAccount {
+  username: string;
+  /** The service process that made it is still running (it may be another replica). */
+  creatorRunning: boolean;
+  /** Made by this very process. */
+  createdHere: boolean;
 }
