@@ -78,6 +78,9 @@ describe.skipIf(!driver)('cgroup driver on the real kernel', () => {
     if (d.version === 'v1') expect(inside.cpuCores).toBe(0.5);
     await d.setLimits(`${parent}/server`, { cpuCores: 0.25, memoryBytes: 512 * MB });
     expect((await d.readLimits(`${parent}/server`)).cpuCores).toBe(0.25);
+    // Its weight follows its CPU: a quarter of a busy process's.
+    if (d.version === 'v1')
+      expect(readFileSync(join(d.dirs(`${parent}/server`)[0] ?? '', 'cpu.shares'), 'utf8').trim()).toBe('256');
     if (d.version === 'v1') expect((await d.readLimits(`${parent}/server/session`)).cpuCores).toBe(0.25);
     expect(await d.remove(`${parent}/server`)).toBe(true);
     expect(await d.exists(`${parent}/server`)).toBe(false);

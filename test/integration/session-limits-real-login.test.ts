@@ -79,7 +79,6 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
 
   beforeAll(async () => {
     unlock = await lockHostSesman();
-    favourInTests(d, parent);
     dir = mkdtempSync(join(tmpdir(), 'rdp-session-limits-'));
     t = await startTestApp({
       XRDP_CONFIG_PATH: join(dir, 'etc'),
@@ -88,6 +87,10 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
       RDP_PORT_RANGE: `${base}-${base + 9}`,
       CGROUP_PARENT: parent,
     });
+    // The service weights its parent by the host's cores; the test then outweighs the rest of
+    // this shared machine so that what it measures is the quota, not the load.
+    await t.app.container.servers.enforcementCapability();
+    favourInTests(d, parent);
     const xvfb = spawn('Xvfb', [`:${xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
       stdio: 'ignore',
       detached: true,

@@ -58,7 +58,11 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
   const sessionLimits = new Map<string, Map<string, CgroupLimits>>();
 
   const detect = () => {
-    detected ??= (options.detect ?? (() => detectCgroups({ parent })))();
+    detected ??= (options.detect ?? (() => detectCgroups({ parent })))().then(async (d) => {
+      // All servers together weigh as much as the host has cores, not as one process.
+      await d.driver?.setWeight(parent, hostCpus).catch((err: unknown) => options.onError?.(err, `weighting ${parent}`));
+      return d;
+    });
     return detected;
   };
   const serverPath = (serverId: string) => `${parent}/${checkId(serverId)}`;
