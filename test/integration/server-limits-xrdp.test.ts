@@ -89,6 +89,7 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
     expect(r.body.data?.startServer).toEqual({ __typename: 'StartServerSuccess', server: { status: 'RUNNING' } });
   }
 
+  // Other suites may hold the host's sesman for a while: the lock waits up to 110 s.
   beforeAll(async () => {
     unlock = await lockHostSesman();
     dir = mkdtempSync(join(tmpdir(), 'rdp-limits-'));
@@ -104,11 +105,15 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
     await t.app.container.servers.enforcementCapability();
     favourInTests(d, parent);
     token = await t.token('alice');
-  });
+  }, 150_000);
   afterEach(() => {
     for (const c of children.splice(0)) kill(c);
   });
   afterAll(async () => {
+    if (!t) {
+      await unlock();
+      return;
+    }
     for (const c of children) kill(c);
     await t.app.container.sesman.stop().catch(() => undefined);
     const root = { userId: 'root', username: 'root', roles: ['admin' as const], permissions: [] };
