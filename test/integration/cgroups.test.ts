@@ -179,6 +179,12 @@ describe('the cgroup v2 layout (files only: this host mounts the controllers as 
       await v2.setLimits('rdp/srv', { cpuCores: null, memoryBytes: 256 * MB });
       expect(readFileSync(join(mount, 'rdp/srv/memory.swap.max'), 'utf8')).toBe('0');
       expect(await v2.readLimits('rdp/srv')).toEqual({ cpuCores: null, memoryBytes: 256 * MB });
+      // v2 would OOM-kill to get below a lower memory.max: one below what is held is refused first.
+      writeFileSync(join(mount, 'rdp/srv/memory.stat'), `anon ${300 * MB}\nfile 0\n`);
+      await expect(v2.setLimits('rdp/srv', { cpuCores: 1, memoryBytes: 256 * MB })).rejects.toThrow(
+        'EBUSY: its processes hold 300 MB, more than 256 MB',
+      );
+      expect(await v2.readLimits('rdp/srv')).toEqual({ cpuCores: null, memoryBytes: 256 * MB });
       mkdirSync(join(mount, 'rdp/srv/session-1'));
       writeFileSync(join(mount, 'rdp/srv/session-1/cgroup.procs'), '');
       expect(await v2.move('rdp/srv/session-1', [4242])).toBe(1);

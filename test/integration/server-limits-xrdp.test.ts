@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -193,6 +193,37 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
       server: { resources: { cpuLimit: 0.5, memoryLimitMb: 1024 } },
     });
     expect(await d.readLimits(`${parent}/${server.id}`)).toEqual({ cpuCores: 0.5, memoryBytes: 1024 * MB });
+
+    // A limit below what the server holds now is refused by the kernel: a clear error, no change.
+    const holder = spawn(
+      'sh',
+      [
+        '-c',
+        `${d
+          .dirs(`${parent}/${server.id}/xrdp`)
+          .map((g) => `echo $$ > ${g}/cgroup.procs`)
+          .join(' && ')} && exec node -e "globalThis.b=Buffer.alloc(600<<20,1);console.log('held');setInterval(()=>{},1000)"`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
+    );
+    children.push(holder);
+    await new Promise<void>((r) => holder.stdout?.once('data', () => r()));
+    const refused = await t.gql<{ updateServer: unknown }>(UPDATE, { id: server.id, resources: { memoryLimitMb: 512 } }, token);
+    expect(refused.body.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/^resources: cannot be applied to the running server: EBUSY/),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    expect(await d.readLimits(`${parent}/${server.id}`)).toEqual({ cpuCores: 0.5, memoryBytes: 1024 * MB });
+    const kept = await t.gql<{ server: { resources: { memoryLimitMb: number } } }>(
+      'query($id: ID!) { server(id: $id) { resources { memoryLimitMb } } }',
+      { id: server.id },
+      token,
+    );
+    expect(kept.body.data?.server.resources.memoryLimitMb).toBe(1024);
+    kill(holder);
+    await new Promise<void>((r) =>
+      holder.exitCode !== null || holder.signalCode !== null ? r() : holder.once('exit', () => r()),
+    );
 
     const stopped = await t.gql<{ stopServer: { __typename: string } }>(STOP, { id: server.id }, token);
     expect(stopped.body.data?.stopServer.__typename).toBe('StopServerSuccess');

@@ -249,6 +249,16 @@ export function createCgroupV2Driver(mount: string): CgroupDriver {
       }
     },
     async setLimits(path, limits) {
+      // v1 refuses a memory limit it cannot reclaim down to (EBUSY); v2 would OOM-kill instead,
+      // so a limit below what the group's processes hold (anonymous memory, no swap) is refused.
+      if (limits.memoryBytes !== null) {
+        const stat = (await readText(join(dir(path), 'memory.stat'))) ?? '';
+        const anon = Number(/^anon (\d+)$/m.exec(stat)?.[1] ?? 0);
+        if (anon > limits.memoryBytes) {
+          const mb = (b: number) => Math.round(b / 1024 / 1024);
+          throw new Error(`EBUSY: its processes hold ${mb(anon)} MB, more than ${mb(limits.memoryBytes)} MB`);
+        }
+      }
       await writeFile(
         join(dir(path), 'cpu.max'),
         limits.cpuCores === null ? `max ${PERIOD_US}` : `${cpuQuota(limits.cpuCores)} ${PERIOD_US}`,
