@@ -436,6 +436,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       // The collector goes first: it gives its lease back through Redis.
       await collector.stop();
       await sessionWatcher?.stop();
+      await enforcement.close();
       await redis?.close();
       await mongo?.close();
     },
