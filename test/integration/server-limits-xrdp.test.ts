@@ -111,6 +111,7 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
   });
   afterAll(async () => {
     if (!t) {
+      await d.remove(parent);
       await unlock();
       return;
     }

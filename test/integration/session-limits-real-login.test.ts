@@ -102,6 +102,7 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
 
   afterAll(async () => {
     if (!t) {
+      await d.remove(parent);
       await unlock();
       return;
     }
