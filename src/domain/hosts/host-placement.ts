@@ -116,14 +116,18 @@ export class HostPlacement implements ServerPlacement {
    */
   private async rank(candidates: Host[], owner: string, refusals: HostRefusal[]): Promise<Host[]> {
     const now = this.deps.clock.now().getTime();
-    const [intents, ...held] = await Promise.all([
+    // A caller holding a host's slot or port is placed there, its port claim done or not.
+    const [intents, ...claimed] = await Promise.all([
       this.deps.claims.list(INTENT_PREFIX),
-      ...candidates.map((h) => this.deps.claims.list(portPrefix(h.id))),
+      ...candidates.flatMap((h) => [this.deps.claims.list(portPrefix(h.id)), this.deps.claims.list(hostSlotPrefix(h.id))]),
     ]);
-    const placed = new Set(held.flatMap((claims) => claims.map((c) => c.owner)));
+    const held = candidates.map(
+      (_, i) => new Set([...(claimed[2 * i] ?? []), ...(claimed[2 * i + 1] ?? [])].map((c) => c.owner)),
+    );
+    const placed = new Set(held.flatMap((owners) => [...owners]));
     const rooms: { host: Host; room: number; busy: number }[] = [];
     candidates.forEach((host, i) => {
-      const servers = held[i]?.length ?? 0;
+      const servers = held[i]?.size ?? 0;
       const room = Math.min(host.capacity.maxServers, usablePorts(host.portRange).length) - servers;
       if (room > 0) {
         const busy = host.usage ? Math.max(host.usage.cpuPercent, host.usage.memoryPercent) : Number.POSITIVE_INFINITY;
