@@ -7,6 +7,11 @@
 #   api        distroless Node 20, non-root: the service with no xrdp runtime (servers cannot be
 #              started on it), for control-plane-only deployments.
 
+# OCI image labels of both runtime images. VERSION follows package.json (a test checks it);
+# REVISION is the commit: docker build --build-arg REVISION="$(git rev-parse HEAD)" ...
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,16 +22,24 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM debian:12-slim AS xrdp-host
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="rdp-services-cluster-xrdp-host" \
+  org.opencontainers.image.description="RDP Services Cluster: GraphQL control plane for xrdp servers, with xrdp to run them (root, privileged)" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${REVISION}" \
+  org.opencontainers.image.base.name="docker.io/library/debian:12-slim"
 # xrdp with the Xvnc backend (as scripts/test-services.sh installs it), an xfce desktop (the
 # default server desktop), openssl for per-instance TLS certificates, procps for pkill (ending a
-# session user's processes); useradd/chpasswd/userdel come with the base image. A daemon started by
+# session user's processes), xprintidle for the input idle time of each desktop (IDLE_TIMEOUT);
+# useradd/chpasswd/userdel come with the base image. A daemon started by
 # the package scripts would leave pid files that make every later xrdp, --nodaemon included, refuse
 # to start ("It looks like xrdp is already running"), hence the rm (the entrypoint repeats it).
 RUN apt-get update \
   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     xrdp xorgxrdp tigervnc-standalone-server \
     xfce4-session xfwm4 xfce4-panel xfdesktop4 xfce4-terminal dbus-x11 xterm \
-    openssl ca-certificates procps \
+    openssl ca-certificates procps xprintidle \
   && rm -rf /var/lib/apt/lists/* \
   && rm -f /run/xrdp/xrdp.pid /run/xrdp/xrdp-sesman.pid
 # Node at the same path as in the distroless image, so one health check command fits both.
@@ -46,6 +59,13 @@ CMD ["dist/src/app/main.js"]
 
 # No shell or package manager in the runtime image; node is its entrypoint.
 FROM gcr.io/distroless/nodejs20-debian12:nonroot AS api
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="rdp-services-cluster-api" \
+  org.opencontainers.image.description="RDP Services Cluster: GraphQL control plane for xrdp servers, without xrdp (non-root)" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${REVISION}" \
+  org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./package.json

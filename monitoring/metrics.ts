@@ -14,6 +14,14 @@ export interface MetricsSources {
   serverUsage?: () => Promise<ServerUsageFigures[]>;
   /** Current figures of each host with a recent sample. */
   hostUsage?: () => Promise<HostUsageFigures[]>;
+  /** Every server that exists, for rdp_server_info. */
+  serverInfo?: () => Promise<ServerInfoFigures[]>;
+}
+
+export interface ServerInfoFigures {
+  serverId: string;
+  name: string;
+  host: string;
 }
 
 /** Whether one dependency answered its readiness check. */
@@ -115,6 +123,21 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // Per GraphQL operation, labelled by root field: bounded by the schema (the service maps any
+  // other name to `other`), never by the client's free-form operation name.
+  const operationsTotal = new Counter({
+    name: 'rdp_graphql_operations_total',
+    help: 'GraphQL operations executed, per root field selected, by operation type and result (ok or error)',
+    labelNames: ['type', 'field', 'result'] as const,
+    registers: [registry],
+  });
+  const operationDuration = new Histogram({
+    name: 'rdp_graphql_operation_duration_seconds',
+    help: 'Execution time of GraphQL queries and mutations in seconds, per root field selected',
+    labelNames: ['type', 'field'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const serversCreatedTotal = new Counter({
     name: 'rdp_servers_created_total',
     help: 'RDP servers created',
@@ -161,6 +184,23 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
       ['rdp_network_in_kbps', "Inbound traffic of the server's RDP connections, kbit/s", (r) => r.networkInKbps],
       ['rdp_network_out_kbps', "Outbound traffic of the server's RDP connections, kbit/s", (r) => r.networkOutKbps],
     ]);
+  }
+  const serverInfo = sources.serverInfo;
+  if (serverInfo) {
+    // The usual info-metric pattern: value 1, the descriptive labels joined onto the
+    // server_id series in PromQL (`* on (server_id) group_left (name) rdp_server_info`). One series
+    // per server, bounded like the servers themselves by MAX_CONCURRENT_SERVERS.
+    new Gauge({
+      name: 'rdp_server_info',
+      help: 'One series per RDP server with its name and host (value 1), to show names next to server_id',
+      labelNames: ['server_id', 'name', 'host'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await unlessFailed(serverInfo());
+        this.reset();
+        for (const r of rows ?? []) this.set({ server_id: r.serverId, name: r.name, host: r.host }, 1);
+      },
+    });
   }
   const hostUsage = sources.hostUsage;
   if (hostUsage) {
@@ -210,6 +250,8 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     subscriptionsActive,
     requestsTotal,
     requestDuration,
+    operationsTotal,
+    operationDuration,
     serversCreatedTotal,
     serversDeletedTotal,
     sessionsCreatedTotal,

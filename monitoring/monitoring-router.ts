@@ -69,6 +69,28 @@ export function runChecks(checks: readonly ReadinessCheck[], timeoutMs = CHECK_T
   );
 }
 
+/** One dependency in /health/ready: its check's result and a sentence for a person. */
+export interface DependencyReport {
+  status: CheckResult;
+  message: string;
+}
+
+/**
+ * Plain sentences, never the driver's error text: /health/ready answers without authentication,
+ * and a driver message can name internal addresses.
+ */
+function dependencyState(o: CheckOutcome, timeoutMs: number): DependencyReport {
+  const effect = o.required ? 'the replica is not ready' : 'the replica serves on, degraded';
+  switch (o.result) {
+    case 'ok':
+      return { status: 'ok', message: `${o.name} answered` };
+    case 'timeout':
+      return { status: 'timeout', message: `${o.name} did not answer within ${timeoutMs} ms; ${effect}` };
+    case 'unavailable':
+      return { status: 'unavailable', message: `${o.name} is not reachable; ${effect}` };
+  }
+}
+
 /** Serves /health, /health/live, /health/ready and /metrics; returns false for other paths. */
 export function createMonitoringRouter(options: MonitoringRouterOptions) {
   const timeout = options.checkTimeoutMs ?? CHECK_TIMEOUT_MS;
@@ -85,23 +107,38 @@ export function createMonitoringRouter(options: MonitoringRouterOptions) {
         send(res, 200, { status: 'healthy', service: options.service, version: options.version });
         return true;
       case '/health/live':
-        send(res, 200, { status: 'alive' });
+        // `alive` and `timestamp` as the services this one replaced answered.
+        send(res, 200, { status: 'alive', alive: true, timestamp: new Date().toISOString() });
         return true;
       case '/health/ready': {
         if (options.isShuttingDown()) {
-          send(res, 503, { status: 'not ready', failing: ['shutdown'], checks: { shutdown: 'in progress' } });
+          send(res, 503, {
+            status: 'not ready',
+            ready: false,
+            failing: ['shutdown'],
+            checks: { shutdown: 'in progress' },
+            dependencies: {},
+          });
           return true;
         }
         const outcomes = await runChecks(options.checks, timeout);
         const checks = Object.fromEntries(outcomes.map((o) => [o.name, o.result]));
+        const dependencies = Object.fromEntries(outcomes.map((o) => [o.name, dependencyState(o, timeout)]));
         const failing = outcomes.filter((o) => o.result !== 'ok' && o.required).map((o) => o.name);
         const degraded = outcomes.filter((o) => o.result !== 'ok' && !o.required).map((o) => o.name);
         if (failing.length) {
-          send(res, 503, { status: 'not ready', failing, ...(degraded.length ? { degraded } : {}), checks });
+          send(res, 503, {
+            status: 'not ready',
+            ready: false,
+            failing,
+            ...(degraded.length ? { degraded } : {}),
+            checks,
+            dependencies,
+          });
         } else if (degraded.length) {
-          send(res, 200, { status: 'degraded', degraded, checks });
+          send(res, 200, { status: 'degraded', ready: true, degraded, checks, dependencies });
         } else {
-          send(res, 200, { status: 'ready', checks });
+          send(res, 200, { status: 'ready', ready: true, checks, dependencies });
         }
         return true;
       }

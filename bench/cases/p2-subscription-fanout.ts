@@ -18,7 +18,7 @@ const PER_USER = 50;
 
 const TARGET = { messagesPerSecond: 100_000, p99: 100, bytesPerSubscription: 10 * 1024 };
 
-/** STACK-NOTES.md: graphql-ws fan-out peaked at 25-33k messages/s on one core; about 18 KB each. */
+/** docs/STACK.md: graphql-ws fan-out peaked at 25-33k messages/s on one core; about 18 KB each. */
 const BASELINE = { messagesPerSecond: 33_000, bytesPerSubscription: 18 * 1024 };
 
 interface Memory {

@@ -42,7 +42,8 @@ export const CreateServerInput = builder.inputType('CreateServerInput', {
 });
 
 export const UpdateServerInput = builder.inputType('UpdateServerInput', {
-  description: 'Changes to a server; settings reach a running xrdp instance on its next restart.',
+  description:
+    'Changes to a server; configuration reaches a running xrdp instance on its next restart, cpuLimit and memoryLimitMb at once (where ServerResources.enforced).',
   fields: (t) => ({
     name: t.string({ required: false, description: 'Display name, 1-255 characters after trimming.' }),
     description: t.string({ required: false, description: 'Free text, up to 1000 characters.' }),

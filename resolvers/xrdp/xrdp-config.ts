@@ -3,6 +3,7 @@ import {
   AUTHENTICATION_MODES,
   ENCRYPTION_LEVELS,
   LOG_LEVELS,
+  NO_EFFECT_FIELDS,
   type XrdpConfig,
   type XrdpConfigVersion,
 } from '../../src/domain/xrdp/xrdp-config.js';
@@ -42,13 +43,27 @@ export const XrdpEncryptionLevelEnum = builder.enumType('XrdpEncryptionLevel', {
   values: upperEnum(ENCRYPTION_LEVELS, (v) => `crypt_level=${v}.`),
 });
 
+/** Why a field no xrdp key carries is deprecated; writes that change it are refused. */
+const noEffect = (field: keyof typeof NO_EFFECT_FIELDS) =>
+  `No effect: ${NO_EFFECT_FIELDS[field]}. Changing it is refused (BAD_USER_INPUT); it will be removed.`;
+
 const XrdpGlobalConfigRef = builder.objectRef<XrdpConfig['global']>('XrdpGlobalConfig').implement({
   description: 'Listener, TLS and logging settings.',
   fields: (t) => ({
-    port: t.exposeInt('port', { description: 'RDP port of the host listener, 1024-65535.' }),
+    port: t.exposeInt('port', {
+      description: 'Not used: each server listens on its own port.',
+      deprecationReason: noEffect('global.port'),
+    }),
     useTls: t.exposeBoolean('useTls', { description: 'Require TLS (security_layer=tls) instead of negotiating.' }),
-    certificatePath: t.exposeString('certificatePath', { description: 'Absolute path of the TLS certificate.' }),
-    keyPath: t.exposeString('keyPath', { description: 'Absolute path of the TLS private key.' }),
+    certificatePath: t.exposeString('certificatePath', {
+      nullable: true,
+      description:
+        'Absolute path of the PEM certificate every xrdp instance presents (xrdp.ini certificate=); null: each instance generates its own self-signed certificate.',
+    }),
+    keyPath: t.exposeString('keyPath', {
+      nullable: true,
+      description: 'Absolute path of the PEM private key of certificatePath (key_file=); null with certificatePath.',
+    }),
     logLevel: t.field({ type: XrdpLogLevelEnum, description: 'Log level of xrdp and sesman.', resolve: (g) => g.logLevel }),
     maxConnections: t.exposeInt('maxConnections', { description: 'Most sessions sesman runs at once, 1-1000.' }),
   }),
@@ -59,11 +74,17 @@ const XrdpSecurityConfigRef = builder.objectRef<XrdpConfig['security']>('XrdpSec
   fields: (t) => ({
     authentication: t.field({
       type: XrdpAuthenticationEnum,
-      description: 'How users authenticate.',
+      description: 'Not used: xrdp authenticates by password.',
+      deprecationReason: noEffect('security.authentication'),
       resolve: (s) => s.authentication,
     }),
-    sessionTimeout: t.exposeInt('sessionTimeout', { description: 'Seconds a session may last, 300-86400.' }),
-    idleTimeout: t.exposeInt('idleTimeout', { description: 'Seconds of inactivity before disconnection, 60-7200.' }),
+    sessionTimeout: t.exposeInt('sessionTimeout', {
+      description:
+        "Seconds sesman keeps a disconnected session before ending it (sesman.ini DisconnectedTimeLimit), 300-86400. The API's own maximum session duration is SESSION_TIMEOUT.",
+    }),
+    idleTimeout: t.exposeInt('idleTimeout', {
+      description: 'Seconds of inactivity before sesman disconnects a session (IdleTimeLimit), 60-7200.',
+    }),
     encryptionLevel: t.field({
       type: XrdpEncryptionLevelEnum,
       description: 'Minimum classic RDP encryption level.',
@@ -77,8 +98,14 @@ const XrdpPerformanceConfigRef = builder.objectRef<XrdpConfig['performance']>('X
   fields: (t) => ({
     compression: t.exposeBoolean('compression', { description: 'Bitmap and bulk compression.' }),
     bitmapCache: t.exposeBoolean('bitmapCache', { description: 'Bitmap cache.' }),
-    glyphCache: t.exposeBoolean('glyphCache', { description: 'Glyph cache.' }),
-    maxBitmapCacheSize: t.exposeInt('maxBitmapCacheSize', { description: 'Bitmap cache size in bytes, 1e6-1e8.' }),
+    glyphCache: t.exposeBoolean('glyphCache', {
+      description: 'Not used by xrdp.',
+      deprecationReason: noEffect('performance.glyphCache'),
+    }),
+    maxBitmapCacheSize: t.exposeInt('maxBitmapCacheSize', {
+      description: 'Not used by xrdp.',
+      deprecationReason: noEffect('performance.maxBitmapCacheSize'),
+    }),
   }),
 });
 
@@ -108,13 +135,21 @@ const XrdpConfigVersionRef = builder.objectRef<XrdpConfigVersion>('XrdpConfigVer
 const XrdpGlobalConfigInput = builder.inputType('XrdpGlobalConfigInput', {
   description: 'Listener, TLS and logging changes; omitted fields keep their value.',
   fields: (t) => ({
-    port: t.int({ required: false, description: 'RDP port, 1024-65535.' }),
+    port: t.int({
+      required: false,
+      description: 'Not used; only its current value is accepted.',
+      deprecationReason: noEffect('global.port'),
+    }),
     useTls: t.boolean({ required: false, description: 'Require TLS.' }),
     certificatePath: t.string({
       required: false,
-      description: 'Absolute path of letters, digits, ., _, - and /, at most 255 bytes, no .. segment.',
+      description:
+        'PEM certificate for every instance: an absolute path of letters, digits, ., _, - and /, at most 255 bytes, no .. segment. Set with keyPath; both are read at once and must be readable by the service, PEM, and match (else BAD_USER_INPUT naming the field). Instances started afterwards present it. The empty string (for both) goes back to generated certificates.',
     }),
-    keyPath: t.string({ required: false, description: 'Absolute path, with the same rules as certificatePath.' }),
+    keyPath: t.string({
+      required: false,
+      description: 'Unencrypted PEM private key of certificatePath, with the same path rules; the empty string clears it.',
+    }),
     logLevel: t.field({ type: XrdpLogLevelEnum, required: false, description: 'Log level.' }),
     maxConnections: t.int({ required: false, description: 'Most sessions at once, 1-1000.' }),
   }),
@@ -123,7 +158,12 @@ const XrdpGlobalConfigInput = builder.inputType('XrdpGlobalConfigInput', {
 const XrdpSecurityConfigInput = builder.inputType('XrdpSecurityConfigInput', {
   description: 'Authentication, timeout and encryption changes; omitted fields keep their value.',
   fields: (t) => ({
-    authentication: t.field({ type: XrdpAuthenticationEnum, required: false, description: 'How users authenticate.' }),
+    authentication: t.field({
+      type: XrdpAuthenticationEnum,
+      required: false,
+      description: 'Not used; only its current value is accepted.',
+      deprecationReason: noEffect('security.authentication'),
+    }),
     sessionTimeout: t.int({ required: false, description: 'Seconds, 300-86400.' }),
     idleTimeout: t.int({ required: false, description: 'Seconds, 60-7200, less than sessionTimeout.' }),
     encryptionLevel: t.field({ type: XrdpEncryptionLevelEnum, required: false, description: 'Minimum encryption level.' }),
@@ -135,8 +175,16 @@ const XrdpPerformanceConfigInput = builder.inputType('XrdpPerformanceConfigInput
   fields: (t) => ({
     compression: t.boolean({ required: false, description: 'Bitmap and bulk compression.' }),
     bitmapCache: t.boolean({ required: false, description: 'Bitmap cache.' }),
-    glyphCache: t.boolean({ required: false, description: 'Glyph cache.' }),
-    maxBitmapCacheSize: t.int({ required: false, description: 'Bytes, 1000000-100000000.' }),
+    glyphCache: t.boolean({
+      required: false,
+      description: 'Not used; only its current value is accepted.',
+      deprecationReason: noEffect('performance.glyphCache'),
+    }),
+    maxBitmapCacheSize: t.int({
+      required: false,
+      description: 'Not used; only its current value is accepted.',
+      deprecationReason: noEffect('performance.maxBitmapCacheSize'),
+    }),
   }),
 });
 

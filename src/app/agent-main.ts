@@ -1,4 +1,4 @@
-import { loadAgentConfig } from '../config/agent-config.js';
+import { type loadAgentConfig, loadAgentProcessConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/config.js';
 import { packageVersion } from '../config/process-config.js';
 import { createRedisAgentTransport } from './agent/redis-agent-transport.js';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   }
   let config: ReturnType<typeof loadAgentConfig>;
   try {
-    config = loadAgentConfig(process.env, packageVersion());
+    config = loadAgentProcessConfig(packageVersion());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

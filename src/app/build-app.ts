@@ -4,6 +4,7 @@ import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../mo
 import type { Config } from '../config/config.js';
 import { hostSubjectId } from '../domain/resources/resource-collector.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
+import { cleanUpAccountsAtStart, stopHostAtShutdown } from './host-lifecycle.js';
 import { startLocalHost } from './hosts-wiring.js';
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
@@ -65,6 +66,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   // (the usual case: it is there), then serves with readiness false until it appears.
   let stopLocalHost = () => {};
   const recover = async () => {
+    // With agents, each host reconciles when its agent says hello; this process runs no xrdp.
+    if (config.hosts.mode === 'agents') return;
     // The in-process host is registered before the first request, so placement has a host.
     const local = startLocalHost({
       config,
@@ -84,6 +87,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     if (recovered && recovered.adopted.length + recovered.failed.length + recovered.reaped.length > 0) {
       logger.info(recovered, 'xrdp instances recovered after start');
     }
+    await cleanUpAccountsAtStart(container, logger).catch((err: unknown) => {
+      logger.error({ err }, 'could not clean up orphaned session accounts');
+    });
   };
   let recovery: Promise<void>;
   if (!mongo) {
@@ -181,6 +187,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     clearInterval(sweeper);
     if (server.listening || timedOut.length > 0) server.closeAllConnections();
     await step('dispose yoga', 3000, () => yoga.dispose());
+    await step('stop xrdp and session accounts', 15_000, () => stopHostAtShutdown(container, config, logger));
     await step('close xrdp watcher, Redis and MongoDB', 8000, () => container.close());
     logger.info({ ms: Date.now() - started, timedOut }, 'shutdown finished');
     if (timedOut.length > 0) throw new Error(`shutdown steps timed out: ${timedOut.join(', ')}`);

@@ -1,7 +1,9 @@
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
+import { loadInstallationId } from '../adapters/host/installation-id.js';
 import type { MongoDatabase } from '../adapters/mongo/mongo-database.js';
 import type { RedisConnections } from '../adapters/redis/redis-connections.js';
+import type { DisplayActivityWatcher } from '../adapters/xrdp/display-activity-watcher.js';
 import type { HostSesman } from '../adapters/xrdp/sesman-supervisor.js';
 import type { XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.js';
 import type { Config } from '../config/config.js';
@@ -12,8 +14,11 @@ import type { HostProbe } from '../domain/resources/host-probe.js';
 import type { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
 import type { ServerRuntime } from '../domain/servers/server-runtime.js';
 import type { ServerService } from '../domain/servers/server-service.js';
+import type { SessionAccounts } from '../domain/sessions/session-accounts.js';
 import type { SessionService } from '../domain/sessions/session-service.js';
+import type { SessionStore } from '../domain/sessions/session-store.js';
 import { type Clock, systemClock } from '../domain/shared/clock.js';
+import { NotFoundError } from '../domain/shared/errors.js';
 import type { EventBus } from '../domain/shared/event-publisher.js';
 import type { RateLimiter } from '../domain/shared/rate-limiter.js';
 import type { XrdpConfigService } from '../domain/xrdp/xrdp-config-service.js';
@@ -22,9 +27,11 @@ import type { XrdpLogService } from '../domain/xrdp/xrdp-log-service.js';
 import type { XrdpSessionTerminator } from '../domain/xrdp/xrdp-session-terminator.js';
 import type { Logger } from './logger.js';
 import { type Resources, usageGaugeSources } from './resources-wiring.js';
+import { createClusterCommands, createEventApplier, startEventConsumer } from './wiring/cluster.js';
 import { createAudit, createFleet, createXrdpConfig } from './wiring/fleet.js';
 import { createLocalHost, type LocalHostOverrides } from './wiring/local-host.js';
 import { connectConfiguredRedis, createBus, createRateLimiter } from './wiring/redis.js';
+import { createRemoteHost } from './wiring/remote-host.js';
 import { openStores } from './wiring/stores.js';
 
 /** Replaceable parts, for tests and embedding. */
@@ -65,7 +72,13 @@ export interface Container {
   sessionTerminator: XrdpSessionTerminator;
   /** Publishes `xrdp:session-event` from the logs; absent when xrdp is not installed. */
   sessionWatcher?: XrdpSessionWatcher;
+  /** Hands every live desktop's input idle time to the sessions; absent when xrdp is not installed. */
+  activityWatcher?: DisplayActivityWatcher;
   runtime: ServerRuntime;
+  /** EPHEMERAL session accounts (root only), for clean-up at start and shutdown. */
+  sessionAccounts?: SessionAccounts;
+  /** Which sessions are live, for that clean-up. */
+  sessionStore: SessionStore;
   /** Stops following xrdp logs, then closes Redis, then MongoDB. */
   close(): Promise<void>;
 }
@@ -98,7 +111,34 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   });
   const audit = createAudit(stores, logger, clock);
   const xrdpConfig = createXrdpConfig(config, logger, clock, stores.xrdpConfigs, audit);
-  const host = createLocalHost(config.xrdp, logger, xrdpConfig, overrides);
+  const commands =
+    config.hosts.mode === 'agents' && config.redis
+      ? createClusterCommands({
+          redisUrl: config.redis.url,
+          hostStore: stores.hosts,
+          clock,
+          heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+          logger,
+        })
+      : undefined;
+  const remote = commands
+    ? createRemoteHost({
+        commands,
+        hostOfServer: async (serverId) => {
+          const server = await stores.servers.findById(serverId);
+          if (!server) throw new NotFoundError('server', serverId);
+          return server.hostId;
+        },
+        defaultHostId: config.hosts.localId,
+        xrdpConfig,
+      })
+    : undefined;
+  const host =
+    remote ??
+    createLocalHost({ ...config.xrdp, cgroupParent: config.resources.cgroupParent }, logger, xrdpConfig, {
+      ...overrides,
+      ...(process.getuid?.() === 0 ? { installationId: await loadInstallationId(config.dataDir) } : {}),
+    });
   const fleet = createFleet({
     config,
     logger,
@@ -124,6 +164,19 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       .applyXrdpEvent(e)
       .catch((err: unknown) => logger.warn({ err, serverId: e.serverId }, 'could not apply an xrdp session event'));
   });
+  const activityWatcher = host.watchActivity((reports, measuredAt) => sessions.applyActivity(reports, measuredAt));
+  // In a cluster the same links come from the agents' event streams.
+  const agentEvents =
+    commands && remote && config.redis
+      ? startEventConsumer({
+          redisUrl: config.redis.url,
+          hostStore: stores.hosts,
+          clock,
+          heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+          logger,
+          apply: createEventApplier({ hosts: fleet.hosts, fleet, servers: stores.servers, events, remote, commands, logger }),
+        })
+      : undefined;
   const tokenVerifier =
     overrides.tokenVerifier ??
     createJwtTokenVerifier({
@@ -148,10 +201,16 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     sesman: host.sesman,
     sessionTerminator: host.sessionTerminator,
     ...(sessionWatcher ? { sessionWatcher } : {}),
+    ...(activityWatcher ? { activityWatcher } : {}),
     runtime: host.runtime,
+    ...(host.accounts ? { sessionAccounts: host.accounts } : {}),
+    sessionStore: stores.sessions,
     async close() {
       // The collector goes first: it gives its lease back through Redis.
       await fleet.resources.collector.stop();
+      await activityWatcher?.stop();
+      await agentEvents?.stop();
+      await commands?.client.close();
       await sessionWatcher?.stop();
       await redis?.close();
       await stores.mongo?.close();

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { currentRequestScope } from './request-scope.js';
 
 export type Logger = pino.Logger;
@@ -26,12 +27,14 @@ function serializeError(err: unknown, depth = 0): unknown {
 }
 
 /**
- * Structured JSON logs. Every line written while a request or GraphQL operation runs carries its
+ * Structured JSON logs (or, with `pretty`, one coloured line per event for a terminal, LOG_FORMAT=pretty,
+ * formatted in-process so redaction and the JWT mask apply alike). Every line written while a request or GraphQL operation runs carries its
  * requestId. Secrets never reach the output: values under secret names are redacted, errors are
  * reduced to their message, and anything shaped like a JWT is masked in the final line.
  */
 export function createLogger(options: {
   level: string;
+  /** Human-readable lines instead of JSON. @default false */
   pretty?: boolean;
   name?: string;
   /** Where lines go. @default stdout */
@@ -61,6 +64,17 @@ export function createLogger(options: {
     },
     hooks: { streamWrite: (line: string) => line.replace(JWT, '[redacted-jwt]') },
   };
+  if (options.pretty) {
+    const pretty = PinoPretty({
+      translateTime: 'SYS:standard',
+      ignore: 'pid,hostname,name',
+      colorize: options.destination ? false : process.stdout.isTTY === true,
+      // Written at once: the stream has no flush() for main's exit to wait on.
+      sync: true,
+      ...(options.destination ? { destination: options.destination } : {}),
+    });
+    return pino(settings, pretty);
+  }
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 

@@ -1,7 +1,8 @@
-import { ConfigError } from '../config/config.js';
+import { ConfigError, describeIgnored } from '../config/config.js';
 import { loadProcessConfig } from '../config/process-config.js';
 import { buildApp } from './build-app.js';
 import { createLogger } from './logger.js';
+import { reserveRdpPorts } from './rdp-port-reservation.js';
 
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 
@@ -16,13 +17,20 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level, pretty: config.log.format === 'pretty' });
+  if (config.ignoredVariables.length > 0) {
+    logger.warn(
+      { ignored: config.ignoredVariables.map((v) => v.name) },
+      `ignoring environment variables the service does not read: ${describeIgnored(config.ignoredVariables)}`,
+    );
+  }
   if (config.auth.secretGenerated) {
     logger.warn(
       `JWT_SECRET is not set: using a development secret kept in ${config.dataDir}/dev-jwt-secret. ` +
         'Get a token with: npm run token -- --role admin --sub alice',
     );
   }
+  await reserveRdpPorts(config, logger);
   const app = await buildApp(config, { logger });
   const port = await app.start();
   const shown = config.service.host === '0.0.0.0' ? 'localhost' : config.service.host;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import type { HostUsageFigures, ServerUsageFigures } from '../../monitoring/metrics.js';
+import type { HostUsageFigures, ServerInfoFigures, ServerUsageFigures } from '../../monitoring/metrics.js';
 import { createProcHostProbe } from '../adapters/host/proc-host-probe.js';
 import { MemoryAlertStore } from '../adapters/memory/memory-alert-store.js';
 import { MemoryClaimStore } from '../adapters/memory/memory-claim-store.js';
@@ -23,6 +23,7 @@ import type { ResourceLimitsProvider } from '../domain/resources/resource-limits
 import type { ResourceLimitsStore } from '../domain/resources/resource-limits-store.js';
 import type { ResourceSampleStore } from '../domain/resources/resource-sample-store.js';
 import { UsageService } from '../domain/resources/usage-service.js';
+import type { RdpServer } from '../domain/servers/server.js';
 import type { ServerService } from '../domain/servers/server-service.js';
 import type { ServerStore } from '../domain/servers/server-store.js';
 import type { SessionService } from '../domain/sessions/session-service.js';
@@ -154,23 +155,35 @@ export function usageGaugeSources(deps: {
   clock: Clock;
   host: string;
   intervalSeconds: number;
-}): { serverUsage(): Promise<ServerUsageFigures[]>; hostUsage(): Promise<HostUsageFigures[]> } {
+}): {
+  serverUsage(): Promise<ServerUsageFigures[]>;
+  hostUsage(): Promise<HostUsageFigures[]>;
+  /** Name and host of every server, so dashboards can show names (rdp_server_info). */
+  serverInfo(): Promise<ServerInfoFigures[]>;
+} {
   const { serverStore, samples, clock, host, intervalSeconds } = deps;
   const fresh = (at: string) => clock.now().getTime() - Date.parse(at) <= 3 * intervalSeconds * 1000;
+  const allServers = async () => {
+    const servers: RdpServer[] = [];
+    let after: Cursor | undefined;
+    while (true) {
+      const page = await serverStore.list({}, MAX_PAGE_SIZE, after);
+      servers.push(...page.items);
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) break;
+      after = last;
+    }
+    return servers;
+  };
   return {
     async serverUsage() {
-      // Every server that exists: a deleted server has no series.
-      const ids: string[] = [];
-      let after: Cursor | undefined;
-      while (true) {
-        const page = await serverStore.list({}, MAX_PAGE_SIZE, after);
-        ids.push(...page.items.map((s) => s.id));
-        const last = page.items.at(-1);
-        if (!page.hasNextPage || !last) break;
-        after = last;
-      }
+      // Every server that exists, with the freshness rule of `RdpServer.usage`: the same values.
+      const ids = (await allServers()).map((s) => s.id);
       const latest = await samples.latest(ids);
       return latest.flatMap((s) => (s && fresh(s.at) ? [{ serverId: s.subjectId, ...s }] : []));
+    },
+    async serverInfo() {
+      return (await allServers()).map((s) => ({ serverId: s.id, name: s.name, host: s.host }));
     },
     async hostUsage() {
       const [s] = await samples.latest([hostSubjectId(host)]);

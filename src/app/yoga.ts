@@ -13,6 +13,7 @@ import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { createMaskError } from './error-masking.js';
+import { createOperationMetricsPlugin } from './operation-metrics-plugin.js';
 import { createRateLimitPlugin } from './rate-limit-plugin.js';
 import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
@@ -51,7 +52,7 @@ export function createAppYoga(container: Container): AppYoga {
     schema,
     graphqlEndpoint: '/graphql',
     // The node:http handler enforces the body cap from Content-Length; yoga's own limit wraps every
-    // body in a stream and costs about 3x on small requests (STACK-NOTES.md).
+    // body in a stream and costs about 3x on small requests (docs/STACK.md).
     maxRequestBodySize: false,
     batching: false,
     landingPage: false,
@@ -60,6 +61,8 @@ export function createAppYoga(container: Container): AppYoga {
       ...createSecurityPlugins({ production: config.env === 'production' }),
       // Before the rate limiter: when it stops an operation, only earlier plugins see the result.
       createAuditPlugin({ denied }),
+      // Before the rate limiter too, so refused operations are counted.
+      createOperationMetricsPlugin(container.metrics),
       ...(config.rateLimits.enabled ? [createRateLimitPlugin({ limiter: container.rateLimiter, rules: rateRules(config) })] : []),
       // Each document compiled once to plain JavaScript (bench/: about 3x faster on lists).
       // Not subscriptions: graphql-jit 0.8 hands a subscribe resolver the operation's variables

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
-import { bool, ConfigError, int, logLevel, portRange, url } from './config.js';
+import { bool, ConfigError, cgroupParent, int, logLevel, portRange, url } from './config.js';
 
 /** The host agent's variables (`npm run agent`). It needs Redis only: no MongoDB, no JWT secret. */
 const agentSchema = z.object({
@@ -25,6 +25,7 @@ const agentSchema = z.object({
   RDP_PORT_RANGE: portRange.default({ from: 33890, to: 33999 }),
   RDP_PUBLIC_HOST: z.string().min(1).max(255).default('localhost'),
   RDP_LOOPBACK_ONLY: bool.default(false),
+  CGROUP_PARENT: cgroupParent,
   LOG_LEVEL: logLevel.default('info'),
 });
 
@@ -45,6 +46,7 @@ export interface AgentConfig {
     portRange: { from: number; to: number };
     publicHost: string;
     loopbackOnly: boolean;
+    cgroupParent: string;
   };
   log: { level: string };
   version: string;
@@ -80,8 +82,14 @@ export function loadAgentConfig(source: Record<string, string | undefined>, vers
       portRange: e.RDP_PORT_RANGE,
       publicHost: e.RDP_PUBLIC_HOST,
       loopbackOnly: e.RDP_LOOPBACK_ONLY,
+      cgroupParent: e.CGROUP_PARENT,
     },
     log: { level: e.LOG_LEVEL },
     version,
   };
+}
+
+/** Loads the agent's configuration from this process's environment. */
+export function loadAgentProcessConfig(version: string): AgentConfig {
+  return loadAgentConfig(process.env, version);
 }

@@ -1,3 +1,5 @@
+import { join, resolve } from 'node:path';
+import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
 
@@ -53,6 +55,15 @@ export const logLevel = z
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
 
+/** Where server and session cgroups go, under each controller's root. */
+export const cgroupParent = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/, {
+    message: 'must be a relative cgroup path such as rdp-services (no leading /, no . or .. parts)',
+  })
+  .max(200)
+  .default('rdp-services');
+
 /**
  * Every variable the service reads. Unset variables take the default; MONGODB_URI and REDIS_URL
  * unset select the embedded in-memory store and in-process pub/sub.
@@ -67,7 +78,6 @@ const envSchema = z.object({
   MONGODB_MAX_POOL_SIZE: int(1, 1000).default(50),
   MONGODB_MIN_POOL_SIZE: int(0, 1000).default(10),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
-  REDIS_MAX_CONNECTIONS: int(2, 10000).default(50),
   JWT_SECRET: z.string().optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
@@ -76,20 +86,25 @@ const envSchema = z.object({
   MAX_CONCURRENT_SESSIONS: int(1, 100000).default(100),
   SESSION_TIMEOUT: int(300, 86400).default(3600),
   IDLE_TIMEOUT: int(60, 7200).default(1800),
+  // Unset: IDLE_TIMEOUT's value, which already stays below SESSION_TIMEOUT.
+  DISCONNECTED_SESSION_TIMEOUT: int(60, 86400).optional(),
   SESSION_CREDENTIAL_TTL: int(5, 86400).default(3600),
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
   REFUSE_ON_HOST_OVERLOAD: bool.default(true),
+  CGROUP_PARENT: cgroupParent,
   ALERT_CPU_PERCENT: int(1, 100).default(80),
   ALERT_MEMORY_PERCENT: int(1, 100).default(80),
   ALERT_DISK_PERCENT: int(1, 100).default(90),
   ALERT_NETWORK_MBPS: int(1, 1_000_000).default(1000),
-  XRDP_CONFIG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/etc/xrdp'),
-  XRDP_LOG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/var/log/xrdp'),
+  // Unset: under DATA_DIR (see loadConfig), so a first run leaves nothing in system folders.
+  XRDP_CONFIG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).optional(),
+  XRDP_LOG_PATH: z.string().startsWith('/', { message: 'must be an absolute path' }).optional(),
   XRDP_BINARY: z.string().startsWith('/', { message: 'must be an absolute path' }).default('/usr/sbin/xrdp'),
   RDP_PORT_RANGE: portRange.default({ from: 33890, to: 33999 }),
   RDP_PUBLIC_HOST: z.string().min(1).max(255).default('localhost'),
-  RDP_LOOPBACK_ONLY: bool.default(false),
+  RDP_LOOPBACK_ONLY: bool.default(true),
+  XRDP_STOP_ON_SHUTDOWN: bool.default(true),
   HOST_ID: z
     .string()
     .regex(HOST_ID_PATTERN, {
@@ -97,6 +112,7 @@ const envSchema = z.object({
     })
     .default('local'),
   HOST_HEARTBEAT_INTERVAL: int(1, 3600).default(5),
+  RDP_HOSTS: z.enum(['local', 'agents'], { message: 'must be local or agents' }).default('local'),
   PROMETHEUS_ENABLED: bool.default(true),
   METRICS_INTERVAL: int(1, 86400).default(30),
   HEALTH_CHECK_INTERVAL: int(1, 86400).default(30),
@@ -115,6 +131,88 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Every variable the schema reads. */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/**
+ * Variables of the four services this product replaced that it does not read, and why: set in an
+ * old .env they would otherwise look as if they did something.
+ */
+export const RETIRED_VARIABLES: Readonly<Record<string, string>> = {
+  PROMETHEUS_PORT: 'metrics are served on SERVICE_PORT at /metrics',
+  ENVIRONMENT: 'use NODE_ENV',
+  SERVICE_NAME: 'the service is always named rdp-services-cluster',
+  REDIS_MAX_CONNECTIONS: 'a replica opens exactly two Redis connections',
+};
+
+/**
+ * Prefixes of this product's variables: a set variable with one of them that the schema does not
+ * know is a typo or a setting that does not exist. Generic prefixes of other software (NODE_,
+ * npm_) are not here, so their variables are never reported.
+ */
+const OUR_PREFIXES = [
+  'RDP_',
+  'XRDP_',
+  'MONGODB_',
+  'MONGO_',
+  'REDIS_',
+  'JWT_',
+  'AUTH_',
+  'RATE_LIMIT_',
+  'ALERT_',
+  'SESSION_',
+  'IDLE_',
+  'MAX_',
+  'SERVICE_',
+  'LOG_',
+  'METRICS_',
+  'HEALTH_',
+  'PROMETHEUS_',
+  'SHUTDOWN_',
+  'WS_',
+  'REFUSE_',
+];
+
+export interface IgnoredVariable {
+  name: string;
+  /** Why it is ignored, or which known variable it looks like. */
+  hint?: string;
+}
+
+/** The known variable a name is a likely typo of (at most two edits, names of 8 characters or more). */
+function closestKnown(name: string): string | undefined {
+  if (name.length < 8) return undefined;
+  let best: { name: string; d: number } | undefined;
+  for (const known of KNOWN_VARIABLES) {
+    const d = distance(name, known);
+    if (d <= 2 && (!best || d < best.d)) best = { name: known, d };
+  }
+  return best?.name;
+}
+
+/**
+ * The set variables the service ignores: the retired ones, unknown names with one of our prefixes,
+ * and near misses of a known name (SESION_TIMEOUT), each with a hint. Sorted by name.
+ */
+export function ignoredVariables(source: Record<string, string | undefined>): IgnoredVariable[] {
+  const known = new Set(KNOWN_VARIABLES);
+  const ignored: IgnoredVariable[] = [];
+  for (const name of Object.keys(source).sort()) {
+    if (known.has(name) || source[name] === undefined) continue;
+    const retired = RETIRED_VARIABLES[name];
+    const near = closestKnown(name);
+    if (retired) ignored.push({ name, hint: retired });
+    else if (near) ignored.push({ name, hint: `did you mean ${near}?` });
+    else if (OUR_PREFIXES.some((p) => name.startsWith(p))) ignored.push({ name });
+  }
+  return ignored;
+}
+
+/** One line naming every ignored variable, e.g. `SESION_TIMEOUT (did you mean SESSION_TIMEOUT?)`. */
+export function describeIgnored(ignored: readonly IgnoredVariable[]): string {
+  return ignored.map((v) => (v.hint ? `${v.name} (${v.hint})` : v.name)).join(', ');
+}
 
 export interface AuthConfig {
   /** HS256 secret bytes; absent when only a JWKS issuer is used. */
@@ -140,7 +238,8 @@ export interface Config {
     shutdownDrainSeconds: number;
   };
   mongo?: { uri: string; maxPoolSize: number; minPoolSize: number };
-  redis?: { url: string; maxConnections: number };
+  /** A replica opens two connections (publish, subscribe); ioredis pipelines commands on one. */
+  redis?: { url: string };
   auth: AuthConfig;
   limits: {
     maxServers: number;
@@ -151,20 +250,39 @@ export interface Config {
   resources: {
     /** Refuse server starts and sessions while the host is above maxTotalCpu or maxTotalMemory. */
     refuseOnHostOverload: boolean;
-    /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
+    /** The cgroup (relative to the controllers' mounts) that holds every server's and session's limits. */
+    cgroupParent: string;
+    /** A sampled value strictly above one of these raises an alert (docs/DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
-  sessions: { sessionTimeoutSeconds: number; idleTimeoutSeconds: number; credentialTtlSeconds: number };
+  sessions: {
+    sessionTimeoutSeconds: number;
+    /** An ACTIVE session without keyboard or pointer input this long has its client disconnected. */
+    idleTimeoutSeconds: number;
+    /** A DISCONNECTED session is ended this long after its client left, unless one comes back. */
+    disconnectedTimeoutSeconds: number;
+    credentialTtlSeconds: number;
+  };
   xrdp: {
     configPath: string;
     logPath: string;
     binary: string;
     portRange: { from: number; to: number };
     publicHost: string;
-    /** Bind xrdp instances to 127.0.0.1 only. */
+    /** Bind xrdp instances to 127.0.0.1 only (the default; production sets false). */
     loopbackOnly: boolean;
+    /**
+     * On SIGTERM/SIGINT, stop the xrdp instances and the sesman this service started (the
+     * default). Production sets false: instances outlive a restart and are adopted again.
+     */
+    stopOnShutdown: boolean;
   };
   hosts: {
+    /**
+     * `local`: this process runs xrdp and is the one host (the all-in-one default). `agents`: it
+     * runs none; host agents serve every host through Redis Streams.
+     */
+    mode: 'local' | 'agents';
     /** The id of the host this process serves RDP on (its in-process agent). */
     localId: string;
     /** Seconds between heartbeats; a host silent for 3 of them is OFFLINE. */
@@ -184,6 +302,8 @@ export interface Config {
   };
   /** GraphiQL at /graphql in a browser: on outside production unless ENABLE_GRAPHIQL says otherwise. */
   graphiql: boolean;
+  /** Variables that are set but that the service does not read; start-up names them in one warning. */
+  ignoredVariables: IgnoredVariable[];
 }
 
 export const MIN_SECRET_BYTES = 32;
@@ -214,7 +334,13 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  if (e.RDP_HOSTS === 'agents' && !e.REDIS_URL)
+    problems.push('RDP_HOSTS: agents needs REDIS_URL (commands and events go through Redis Streams)');
   if (e.IDLE_TIMEOUT >= e.SESSION_TIMEOUT) problems.push('IDLE_TIMEOUT: must be less than SESSION_TIMEOUT');
+  // At or past SESSION_TIMEOUT it could never end a session first: it would be accepted and do nothing.
+  if (e.DISCONNECTED_SESSION_TIMEOUT !== undefined && e.DISCONNECTED_SESSION_TIMEOUT >= e.SESSION_TIMEOUT) {
+    problems.push('DISCONNECTED_SESSION_TIMEOUT: must be less than SESSION_TIMEOUT');
+  }
   if (e.MONGODB_MIN_POOL_SIZE > e.MONGODB_MAX_POOL_SIZE) {
     problems.push('MONGODB_MIN_POOL_SIZE: must not exceed MONGODB_MAX_POOL_SIZE');
   }
@@ -247,7 +373,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     ...(e.MONGODB_URI
       ? { mongo: { uri: e.MONGODB_URI, maxPoolSize: e.MONGODB_MAX_POOL_SIZE, minPoolSize: e.MONGODB_MIN_POOL_SIZE } }
       : {}),
-    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, maxConnections: e.REDIS_MAX_CONNECTIONS } } : {}),
+    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL } } : {}),
     auth: {
       ...(secret ? { secret } : {}),
       secretGenerated,
@@ -263,6 +389,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     },
     resources: {
       refuseOnHostOverload: e.REFUSE_ON_HOST_OVERLOAD,
+      cgroupParent: e.CGROUP_PARENT,
       alertThresholds: {
         cpuPercent: e.ALERT_CPU_PERCENT,
         memoryPercent: e.ALERT_MEMORY_PERCENT,
@@ -273,17 +400,19 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     sessions: {
       sessionTimeoutSeconds: e.SESSION_TIMEOUT,
       idleTimeoutSeconds: e.IDLE_TIMEOUT,
+      disconnectedTimeoutSeconds: e.DISCONNECTED_SESSION_TIMEOUT ?? e.IDLE_TIMEOUT,
       credentialTtlSeconds: e.SESSION_CREDENTIAL_TTL,
     },
     xrdp: {
-      configPath: e.XRDP_CONFIG_PATH,
-      logPath: e.XRDP_LOG_PATH,
+      configPath: e.XRDP_CONFIG_PATH ?? join(resolve(e.DATA_DIR), 'xrdp', 'etc'),
+      logPath: e.XRDP_LOG_PATH ?? join(resolve(e.DATA_DIR), 'xrdp', 'log'),
       binary: e.XRDP_BINARY,
       portRange: e.RDP_PORT_RANGE,
       publicHost: e.RDP_PUBLIC_HOST,
       loopbackOnly: e.RDP_LOOPBACK_ONLY,
+      stopOnShutdown: e.XRDP_STOP_ON_SHUTDOWN,
     },
-    hosts: { localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
+    hosts: { mode: e.RDP_HOSTS, localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
     metrics: {
       enabled: e.PROMETHEUS_ENABLED,
       intervalSeconds: e.METRICS_INTERVAL,
@@ -293,6 +422,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     dataDir: e.DATA_DIR,
     graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
     wsMaxSubscriptionsPerUser: e.WS_MAX_SUBSCRIPTIONS_PER_USER,
+    ignoredVariables: ignoredVariables(cleaned),
     rateLimits: {
       enabled: e.RATE_LIMIT_ENABLED,
       perMinute: {

@@ -59,6 +59,17 @@ describe('the dashboard and the alert rules against the metrics the API serves',
     expect(missing, 'queried by config/grafana/dashboards/rdp-cluster.json but not served on /metrics').toEqual([]);
   });
 
+  it('docs/DOMAIN.md lists exactly the rdp_ metrics served', () => {
+    const metricsSection =
+      read('docs/DOMAIN.md')
+        .split(/^## /m)
+        .find((x) => x.startsWith('Metrics')) ?? '';
+    const documented = new Set([...metricsSection.matchAll(/`(rdp_[a-z0-9_]+)`/g)].map((m) => m[1] ?? ''));
+    const served = [...exposed].filter((n) => n.startsWith('rdp_') && !/_(bucket|sum|count)$/.test(n));
+    expect(served.filter((n) => !documented.has(n)).sort(), 'served but not in docs/DOMAIN.md').toEqual([]);
+    expect([...documented].filter((n) => !exposed.has(n)).sort(), 'in docs/DOMAIN.md but not served').toEqual([]);
+  });
+
   it('every metric the alert rules use is in /metrics', () => {
     const missing = alertExpressions()
       .flatMap((r) => referenced(r.expr).map((name) => ({ alert: r.alert, name })))

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,14 @@ const UPDATE = `mutation($input: UpdateXrdpConfigInput!) { updateXrdpConfig(inpu
 } }`;
 
 interface ApiConfig {
-  global: { port: number; useTls: boolean; certificatePath: string; keyPath: string; logLevel: string; maxConnections: number };
+  global: {
+    port: number;
+    useTls: boolean;
+    certificatePath: string | null;
+    keyPath: string | null;
+    logLevel: string;
+    maxConnections: number;
+  };
   security: { authentication: string; sessionTimeout: number; idleTimeout: number; encryptionLevel: string };
   performance: { compression: boolean; bitmapCache: boolean; glyphCache: boolean; maxBitmapCacheSize: number };
 }
@@ -70,8 +78,21 @@ for (const [backend, env, enabled] of backends) {
       (await t.gql<UpdateResult>(UPDATE, { input }, token)).body;
     const currentVersion = async () => (await read(olga)).data?.xrdpConfig.version;
 
+    const tls = (name: string) => ({ cert: join(dataDir, 'tls', `${name}.pem`), key: join(dataDir, 'tls', `${name}.key`) });
+
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'xrdp-config-api-'));
+      mkdirSync(join(dataDir, 'tls'));
+      for (const name of ['a', 'b']) {
+        const { cert, key } = tls(name);
+        execFileSync(
+          'openssl',
+          ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', key, '-out', cert],
+          {
+            stdio: 'ignore',
+          },
+        );
+      }
       t = await startTestApp({ ...env(), DATA_DIR: dataDir, XRDP_BINARY: '/nonexistent/xrdp' });
       alice = await t.token('alice', ['admin']);
       bob = await t.token('bob', ['admin']);
@@ -95,8 +116,8 @@ for (const [backend, env, enabled] of backends) {
           global: {
             port: 3389,
             useTls: true,
-            certificatePath: '/etc/xrdp/cert.pem',
-            keyPath: '/etc/xrdp/key.pem',
+            certificatePath: null,
+            keyPath: null,
             logLevel: 'INFO',
             maxConnections: 100,
           },
@@ -118,8 +139,8 @@ for (const [backend, env, enabled] of backends) {
       const started = Date.now();
       const first = await update(
         {
-          global: { maxConnections: 25, logLevel: 'WARN', certificatePath: '/srv/tls/cert.pem' },
-          security: { authentication: 'BOTH', encryptionLevel: 'MEDIUM' },
+          global: { maxConnections: 25, logLevel: 'WARN', certificatePath: tls('a').cert, keyPath: tls('a').key },
+          security: { encryptionLevel: 'MEDIUM' },
         },
         alice,
       );
@@ -130,14 +151,14 @@ for (const [backend, env, enabled] of backends) {
         version: 1,
         updatedBy: 'alice',
         config: {
-          global: { maxConnections: 25, logLevel: 'WARN', certificatePath: '/srv/tls/cert.pem', keyPath: '/etc/xrdp/key.pem' },
-          security: { authentication: 'BOTH', encryptionLevel: 'MEDIUM', sessionTimeout: 3600 },
+          global: { maxConnections: 25, logLevel: 'WARN', certificatePath: tls('a').cert, keyPath: tls('a').key },
+          security: { authentication: 'PASSWORD', encryptionLevel: 'MEDIUM', sessionTimeout: 3600 },
         },
       });
       expect(Date.parse(v1?.updatedAt ?? '')).toBeGreaterThanOrEqual(started - 1000);
 
       const second = await update(
-        { security: { sessionTimeout: 7200, idleTimeout: 3600 }, performance: { glyphCache: false } },
+        { security: { sessionTimeout: 7200, idleTimeout: 3600 }, performance: { bitmapCache: false } },
         bob,
       );
       const v2 = second.data?.updateXrdpConfig.config;
@@ -145,9 +166,9 @@ for (const [backend, env, enabled] of backends) {
         version: 2,
         updatedBy: 'bob',
         config: {
-          global: { maxConnections: 25, logLevel: 'WARN', certificatePath: '/srv/tls/cert.pem' },
-          security: { authentication: 'BOTH', sessionTimeout: 7200, idleTimeout: 3600 },
-          performance: { glyphCache: false, compression: true },
+          global: { maxConnections: 25, logLevel: 'WARN', certificatePath: tls('a').cert },
+          security: { sessionTimeout: 7200, idleTimeout: 3600 },
+          performance: { bitmapCache: false, compression: true },
         },
       });
       expect((await read(olga)).data?.xrdpConfig).toEqual(v2);
@@ -239,6 +260,73 @@ for (const [backend, env, enabled] of backends) {
         expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
       });
     }
+
+    it('a certificate pair xrdp cannot use is BAD_USER_INPUT naming the field; no version is made', async () => {
+      const before = await currentVersion();
+      const cases: [Record<string, string>, string, RegExp][] = [
+        [{ certificatePath: join(dataDir, 'tls', 'none.pem') }, 'global.certificatePath', /cannot be read \(ENOENT\)/],
+        [{ certificatePath: tls('b').key, keyPath: tls('b').key }, 'global.certificatePath', /is not a PEM certificate/],
+        [{ keyPath: tls('a').cert }, 'global.keyPath', /is not a PEM private key/],
+        [{ keyPath: tls('b').key }, 'global.keyPath', /is not the private key of the certificate/],
+        [{ certificatePath: tls('b').cert, keyPath: '' }, 'global.keyPath', /is required with certificatePath/],
+      ];
+      for (const [global, field, message] of cases) {
+        const r = await update({ global }, alice);
+        expect(r.data?.updateXrdpConfig ?? null, JSON.stringify(global)).toBeNull();
+        expect(r.errors?.[0]?.extensions, JSON.stringify(global)).toMatchObject({ code: 'BAD_USER_INPUT', field });
+        expect(r.errors?.[0]?.message, JSON.stringify(global)).toMatch(message);
+      }
+      expect(await currentVersion()).toBe(before);
+      const cleared = await update({ global: { certificatePath: '', keyPath: '' } }, alice);
+      expect(cleared.data?.updateXrdpConfig.config?.config.global).toMatchObject({ certificatePath: null, keyPath: null });
+    });
+
+    it('fields with no xrdp key are deprecated in the schema, and a change to one is BAD_USER_INPUT saying it has no effect', async () => {
+      const before = await currentVersion();
+      const changes: [Record<string, unknown>, string][] = [
+        [{ global: { port: 3390 } }, 'global.port'],
+        [{ security: { authentication: 'BOTH' } }, 'security.authentication'],
+        [{ performance: { glyphCache: false } }, 'performance.glyphCache'],
+        [{ performance: { maxBitmapCacheSize: 64000000 } }, 'performance.maxBitmapCacheSize'],
+      ];
+      for (const [input, field] of changes) {
+        const r = await update(input, alice);
+        expect(r.errors?.[0]?.extensions, field).toMatchObject({ code: 'BAD_USER_INPUT', field });
+        expect(r.errors?.[0]?.message, field).toMatch(/has no effect/);
+      }
+      expect(await currentVersion()).toBe(before);
+      const types = await t.gql<{ [k: string]: { fields?: Field[]; inputFields?: Field[] } }>(
+        `{
+          g: __type(name: "XrdpGlobalConfig") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+          s: __type(name: "XrdpSecurityConfig") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+          p: __type(name: "XrdpPerformanceConfig") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+          gi: __type(name: "XrdpGlobalConfigInput") { inputFields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+          si: __type(name: "XrdpSecurityConfigInput") { inputFields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+          pi: __type(name: "XrdpPerformanceConfigInput") { inputFields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+        }`,
+        {},
+        olga,
+      );
+      type Field = { name: string; isDeprecated: boolean; deprecationReason: string | null };
+      const deprecated = Object.entries(types.body.data ?? {}).flatMap(([k, v]) =>
+        (v.fields ?? v.inputFields ?? []).filter((f) => f.isDeprecated).map((f) => `${k}.${f.name}`),
+      );
+      expect(deprecated.sort()).toEqual(
+        [
+          'g.port',
+          'gi.port',
+          's.authentication',
+          'si.authentication',
+          'p.glyphCache',
+          'pi.glyphCache',
+          'p.maxBitmapCacheSize',
+          'pi.maxBitmapCacheSize',
+        ].sort(),
+      );
+      for (const v of Object.values(types.body.data ?? {})) {
+        for (const f of v.fields ?? v.inputFields ?? []) if (f.isDeprecated) expect(f.deprecationReason).toMatch(/^No effect: /);
+      }
+    });
 
     it('10 concurrent updates (retried on ConflictError) make 10 distinct, contiguous versions; none lost or duplicated', async () => {
       const before = (await currentVersion()) ?? Number.NaN;

@@ -176,9 +176,10 @@ describe('host streams after a process is killed (private Redis)', () => {
     try {
       await b.addHost('ev');
       b.start();
-      // New events go to B while A is stuck.
+      // New events go to B while A is stuck (B may claim A's idle entries already: A is as good as dead).
       for (let i = 40; i < 50; i++) ids.push(await publisher.publish('sample', { i }));
-      await waitFor(async () => appliedByB.length === 10, 5000, 'replica B to apply the new events');
+      const fresh = ids.slice(40);
+      await waitFor(async () => fresh.every((id) => appliedByB.includes(id)), 5000, 'replica B to apply the new events');
       await kill9(childA);
       for (let i = 50; i < 60; i++) ids.push(await publisher.publish('sample', { i }));
       await waitFor(async () => appliedByB.length === 45, 10_000, "replica B to claim A's pending events");
@@ -221,6 +222,57 @@ describe('host streams after a process is killed (private Redis)', () => {
     } finally {
       await consumer.stop();
       await publisher.close();
+    }
+  });
+
+  it('a Redis outage (restart without persistence): sends fail at once, then both sides re-create their groups and carry on', async () => {
+    const ran: string[] = [];
+    const agent = createAgentCommandConsumer({
+      redis: redis.url,
+      hostId: 'outage',
+      stateDir: join(dir, 'outage-state'),
+      handle: async (c) => {
+        ran.push(c.id);
+        return c.payload;
+      },
+    });
+    const api = createHostCommandClient({ redis: redis.url, replicaId: 'replica-1' });
+    const applied: string[] = [];
+    const consumer = createHostEventConsumer({
+      redis: redis.url,
+      replicaId: 'replica-1',
+      handle: async (_hostId, event) => {
+        if (event.type === 'heartbeat') applied.push(event.entryId);
+      },
+    });
+    try {
+      await agent.start();
+      await consumer.addHost('outage');
+      consumer.start();
+      expect(await api.send('outage', 'echo', 'before', { actor: SYSTEM })).toBe('before');
+
+      await redis.kill();
+      const t0 = Date.now();
+      await expect(api.send('outage', 'echo', 'during', { actor: SYSTEM })).rejects.toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+      });
+      expect(Date.now() - t0).toBeLessThan(1000);
+      await expect(agent.events.publish('heartbeat', {})).rejects.toThrow();
+
+      await redis.start();
+      await waitFor(
+        async () => (await api.send('outage', 'echo', 'after', { actor: SYSTEM, ttlMs: 1000 })) === 'after',
+        15_000,
+        'commands to flow again',
+      );
+      const id = await agent.events.publish('heartbeat', {});
+      await waitFor(async () => applied.includes(id), 15_000, 'events to be applied again');
+      expect(ran.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(ran).size).toBe(ran.length);
+    } finally {
+      await consumer.stop();
+      await api.close();
+      await agent.stop();
     }
   });
 });

@@ -7,8 +7,14 @@ import { createHostCommandClient, type HostCommandClient } from '../../src/adapt
 import { createAgentEventPublisher } from '../../src/adapters/redis/host-event-publisher.js';
 import { HostCommandFailedError } from '../../src/domain/cluster/host-command-errors.js';
 import type { HostCommand } from '../../src/domain/cluster/host-protocol.js';
-import { ConflictError, HostUnavailableError, NotFoundError, ValidationError } from '../../src/domain/shared/errors.js';
-import { waitFor } from '../support/net.js';
+import {
+  ConflictError,
+  HostUnavailableError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../../src/domain/shared/errors.js';
+import { freePort, waitFor } from '../support/net.js';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.js';
 
 const SYSTEM = { userId: 'system', name: 'system' };
@@ -76,8 +82,12 @@ describe('host command and event streams on a private Redis', () => {
     // accepted then result on the event stream, and nothing left pending in the agent group.
     const events = (await redis.admin.xrange('rdp:host:rt-a:events', '-', '+')).map(([, f]) => f[3]);
     expect(events).toEqual(['command.accepted', 'command.result']);
-    const pending = (await redis.admin.call('XPENDING', 'rdp:host:rt-a:commands', 'agent')) as unknown[];
-    expect(pending[0]).toBe(0);
+    // The XACK follows the answer.
+    await waitFor(
+      async () => ((await redis.admin.call('XPENDING', 'rdp:host:rt-a:commands', 'agent')) as unknown[])[0] === 0,
+      2000,
+      'the command acknowledged',
+    );
     expect(api.pending()).toBe(0);
   });
 
@@ -188,6 +198,81 @@ describe('host command and event streams on a private Redis', () => {
     await redis.admin.del('rdp:host:deleted:commands');
     await waitFor(async () => (await redis.admin.exists('rdp:host:deleted:commands')) === 1, 5000, 'the stream re-created');
     expect(await api.send('deleted', 'echo', 2, { actor: SYSTEM })).toEqual({ echo: 2, host: 'deleted' });
+  });
+
+  it('malformed or newer-version command entries are answered FAILED (or dropped without an id) and never run', async () => {
+    const { ran, started } = startAgent('strict');
+    await started;
+    const key = 'rdp:host:strict:commands';
+    const id1 = '2b1f6a4e-8f0c-4d3a-9b7e-1c2d3e4f5a6b';
+    const id2 = '3c2a7b5f-9a1d-4e4b-8c8f-2d3e4f5a6b7c';
+    await redis.admin.xadd(
+      key,
+      '*',
+      'v',
+      '2',
+      'id',
+      id1,
+      'replica',
+      'r9',
+      'type',
+      'echo',
+      'ttl',
+      '5000',
+      'actor',
+      '{}',
+      'payload',
+      '1',
+    );
+    await redis.admin.xadd(
+      key,
+      '*',
+      'v',
+      '1',
+      'id',
+      id2,
+      'replica',
+      'r9',
+      'type',
+      'echo',
+      'ttl',
+      '5000',
+      'actor',
+      'not json',
+      'payload',
+      '1',
+    );
+    await redis.admin.xadd(key, '*', 'v', '1', 'type', 'echo');
+    await waitFor(
+      async () =>
+        ((await redis.admin.call('XPENDING', key, 'agent')) as unknown[])[0] === 0 &&
+        (await redis.admin.xlen('rdp:host:strict:events')) === 2,
+      5000,
+      'the three entries handled',
+    );
+    const answers = (await redis.admin.xrange('rdp:host:strict:events', '-', '+')).map(([, f]) => JSON.parse(f[5] as string));
+    expect(answers).toEqual([
+      {
+        commandId: id1,
+        replica: 'r9',
+        status: 'FAILED',
+        error: { code: 'UNSUPPORTED_VERSION', message: expect.stringMatching(/version 2/) },
+      },
+      { commandId: id2, replica: 'r9', status: 'FAILED', error: { code: 'BAD_COMMAND', message: 'actor is not JSON' } },
+    ]);
+    expect(ran).toHaveLength(0);
+  });
+
+  it('Redis unreachable: send fails at once with SERVICE_UNAVAILABLE, never hangs', async () => {
+    const api = createHostCommandClient({ redis: `redis://127.0.0.1:${await freePort()}`, replicaId: 'replica-1' });
+    open.push(api);
+    for (const attempt of [1, 2]) {
+      const t0 = Date.now();
+      const err = await api.send('dark', 'echo', attempt, { actor: SYSTEM, ttlMs: 5000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ServiceUnavailableError);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    }
+    expect(api.pending()).toBe(0);
   });
 
   it('trimming keeps both streams bounded (MAXLEN ~)', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { emptyFigures } from '../../src/domain/resources/resource-sample.js';
 import { startTestApp, type TestApp } from '../support/app-harness.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { tool } from '../support/tools.js';
@@ -57,6 +58,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scrapes the API with config/p
   let prometheus: ChildProcess | undefined;
   let promUrl: string;
   let promLog = '';
+  let serverId = '';
   const dir = mkdtempSync(join(tmpdir(), 'rdp-prometheus-'));
 
   async function api<T>(path: string): Promise<T> {
@@ -74,8 +76,26 @@ describe.skipIf(!prometheusBin)('a real Prometheus scrapes the API with config/p
   beforeAll(async () => {
     app = await startTestApp({}, { runtime: new FakeServerRuntime() });
     const admin = await app.token('ada', ['admin']);
-    const created = await app.gql('mutation { createServer(input: { name: "scraped" }) { __typename } }', {}, admin);
-    expect(created.body.data).toEqual({ createServer: { __typename: 'CreateServerSuccess' } });
+    const created = await app.gql<{ createServer: { __typename: string; server?: { id: string } } }>(
+      'mutation { createServer(input: { name: "scraped" }) { __typename ... on CreateServerSuccess { server { id } } } }',
+      {},
+      admin,
+    );
+    expect(created.body.data?.createServer.__typename).toBe('CreateServerSuccess');
+    serverId = created.body.data?.createServer.server?.id ?? '';
+    // A fresh sample, so the per-server usage gauges have a series for it.
+    await app.app.container.resources.samples.append([
+      {
+        ...emptyFigures(),
+        subjectKind: 'SERVER',
+        subjectId: serverId,
+        at: new Date().toISOString(),
+        cpuPercent: 42,
+        memoryPercent: 17,
+        networkInKbps: 300,
+        networkOutKbps: 200,
+      },
+    ]);
 
     const promPort = await freePort();
     promUrl = `http://127.0.0.1:${promPort}`;
@@ -148,6 +168,62 @@ describe.skipIf(!prometheusBin)('a real Prometheus scrapes the API with config/p
     const stopped = result.find((r) => r.metric.status === 'STOPPED');
     expect(stopped?.value[1]).toBe('1');
     expect(stopped?.metric).toMatchObject({ job: 'rdp-api', instance: `127.0.0.1:${new URL(app.url).port}` });
+  });
+
+  it('rdp_server_info names each server, and the dashboard shows its per-server panels by name', async () => {
+    const { result } = await query('rdp_server_info');
+    expect(result.map((r) => ({ ...r.metric, value: r.value[1] }))).toEqual([
+      expect.objectContaining({
+        __name__: 'rdp_server_info',
+        server_id: serverId,
+        name: 'scraped',
+        host: 'localhost',
+        value: '1',
+      }),
+    ]);
+    const dashboard = JSON.parse(readFileSync(config('grafana/dashboards/rdp-cluster.json'), 'utf8')) as {
+      panels: { title: string; targets?: { expr: string; legendFormat?: string }[] }[];
+      templating: { list: { name: string; definition: string; regex: string }[] };
+    };
+    const joined = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).filter((t) => t.expr.includes('server_id')).map((t) => ({ title: p.title, ...t })),
+    );
+    expect(joined.map((t) => t.title)).toEqual(['CPU by server', 'Memory by server', 'Network by server', 'Network by server']);
+    const expected: Record<string, string> = { CPU: '42', Memory: '17', in: '300', out: '-200' };
+    for (const t of joined) {
+      // As Grafana sends it with the variable at "All".
+      const { result: rows } = await query(t.expr.replaceAll('$server_id', '.*'));
+      expect(
+        rows.map((r) => ({ name: r.metric.name, server_id: r.metric.server_id })),
+        t.expr,
+      ).toEqual([{ name: 'scraped', server_id: serverId }]);
+      expect(t.legendFormat, t.expr).toContain('{{name}}');
+      const key = Object.keys(expected).find((k) => t.title.startsWith(k) || t.legendFormat?.startsWith(`${k} `)) ?? '';
+      expect(rows[0]?.value[1], t.expr).toBe(expected[key]);
+    }
+    // The server picker lists names and selects ids: its query, then its regex as Grafana applies it
+    // to query_result's lines (`{label="value",...} value timestamp`).
+    const picker = dashboard.templating.list.find((v) => v.name === 'server_id');
+    const inner = /^query_result\((.*)\)$/.exec(picker?.definition ?? '')?.[1] ?? '';
+    const { result: options } = await query(inner);
+    const lines = options.map(
+      (r) =>
+        `{${Object.entries(r.metric)
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(',')}} ${r.value[1]} ${r.value[0] * 1000}`,
+    );
+    const regex = new RegExp(/^\/(.*)\/$/.exec(picker?.regex ?? '')?.[1] ?? '');
+    expect(lines.map((l) => regex.exec(l)?.groups)).toEqual([{ text: 'scraped', value: serverId }]);
+  });
+
+  it('evaluates every query of the dashboard without error', async () => {
+    const text = readFileSync(config('grafana/dashboards/rdp-cluster.json'), 'utf8');
+    const exprs = [...text.matchAll(/"expr": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+    expect(exprs.length).toBeGreaterThan(20);
+    for (const expr of exprs) {
+      const q = expr.replaceAll('$server_id', '.*').replaceAll('$__rate_interval', '1m');
+      await expect(query(q), q).resolves.toBeDefined();
+    }
   });
 
   it('loads every alert rule and evaluates it without error', async () => {

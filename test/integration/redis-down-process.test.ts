@@ -52,7 +52,13 @@ describe('the real process with a REDIS_URL that never answers', () => {
       // Degraded, not unready: it serves without Redis, and a shared outage must not pull every replica.
       const ready = await fetch(`${url}/health/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'degraded', degraded: ['redis'], checks: { redis: 'unavailable' } });
+      expect(await ready.json()).toEqual({
+        status: 'degraded',
+        ready: true,
+        degraded: ['redis'],
+        checks: { redis: 'unavailable' },
+        dependencies: { redis: { status: 'unavailable', message: 'redis is not reachable; the replica serves on, degraded' } },
+      });
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^rdp_dependency_up\{dependency="redis"\} 0$/m);
       // Start-up says it once, though several connection attempts failed by then; while the

@@ -31,7 +31,7 @@ const TOOLS = [
 ];
 const BURNERS = 4 * availableParallelism();
 /**
- * The CPU alert threshold of this test, in percent of all host CPUs. DOMAIN's default is 80; on
+ * The CPU alert threshold of this test, in percent of all host CPUs. docs/DOMAIN.md's default is 80; on
  * an idle host the burners reach about 100 % and that default works (ALERT_CPU_PERCENT=80). A
  * shared CI machine runs other suites at the same time and the kernel shares CPU fairly between
  * sessions (CFS autogroup; each burner calls setsid, so each is a group of its own and gets its

@@ -159,7 +159,7 @@ describe.skipIf(!needLoginTools())('a real RDP login through xrdp, sesman and PA
       ],
       { stdio: 'ignore' },
     );
-    // XRDP-NOTES section A, plus process ids in the log.
+    // docs/XRDP.md, "Logs", plus process ids in the log.
     writeFileSync(
       join(inst, 'xrdp.ini'),
       [

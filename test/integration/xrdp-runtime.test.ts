@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +172,57 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
     }
   });
 
+  it('xrdpConfig certificatePath/keyPath: a started instance presents that certificate; unusable at start, the start fails naming the field', async () => {
+    const admin = await t.token('root-admin', ['admin']);
+    const tlsDir = join(dir, 'tls');
+    mkdirSync(tlsDir);
+    const cert = join(tlsDir, 'fleet.pem');
+    const key = join(tlsDir, 'fleet.key');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=fleet', '-keyout', key, '-out', cert],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const configured = new X509Certificate(readFileSync(cert)).fingerprint256;
+    const UPDATE = `mutation($input: UpdateXrdpConfigInput!) { updateXrdpConfig(input: $input) { __typename ... on Error { message } } }`;
+    const set = await t.gql<{ updateXrdpConfig: { __typename: string } }>(
+      UPDATE,
+      { input: { global: { certificatePath: cert, keyPath: key } } },
+      admin,
+    );
+    expect(set.body.data?.updateXrdpConfig.__typename, JSON.stringify(set.body)).toBe('UpdateXrdpConfigSuccess');
+    try {
+      const [s1, s2] = await Promise.all([createServer_('fleet-1'), createServer_('fleet-2')]);
+      for (const s of [s1, s2]) {
+        const r = await t.gql<{ startServer: { __typename: string } }>(START, { id: s.id }, token);
+        expect(r.body.data?.startServer.__typename, JSON.stringify(r.body)).toBe('StartServerSuccess');
+        // The real TLS handshake of the real xrdp presents the configured certificate, not a generated one.
+        expect(await probeRdp({ host: '127.0.0.1', port: s.port })).toMatchObject({
+          kind: 'selected',
+          protocol: 1,
+          certificateFingerprint256: configured,
+        });
+        expect(existsSync(join(dir, 'servers', s.id, 'cert.pem'))).toBe(false);
+        await t.gql(STOP, { id: s.id }, token);
+      }
+      // The key went away after the update: the start says which setting to fix, and nothing runs.
+      rmSync(key);
+      const r = await t.gql<{ startServer: { __typename: string; message: string } }>(START, { id: s1.id }, token);
+      expect(r.body.data?.startServer.__typename).toBe('RuntimeFailureError');
+      expect(r.body.data?.startServer.message).toMatch(/xrdpConfig global\.keyPath: .*fleet\.key cannot be read \(ENOENT\)/);
+      expect(xrdpPidsUnder(join(dir, 'servers', s1.id)).length).toBe(0);
+    } finally {
+      const cleared = await t.gql<{ updateXrdpConfig: { __typename: string } }>(
+        UPDATE,
+        { input: { global: { certificatePath: '', keyPath: '' } } },
+        admin,
+      );
+      expect(cleared.body.data?.updateXrdpConfig.__typename).toBe('UpdateXrdpConfigSuccess');
+    }
+  });
+
   it('start-to-ready over 20 starts (reported, not asserted)', async () => {
     const s = await createServer_('timed');
     const times: number[] = [];
@@ -202,6 +254,8 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
       env = {
         XRDP_CONFIG_PATH: dir,
         RDP_LOOPBACK_ONLY: 'true',
+        // What this test is about: instances outlive the control plane (production's setting).
+        XRDP_STOP_ON_SHUTDOWN: 'false',
         RDP_PORT_RANGE: `${base}-${base + 9}`,
         MONGODB_URI: uniqueMongoUri(services.mongoUri ?? '', 'adopt'),
       };
@@ -222,7 +276,7 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
         const id = r.body.data?.createServer.server.id ?? '';
         ids.push(id);
         const s = await first.gql<{ startServer: { __typename: string } }>(START, { id }, token);
-        expect(s.body.data?.startServer.__typename).toBe('StartServerSuccess');
+        expect(s.body.data?.startServer.__typename, JSON.stringify(s.body)).toBe('StartServerSuccess');
       }
       const [kept, died, orphan] = ids as [string, string, string];
       await first.stop();

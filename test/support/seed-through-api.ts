@@ -76,7 +76,7 @@ export async function seedThroughApi(t: TestApp): Promise<{ servers: string[]; s
 
   await mutate(t, admin, 'updateXrdpConfig', UPDATE_XRDP, { input: { global: { maxConnections: 25, logLevel: 'WARN' } } });
   await mutate(t, admin, 'updateXrdpConfig', UPDATE_XRDP, {
-    input: { security: { sessionTimeout: 7200, idleTimeout: 600 }, performance: { maxBitmapCacheSize: 64000000 } },
+    input: { security: { sessionTimeout: 7200, idleTimeout: 600 }, performance: { bitmapCache: false } },
   });
   return { servers, sessions };
 }

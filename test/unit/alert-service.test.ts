@@ -44,7 +44,7 @@ const sample = (f: Partial<ResourceFigures>, subjectId = SERVER, at = '2026-11-2
   ...figures({ memoryPercent: 10, ...f }),
 });
 
-describe('alert rules (DOMAIN.md)', () => {
+describe('alert rules (docs/DOMAIN.md)', () => {
   it('HIGH above the threshold, CRITICAL at 95 % or for disk; network is the busier direction in Mbps', () => {
     expect(severityOf('CPU', 80.5)).toBe('HIGH');
     expect(severityOf('CPU', 95)).toBe('CRITICAL');

@@ -1,5 +1,6 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { ConfigError, describeIgnored, loadConfig } from '../../src/config/config.js';
 
 const SECRET_32 = 's'.repeat(32);
 
@@ -34,16 +35,48 @@ describe('loadConfig', () => {
       expect('redis' in config).toBe(false);
     });
 
-    it('logs at info in json, and takes the deployment document’s timeouts and xrdp paths', () => {
+    it('logs at info in json, and takes the deployment document’s timeouts', () => {
       expect(config.log).toEqual({ level: 'info', format: 'json' });
-      expect(config.sessions).toEqual({ sessionTimeoutSeconds: 3600, idleTimeoutSeconds: 1800, credentialTtlSeconds: 3600 });
-      expect(config.xrdp).toMatchObject({ configPath: '/etc/xrdp', logPath: '/var/log/xrdp' });
+      expect(config.sessions).toEqual({
+        sessionTimeoutSeconds: 3600,
+        idleTimeoutSeconds: 1800,
+        disconnectedTimeoutSeconds: 1800,
+        credentialTtlSeconds: 3600,
+      });
       expect(config.metrics).toEqual({ enabled: true, intervalSeconds: 30, healthCheckIntervalSeconds: 30 });
+    });
+
+    it('is a safe first run: xrdp files under DATA_DIR (absolute), loopback only, instances stopped with the service', () => {
+      expect(config.xrdp).toMatchObject({
+        configPath: resolve('.data/xrdp/etc'),
+        logPath: resolve('.data/xrdp/log'),
+        loopbackOnly: true,
+        stopOnShutdown: true,
+      });
+      expect(loadConfig({ DATA_DIR: '/srv/rdp' }).xrdp).toMatchObject({
+        configPath: '/srv/rdp/xrdp/etc',
+        logPath: '/srv/rdp/xrdp/log',
+      });
     });
 
     it('has no secret and does not claim one was generated when no devSecret is supplied', () => {
       expect(config.auth.secret).toBeUndefined();
       expect(config.auth.secretGenerated).toBe(false);
+    });
+  });
+
+  it('keeps the production behaviour through explicit settings: /etc/xrdp, every address, instances outlive a restart', () => {
+    const config = loadConfig({
+      XRDP_CONFIG_PATH: '/etc/xrdp',
+      XRDP_LOG_PATH: '/var/log/xrdp',
+      RDP_LOOPBACK_ONLY: 'false',
+      XRDP_STOP_ON_SHUTDOWN: 'false',
+    });
+    expect(config.xrdp).toMatchObject({
+      configPath: '/etc/xrdp',
+      logPath: '/var/log/xrdp',
+      loopbackOnly: false,
+      stopOnShutdown: false,
     });
   });
 
@@ -69,7 +102,7 @@ describe('loadConfig', () => {
     expect(config.service.port).toBe(9000);
     expect(config.xrdp.portRange).toEqual({ from: 40000, to: 40010 });
     expect(config.mongo).toEqual({ uri: 'mongodb://mongo:27017/lucid_rdp', maxPoolSize: 20, minPoolSize: 2 });
-    expect(config.redis).toEqual({ url: 'redis://redis:6379', maxConnections: 50 });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379' });
     expect(config.limits.maxServers).toBe(7);
     expect(config.log.level).toBe('debug');
     expect(config.metrics.enabled).toBe(false);
@@ -166,8 +199,25 @@ describe('loadConfig', () => {
     expect(loadConfig({ IDLE_TIMEOUT: '899', SESSION_TIMEOUT: '900' }).sessions).toEqual({
       sessionTimeoutSeconds: 900,
       idleTimeoutSeconds: 899,
+      disconnectedTimeoutSeconds: 899,
       credentialTtlSeconds: 3600,
     });
+  });
+
+  it('DISCONNECTED_SESSION_TIMEOUT: IDLE_TIMEOUT when unset; 60 s at least; below SESSION_TIMEOUT', () => {
+    expect(loadConfig({ IDLE_TIMEOUT: '60' }).sessions.disconnectedTimeoutSeconds).toBe(60);
+    expect(loadConfig({ DISCONNECTED_SESSION_TIMEOUT: '60' }).sessions).toMatchObject({
+      idleTimeoutSeconds: 1800,
+      disconnectedTimeoutSeconds: 60,
+    });
+    expect(loadConfig({ DISCONNECTED_SESSION_TIMEOUT: '3599' }).sessions.disconnectedTimeoutSeconds).toBe(3599);
+    expect(configError({ DISCONNECTED_SESSION_TIMEOUT: '59' }).problems).toEqual([
+      'DISCONNECTED_SESSION_TIMEOUT: must be at least 60',
+    ]);
+    expect(configError({ DISCONNECTED_SESSION_TIMEOUT: 'soon' }).problems[0]).toMatch(/^DISCONNECTED_SESSION_TIMEOUT: /);
+    expect(configError({ DISCONNECTED_SESSION_TIMEOUT: '3600' }).problems).toEqual([
+      'DISCONNECTED_SESSION_TIMEOUT: must be less than SESSION_TIMEOUT',
+    ]);
   });
 
   it('SESSION_CREDENTIAL_TTL: seconds from 5 to a day', () => {
@@ -184,5 +234,41 @@ describe('loadConfig', () => {
       JWT_SECRET: 'short',
     });
     expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual(['IDLE_TIMEOUT', 'JWT_SECRET', 'MONGODB_MIN_POOL_SIZE']);
+  });
+});
+
+describe('ignoredVariables', () => {
+  it('names retired seed variables, near misses of known names and unknown names with our prefixes; nothing else', () => {
+    const ignored = loadConfig({
+      SESION_TIMEOUT: '600',
+      JWT_SECERT: 'x',
+      RDP_PORTS: '1-2',
+      PROMETHEUS_PORT: '9090',
+      REDIS_MAX_CONNECTIONS: '50',
+      // Other software's variables, known ones and empty ones are not reported.
+      NODE_OPTIONS: '--x',
+      NODE_EXTRA_CA_CERTS: '/x',
+      PATH: '/bin',
+      HOSTNAME: 'h',
+      GRAFANA_ADMIN_PASSWORD: 'p',
+      COMPOSE_FILE: 'a.yml',
+      SESSION_TIMEOUT: '3600',
+      ENVIRONMENT: '',
+    }).ignoredVariables;
+    expect(ignored).toEqual([
+      { name: 'JWT_SECERT', hint: 'did you mean JWT_SECRET?' },
+      { name: 'PROMETHEUS_PORT', hint: 'metrics are served on SERVICE_PORT at /metrics' },
+      { name: 'RDP_PORTS' },
+      { name: 'REDIS_MAX_CONNECTIONS', hint: 'a replica opens exactly two Redis connections' },
+      { name: 'SESION_TIMEOUT', hint: 'did you mean SESSION_TIMEOUT?' },
+    ]);
+    expect(describeIgnored(ignored)).toBe(
+      'JWT_SECERT (did you mean JWT_SECRET?), PROMETHEUS_PORT (metrics are served on SERVICE_PORT at /metrics), RDP_PORTS, ' +
+        'REDIS_MAX_CONNECTIONS (a replica opens exactly two Redis connections), SESION_TIMEOUT (did you mean SESSION_TIMEOUT?)',
+    );
+  });
+
+  it('is empty for an environment of known variables only', () => {
+    expect(loadConfig({ SERVICE_PORT: '9000', LOG_FORMAT: 'pretty' }).ignoredVariables).toEqual([]);
   });
 });

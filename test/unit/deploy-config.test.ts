@@ -221,6 +221,8 @@ describe('docker-compose.yml', () => {
     expect(env.XRDP_CONFIG_PATH).toBe('/etc/xrdp');
     expect(env.XRDP_LOG_PATH).toBe('/var/log/xrdp');
     expect(env.RDP_LOOPBACK_ONLY).toBe('false');
+    // The first-run defaults differ; production keeps instances across a restart explicitly.
+    expect(env.XRDP_STOP_ON_SHUTDOWN).toBe('false');
   });
 
   it('points the API at the mongo and redis services and checks readiness on its container port', () => {
@@ -324,6 +326,27 @@ describe('docker-compose.yml', () => {
         expect(m.readOnly, `${name} mounts ${m.source} read-only`).toBe(true);
       }
     }
+  });
+
+  it('limits the CPU and memory of every service, in units Docker accepts', () => {
+    const memoryBytes = (v: string) => {
+      const m = /^(\d+(?:\.\d+)?)([bkmg])?$/i.exec(v);
+      if (!m) return Number.NaN;
+      return Number(m[1]) * 1024 ** 'bkmg'.indexOf((m[2] ?? 'b').toLowerCase());
+    };
+    const memoryOf: Record<string, number> = {};
+    for (const name of Object.keys(services)) {
+      const limits = doc(
+        doc(doc(service(name).deploy, `${name}.deploy`).resources, `${name}.resources`).limits,
+        `${name}.limits`,
+      );
+      const cpus = Number(interpolate(String(limits.cpus)));
+      memoryOf[name] = memoryBytes(interpolate(String(limits.memory)));
+      expect(cpus, `${name} cpus`).toBeGreaterThan(0);
+      expect(memoryOf[name], `${name} memory`).toBeGreaterThanOrEqual(32 * 1024 ** 2);
+    }
+    // The api container holds xrdp and the sessions: at least 1 GiB with .env.example's values.
+    expect(memoryOf.api).toBeGreaterThanOrEqual(1024 ** 3);
   });
 
   it('takes every variable it interpolates from .env.example', () => {
@@ -455,7 +478,7 @@ describe('Dockerfile', () => {
     const host = dockerfileStage('xrdp-host');
     expect(host.image).toBe('debian:12-slim');
     const install = argsOf(host, 'RUN').join(' ');
-    for (const pkg of ['xrdp', 'xorgxrdp', 'tigervnc-standalone-server', 'openssl', 'procps']) {
+    for (const pkg of ['xrdp', 'xorgxrdp', 'tigervnc-standalone-server', 'openssl', 'procps', 'xprintidle']) {
       expect(install, pkg).toMatch(new RegExp(`\\s${pkg}(\\s|$)`));
     }
     expect(install).toMatch(/rm -f \/run\/xrdp\/xrdp\.pid \/run\/xrdp\/xrdp-sesman\.pid/);
@@ -482,6 +505,29 @@ describe('Dockerfile', () => {
       expect(exposed, name).toContain(String(apiContainerPort()));
     }
     expect(argsOf(dockerfileStage('xrdp-host'), 'EXPOSE').join(' ')).toContain(portRangeText);
+  });
+
+  it('labels both runtime images (OCI) with title, description, version (package.json) and revision', () => {
+    const argRef = (name: string) => `\${${name}}`;
+    const { version } = JSON.parse(read('package.json')) as { version: string };
+    const globalArgs = dockerfile.slice(0, dockerfile.search(/^FROM /m));
+    expect(globalArgs).toMatch(new RegExp(`^ARG VERSION=${version.replaceAll('.', '\\.')}$`, 'm'));
+    expect(globalArgs).toMatch(/^ARG REVISION=\S+$/m);
+    for (const name of ['api', 'xrdp-host']) {
+      const stage = dockerfileStage(name);
+      const labels = Object.fromEntries(
+        argsOf(stage, 'LABEL').flatMap((a) => [...a.matchAll(/([\w.-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]])),
+      );
+      expect(labels, name).toMatchObject({
+        'org.opencontainers.image.title': `rdp-services-cluster-${name}`,
+        'org.opencontainers.image.description': expect.stringMatching(/\S/),
+        'org.opencontainers.image.version': argRef('VERSION'),
+        'org.opencontainers.image.revision': argRef('REVISION'),
+        'org.opencontainers.image.base.name': expect.stringContaining(stage.image.replace(/^docker\.io\/library\//, '')),
+      });
+      // A global ARG is empty inside a stage unless the stage declares it again.
+      expect(argsOf(stage, 'ARG'), name).toEqual(expect.arrayContaining(['VERSION', 'REVISION']));
+    }
   });
 
   it('copies only files that exist, and the xrdp-host entrypoint is executable', () => {
@@ -524,10 +570,20 @@ describe('.env.example', () => {
     expect([...envAssignments.keys()].filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it("ships the service's defaults: its values parse to the same configuration as an empty environment", () => {
+  it("ships the service's defaults, except the production xrdp settings a first run must not have", () => {
     const secret = 'x'.repeat(48);
     const fromExample = Object.fromEntries([...envAssignments].map(([k, v]) => [k, k === 'JWT_SECRET' ? secret : v]));
-    expect(loadConfig(fromExample)).toEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }));
+    const production = {
+      XRDP_CONFIG_PATH: '/etc/xrdp',
+      XRDP_LOG_PATH: '/var/log/xrdp',
+      RDP_LOOPBACK_ONLY: 'false',
+      XRDP_STOP_ON_SHUTDOWN: 'false',
+    };
+    expect(loadConfig(fromExample)).toEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, ...production }));
+    // Each differs from the default, so leaving .env.example out gives the safe first run.
+    const defaults = loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).xrdp;
+    expect(loadConfig(fromExample).xrdp).not.toMatchObject({ configPath: defaults.configPath });
+    expect(defaults).toMatchObject({ loopbackOnly: true, stopOnShutdown: true });
   });
 
   it('sets SERVICE_PORT to the port compose publishes', () => {

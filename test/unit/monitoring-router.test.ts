@@ -39,6 +39,7 @@ async function serve(checks: ReadinessCheck[], state = { shuttingDown: false }, 
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
+    url: (path: string) => `${url}${path}`,
     ready: async () => {
       const res = await fetch(`${url}/health/ready`);
       return { status: res.status, body: (await res.json()) as unknown };
@@ -57,10 +58,21 @@ describe('createMonitoringRouter /health/ready', () => {
       { name: 'mongodb', check: ok },
       { name: 'redis', required: false, check: ok },
     ]);
-    expect(await app.ready()).toEqual({ status: 200, body: { status: 'ready', checks: { mongodb: 'ok', redis: 'ok' } } });
+    expect(await app.ready()).toEqual({
+      status: 200,
+      body: {
+        status: 'ready',
+        ready: true,
+        checks: { mongodb: 'ok', redis: 'ok' },
+        dependencies: {
+          mongodb: { status: 'ok', message: 'mongodb answered' },
+          redis: { status: 'ok', message: 'redis answered' },
+        },
+      },
+    });
     await new Promise<void>((resolve) => server?.close(() => resolve()));
     const bare = await serve([]);
-    expect(await bare.ready()).toEqual({ status: 200, body: { status: 'ready', checks: {} } });
+    expect(await bare.ready()).toEqual({ status: 200, body: { status: 'ready', ready: true, checks: {}, dependencies: {} } });
   });
 
   it('is 503 not ready naming a failing required check (required is the default)', async () => {
@@ -70,7 +82,16 @@ describe('createMonitoringRouter /health/ready', () => {
     ]);
     expect(await app.ready()).toEqual({
       status: 503,
-      body: { status: 'not ready', failing: ['mongodb'], checks: { mongodb: 'unavailable', redis: 'ok' } },
+      body: {
+        status: 'not ready',
+        ready: false,
+        failing: ['mongodb'],
+        checks: { mongodb: 'unavailable', redis: 'ok' },
+        dependencies: {
+          mongodb: { status: 'unavailable', message: 'mongodb is not reachable; the replica is not ready' },
+          redis: { status: 'ok', message: 'redis answered' },
+        },
+      },
     });
   });
 
@@ -81,7 +102,16 @@ describe('createMonitoringRouter /health/ready', () => {
     ]);
     expect(await app.ready()).toEqual({
       status: 200,
-      body: { status: 'degraded', degraded: ['redis'], checks: { mongodb: 'ok', redis: 'unavailable' } },
+      body: {
+        status: 'degraded',
+        ready: true,
+        degraded: ['redis'],
+        checks: { mongodb: 'ok', redis: 'unavailable' },
+        dependencies: {
+          mongodb: { status: 'ok', message: 'mongodb answered' },
+          redis: { status: 'unavailable', message: 'redis is not reachable; the replica serves on, degraded' },
+        },
+      },
     });
   });
 
@@ -93,7 +123,17 @@ describe('createMonitoringRouter /health/ready', () => {
     const started = Date.now();
     expect(await app.ready()).toEqual({
       status: 503,
-      body: { status: 'not ready', failing: ['mongodb'], degraded: ['redis'], checks: { mongodb: 'timeout', redis: 'timeout' } },
+      body: {
+        status: 'not ready',
+        ready: false,
+        failing: ['mongodb'],
+        degraded: ['redis'],
+        checks: { mongodb: 'timeout', redis: 'timeout' },
+        dependencies: {
+          mongodb: { status: 'timeout', message: 'mongodb did not answer within 100 ms; the replica is not ready' },
+          redis: { status: 'timeout', message: 'redis did not answer within 100 ms; the replica serves on, degraded' },
+        },
+      },
     });
     expect(Date.now() - started).toBeLessThan(1000);
   });
@@ -105,8 +145,25 @@ describe('createMonitoringRouter /health/ready', () => {
     state.shuttingDown = true;
     expect(await app.ready()).toEqual({
       status: 503,
-      body: { status: 'not ready', failing: ['shutdown'], checks: { shutdown: 'in progress' } },
+      body: { status: 'not ready', ready: false, failing: ['shutdown'], checks: { shutdown: 'in progress' }, dependencies: {} },
     });
+  });
+});
+
+describe('createMonitoringRouter /health/live', () => {
+  it('answers alive with the time, whatever the checks say', async () => {
+    const app = await serve([{ name: 'mongodb', check: refused }]);
+    const before = Date.now();
+    const res = await fetch(app.url('/health/live'));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; alive: boolean; timestamp: string };
+    expect(body).toEqual({
+      status: 'alive',
+      alive: true,
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+    expect(Date.parse(body.timestamp)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(body.timestamp)).toBeLessThanOrEqual(Date.now() + 1000);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   sesmanIniDocument,
 } from '../../src/domain/xrdp/ini-render.js';
 import { UnsafeIniValueError } from '../../src/domain/xrdp/ini-value.js';
-import { DEFAULT_XRDP_CONFIG } from '../../src/domain/xrdp/xrdp-config.js';
+import { DEFAULT_XRDP_CONFIG, type XrdpConfig } from '../../src/domain/xrdp/xrdp-config.js';
 import { applyXrdpConfigUpdate } from '../../src/domain/xrdp/xrdp-config-input.js';
 import { allowedPath, instanceInput, sesmanOptions, validXrdpConfig } from '../support/xrdp-arbitraries.js';
 import { type ParsedXrdpIni, readXrdpIni } from '../support/xrdp-ini-reader.js';
@@ -164,7 +164,18 @@ describe('rendering allowed values: what xrdp reads is exactly what was meant', 
 
   it(`the validator accepts every generated config (${RUNS} runs) and returns it unchanged`, () => {
     fc.assert(
-      fc.property(validXrdpConfig, (config) => {
+      fc.property(validXrdpConfig, (generated) => {
+        // Fields no xrdp key carries only take their current value (changing them is refused).
+        const d = DEFAULT_XRDP_CONFIG;
+        const config: XrdpConfig = {
+          global: { ...generated.global, port: d.global.port },
+          security: { ...generated.security, authentication: d.security.authentication },
+          performance: {
+            ...generated.performance,
+            glyphCache: d.performance.glyphCache,
+            maxBitmapCacheSize: d.performance.maxBitmapCacheSize,
+          },
+        };
         expect(applyXrdpConfigUpdate(DEFAULT_XRDP_CONFIG, config)).toEqual(config);
       }),
       { numRuns: RUNS },
@@ -333,12 +344,18 @@ describe('refused payloads', () => {
   });
 
   it('refuses relative paths, .. segments and paths over 255 bytes; accepts 255', () => {
-    for (const bad of ['etc/xrdp/cert.pem', '/etc/../root/key.pem', '/..', '/a/..', `/${'a'.repeat(255)}`, '', '~/cert.pem']) {
+    for (const bad of ['etc/xrdp/cert.pem', '/etc/../root/key.pem', '/..', '/a/..', `/${'a'.repeat(255)}`, '~/cert.pem']) {
       expect(() => applyXrdpConfigUpdate(DEFAULT_XRDP_CONFIG, { global: { certificatePath: bad } }), bad).toThrow(
         ValidationError,
       );
     }
     const max = `/${'a'.repeat(254)}`;
     expect(applyXrdpConfigUpdate(DEFAULT_XRDP_CONFIG, { global: { certificatePath: max } }).global.certificatePath).toBe(max);
+    // The empty string is no path: it clears the setting (per-instance generated certificates).
+    const set = applyXrdpConfigUpdate(DEFAULT_XRDP_CONFIG, { global: { certificatePath: max, keyPath: max } });
+    expect(applyXrdpConfigUpdate(set, { global: { certificatePath: '', keyPath: '' } }).global).toMatchObject({
+      certificatePath: null,
+      keyPath: null,
+    });
   });
 });

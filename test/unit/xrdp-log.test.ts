@@ -11,7 +11,7 @@ describe('parseXrdpLogLine', () => {
     else process.env.TZ = originalTz;
   });
 
-  it('reads a line as XRDP-NOTES recorded it: padded level, local time to UTC, message', () => {
+  it('reads a line as docs/XRDP.md records it: padded level, local time to UTC, message', () => {
     process.env.TZ = 'Asia/Kolkata'; // UTC+05:30, no daylight saving
     expect(parseXrdpLogLine('[20261126-23:05:42] [INFO ] login successful for user rdptest on display 10')).toEqual({
       time: '2026-11-26T17:35:42.000Z',

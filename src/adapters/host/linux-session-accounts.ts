@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { access, chmod, chown, constants, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, constants, readFile, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Desktop } from '../../domain/servers/server.js';
-import type { SessionAccounts } from '../../domain/sessions/session-accounts.js';
+import type { OwnAccount, SessionAccounts } from '../../domain/sessions/session-accounts.js';
+import { parsePidStat } from './proc-parsers.js';
 
 const run = promisify(execFile);
 
@@ -60,12 +61,43 @@ async function writeStartScript(username: string, desktop: Desktop | undefined):
   await chmod(file, 0o755);
 }
 
+/**
+ * The comment (GECOS) of an account we make: the installation id, and the process that made it
+ * as `pid.starttime` (a pid alone is reused). No ':' (the passwd separator) and no ','.
+ */
+const MARK = /^rdp-session ([0-9a-f]{16}) (\d+)\.(\d+)$/;
+
+/** The start time (ticks since boot) of a process, or null when it is not running. */
+async function startTicks(pid: number | 'self'): Promise<number | null> {
+  try {
+    const st = parsePidStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+    return st && st.state !== 'Z' ? st.startTicks : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface LinuxSessionAccountsOptions {
+  /** Marks every account made, so listOwn finds this installation's accounts and no one else's. */
+  installationId: string;
+  shell?: string;
+  /** @default /etc/passwd */
+  passwdFile?: string;
+}
+
 /** EPHEMERAL session accounts with useradd/chpasswd/userdel; needs root. */
-export function createLinuxSessionAccounts(options: { shell?: string } = {}): SessionAccounts {
+export function createLinuxSessionAccounts(options: LinuxSessionAccountsOptions): SessionAccounts {
+  if (!/^[0-9a-f]{16}$/.test(options.installationId)) throw new Error('installationId must be 16 hex digits');
+  let self: Promise<string> | undefined;
+  const creator = () => {
+    self ??= startTicks('self').then((ticks) => `${process.pid}.${ticks ?? 0}`);
+    return self;
+  };
   return {
     async create(username, password, createOptions = {}) {
       if (!EPHEMERAL_NAME.test(username)) throw new Error(`refusing to create account ${username}`);
-      await run('useradd', ['--create-home', '--shell', options.shell ?? '/bin/bash', '--comment', 'rdp session', username]);
+      const comment = `rdp-session ${options.installationId} ${await creator()}`;
+      await run('useradd', ['--create-home', '--shell', options.shell ?? '/bin/bash', '--comment', comment, username]);
       try {
         await chpasswd(username, password);
         await writeStartScript(username, createOptions.desktop);
@@ -93,6 +125,21 @@ export function createLinuxSessionAccounts(options: { shell?: string } = {}): Se
         // exit 6: no such user, which is what we want
         if ((err as { code?: number }).code !== 6) throw err;
       }
+    },
+    async listOwn() {
+      const text = await readFile(options.passwdFile ?? '/etc/passwd', 'utf8');
+      const me = await creator();
+      const out: OwnAccount[] = [];
+      for (const line of text.split('\n')) {
+        const [username = '', , , , comment = ''] = line.split(':');
+        const mark = MARK.exec(comment);
+        if (!EPHEMERAL_NAME.test(username) || !mark || mark[1] !== options.installationId) continue;
+        const [, , pid, ticks] = mark;
+        const createdHere = `${pid}.${ticks}` === me;
+        const creatorRunning = createdHere || (await startTicks(Number(pid))) === Number(ticks);
+        out.push({ username, creatorRunning, createdHere });
+      }
+      return out;
     },
   };
 }

@@ -80,8 +80,9 @@ export interface AgentCommandConsumer {
  * The agent's side of `rdp:host:<hostId>:commands`: consumer group `agent`, consumer `<hostId>`.
  *
  * Per command, in this order: dedupe against the journal and against the commands running now;
- * EXPIRED (not run) if the Redis time is past `deadline`; `started` made durable; `command.accepted`
- * sent; the handler runs; `done` made durable; `command.result` sent; XACK. A crash anywhere
+ * EXPIRED (not run) if the Redis time is past `deadline`; `started` made durable and
+ * `command.accepted` sent (together); the handler runs; `done` made durable and `command.result`
+ * sent (together); XACK. A crash anywhere
  * leaves the entry pending, and the next start answers it from the journal: a finished command gets
  * its stored result again, one that had started gets FAILED/INTERRUPTED and is not run again, one
  * that had not started runs (if still before its deadline). So no command ever runs twice.
@@ -176,8 +177,24 @@ export function createAgentCommandConsumer(options: AgentCommandConsumerOptions)
     }
     inFlight.add(command.id);
     try {
-      await j.started(command.id);
-      await persist('command.accepted', () => events.publish(COMMAND_ACCEPTED, base));
+      // Both must be done before the handler runs, but neither needs the other: a crash between
+      // them leaves a command that was announced and not started, which the next start runs.
+      const [journaled] = await Promise.allSettled([
+        j.started(command.id),
+        persist('command.accepted', () => events.publish(COMMAND_ACCEPTED, base)),
+      ]);
+      if (journaled.status === 'rejected') {
+        log('error', 'agent cannot write its command journal; refusing the command', {
+          hostId,
+          err: errorMessage(journaled.reason),
+        });
+        await reply(entry.id, {
+          ...base,
+          status: 'FAILED',
+          error: { code: 'INTERNAL', message: 'the agent cannot write its journal; not run' },
+        });
+        return;
+      }
       let outcome: CommandResultPayload;
       try {
         const result = await options.handle(command);
@@ -187,8 +204,13 @@ export function createAgentCommandConsumer(options: AgentCommandConsumerOptions)
       } catch (err) {
         outcome = { ...base, status: 'FAILED', error: commandErrorOf(err) };
       }
-      await j.done(outcome);
-      await reply(entry.id, outcome);
+      // The result goes out while `done` is synced; the entry is acknowledged only once both are
+      // through. A crash before `done` is durable leaves the entry pending and the next start
+      // answers INTERRUPTED, which the caller, already answered, ignores; it is never run again.
+      const durable = j.done(outcome);
+      const sent = await persist('command.result', () => events.publish(COMMAND_RESULT, outcome));
+      await durable;
+      if (sent !== undefined) await persist('xack', () => writer.call('XACK', key, AGENT_GROUP, entry.id));
     } finally {
       inFlight.delete(command.id);
     }

@@ -17,6 +17,7 @@ import {
   Backoff,
   closeRedis,
   errorMessage,
+  firstOutcome,
   type HostRedisConnection,
   type HostStreamLog,
   noLog,
@@ -120,7 +121,7 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
   const lingerMs = options.watchLingerMs ?? 10_000;
   const maxLen = options.maxLen ?? COMMAND_STREAM_MAXLEN;
   const log = options.log ?? noLog;
-  const writer = openHostRedis(options.redis, `rdp-api-${replicaId}-commands`, 'writer');
+  const writer = openHostRedis(options.redis, `rdp-api-${replicaId}-commands`, 'command-writer');
   const reader = new WakeableReader(openHostRedis(options.redis, `rdp-api-${replicaId}-answers`, 'reader'), writer);
   const watched = new Map<string, Watched>();
   const waiting = new Map<string, Waiting>();
@@ -243,15 +244,15 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
       const ttlMs = positiveInt(sendOptions.ttlMs ?? 5000, 'ttlMs');
       const timeoutMs = positiveInt(sendOptions.timeoutMs ?? 30_000, 'timeoutMs');
       if (closed) throw new ServiceUnavailableError('the command client is closed');
+      // Only a connection attempt under way is waited for (bounded by the ttl); a lost one fails at once.
+      await firstOutcome(writer, ttlMs);
       const commandId = randomUUID();
-      const fields = commandEntryFields({
-        id: commandId,
-        type,
-        replica: replicaId,
-        ttl: ttlMs,
-        actor: sendOptions.actor,
-        payload,
-      });
+      let fields: string[];
+      try {
+        fields = commandEntryFields({ id: commandId, type, replica: replicaId, ttl: ttlMs, actor: sendOptions.actor, payload });
+      } catch {
+        throw new ValidationError('payload', 'must be JSON-serializable');
+      }
       try {
         await watch(hostId);
       } catch (err) {
@@ -260,16 +261,27 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
       return new Promise<unknown>((resolve, reject) => {
         const w: Waiting = { hostId, commandId, accepted: false, timeoutMs, timer: undefined, resolve, reject };
         waiting.set(commandId, w);
-        w.timer = setTimeout(
-          () => settle(w, { error: new HostUnavailableError(hostId, `its agent did not take the command within ${ttlMs} ms`) }),
-          ttlMs + acceptGraceMs,
+        writer.call('XADD', commandStreamKey(hostId), 'MAXLEN', '~', maxLen, '*', ...fields).then(
+          () => {
+            // The entry's id (its deadline's start) is no later than this reply, so the agent's
+            // deadline has passed when this timer fires, give or take the clocks' drift.
+            if (w.accepted || !waiting.has(commandId)) return;
+            w.timer = setTimeout(
+              () =>
+                settle(w, { error: new HostUnavailableError(hostId, `its agent did not take the command within ${ttlMs} ms`) }),
+              ttlMs + acceptGraceMs,
+            );
+          },
+          (err: unknown) => {
+            // Nothing is queued or resent: refused at once when disconnected. Only a reply lost
+            // to a timeout (Redis stalled 5 s) can hide an entry that was stored.
+            settle(w, {
+              error: new ServiceUnavailableError(
+                `could not send a command to host ${hostId} through Redis: ${errorMessage(err)}`,
+              ),
+            });
+          },
         );
-        writer.call('XADD', commandStreamKey(hostId), 'MAXLEN', '~', maxLen, '*', ...fields).catch((err: unknown) => {
-          // Not known to be stored (a timeout may hide a write that happened; its answer is then ignored).
-          settle(w, {
-            error: new ServiceUnavailableError(`cannot reach Redis to send a command to host ${hostId}: ${errorMessage(err)}`),
-          });
-        });
       });
     },
     pending: () => waiting.size,

@@ -9,8 +9,8 @@ const FILE = 'commands.journal';
 
 /**
  * The agent's durable record of the commands it ran, by command id, so that a command delivered
- * again (after a crash, or sent twice) never runs twice. One line per step, appended and fsync'd
- * before the step counts: `started <id>` before the handler runs, `done <id> <json reply>` after.
+ * again (after a crash, or sent twice) never runs twice. One line per step: `started <id>`,
+ * appended and fsync'd before the handler runs, and `done <id> <json reply>` after it (see done()).
  * Concurrent appends share one write and one fdatasync (group commit), so 1,000 commands in flight
  * cost a handful of syncs, not 2,000.
  *
@@ -22,7 +22,7 @@ const FILE = 'commands.journal';
 export class CommandJournal {
   private readonly states = new Map<string, JournalState>();
   private lines = 0;
-  private readonly appends = new GroupCommit<string, void>((batch) => this.writeBatch(batch));
+  private readonly appends = new GroupCommit<{ text: string; sync: boolean }, void>((batch) => this.writeBatch(batch));
 
   private constructor(
     private readonly path: string,
@@ -50,17 +50,21 @@ export class CommandJournal {
   /** Durable once resolved: the handler may run. */
   started(commandId: string): Promise<void> {
     this.states.set(commandId, { state: 'started' });
-    return this.appends.submit(`started ${commandId}\n`);
+    return this.appends.submit({ text: `started ${commandId}\n`, sync: true });
   }
 
-  /** Durable once resolved: the reply may be sent and the entry acknowledged. */
+  /**
+   * Written (in the OS, so it survives the agent's crash) once resolved, and synced with the next
+   * `started`. Only a power cut can lose it, and then a redelivery is answered INTERRUPTED instead
+   * of with the stored result: never run again, since `started` was synced.
+   */
   done(reply: CommandResultPayload): Promise<void> {
     this.states.set(reply.commandId, { state: 'done', reply });
-    return this.appends.submit(`done ${reply.commandId} ${JSON.stringify(reply)}\n`);
+    return this.appends.submit({ text: `done ${reply.commandId} ${JSON.stringify(reply)}\n`, sync: false });
   }
 
   async close(): Promise<void> {
-    await this.appends.submit('');
+    await this.appends.submit({ text: '', sync: true });
     await this.fd.close();
   }
 
@@ -86,13 +90,13 @@ export class CommandJournal {
     }
   }
 
-  private async writeBatch(batch: string[]): Promise<Settled<void>[]> {
-    const text = batch.join('');
+  private async writeBatch(batch: Array<{ text: string; sync: boolean }>): Promise<Settled<void>[]> {
+    const text = batch.map((b) => b.text).join('');
     if (text) {
       await this.fd.write(text);
-      await this.fd.datasync();
       this.lines += batch.length;
     }
+    if (batch.some((b) => b.sync)) await this.fd.datasync();
     if (this.lines > 2 * this.keep + 1000) await this.compact();
     return batch.map(() => ({ ok: true, value: undefined }));
   }

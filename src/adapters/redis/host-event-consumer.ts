@@ -69,7 +69,10 @@ export interface HostGroupInfo {
 }
 
 export interface HostEventConsumer {
-  /** Creates the group on the host's stream if missing (from the start: nothing written is missed) and reads it. */
+  /**
+   * Creates the group on the host's stream if missing (from the start: nothing written is missed)
+   * and reads it. Rejects, changing nothing, when Redis cannot be reached: call it again.
+   */
   addHost(hostId: string): Promise<void>;
   removeHost(hostId: string): void;
   hosts(): string[];
@@ -101,6 +104,9 @@ export function createHostEventConsumer(options: HostEventConsumerOptions): Host
   const inProgress = new Set<Promise<void>>();
   // Entries this replica is applying now: a claim round must not apply one a second time alongside.
   const active = new Set<string>();
+  // Hosts whose events this replica is applying now. Their pending entries are not claimed by
+  // this replica meanwhile: its own entries queued behind a slow one would be applied past it.
+  const busy = new Map<string, number>();
   let stopping = false;
   let loop: Promise<void> | null = null;
   let claimTimer: NodeJS.Timeout | undefined;
@@ -110,16 +116,21 @@ export function createHostEventConsumer(options: HostEventConsumerOptions): Host
   /** Applies entries of one host in order; stops at the first failure (the rest stay pending too). */
   async function applyAll(hostId: string, entries: StreamEntry[]): Promise<void> {
     const key = eventStreamKey(hostId);
-    for (const e of entries) {
-      if (stopping) return;
-      const mark = `${hostId} ${e.id}`;
-      if (active.has(mark)) continue;
-      active.add(mark);
-      try {
-        if (!(await applyOne(hostId, key, e))) return;
-      } finally {
-        active.delete(mark);
+    busy.set(hostId, (busy.get(hostId) ?? 0) + 1);
+    try {
+      for (const e of entries) {
+        if (stopping) return;
+        const mark = `${hostId} ${e.id}`;
+        if (active.has(mark)) continue;
+        active.add(mark);
+        try {
+          if (!(await applyOne(hostId, key, e))) return;
+        } finally {
+          active.delete(mark);
+        }
       }
+    } finally {
+      busy.set(hostId, (busy.get(hostId) ?? 1) - 1);
     }
   }
 
@@ -203,6 +214,7 @@ export function createHostEventConsumer(options: HostEventConsumerOptions): Host
   async function claimRound(): Promise<void> {
     for (const hostId of [...hosts]) {
       if (stopping) return;
+      if (busy.get(hostId)) continue;
       const key = eventStreamKey(hostId);
       let cursor = '0-0';
       try {

@@ -12,21 +12,30 @@ export const noLog: HostStreamLog = () => {};
 /**
  * One connection for the stream transport. A blocking reader gets its own (a blocked connection
  * queues everything behind it). No ready check: it needs INFO, which an agent's ACL user lacks.
- * While Redis is away a command waits in the offline queue until it fails after two reconnection
- * attempts (a fraction of a second) or after 5 s (writers' commandTimeout); a reader's
- * unanswered XREAD is not resent after a reconnect (the loop issues a fresh one, and learns the
- * new connection's CLIENT ID).
+ * Nothing is resent after a reconnection (a resent XADD would write a second entry); the loops
+ * and callers retry or report instead. A `writer` queues commands while Redis is briefly away
+ * (they fail after two reconnection attempts, a fraction of a second, or after 5 s). The
+ * `command-writer` of the API never queues: a command written later than its caller gave up would
+ * get a fresh deadline from its entry id and run although the caller was told it did not.
  */
-export function openHostRedis(connection: HostRedisConnection, name: string, role: 'reader' | 'writer'): Redis {
+export function openHostRedis(
+  connection: HostRedisConnection,
+  name: string,
+  role: 'reader' | 'writer' | 'command-writer',
+): Redis {
   const base: RedisOptions = {
     connectionName: name,
     enableReadyCheck: false,
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
     disconnectTimeout: 200,
-    ...(role === 'writer' ? { commandTimeout: 5000 } : {}),
+    // Writes issued in the same tick (answers and XACKs of a burst) share one socket write.
+    ...(role === 'reader' ? {} : { commandTimeout: 5000, enableAutoPipelining: true }),
   };
-  const own: RedisOptions = role === 'reader' ? { autoResendUnfulfilledCommands: false } : {};
+  const own: RedisOptions = {
+    autoResendUnfulfilledCommands: false,
+    ...(role === 'command-writer' ? { enableOfflineQueue: false } : {}),
+  };
   const client =
     typeof connection === 'string' ? new Redis(connection, { ...base, ...own }) : new Redis({ ...base, ...connection, ...own });
   // Without a listener ioredis prints every reconnection error; the loops report what matters.
@@ -34,19 +43,19 @@ export function openHostRedis(connection: HostRedisConnection, name: string, rol
   return client;
 }
 
-/** Resolves once `client` is connected (or at once if it is); rejects after `ms`. */
-export function whenReady(client: Redis, ms = 5000): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', ok);
-      reject(new Error(`Redis did not answer within ${ms} ms`));
-    }, ms);
-    const ok = () => {
+/** Resolves once `client`'s connection attempt in progress ended, up or not, or after `ms`. */
+export function firstOutcome(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready' || client.status === 'reconnecting' || client.status === 'end') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
       clearTimeout(timer);
+      client.off('ready', done);
+      client.off('close', done);
       resolve();
     };
-    client.once('ready', ok);
+    const timer = setTimeout(done, ms);
+    client.on('ready', done);
+    client.on('close', done);
   });
 }
 

@@ -56,7 +56,7 @@ export async function listProcs(): Promise<ProcInfo[]> {
   return all.filter((p): p is ProcInfo => p !== null);
 }
 
-/** Alive means present and not a zombie: PID 1 here reaps orphans late (XRDP-NOTES gotcha 13). */
+/** Alive means present and not a zombie: PID 1 may reap orphans late (docs/XRDP.md, "Starting and stopping"). */
 export async function isAlive(pid: number): Promise<boolean> {
   const p = await readProc(pid);
   return p !== null && p.state !== 'Z' && p.state !== 'X';

@@ -11,6 +11,7 @@ import { renderInstanceXrdpIni } from '../../domain/xrdp/ini-render.js';
 import { DEFAULT_XRDP_CONFIG, type XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
 import { instancePaths } from './instance-paths.js';
 import { PROTOCOL_SSL, probeRdp } from './rdp-probe.js';
+import { checkCertificatePair } from './tls-certificate.js';
 
 const run = promisify(execFile);
 
@@ -31,6 +32,13 @@ export interface XrdpRuntimeOptions {
   config?: { current(): Promise<XrdpConfig> };
   /** Runs before each start (e.g. making sure the host's sesman is up); a failure fails the start. */
   beforeStart?: () => Promise<void>;
+  /**
+   * Runs with the pid (process-group leader) of each instance as soon as it is spawned, before
+   * it accepts connections, and of each adopted one (resource limits); a failure fails the start.
+   */
+  onInstance?: (server: RdpServer, pid: number) => Promise<void>;
+  /** Runs once an instance has gone, stopped or not. */
+  onInstanceGone?: (serverId: string) => Promise<void>;
   /** How long a start may take to answer the RDP handshake. @default 10000 */
   readyTimeoutMs?: number;
   /** How long SIGTERM gets before SIGKILL. @default 5000 */
@@ -99,10 +107,11 @@ async function tail(file: string, bytes = 4096): Promise<string> {
 
 /**
  * Runs one xrdp listener per RDP server: its own directory, rendered xrdp.ini, TLS certificate
- * and log; `xrdp --nodaemon` in its own process group (daemon mode writes a host-wide pid file
- * that blocks every other instance). Ready means the port answers an X.224 Connection Request by
- * selecting TLS with the certificate we wrote. Instances outlive the control plane and are
- * adopted again when it restarts.
+ * (generated, unless the xrdp configuration names one for every instance) and log;
+ * `xrdp --nodaemon` in its own process group (daemon mode writes a host-wide pid file that
+ * blocks every other instance). Ready means the port answers an X.224 Connection Request by
+ * selecting TLS with the certificate meant for it. Instances outlive this runtime object; the
+ * app stops them at shutdown unless XRDP_STOP_ON_SHUTDOWN=false, and adopts them when it restarts.
  */
 export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRuntime {
   const listeners: ((exit: RuntimeExit) => void)[] = [];
@@ -150,6 +159,17 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
     return new X509Certificate(await readFile(cert)).fingerprint256;
   }
 
+  async function configuredCertificate(config: XrdpConfig): Promise<{ cert: string; key: string; fingerprint: string } | null> {
+    const { certificatePath: cert, keyPath: key } = config.global;
+    if (cert === null || key === null) return null;
+    const r = await checkCertificatePair(cert, key);
+    if (!r.ok) {
+      const field = r.file === 'certificate' ? 'certificatePath' : 'keyPath';
+      throw new RuntimeFailureError(`xrdpConfig global.${field}: ${r.message}`);
+    }
+    return { cert, key, fingerprint: r.fingerprint256 };
+  }
+
   function track(serverId: string, pid: number, child?: ChildProcess): Instance {
     let resolveExit: () => void = () => {};
     const exited = new Promise<void>((r) => {
@@ -160,7 +180,10 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       if (instance.watch) clearInterval(instance.watch);
       if (instances.get(serverId) === instance) instances.delete(serverId);
       resolveExit();
-      if (instance.ready && !instance.stopping) reportExit(serverId, `xrdp exited unexpectedly (${how})`);
+      if (instance.ready && !instance.stopping) {
+        void options.onInstanceGone?.(serverId).catch(() => undefined);
+        reportExit(serverId, `xrdp exited unexpectedly (${how})`);
+      }
     };
     if (child) {
       child.once('exit', (code, signal) => onGone(signal ? `signal ${signal}` : `exit code ${code}`));
@@ -227,6 +250,8 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       }
     };
     signal('SIGTERM');
+    // A stopped (SIGSTOP) instance only acts on its SIGTERM once continued.
+    signal('SIGCONT');
     const timedOut = await Promise.race([instance.exited.then(() => false), sleep(stopTimeoutMs).then(() => true)]);
     // Forked per-connection children share the group and keep clients connected: end them too.
     signal('SIGKILL');
@@ -262,19 +287,22 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
         throw new RuntimeFailureError(`port ${server.port} is already in use by another process`);
       }
       const paths = instancePaths(options.configPath, server.id);
+      const config = options.config ? await options.config.current() : DEFAULT_XRDP_CONFIG;
+      // The configured certificate when there is one (checked again: files change after an update).
+      const configured = await configuredCertificate(config);
       let fingerprint: string;
       try {
         await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-        fingerprint = await ensureCertificate(paths.cert, paths.key);
+        fingerprint = configured?.fingerprint ?? (await ensureCertificate(paths.cert, paths.key));
         const ini = renderInstanceXrdpIni({
           port: server.port,
           loopbackOnly: options.loopbackOnly ?? false,
-          certificatePath: paths.cert,
-          keyPath: paths.key,
+          certificatePath: configured?.cert ?? paths.cert,
+          keyPath: configured?.key ?? paths.key,
           logFile: paths.log,
           sesmanAddress: options.sesmanAddress ?? '127.0.0.1',
           configuration: server.configuration,
-          config: options.config ? await options.config.current() : DEFAULT_XRDP_CONFIG,
+          config,
         });
         await writeFile(`${paths.ini}.tmp`, ini, { mode: 0o600 });
         await rename(`${paths.ini}.tmp`, paths.ini);
@@ -296,9 +324,17 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       child.unref();
       const instance = track(server.id, child.pid, child);
       try {
+        try {
+          await options.onInstance?.(server, child.pid);
+        } catch (err) {
+          throw new RuntimeFailureError(
+            `cannot apply the server's resource limits: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
         await waitReady(server, instance, fingerprint, paths.log);
       } catch (err) {
         await killGroup(instance);
+        await options.onInstanceGone?.(server.id).catch(() => undefined);
         throw err;
       }
       await writeFile(`${paths.dir}/instance.pid`, `${child.pid}\n`);
@@ -309,11 +345,15 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       let instance = instances.get(server.id);
       if (!instance) {
         const pid = await findRecorded(server);
-        if (pid === null) return;
+        if (pid === null) {
+          await options.onInstanceGone?.(server.id).catch(() => undefined);
+          return;
+        }
         instance = track(server.id, pid);
       }
       await killGroup(instance);
       await rm(`${instancePaths(options.configPath, server.id).dir}/instance.pid`, { force: true });
+      await options.onInstanceGone?.(server.id).catch(() => undefined);
     },
 
     async remove(server) {
@@ -332,6 +372,8 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       const pid = await findRecorded(server);
       if (pid === null) return false;
       track(server.id, pid);
+      // Its limits may have changed while no control plane ran; a failure is reported by the hook.
+      await options.onInstance?.(server, pid).catch(() => undefined);
       return true;
     },
 
@@ -353,6 +395,12 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
         }
       }
       return stopped;
+    },
+
+    async stopAll() {
+      const ids = [...instances.keys()];
+      await Promise.all(ids.map((id) => this.stop({ id } as RdpServer)));
+      return ids;
     },
 
     onUnexpectedExit(listener) {

@@ -56,6 +56,8 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
       return null;
     },
     'session.end': (ref) => host.sessionTerminator.end(ref),
+    'session.disconnectClient': (ref) => host.sessionHost.disconnectClient(ref),
+    'session.inspect': (ref) => host.sessionHost.inspect(ref),
     'sesman.state': () => host.sesman.state(),
     'sesman.start': async ({ xrdp: config }) => {
       xrdp.set(config);

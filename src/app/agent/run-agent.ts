@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { loadInstallationId } from '../../adapters/host/installation-id.js';
 import { createProcHostProbe } from '../../adapters/host/proc-host-probe.js';
 import type { AgentConfig } from '../../config/agent-config.js';
 import type { HostDescription, HostEventMap, HostEventType } from '../../domain/cluster/host-messages.js';
@@ -72,7 +73,8 @@ function cpuMeter(): () => number | null {
 export async function runAgent(config: AgentConfig, logger: Logger, transport: AgentTransport): Promise<RunningAgent> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const xrdp = await configHolder(config.stateDir);
-  const host = createLocalHost(config.xrdp, logger, xrdp);
+  const installationId = process.getuid?.() === 0 ? await loadInstallationId(config.stateDir) : undefined;
+  const host = createLocalHost(config.xrdp, logger, xrdp, installationId ? { installationId } : {});
   const probe = createProcHostProbe({ configPath: config.xrdp.configPath, dataDir: config.dataDir });
   const description: HostDescription = {
     hostId: config.hostId,
@@ -102,6 +104,10 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
     logger.info({ serverId: e.serverId, kind: e.kind, display: e.display }, 'xrdp session event'),
   );
 
+  const activity = host.watchActivity((reports, measuredAt) =>
+    reports.length > 0 ? publish('session.activity', { reports, measuredAt: measuredAt.toISOString() }) : undefined,
+  );
+
   await transport.serve(createHostCommandHandler(host, probe, xrdp));
   await publish('agent.hello', { host: description, inventory: { instances }, at: new Date().toISOString() });
   logger.info({ adopted: instances.length }, 'host agent serving');
@@ -124,6 +130,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
       clearInterval(beat);
       await publish('agent.bye', { at: new Date().toISOString() });
       await watcher?.stop();
+      await activity?.stop();
       await transport.close();
     },
   };

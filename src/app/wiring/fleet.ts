@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Metrics } from '../../../monitoring/metrics.js';
 import type { RedisConnections } from '../../adapters/redis/redis-connections.js';
+import { fileCertificatePairChecker } from '../../adapters/xrdp/tls-certificate.js';
 import { createXrdpConfigFileWriter } from '../../adapters/xrdp/xrdp-config-files.js';
 import type { Config } from '../../config/config.js';
 import { actorOf } from '../../domain/audit/audit-event.js';
@@ -59,6 +60,7 @@ export function createXrdpConfig(
     store,
     clock,
     audit,
+    certificates: fileCertificatePairChecker,
     sesman,
     onChange: async (xrdp, version) => {
       try {
@@ -125,13 +127,18 @@ export function createFleet(deps: FleetDeps): Fleet {
     limits,
     clock,
     newId: randomUUID,
-    timeouts: { idleSeconds: config.sessions.idleTimeoutSeconds, sessionSeconds: config.sessions.sessionTimeoutSeconds },
+    timeouts: {
+      idleSeconds: config.sessions.idleTimeoutSeconds,
+      sessionSeconds: config.sessions.sessionTimeoutSeconds,
+      disconnectedSeconds: config.sessions.disconnectedTimeoutSeconds,
+    },
     credentialTtlSeconds: config.sessions.credentialTtlSeconds,
     defaultCredentialMode: host.defaultCredentialMode,
     ...(host.accounts ? { accounts: host.accounts } : {}),
-    terminator: host.sessionTerminator,
+    host: host.sessionHost,
     hosts: hosts.service,
     ...(admission ? { admission } : {}),
+    ...(host.enforcement ? { enforcement: host.enforcement } : {}),
     metrics: {
       created: () => metrics.sessionsCreatedTotal.inc(),
       terminated: (reason) => metrics.sessionsTerminatedTotal.inc({ reason }),
@@ -149,6 +156,8 @@ export function createFleet(deps: FleetDeps): Fleet {
     placement: hosts.placement,
     sessions,
     ...(admission ? { admission } : {}),
+    ...(host.enforcement ? { enforcement: host.enforcement } : {}),
+    ...(host.health ? { health: host.health } : {}),
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
       deleted: () => metrics.serversDeletedTotal.inc(),

@@ -77,14 +77,36 @@ export function startBackgroundJobs(
   };
   void recovery.then(() => prune().catch((err: unknown) => logger.warn({ err }, 'audit pruning failed')));
   // Resource samples every METRICS_INTERVAL (one replica per host stores them); stopped by container.close().
-  void recovery.then(() => resources.collector.start());
+  // With agents, no replica samples its own machine as if it were an RDP host.
+  if (container.config.hosts.mode === 'local') void recovery.then(() => resources.collector.start());
   const pruning = every(intervals.auditPruneIntervalMs ?? 3_600_000, prune, logger, 'audit pruning failed');
+  void recovery.then(async () => {
+    const c = await servers.enforcementCapability();
+    if (c.enforced) logger.info({ mechanism: c.mechanism }, 'server and session resource limits are enforced');
+    else logger.warn({ reason: c.reason }, 'server and session resource limits are NOT enforced on this host');
+  });
+  // Running instances answer the RDP handshake, or go to ERROR (HEALTH_CHECK_INTERVAL).
+  let recovered = false;
+  void recovery.then(() => {
+    recovered = true;
+  });
+  const health = every(
+    container.config.metrics.healthCheckIntervalSeconds * 1000,
+    async () => {
+      if (!recovered) return;
+      const r = await servers.checkHealth();
+      if (r.failed.length > 0) logger.warn({ failed: r.failed }, 'servers failed their health check');
+    },
+    logger,
+    'health check failed',
+  );
   return {
     stop() {
       clearInterval(reconcile);
       clearInterval(sweep);
       clearInterval(stale);
       clearInterval(pruning);
+      clearInterval(health);
     },
   };
 }

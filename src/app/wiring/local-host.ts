@@ -1,17 +1,25 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createCgroupEnforcement } from '../../adapters/host/cgroup-enforcement.js';
 import { createLinuxSessionAccounts } from '../../adapters/host/linux-session-accounts.js';
+import { createDisplayActivityWatcher, type DisplayActivityWatcher } from '../../adapters/xrdp/display-activity-watcher.js';
 import { FileXrdpLogReader } from '../../adapters/xrdp/file-xrdp-log-reader.js';
+import { createInstanceHealthProbe } from '../../adapters/xrdp/instance-health-probe.js';
 import { instancePaths, sesmanPaths } from '../../adapters/xrdp/instance-paths.js';
 import { createSesmanSupervisor, type HostSesman } from '../../adapters/xrdp/sesman-supervisor.js';
 import { createSessionTerminator } from '../../adapters/xrdp/session-terminator.js';
+import { createXrdpDisplays } from '../../adapters/xrdp/xrdp-displays.js';
 import { createXrdpServerRuntime } from '../../adapters/xrdp/xrdp-server-runtime.js';
+import { createXrdpSessionHost } from '../../adapters/xrdp/xrdp-session-host.js';
 import { createXrdpSessionWatcher, type XrdpSessionWatcher } from '../../adapters/xrdp/xrdp-session-watcher.js';
 import type { Config } from '../../config/config.js';
+import type { InstanceProbe } from '../../domain/servers/instance-probe.js';
+import type { ResourceEnforcement } from '../../domain/servers/resource-enforcement.js';
 import type { ServerRuntime } from '../../domain/servers/server-runtime.js';
 import type { CredentialMode } from '../../domain/sessions/session.js';
 import type { SessionAccounts } from '../../domain/sessions/session-accounts.js';
+import type { SessionActivityReport, SessionHost } from '../../domain/sessions/session-host.js';
 import type { EventPublisher } from '../../domain/shared/event-publisher.js';
 import type { XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
 import type { XrdpLogReader } from '../../domain/xrdp/xrdp-log-reader.js';
@@ -23,6 +31,10 @@ import type { Logger } from '../logger.js';
 export interface LocalHostOverrides {
   sessionAccounts?: SessionAccounts;
   runtime?: ServerRuntime;
+  /** How often the input idle time of every live desktop is read. @default 10000 */
+  activityIntervalMs?: number;
+  /** Marks the session accounts this installation makes, so it only ever cleans up its own. */
+  installationId?: string;
 }
 
 /**
@@ -32,10 +44,16 @@ export interface LocalHostOverrides {
  */
 export interface LocalHost {
   runtime: ServerRuntime;
+  /** Makes server and session CPU and memory limits bind (cgroups), or says why it cannot. */
+  enforcement?: ResourceEnforcement;
+  /** Asks a running instance whether it answers RDP clients (HEALTH_CHECK_INTERVAL). */
+  health?: InstanceProbe;
   /** The host's one xrdp-sesman. */
   sesman: HostSesman;
   /** Ends a live xrdp session by user and display. */
   sessionTerminator: XrdpSessionTerminator;
+  /** The desktops, for the sessions area: end them, drop their clients, see what really runs. */
+  sessionHost: SessionHost;
   /** EPHEMERAL accounts; only where accounts can be made (root). */
   accounts?: SessionAccounts;
   /** EPHEMERAL where accounts can be made, else HOST_ACCOUNT. */
@@ -43,10 +61,16 @@ export interface LocalHost {
   logs: XrdpLogReader;
   /** Follows xrdp's logs, publishing `xrdp:session-event`; undefined when xrdp is not installed. */
   watchSessions(events: EventPublisher, onEvent: (event: XrdpSessionEvent) => void): XrdpSessionWatcher | undefined;
+  /** Reports every live desktop's input idle time at an interval; undefined when xrdp is not installed. */
+  watchActivity(
+    onReports: (reports: SessionActivityReport[], measuredAt: Date) => Promise<unknown> | undefined,
+  ): DisplayActivityWatcher | undefined;
 }
 
-/** Where xrdp is on this host and how its instances listen. */
-export type LocalHostSettings = Pick<Config['xrdp'], 'configPath' | 'logPath' | 'binary' | 'loopbackOnly' | 'publicHost'>;
+/** Where xrdp is on this host, how its instances listen, and the cgroup their limits go under. */
+export type LocalHostSettings = Pick<Config['xrdp'], 'configPath' | 'logPath' | 'binary' | 'loopbackOnly' | 'publicHost'> & {
+  cgroupParent: string;
+};
 
 export function createLocalHost(
   xrdp: LocalHostSettings,
@@ -70,6 +94,13 @@ export function createLocalHost(
       return ids.filter((id) => /^[A-Za-z0-9_-]{1,128}$/.test(id)).map((id) => instancePaths(xrdp.configPath, id).log);
     },
   });
+  const displays = createXrdpDisplays({ configPath: xrdp.configPath });
+  // cpuLimit, memoryLimitMb and the per-session limits as cgroups (what cannot bind says why).
+  const enforcement = createCgroupEnforcement({
+    parent: xrdp.cgroupParent,
+    onError: (err, what) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, `resource limits: ${what} failed`),
+  });
   const runtime =
     overrides.runtime ??
     createXrdpServerRuntime({
@@ -89,17 +120,34 @@ export function createLocalHost(
             'xrdp-sesman is not running: RDP logins will fail',
           );
         }),
+      onInstance: (server, pid) => enforcement.confineServer(server, pid),
+      onInstanceGone: (serverId) => enforcement.releaseServer(serverId),
     });
   const isRoot = process.getuid?.() === 0;
-  const accounts = overrides.sessionAccounts ?? (isRoot ? createLinuxSessionAccounts() : undefined);
+  const accounts =
+    overrides.sessionAccounts ??
+    (isRoot && overrides.installationId ? createLinuxSessionAccounts({ installationId: overrides.installationId }) : undefined);
   return {
     runtime,
+    enforcement,
+    // Probes the real instances only: a replaced runtime (tests, embedding) has no listener to ask.
+    ...(overrides.runtime ? {} : { health: createInstanceHealthProbe() }),
     sesman,
     sessionTerminator,
+    sessionHost: createXrdpSessionHost({ terminator: sessionTerminator, displays }),
     ...(accounts ? { accounts } : {}),
     defaultCredentialMode: isRoot ? 'EPHEMERAL' : 'HOST_ACCOUNT',
     logs: new FileXrdpLogReader({ configPath: xrdp.configPath }),
     watchSessions: (events, onEvent) =>
       existsSync(xrdp.binary) ? createXrdpSessionWatcher({ sesmanLog, configPath: xrdp.configPath, events, onEvent }) : undefined,
+    watchActivity: (onReports) =>
+      existsSync(xrdp.binary)
+        ? createDisplayActivityWatcher({
+            displays,
+            onReports,
+            onError: (err) => logger.warn({ err }, 'could not report the activity of the desktops'),
+            intervalMs: overrides.activityIntervalMs ?? 10_000,
+          })
+        : undefined,
   };
 }

@@ -4,6 +4,7 @@ import { type HostCommandMap, type HostCommandType, probeResultFromJson } from '
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import type { RuntimeExit, ServerRuntime } from '../../domain/servers/server-runtime.js';
 import type { SessionAccounts } from '../../domain/sessions/session-accounts.js';
+import type { SessionHost } from '../../domain/sessions/session-host.js';
 import type { XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
 import type { XrdpLogReader } from '../../domain/xrdp/xrdp-log-reader.js';
 import type { XrdpSessionTerminator } from '../../domain/xrdp/xrdp-session-terminator.js';
@@ -70,20 +71,28 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
     onUnexpectedExit: (listener) => void exitListeners.push(listener),
   };
 
-  // Accounts live on the host of the session's server; the port names no server, so the
-  // all-in-one default host answers here until the sessions area routes them (see docs/CLUSTER.md).
+  // Accounts live on the host of the session's server; the sessions area says which.
+  const hostOf = (where: { hostId?: string } | undefined) => where?.hostId ?? deps.defaultHostId;
   const accounts: SessionAccounts = {
     create: async (username, password, options = {}) =>
-      void (await commands.send(deps.defaultHostId, 'accounts.create', {
+      void (await commands.send(hostOf(options), 'accounts.create', {
         username,
         password,
         ...(options.desktop ? { desktop: options.desktop } : {}),
       })),
-    lock: async (username) => void (await commands.send(deps.defaultHostId, 'accounts.lock', { username })),
-    remove: async (username) => void (await commands.send(deps.defaultHostId, 'accounts.remove', { username })),
+    lock: async (username, where) => void (await commands.send(hostOf(where), 'accounts.lock', { username })),
+    remove: async (username, where) => void (await commands.send(hostOf(where), 'accounts.remove', { username })),
+    // A replica makes no accounts of its own; each agent keeps those of its host.
+    listOwn: async () => [],
   };
   const sessionTerminator: XrdpSessionTerminator = {
     end: (ref) => commands.send(deps.defaultHostId, 'session.end', ref),
+  };
+  // A desktop runs on the host of its server.
+  const sessionHost: SessionHost = {
+    end: (ref) => onHost(ref.serverId, 'session.end', { user: ref.user, display: ref.display }),
+    disconnectClient: (ref) => onHost(ref.serverId, 'session.disconnectClient', ref),
+    inspect: (ref) => onHost(ref.serverId, 'session.inspect', ref),
   };
   const logs: XrdpLogReader = {
     readRecent: (serverId, last, minLevel) => onHost(serverId, 'logs.read', { serverId, last, minLevel }),
@@ -100,11 +109,14 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
     runtime,
     sesman,
     sessionTerminator,
+    sessionHost,
     accounts,
     defaultCredentialMode: 'EPHEMERAL',
     logs,
     // Session events arrive from the agents' event streams (the event applier), not from files.
     watchSessions: () => undefined,
+    // Activity reports arrive from the agents too.
+    watchActivity: () => undefined,
     reportExit: (exit) => {
       for (const l of exitListeners) l(exit);
     },

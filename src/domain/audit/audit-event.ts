@@ -43,7 +43,7 @@ export interface AuditTarget {
 export type AuditDetailValue = string | number | boolean | null | AuditDetailValue[] | { [key: string]: AuditDetailValue };
 export type AuditDetails = Record<string, AuditDetailValue>;
 
-/** One audit record (DOMAIN.md, "Audit events"). Never holds a password, token or credential hash. */
+/** One audit record (docs/DOMAIN.md, "Audit events"). Never holds a password, token or credential hash. */
 export interface AuditEvent {
   id: string;
   /** ISO-8601 UTC. */

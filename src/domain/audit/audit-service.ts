@@ -47,7 +47,7 @@ export interface AuditServiceDeps {
   retentionDays?: number;
 }
 
-/** Records audit events and lets operators and admins read them (DOMAIN.md, "Audit events"). */
+/** Records audit events and lets operators and admins read them (docs/DOMAIN.md, "Audit events"). */
 export class AuditService implements AuditRecorder {
   constructor(private readonly deps: AuditServiceDeps) {}
 

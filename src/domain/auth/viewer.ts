@@ -37,7 +37,7 @@ export function canSee(viewer: Viewer, object: Owned): boolean {
   return isOperator(viewer) || owns(viewer, object);
 }
 
-/** Update, start, stop, delete: the same rule as reading in DOMAIN.md's table. */
+/** Update, start, stop, delete: the same rule as reading in docs/DOMAIN.md's table. */
 export const canManage = canSee;
 
 /**

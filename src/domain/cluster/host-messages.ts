@@ -6,6 +6,7 @@
 import type { ProbeResult, ProbeServer, ProbeSession } from '../resources/host-probe.js';
 import type { ResourceFigures } from '../resources/resource-sample.js';
 import type { Desktop, RdpServer } from '../servers/server.js';
+import type { SessionActivityReport, SessionHostState, SessionRef } from '../sessions/session-host.js';
 import type { XrdpConfig } from '../xrdp/xrdp-config.js';
 import type { SesmanState } from '../xrdp/xrdp-host.js';
 import type { XrdpLogLevel, XrdpLogLine } from '../xrdp/xrdp-log.js';
@@ -50,6 +51,10 @@ export interface HostCommandMap {
   'accounts.lock': { payload: { username: string }; result: null };
   'accounts.remove': { payload: { username: string }; result: null };
   'session.end': { payload: XrdpSessionRef; result: XrdpSessionEndResult };
+  /** Drops the desktop's RDP client, the desktop keeps running; true when one was dropped. */
+  'session.disconnectClient': { payload: SessionRef; result: boolean };
+  /** What really runs for the desktop: X server, client, input idle time. */
+  'session.inspect': { payload: SessionRef; result: SessionHostState };
   'sesman.state': { payload: Record<string, never>; result: SesmanState };
   'sesman.start': { payload: { xrdp: XrdpConfig }; result: null };
   'sesman.stop': { payload: Record<string, never>; result: null };
@@ -91,5 +96,7 @@ export interface HostEventMap {
   'runtime.exit': { serverId: string; message: string };
   /** What xrdp's and sesman's logs report. */
   'xrdp.session': XrdpSessionEvent;
+  /** Input idle time and client of every live desktop, measured at `measuredAt`. */
+  'session.activity': { reports: SessionActivityReport[]; measuredAt: string };
 }
 export type HostEventType = keyof HostEventMap;

@@ -129,6 +129,19 @@ export class HostService {
     return marked;
   }
 
+  /** Its agent said it is stopping: OFFLINE at once rather than after three silent heartbeats. */
+  async markOffline(hostId: string): Promise<Host | null> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const host = await this.deps.store.findById(validateHostId(hostId));
+      if (!host || !host.connected) return host;
+      const written = await this.write(host, { connected: false });
+      if (!written) continue;
+      this.publish('STATUS_CHANGED', written);
+      return written;
+    }
+    return null;
+  }
+
   /** Admins only: a draining host gets no new servers or sessions; running ones continue. */
   async setDrain(viewer: Viewer, hostId: string, drain: boolean): Promise<Host> {
     return audited(

@@ -36,7 +36,7 @@ export interface AlertServiceDeps {
   newId: IdGenerator;
   /** The host this replica collects for; only its own alerts are settled when a subject goes. */
   host: string;
-  /** @default DEFAULT_THRESHOLDS (DOMAIN.md) */
+  /** @default DEFAULT_THRESHOLDS (docs/DOMAIN.md) */
   thresholds?: AlertThresholds;
   /** Resolved alerts are kept this many days. @default 30 */
   retentionDays?: number;

@@ -6,7 +6,7 @@ export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const ALERT_RESOURCES = ['CPU', 'MEMORY', 'DISK', 'NETWORK'] as const;
 export type AlertResource = (typeof ALERT_RESOURCES)[number];
 
-/** A threshold crossing of one resource of one subject (DOMAIN.md, "Alerts"). */
+/** A threshold crossing of one resource of one subject (docs/DOMAIN.md, "Alerts"). */
 export interface Alert {
   id: string;
   severity: AlertSeverity;
@@ -38,7 +38,7 @@ export interface AlertThresholds {
   networkMbps: number;
 }
 
-/** DOMAIN.md: CPU 80, memory 80, disk 90, network 1000 Mbps. */
+/** docs/DOMAIN.md: CPU 80, memory 80, disk 90, network 1000 Mbps. */
 export const DEFAULT_THRESHOLDS: AlertThresholds = { cpuPercent: 80, memoryPercent: 80, diskPercent: 90, networkMbps: 1000 };
 
 /** At or above this percentage an alert is CRITICAL instead of HIGH. */
@@ -72,7 +72,7 @@ export function thresholdOf(resource: AlertResource, t: AlertThresholds): number
         : t.networkMbps;
 }
 
-/** HIGH; CRITICAL for disk, and for a percentage at or above 95 (DOMAIN.md). */
+/** HIGH; CRITICAL for disk, and for a percentage at or above 95 (docs/DOMAIN.md). */
 export function severityOf(resource: AlertResource, value: number): AlertSeverity {
   if (resource === 'DISK') return 'CRITICAL';
   if (resource !== 'NETWORK' && value >= CRITICAL_PERCENT) return 'CRITICAL';

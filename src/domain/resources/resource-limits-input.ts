@@ -26,7 +26,7 @@ const updateSchema = z
     perServer: z
       .object({
         maxCpu: percent,
-        // The bounds of a server's own resources (DOMAIN.md, RdpServer.resources).
+        // The bounds of a server's own resources (docs/DOMAIN.md, "RDP servers").
         maxMemoryMb: whole(512, 16_384),
         maxDiskMb: whole(1024, 102_400),
         maxBandwidthMbps: whole(100, 10_000),

@@ -23,7 +23,7 @@ export interface ResourceLimitsServiceDeps {
 const TARGET = { type: 'resource_limits', id: 'global', name: null };
 
 /**
- * The admin-editable limits document (DOMAIN.md, "Resource limits"), stored in versions. It is
+ * The admin-editable limits document (docs/DOMAIN.md, "Resource limits"), stored in versions. It is
  * the ResourceLimitsProvider the servers and sessions areas read at admission.
  */
 export class ResourceLimitsService implements ResourceLimitsProvider {

@@ -1,4 +1,4 @@
-/** The admin-editable limits document (DOMAIN.md, "Resource limits"). */
+/** The admin-editable limits document (docs/DOMAIN.md, "Resource limits"). */
 export interface ResourceLimits {
   global: { maxServers: number; maxSessions: number; maxTotalCpu: number; maxTotalMemory: number; maxTotalDisk: number };
   perServer: { maxCpu: number; maxMemoryMb: number; maxDiskMb: number; maxBandwidthMbps: number };

@@ -3,7 +3,7 @@ export const SUBJECT_KINDS = ['HOST', 'SERVER', 'SESSION'] as const;
 export type SubjectKind = (typeof SUBJECT_KINDS)[number];
 
 /**
- * The figures of one sample (DOMAIN.md, "Resource samples"). Percentages are of the host's
+ * The figures of one sample (docs/DOMAIN.md, "Resource samples"). Percentages are of the host's
  * capacity (all CPUs, all memory), so host, server and session figures add up and compare.
  * A figure is null where it cannot be measured (see docs in the host probe).
  */
@@ -52,7 +52,7 @@ export const WINDOW_SECONDS: Record<UsageWindow, number> = { H1: 3600, H6: 21_60
 /** Most points a history answer holds. */
 export const MAX_POINTS = 300;
 
-/** Samples are kept this long (DOMAIN.md). */
+/** Samples are kept this long (docs/DOMAIN.md). */
 export const RETENTION_DAYS = 7;
 
 export const emptyFigures = (): ResourceFigures => ({
@@ -114,7 +114,7 @@ export function summarize(samples: readonly (ResourceFigures & { at: string })[]
 /**
  * At most `maxPoints` points over [from, to): the window is cut into `maxPoints` equal bins and
  * the points in each are averaged, weighted by their sample counts. Fewer points than that come
- * back as they are. Done in code: FerretDB has no $avg (ARCHITECTURE.md).
+ * back as they are. Done in code: FerretDB has no $avg (docs/STACK.md).
  */
 export function downsample(points: readonly ResourcePoint[], from: Date, to: Date, maxPoints = MAX_POINTS): ResourcePoint[] {
   const lo = from.getTime();

@@ -25,6 +25,12 @@ export interface ServerRuntime {
   adopt(server: RdpServer): Promise<boolean>;
   /** Stops every instance on this host whose server id is not in `keep`; returns the ids stopped. */
   reap(keep: ReadonlySet<string>): Promise<string[]>;
+  /**
+   * Stops every instance this runtime object started or adopted (at shutdown, when instances do
+   * not outlive the service); returns the server ids stopped. Optional: a runtime without
+   * processes of its own has nothing to stop.
+   */
+  stopAll?(): Promise<string[]>;
   /** Registers a listener for instances that exit on their own. */
   onUnexpectedExit(listener: (exit: RuntimeExit) => void): void;
 }

@@ -10,6 +10,7 @@ import {
   ConflictError,
   DomainError,
   ForbiddenError,
+  HostUnavailableError,
   LimitExceededError,
   NotFoundError,
   RuntimeFailureError,
@@ -18,7 +19,9 @@ import {
 } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
 import { type Cursor, decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import type { InstanceProbe } from './instance-probe.js';
 import type { LiveSessions } from './live-sessions.js';
+import type { EnforcementCapability, ResourceEnforcement } from './resource-enforcement.js';
 import type { RdpServer, ServerStatus } from './server.js';
 import type { ServerEventKind } from './server-events.js';
 import { checkResourcesWithinLimits, validateCreateServer, validateUpdateServer } from './server-input.js';
@@ -51,7 +54,17 @@ export interface ServerServiceDeps {
   audit?: AuditRecorder;
   /** Refuses starts while the host is overloaded (resources area). */
   admission?: AdmissionGate;
+  /** Makes cpuLimit and memoryLimitMb bind on this host (changes reach running servers). */
+  enforcement?: ResourceEnforcement;
+  /** Health probe of running instances (checkHealth). */
+  health?: InstanceProbe;
 }
+
+const NO_ENFORCEMENT: EnforcementCapability = {
+  enforced: false,
+  mechanism: null,
+  reason: 'nothing enforces resource limits on this host',
+};
 
 const serverTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'server', id, name });
 
@@ -204,12 +217,81 @@ export class ServerService {
     const server = await this.getManageable(viewer, id);
     const resources = { ...server.resources, ...patch.resources };
     if (patch.resources) checkResourcesWithinLimits(resources, await this.deps.limits.get());
-    return this.write(server, 'UPDATED', {
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.description !== undefined ? { description: patch.description } : {}),
-      configuration: { ...server.configuration, ...patch.configuration },
-      resources,
-    });
+    const enforcement = patch.resources ? this.deps.enforcement : undefined;
+    if (enforcement) {
+      // Applied before it is stored, so a limit the kernel refuses (memory below what the server
+      // uses now) changes nothing; put back when the write loses a race.
+      try {
+        await enforcement.updateServer({ ...server, resources });
+      } catch (err) {
+        await enforcement.updateServer(server).catch(() => undefined);
+        throw new ValidationError(
+          'resources',
+          `cannot be applied to the running server: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    try {
+      return await this.write(server, 'UPDATED', {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+        configuration: { ...server.configuration, ...patch.configuration },
+        resources,
+      });
+    } catch (err) {
+      await enforcement?.updateServer(server).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Whether cpuLimit, memoryLimitMb and the per-session limits bind on this host, and why not. */
+  async enforcementCapability(): Promise<EnforcementCapability> {
+    return this.deps.enforcement ? this.deps.enforcement.capability() : NO_ENFORCEMENT;
+  }
+
+  /**
+   * One round of health checks of this host's running servers (HEALTH_CHECK_INTERVAL). A server
+   * whose instance does not answer twice in a row goes to ERROR with the reason, its instance is
+   * stopped (freeing the port) and its sessions end; restartServer brings it back. The move to
+   * ERROR is a compare-and-set from the state that was probed, so when several replicas check,
+   * one acts, and a server that changed meanwhile (stopped, restarted) is left alone.
+   */
+  async checkHealth(): Promise<{ checked: number; failed: string[] }> {
+    const probe = this.deps.health;
+    if (!probe) return { checked: 0, failed: [] };
+    const running: RdpServer[] = [];
+    let after: Cursor | undefined;
+    while (true) {
+      const page = await this.deps.store.list({ status: 'RUNNING' }, MAX_PAGE_SIZE, after);
+      running.push(...page.items.filter((s) => s.host === this.deps.host));
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) break;
+      after = last;
+    }
+    const failed: string[] = [];
+    await Promise.all(
+      running.map(async (server) => {
+        // A loaded host may miss one answer: only a second miss counts.
+        if ((await probe.check(server)) === null) return;
+        const reason = await probe.check(server);
+        if (reason === null) return;
+        if (await this.failUnhealthy(server, `health check failed: ${reason}`)) failed.push(server.id);
+      }),
+    );
+    return { checked: running.length, failed };
+  }
+
+  private async failUnhealthy(server: RdpServer, message: string): Promise<boolean> {
+    try {
+      await this.write(server, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
+    // A hung instance would keep the port and its clients: it goes, and its sessions with it.
+    await this.deps.runtime.stop(server).catch(() => undefined);
+    await this.sweepSessions(server.id, 'SERVER_ERROR');
+    return true;
   }
 
   async start(viewer: Viewer, id: string): Promise<RdpServer> {
@@ -360,6 +442,51 @@ export class ServerService {
     return { adopted, failed, reaped };
   }
 
+  /**
+   * A host's agent (re)started and reported the instances that really run there: records of its
+   * servers follow (a STARTING one that runs is RUNNING, a STOPPING one that does not is STOPPED,
+   * one that should run and does not is ERROR), and instances no server of this host wants are
+   * orphans for the agent to stop. Applying the same report twice changes nothing more.
+   */
+  async reconcileHost(
+    hostId: string,
+    running: readonly string[],
+  ): Promise<{ adopted: string[]; failed: string[]; orphans: string[] }> {
+    const adopted: string[] = [];
+    const failed: string[] = [];
+    const runs = new Set(running);
+    const wanted = new Set<string>();
+    let after: Cursor | undefined;
+    while (true) {
+      const page = await this.deps.store.list({ hostId }, MAX_PAGE_SIZE, after);
+      for (const server of page.items) {
+        const shouldRun =
+          server.status === 'RUNNING' ||
+          server.status === 'STARTING' ||
+          (server.status === 'MAINTENANCE' && server.statusBeforeMaintenance === 'RUNNING');
+        if (runs.has(server.id) && (shouldRun || server.status === 'STOPPING')) {
+          wanted.add(server.id);
+          if (server.status === 'STOPPING') continue;
+          adopted.push(server.id);
+          if (server.status === 'STARTING')
+            await this.write(server, 'STATUS_CHANGED', { status: 'RUNNING' }).catch(() => undefined);
+        } else if (server.status === 'STOPPING') {
+          await this.write(server, 'STATUS_CHANGED', {
+            status: 'STOPPED',
+            lastStoppedAt: this.deps.clock.now().toISOString(),
+          }).catch(() => undefined);
+        } else if (shouldRun) {
+          failed.push(server.id);
+          await this.markFailed(server.id, 'xrdp was not running when the host agent started');
+        }
+      }
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) break;
+      after = last;
+    }
+    return { adopted, failed, orphans: running.filter((id) => !wanted.has(id)) };
+  }
+
   /** Frees port and slot claims whose server was never written (a replica died in between). */
   async reconcileClaims(): Promise<number> {
     const prefixes = [...this.placement.claimPrefixes, SLOT_PREFIX];
@@ -434,9 +561,8 @@ export class ServerService {
     try {
       await this.deps.runtime.start(starting);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.write(starting, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
-      throw err instanceof DomainError ? err : new RuntimeFailureError(message);
+      await this.afterFailedRuntimeCall(starting, server, err);
+      throw err instanceof DomainError ? err : new RuntimeFailureError(String(err));
     }
     return this.write(starting, 'STATUS_CHANGED', {
       status: 'RUNNING',
@@ -449,9 +575,8 @@ export class ServerService {
     try {
       await this.deps.runtime.stop(stopping);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.write(stopping, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
-      throw err instanceof DomainError ? err : new RuntimeFailureError(message);
+      await this.afterFailedRuntimeCall(stopping, server, err);
+      throw err instanceof DomainError ? err : new RuntimeFailureError(String(err));
     }
     const stopped = await this.write(stopping, 'STATUS_CHANGED', {
       status: 'STOPPED',
@@ -460,6 +585,18 @@ export class ServerService {
     });
     await this.sweepSessions(server.id, 'SERVER_STOPPED');
     return stopped;
+  }
+
+  /**
+   * A start or stop that failed on the host leaves the server in ERROR with the reason; one whose
+   * host never took the command (HOST_UNAVAILABLE: nothing was done there) goes back to how it was.
+   */
+  private async afterFailedRuntimeCall(current: RdpServer, before: RdpServer, err: unknown): Promise<void> {
+    const patch: Partial<RdpServer> =
+      err instanceof HostUnavailableError
+        ? { status: before.status, statusMessage: before.statusMessage }
+        : { status: 'ERROR', statusMessage: err instanceof Error ? err.message : String(err) };
+    await this.write(current, 'STATUS_CHANGED', patch);
   }
 
   /**

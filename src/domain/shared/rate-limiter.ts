@@ -19,7 +19,7 @@ export interface RateLimiter {
 export const RATE_GROUPS = ['servers', 'sessions', 'xrdp', 'resources'] as const;
 export type RateGroup = (typeof RATE_GROUPS)[number];
 
-/** Requests a minute per user and group (DOMAIN/issue 6); bursts are twice that. */
+/** Requests a minute per user and group (README, RATE_LIMIT_*); bursts are twice that. */
 export const DEFAULT_RATES: Record<RateGroup, number> = { servers: 100, sessions: 200, xrdp: 50, resources: 300 };
 
 /** Pure token-bucket arithmetic shared by the in-memory limiter and tests. */

@@ -160,7 +160,7 @@ export function renderInstanceXrdpIni(input: InstanceIniInput): string {
   return renderIni(instanceXrdpIniDocument(input));
 }
 
-/** The sections and keys of the host sesman.ini (XRDP-NOTES.md section H), before any check. */
+/** The sections and keys of the host sesman.ini (docs/XRDP.md, "sesman"), before any check. */
 export function sesmanIniDocument(config: XrdpConfig, opts: SesmanIniOptions): IniDocument {
   return [
     section('Globals', [

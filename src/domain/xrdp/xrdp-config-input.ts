@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../shared/errors.js';
 import { parseOrThrow } from '../shared/validation.js';
 import { iniPathProblem } from './ini-value.js';
-import { AUTHENTICATION_MODES, ENCRYPTION_LEVELS, LOG_LEVELS, type XrdpConfig } from './xrdp-config.js';
+import { AUTHENTICATION_MODES, ENCRYPTION_LEVELS, LOG_LEVELS, NO_EFFECT_FIELDS, type XrdpConfig } from './xrdp-config.js';
 
 const whole = (min: number, max: number) =>
   z
@@ -11,8 +11,12 @@ const whole = (min: number, max: number) =>
     .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` });
 
-/** Anything that ends up in an INI file goes through the path allow-list (see ini-value.ts). */
-const absolutePath = z.string({ message: 'must be a string' }).superRefine((s, ctx) => {
+/**
+ * A certificate or key path. Anything that ends up in an INI file goes through the path
+ * allow-list (see ini-value.ts); the empty string goes back to per-instance generated certificates.
+ */
+const certificateFile = z.string({ message: 'must be a string' }).superRefine((s, ctx) => {
+  if (s === '') return;
   const problem = iniPathProblem(s);
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
@@ -28,8 +32,8 @@ const updateSchema = z
       .object({
         port: whole(1024, 65535),
         useTls: flag,
-        certificatePath: absolutePath,
-        keyPath: absolutePath,
+        certificatePath: certificateFile,
+        keyPath: certificateFile,
         logLevel: oneOf(LOG_LEVELS),
         maxConnections: whole(1, 1000),
       })
@@ -62,15 +66,31 @@ export type UpdateXrdpConfigInput = z.input<typeof updateSchema>;
 
 /**
  * Validates an update and merges it over the current configuration. Throws ValidationError whose
- * field is the input path, e.g. `global.certificatePath` or `security.idleTimeout`.
+ * field is the input path, e.g. `global.certificatePath` or `security.idleTimeout`. A change to a
+ * field no xrdp key carries (NO_EFFECT_FIELDS) is refused; writing its current value is not.
+ * Whether the certificate files exist and match is checked by the service, which can read them.
  */
 export function applyXrdpConfigUpdate(current: XrdpConfig, input: unknown): XrdpConfig {
   const patch = parseOrThrow(updateSchema, input);
+  const orNull = (path: string | undefined, was: string | null) => (path === undefined ? was : path === '' ? null : path);
   const next: XrdpConfig = {
-    global: { ...current.global, ...patch.global },
+    global: {
+      ...current.global,
+      ...patch.global,
+      certificatePath: orNull(patch.global?.certificatePath, current.global.certificatePath),
+      keyPath: orNull(patch.global?.keyPath, current.global.keyPath),
+    },
     security: { ...current.security, ...patch.security },
     performance: { ...current.performance, ...patch.performance },
   };
+  for (const [field, why] of Object.entries(NO_EFFECT_FIELDS)) {
+    const [section, key] = field.split('.') as [keyof XrdpConfig, string];
+    const before = (current[section] as Record<string, unknown>)[key];
+    const after = (next[section] as Record<string, unknown>)[key];
+    if (before !== after) {
+      throw new ValidationError(field, `has no effect and cannot be changed: ${why} (deprecated, to be removed)`);
+    }
+  }
   if (next.security.idleTimeout >= next.security.sessionTimeout) {
     throw new ValidationError(
       'security.idleTimeout',

@@ -13,8 +13,18 @@ export interface XrdpConfigProvider {
   current(): Promise<XrdpConfig>;
 }
 
+/** What is wrong with a certificate and key pair, naming the file; null when xrdp can use it. */
+export type CertificatePairProblem = { file: 'certificate' | 'key'; message: string } | null;
+
+/** Reads a certificate and its private key the way xrdp will (same user, same files). */
+export interface CertificatePairChecker {
+  check(certificatePath: string, keyPath: string): Promise<CertificatePairProblem>;
+}
+
 export interface XrdpConfigServiceDeps {
   store: XrdpConfigStore;
+  /** Checks certificatePath/keyPath at update time, so a pair xrdp cannot use is never stored. */
+  certificates: CertificatePairChecker;
   clock: Clock;
   /** Where the host sesman listens and logs; the rendered sesman.ini is checked with these. */
   sesman: SesmanIniOptions;
@@ -118,6 +128,10 @@ export class XrdpConfigService implements XrdpConfigProvider {
     seen(latest.config);
     const config = applyXrdpConfigUpdate(latest.config, input);
     this.renderHostFiles(config);
+    const { certificatePath, keyPath } = config.global;
+    if (certificatePath !== latest.config.global.certificatePath || keyPath !== latest.config.global.keyPath) {
+      await this.checkCertificate(certificatePath, keyPath);
+    }
     const next: XrdpConfigVersion = {
       version: latest.version + 1,
       config,
@@ -131,13 +145,28 @@ export class XrdpConfigService implements XrdpConfigProvider {
     return next;
   }
 
+  /** Both paths or neither; set, both readable PEM, and the key must be the certificate's. */
+  private async checkCertificate(certificatePath: string | null, keyPath: string | null): Promise<void> {
+    if (certificatePath === null && keyPath === null) return;
+    if (certificatePath === null) {
+      throw new ValidationError('global.certificatePath', 'is required with keyPath (the certificate of that key)');
+    }
+    if (keyPath === null) {
+      throw new ValidationError('global.keyPath', 'is required with certificatePath (the private key of that certificate)');
+    }
+    const problem = await this.deps.certificates.check(certificatePath, keyPath);
+    if (problem) {
+      throw new ValidationError(problem.file === 'certificate' ? 'global.certificatePath' : 'global.keyPath', problem.message);
+    }
+  }
+
   /** Renders what this config reaches, so a config that cannot be written is never stored. */
   private renderHostFiles(config: XrdpConfig): void {
     renderSesmanIni(config, this.deps.sesman);
     renderInstanceXrdpIni({
       ...SAMPLE_INSTANCE,
-      certificatePath: config.global.certificatePath,
-      keyPath: config.global.keyPath,
+      certificatePath: config.global.certificatePath ?? '/var/lib/rdp/servers/sample/cert.pem',
+      keyPath: config.global.keyPath ?? '/var/lib/rdp/servers/sample/key.pem',
       config,
     });
   }
