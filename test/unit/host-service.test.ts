@@ -485,3 +485,37 @@ describe('placement of new servers', () => {
     expect((await h.servers.create(alice, { name: 'again' })).hostId).toBe('bb');
   });
 });
+
+describe('a create whose insert reply is lost', () => {
+  it('succeeds when the server was stored after all, and keeps the claims when that cannot be told', async () => {
+    const h = setup();
+    await h.hosts.register(hello('aa'));
+    const realInsert = h.serverStore.insert.bind(h.serverStore);
+    // The insert lands, then the reply is lost.
+    h.serverStore.insert = async (server) => {
+      await realInsert(server);
+      throw new Error('connection reset');
+    };
+    const landed = await h.servers.create(alice, { name: 'landed' });
+    expect(await h.serverStore.findById(landed.id)).toStrictEqual(landed);
+    expect(await h.claims.list(`port:aa:${landed.port}`)).toHaveLength(1);
+
+    // Nothing can be read back either: the claims stay for the reconciler, not for a second server.
+    const realFind = h.serverStore.findById.bind(h.serverStore);
+    h.serverStore.findById = async () => {
+      throw new Error('database unreachable');
+    };
+    const err = await rejection(h.servers.create(alice, { name: 'unknown' }));
+    expect((err as Error).name).toBe('ServiceUnavailableError');
+    expect(await h.claims.count('port:aa:')).toBe(2);
+    expect(await h.claims.count('slot:servers:')).toBe(2);
+
+    // The insert surely failed (nothing stored, reads work): everything is given back.
+    h.serverStore.findById = realFind;
+    h.serverStore.insert = async () => {
+      throw new Error('duplicate key');
+    };
+    expect(await rejection(h.servers.create(alice, { name: 'failed' }))).toMatchObject({ message: 'duplicate key' });
+    expect(await h.claims.count('port:aa:')).toBe(2);
+  });
+});

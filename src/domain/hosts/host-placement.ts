@@ -26,6 +26,10 @@ export interface HostLoad {
   free: number;
 }
 
+/** A placement intent older than this is from a caller that died; it no longer counts. */
+const INTENT_TTL_MS = 30_000;
+const INTENT_PREFIX = 'placing:';
+
 /**
  * Places servers on hosts. Candidates are the ONLINE hosts (not draining, heartbeat fresh); the
  * one with the most free capacity wins, ties going to the lower reported load (the larger of CPU
@@ -35,12 +39,14 @@ export interface HostLoad {
  * ports, a slot `slot:host:<hostId>:<k>` of the host's cap. A host that turns out full is
  * skipped for the next candidate; a refusal lists each host with its reason.
  *
- * A burst of creates reads the same counts, so this process also counts the placements it has
- * in flight per host: without that, every create of a burst would pick the same host.
+ * Concurrent creates (on any replica) would all read the same counts and pick the same host. So
+ * with several candidates each create first records an intent (`placing:<serverId>`), then reads
+ * the intents still waiting for a port and hands them out in order (claimedAt, then id) one at a
+ * time, each to the host with the most room left: every caller that sees the same intents makes
+ * the same assignment, and takes its own. The claims then decide, as above.
  */
 export class HostPlacement implements ServerPlacement {
-  readonly claimPrefixes = ['port:', HOST_SLOT_PREFIX];
-  private readonly inFlight = new Map<string, number>();
+  readonly claimPrefixes = ['port:', HOST_SLOT_PREFIX, INTENT_PREFIX];
 
   constructor(private readonly deps: HostPlacementDeps) {}
 
@@ -71,9 +77,16 @@ export class HostPlacement implements ServerPlacement {
         candidates.push(host);
       }
     }
-    for (const host of await this.rank(candidates, refusals)) {
-      const placed = await this.claimOn(host, owner, refusals);
-      if (placed) return placed;
+    // With one candidate there is nothing to choose: its claims decide, saving the reads.
+    const intent = candidates.length > 1 && (await this.deps.claims.tryClaim(`${INTENT_PREFIX}${owner}`, owner));
+    try {
+      const ranked = candidates.length > 1 ? await this.rank(candidates, owner, refusals) : candidates;
+      for (const host of ranked) {
+        const placed = await this.claimOn(host, owner, refusals);
+        if (placed) return placed;
+      }
+    } finally {
+      if (intent) await this.deps.claims.release(`${INTENT_PREFIX}${owner}`, owner).catch(() => false);
     }
     const [only] = refusals;
     if (hosts.length === 1 && only?.reason === 'PORTS_EXHAUSTED' && hosts[0]) {
@@ -96,23 +109,50 @@ export class HostPlacement implements ServerPlacement {
     return { servers, free: Math.max(0, room - servers) };
   }
 
-  /** Most free first; hosts that are full by the counts are refused without trying them. */
-  private async rank(candidates: Host[], refusals: HostRefusal[]): Promise<Host[]> {
-    // With one candidate there is nothing to choose: its claims decide, saving the reads.
-    if (candidates.length <= 1) return candidates;
-    const loads = await Promise.all(candidates.map((h) => this.load(h)));
-    const ranked: { host: Host; free: number; busy: number }[] = [];
+  /**
+   * The candidates in the order to try: first the host the shared assignment of waiting intents
+   * gives this caller, then the others by room left. Hosts full by the counts are refused
+   * without trying them.
+   */
+  private async rank(candidates: Host[], owner: string, refusals: HostRefusal[]): Promise<Host[]> {
+    const now = this.deps.clock.now().getTime();
+    // A caller holding a host's slot or port is placed there, its port claim done or not.
+    const [intents, ...claimed] = await Promise.all([
+      this.deps.claims.list(INTENT_PREFIX),
+      ...candidates.flatMap((h) => [this.deps.claims.list(portPrefix(h.id)), this.deps.claims.list(hostSlotPrefix(h.id))]),
+    ]);
+    const held = candidates.map(
+      (_, i) => new Set([...(claimed[2 * i] ?? []), ...(claimed[2 * i + 1] ?? [])].map((c) => c.owner)),
+    );
+    const placed = new Set(held.flatMap((owners) => [...owners]));
+    const rooms: { host: Host; room: number; busy: number }[] = [];
     candidates.forEach((host, i) => {
-      const load = loads[i] as HostLoad;
-      if (load.free > 0) {
+      const servers = held[i]?.size ?? 0;
+      const room = Math.min(host.capacity.maxServers, usablePorts(host.portRange).length) - servers;
+      if (room > 0) {
         const busy = host.usage ? Math.max(host.usage.cpuPercent, host.usage.memoryPercent) : Number.POSITIVE_INFINITY;
-        ranked.push({ host, free: load.free - (this.inFlight.get(host.id) ?? 0), busy });
+        rooms.push({ host, room, busy });
       } else {
-        refusals.push(this.fullRefusal(host, load.servers));
+        refusals.push(this.fullRefusal(host, servers));
       }
     });
-    ranked.sort((a, b) => b.free - a.free || a.busy - b.busy || (a.host.id < b.host.id ? -1 : 1));
-    return ranked.map((r) => r.host);
+    const byRoom = (a: (typeof rooms)[number], b: (typeof rooms)[number]) =>
+      b.room - a.room || a.busy - b.busy || (a.host.id < b.host.id ? -1 : 1);
+    const waiting = (intents ?? [])
+      .filter((c) => !placed.has(c.owner) && now - Date.parse(c.claimedAt) < INTENT_TTL_MS)
+      .sort((a, b) => (a.claimedAt < b.claimedAt ? -1 : a.claimedAt > b.claimedAt ? 1 : a.key < b.key ? -1 : 1));
+    let mine: Host | undefined;
+    for (const intent of waiting) {
+      const best = [...rooms].sort(byRoom)[0];
+      if (!best || best.room <= 0) break;
+      best.room--;
+      if (intent.owner === owner) {
+        mine = best.host;
+        break;
+      }
+    }
+    const rest = rooms.sort(byRoom).map((r) => r.host);
+    return mine ? [mine, ...rest.filter((h) => h !== mine)] : rest;
   }
 
   private fullRefusal(host: Host, servers: number): HostRefusal {
@@ -132,7 +172,6 @@ export class HostPlacement implements ServerPlacement {
     const { claims } = this.deps;
     const ports = usablePorts(host.portRange);
     const capped = host.capacity.maxServers < ports.length;
-    this.inFlight.set(host.id, (this.inFlight.get(host.id) ?? 0) + 1);
     let slot: number | null = null;
     try {
       if (capped) {
@@ -152,10 +191,6 @@ export class HostPlacement implements ServerPlacement {
     } catch (err) {
       if (slot !== null) await claims.release(`${hostSlotPrefix(host.id)}${slot}`, owner).catch(() => false);
       throw err;
-    } finally {
-      const n = (this.inFlight.get(host.id) ?? 1) - 1;
-      if (n > 0) this.inFlight.set(host.id, n);
-      else this.inFlight.delete(host.id);
     }
   }
 }

@@ -14,6 +14,7 @@ import {
   LimitExceededError,
   NotFoundError,
   RuntimeFailureError,
+  ServiceUnavailableError,
   ValidationError,
 } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
@@ -148,6 +149,7 @@ export class ServerService {
       throw new LimitExceededError('maxServers', max, `the fleet already has the maximum of ${max} servers`);
     }
     let placed: Placed | null = null;
+    let keepClaims = false;
     try {
       placed = await this.placement.place(id, valid.hostId);
       const now = this.deps.clock.now().toISOString();
@@ -171,12 +173,37 @@ export class ServerService {
         lastStoppedAt: null,
         version: 1,
       };
-      await this.deps.store.insert(server);
+      if (!(await this.insertOrFind(server))) {
+        // Whether the insert landed is unknown (the database went away mid-write): the claims stay,
+        // so no port is handed out twice, until the reconciler sees no server holds them.
+        keepClaims = true;
+        throw new ServiceUnavailableError();
+      }
       this.publish('CREATED', server);
       this.deps.metrics?.created();
       return server;
     } catch (err) {
-      await this.releaseClaims(id, placed, slot);
+      if (!keepClaims) await this.releaseClaims(id, placed, slot);
+      throw err;
+    }
+  }
+
+  /**
+   * Inserts the new server. A failed insert may still have landed (its reply was lost): then the
+   * server exists and the create succeeded. True when stored, false when that cannot be told;
+   * throws the insert's error when it surely did not land.
+   */
+  private async insertOrFind(server: RdpServer): Promise<boolean> {
+    try {
+      await this.deps.store.insert(server);
+      return true;
+    } catch (err) {
+      const found = await this.deps.store.findById(server.id).then(
+        (s) => s !== null,
+        () => null,
+      );
+      if (found === null) return false;
+      if (found) return true;
       throw err;
     }
   }
