@@ -212,7 +212,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       await agentEvents?.stop();
       await commands?.client.close();
       await sessionWatcher?.stop();
-      await enforcement.close();
+      await host.enforcement?.close();
       await redis?.close();
       await stores.mongo?.close();
     },
