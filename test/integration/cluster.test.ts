@@ -51,6 +51,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
   let apiA: TestApp;
   let apiB: TestApp;
   let admin: string;
+  let env: Record<string, string> = {};
   const agents: Record<'a' | 'b', Agent> = {} as never;
   let xvfb: ChildProcess | undefined;
   const xDisplay = 150 + Math.floor(Math.random() * 50);
@@ -155,7 +156,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     await redis?.stop();
   }, 60_000);
 
-  it('a server placed on host B through replica A starts on B, and a real login through it is CONNECTED on a subscriber of replica B', async () => {
+  it('a server placed on host B through replica A starts on B, a real login through it is CONNECTED on a subscriber of replica B, and replacing replica A (a rolling update) leaves that RDP session connected', async () => {
     const owner = await apiA.token('carol', ['user']);
     const created = await apiA.gql<{ createServer: { server?: { id: string; port: number; hostId: string; host: string } } }>(
       'mutation { createServer(input: { name: "on-b", hostId: "b" }) { ... on CreateServerSuccess { server { id port hostId host } } ... on Error { code message } } }',
