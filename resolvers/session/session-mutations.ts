@@ -32,7 +32,8 @@ function lifecycle(verb: string, description: string) {
 builder.mutationField('connectSession', (t) =>
   t.field({
     type: RdpSessionRef,
-    description: 'Marks a disconnected session connected again (the console; xrdp logins do this by themselves).',
+    description:
+      'Marks a disconnected session connected again (the console; xrdp logins do this by themselves). Audited as session.connect.',
     authScopes: { authenticated: true },
     errors: lifecycle('Connect', 'The session after the change.'),
     args: { id: t.arg.id({ required: true, description: 'Session id.' }) },
@@ -43,7 +44,7 @@ builder.mutationField('connectSession', (t) =>
 builder.mutationField('disconnectSession', (t) =>
   t.field({
     type: RdpSessionRef,
-    description: 'Marks a session disconnected; it can be connected again until it ends.',
+    description: 'Marks a session disconnected; it can be connected again until it ends. Audited as session.disconnect.',
     authScopes: { authenticated: true },
     errors: lifecycle('Disconnect', 'The session after the change.'),
     args: { id: t.arg.id({ required: true, description: 'Session id.' }) },

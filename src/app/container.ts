@@ -349,6 +349,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     sessionStore,
     servers,
     sessions,
+    audit,
     ...(redis ? { redis } : {}),
     ...(overrides.hostProbe ? { probe: overrides.hostProbe } : {}),
   });

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { DomainError, RateLimitedError, ValidationError } from '../domain/shared/errors.js';
+import { DomainError, ForbiddenError, LimitExceededError, RateLimitedError, ValidationError } from '../domain/shared/errors.js';
 
 const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503 };
 
@@ -36,7 +36,8 @@ export function isUnexpected(error: unknown, isUnavailable: (error: unknown) => 
 }
 
 /**
- * Domain errors become GraphQL errors with `extensions.code` (and the field for bad input);
+ * Domain errors become GraphQL errors with `extensions.code` (for bad input also `field`, the
+ * first problem, and `fields`, every problem as `{field, message}`);
  * GraphQL's own errors (parse, validation) pass; a database or broker that cannot be reached is
  * SERVICE_UNAVAILABLE; anything else is masked to INTERNAL_SERVER_ERROR. Neither carries a
  * stack, driver message, address or path.
@@ -58,7 +59,11 @@ export function createMaskError(
         ...location,
         extensions: {
           code: original.code,
-          ...(original instanceof ValidationError ? { field: original.field } : {}),
+          ...(original instanceof ValidationError ? { field: original.field, fields: original.problems } : {}),
+          ...(original instanceof LimitExceededError
+            ? { limit: original.limit, max: original.max, setting: original.setting }
+            : {}),
+          ...(original instanceof ForbiddenError && original.requiredRole ? { requiredRole: original.requiredRole } : {}),
           ...(original instanceof RateLimitedError ? { retryAfter: original.retryAfterSeconds } : {}),
           ...httpStatus(original.code),
         },

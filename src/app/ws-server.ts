@@ -64,6 +64,22 @@ function sharedPayload(result: ExecutionResult): SharedPayload | undefined {
   return shared;
 }
 
+/**
+ * `extensions.http` tells yoga the HTTP status and headers of an error (429 + Retry-After); a
+ * WebSocket has neither, so it is dropped there (RATE_LIMITED keeps `retryAfter`).
+ */
+function withoutHttpHints(result: ExecutionResult): FormattedExecutionResult | undefined {
+  if (!result.errors?.some((e) => e.extensions?.http !== undefined)) return undefined;
+  return {
+    ...result,
+    errors: result.errors.map((e) => {
+      const { extensions: all, ...error } = e.toJSON();
+      const { http: _http, ...extensions } = all ?? {};
+      return Object.keys(extensions).length > 0 ? { ...error, extensions } : error;
+    }),
+  } as FormattedExecutionResult;
+}
+
 /** Reads the bearer token from connection_init: `{ authorization: "Bearer ..." }` (any case). */
 function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   if (!params) return undefined;
@@ -191,7 +207,7 @@ export function attachWebSocketServer(
         const socket = ctx.extra.socket;
         if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
         // graphql-ws takes the returned object as the payload it serializes.
-        return sharedPayload(result) as FormattedExecutionResult | undefined;
+        return (sharedPayload(result) ?? withoutHttpHints(result)) as FormattedExecutionResult | undefined;
       },
       onComplete: (ctx, id) => {
         const conn = connections.get(ctx);

@@ -16,10 +16,13 @@ export const AUDIT_ACTIONS = [
   'server.restart',
   'server.maintenance',
   'session.create',
+  'session.connect',
+  'session.disconnect',
   'session.terminate',
   'xrdp.config.update',
   'xrdp.service.control',
   'limits.update',
+  'alert.resolve',
   'auth.token',
 ] as const;
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -33,7 +36,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  /** server, session, xrdp_config, xrdp_service, resource_limits, api */
+  /** server, session, xrdp_config, xrdp_service, resource_limits, alert, api */
   type: string;
   id: string | null;
   name: string | null;

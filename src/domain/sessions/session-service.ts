@@ -167,11 +167,16 @@ export class SessionService implements LiveSessions {
       ['user', SLOT.user(viewer.userId), limits.perUser.maxSessions, 'you already have the maximum of %d sessions'],
     ];
     const limitNames: Record<string, string> = { user: 'user.maxSessions', server: 'server.maxSessions', global: 'maxSessions' };
+    const settings: Record<string, string> = {
+      user: 'raise perUser.maxSessions with updateResourceLimits',
+      server: "raise the server's configuration.maxSessions with updateServer",
+      global: 'raise global.maxSessions with updateResourceLimits; MAX_CONCURRENT_SESSIONS sets the default',
+    };
     for (const [which, prefix, max, text] of caps) {
       const slot = await this.slots.claim(prefix, max, id);
       if (slot === null) {
         await release();
-        throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)));
+        throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)), settings[which] ?? null);
       }
       held.push([prefix, slot]);
     }
@@ -257,17 +262,29 @@ export class SessionService implements LiveSessions {
   }
 
   async connect(viewer: Viewer, id: string): Promise<RdpSession> {
-    const session = await this.getManageable(viewer, id);
-    if (session.status === 'TERMINATED') throw new ConflictError('session is terminated and cannot come back');
-    if (session.status === 'ACTIVE') throw new ConflictError('session is already connected');
-    return this.transition(session, 'CONNECTED', this.activePatch());
+    return this.auditedChange(viewer, 'session.connect', id, async () => {
+      const session = await this.getManageable(viewer, id);
+      if (session.status === 'TERMINATED') throw new ConflictError('session is terminated and cannot come back');
+      if (session.status === 'ACTIVE') throw new ConflictError('session is already connected');
+      return this.transition(session, 'CONNECTED', this.activePatch());
+    });
   }
 
   async disconnect(viewer: Viewer, id: string): Promise<RdpSession> {
-    const session = await this.getManageable(viewer, id);
-    if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
-    if (session.status === 'DISCONNECTED') throw new ConflictError('session is already disconnected');
-    return this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+    return this.auditedChange(viewer, 'session.disconnect', id, async () => {
+      const session = await this.getManageable(viewer, id);
+      if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
+      if (session.status === 'DISCONNECTED') throw new ConflictError('session is already disconnected');
+      return this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+    });
+  }
+
+  /** Connect and disconnect by hand: an operator may do it to anyone's session, so both are audited. */
+  private auditedChange(viewer: Viewer, action: string, id: string, run: () => Promise<RdpSession>): Promise<RdpSession> {
+    return audited(this.deps.audit, { actor: actorOf(viewer), action, target: sessionTarget(id) }, run, (s) => ({
+      target: sessionTarget(s.id, s.username),
+      details: { owner: s.owner, serverId: s.serverId },
+    }));
   }
 
   /** Ends a session for good; one with a client connected right now needs `force`. */

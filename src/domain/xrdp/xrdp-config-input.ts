@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../shared/errors.js';
-import { parseOrThrow } from '../shared/validation.js';
+import { check, parseOrThrow, stripNulls } from '../shared/validation.js';
 import { iniPathProblem } from './ini-value.js';
 import { AUTHENTICATION_MODES, ENCRYPTION_LEVELS, LOG_LEVELS, type XrdpConfig } from './xrdp-config.js';
 
@@ -61,21 +60,27 @@ const updateSchema = z
 export type UpdateXrdpConfigInput = z.input<typeof updateSchema>;
 
 /**
- * Validates an update and merges it over the current configuration. Throws ValidationError whose
- * field is the input path, e.g. `global.certificatePath` or `security.idleTimeout`.
+ * Validates an update and merges it over the current configuration. Throws one ValidationError
+ * listing every problem by input path, e.g. `global.certificatePath` and `security.idleTimeout`.
  */
 export function applyXrdpConfigUpdate(current: XrdpConfig, input: unknown): XrdpConfig {
-  const patch = parseOrThrow(updateSchema, input);
-  const next: XrdpConfig = {
+  const patch = parseOrThrow(updateSchema, input, () => {
+    // Checked on the security group whenever it parsed, so it is listed with the other problems.
+    const part = check(updateSchema.shape.security, (stripNulls(input) as { security?: unknown } | undefined)?.security);
+    if (!part.ok) return [];
+    const { idleTimeout, sessionTimeout } = { ...current.security, ...part.data };
+    return idleTimeout >= sessionTimeout
+      ? [
+          {
+            field: 'security.idleTimeout',
+            message: `must be less than sessionTimeout (idleTimeout ${idleTimeout}, sessionTimeout ${sessionTimeout})`,
+          },
+        ]
+      : [];
+  });
+  return {
     global: { ...current.global, ...patch.global },
     security: { ...current.security, ...patch.security },
     performance: { ...current.performance, ...patch.performance },
   };
-  if (next.security.idleTimeout >= next.security.sessionTimeout) {
-    throw new ValidationError(
-      'security.idleTimeout',
-      `must be less than sessionTimeout (idleTimeout ${next.security.idleTimeout}, sessionTimeout ${next.security.sessionTimeout})`,
-    );
-  }
-  return next;
 }
