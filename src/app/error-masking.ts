@@ -50,9 +50,9 @@ export function createMaskError(
     const gqlError = isGraphQLError(error) ? error : undefined;
     const original = unwrap(error);
     const location = { nodes: gqlError?.nodes ?? null, path: gqlError?.path ?? null };
-    const httpStatus = (code: string) => {
+    const httpStatus = (code: string, headers?: Record<string, string>) => {
       const status = HTTP_STATUS[code];
-      return status && !gqlError?.path ? { http: { status } } : {};
+      return status && !gqlError?.path ? { http: { status, ...(headers ? { headers } : {}) } } : {};
     };
     if (original instanceof DomainError) {
       return new GraphQLError(original.message, {
@@ -65,7 +65,10 @@ export function createMaskError(
             : {}),
           ...(original instanceof ForbiddenError && original.requiredRole ? { requiredRole: original.requiredRole } : {}),
           ...(original instanceof RateLimitedError ? { retryAfter: original.retryAfterSeconds } : {}),
-          ...httpStatus(original.code),
+          ...httpStatus(
+            original.code,
+            original instanceof RateLimitedError ? { 'Retry-After': String(original.retryAfterSeconds) } : undefined,
+          ),
         },
       });
     }
