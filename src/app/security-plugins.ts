@@ -35,7 +35,7 @@ export const QUERY_COST = { objectCost: 1, scalarCost: 0.1, depthCostFactor: 1 }
  * QUERY_TOO_COMPLEX with a plain message: as a validation error where there is a validation
  * context (depth, aliases, directives, cost), thrown from the parser otherwise (tokens).
  */
-function refuseAs(limit: string) {
+export function refuseAs(limit: string) {
   return {
     propagateOnRejection: false,
     onReject: [

@@ -89,6 +89,21 @@ describe('query limits on HTTP and WebSocket alike', () => {
     expect(r.body.errors?.[0]?.extensions?.limit).toBe('maxCost');
   });
 
+  it('page sizes given as variables are weighed with their values, over HTTP and WebSocket', async () => {
+    const query = 'query($n: Int, $m: Int) { servers(first: $n) { edges { node { id logs(last: $m) { message } } } } }';
+    const small = await t.gql(query, { n: 100, m: 1 }, token);
+    expect(small.body.errors).toBeUndefined();
+    const before = resolverCalls;
+    const big = await t.gql(query, { n: 100, m: 1000 }, token);
+    expect(big.status).toBe(400);
+    expectTooComplex(big.body.errors);
+    const sub = collect(t.ws(token), query, { n: 100, m: 1000 });
+    await sub.until(() => sub.ended);
+    expectTooComplex(sub.items[0]?.errors);
+    expect(sub.items[0]?.errors?.[0]?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'maxCost' });
+    expect(resolverCalls).toBe(before);
+  });
+
   it('a real console query within the limits is served', async () => {
     const r = await t.gql(nested(6), {}, token);
     expect(r.body.errors).toBeUndefined();
