@@ -19,7 +19,11 @@ const FULL_ROW = `id name description owner createdBy host port status statusMes
 function expectTooComplex(errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined) {
   const refusals = (errors ?? []).filter((e) => e.extensions?.code === 'QUERY_TOO_COMPLEX');
   expect(refusals.length).toBeGreaterThan(0);
-  for (const e of refusals) expect(e.message).toMatch(/^Query refused, too complex \(max\w+\): /);
+  for (const e of refusals) {
+    expect(e.message).toMatch(/^Query refused, too complex \(max\w+\): /);
+    // HTTP hints are for yoga's response, not for clients (nor WebSocket frames).
+    expect(e.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: expect.stringMatching(/^max/) as string });
+  }
   for (const e of errors ?? []) expect(e.message).not.toContain('Syntax Error');
 }
 
