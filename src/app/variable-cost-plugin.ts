@@ -1,10 +1,32 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { type ArgumentNode, type DocumentNode, GraphQLError, Kind, validate, visit } from 'graphql';
+import { type ArgumentNode, BREAK, type DocumentNode, GraphQLError, Kind, validate, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { QUERY_COST, QUERY_LIMITS, refuseAs } from './security-plugins.js';
 
+/** Whether any `first`/`last` of the document is a variable; documents are parsed once and cached by yoga. */
+const sizedByVariables = new WeakMap<DocumentNode, boolean>();
+
+function hasVariablePageSize(document: DocumentNode): boolean {
+  let found = sizedByVariables.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      Argument(node) {
+        if ((node.name.value === 'first' || node.name.value === 'last') && node.value.kind === Kind.VARIABLE) {
+          found = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    sizedByVariables.set(document, found);
+  }
+  return found;
+}
+
 /** The document with each `first`/`last` given by an integer variable written in as a literal. */
 export function withPageSizesInlined(document: DocumentNode, variables: Readonly<Record<string, unknown>> | null | undefined) {
+  if (!hasVariablePageSize(document)) return null;
   let inlined = false;
   const out = visit(document, {
     Argument(node): ArgumentNode | undefined {

@@ -110,6 +110,9 @@ for (const [backend, env, enabled] of backends) {
     });
 
     it('a bad field and a resource above the per-server limit are reported together', async () => {
+      // A server made before the limit is lowered, to update below.
+      const id = (await t.gql<{ createServer: { server: { id: string } } }>(CREATE_SERVER, { input: { name: 'u' } }, alice)).body
+        .data?.createServer.server.id;
       await t.gql(UPDATE_LIMITS, { input: { perServer: { maxMemoryMb: 2048 } } }, root);
       const r = await t.gql(
         CREATE_SERVER,
@@ -121,6 +124,19 @@ for (const [backend, env, enabled] of backends) {
       expect(fields.find((p) => p.field === 'resources.memoryLimitMb')?.message).toMatch(
         /per-server limit of 2048 MB \(perServer\.maxMemoryMb, changed by updateResourceLimits\)/,
       );
+      const u = await t.gql(
+        'mutation($id: ID!, $input: UpdateServerInput!) { updateServer(id: $id, input: $input) { __typename } }',
+        { id, input: { name: '', resources: { memoryLimitMb: 8192, cpuLimit: 9 } } },
+        alice,
+      );
+      expect(fieldsOf(u.body.errors)).toEqual(['name', 'resources.cpuLimit']);
+      const v = await t.gql(
+        'mutation($id: ID!, $input: UpdateServerInput!) { updateServer(id: $id, input: $input) { __typename } }',
+        { id, input: { name: '', resources: { memoryLimitMb: 8192 } } },
+        alice,
+      );
+      expect(fieldsOf(v.body.errors)).toEqual(['name', 'resources.memoryLimitMb']);
+      await t.gql('mutation($id: ID!) { deleteServer(id: $id, force: true) { __typename } }', { id }, alice);
       await t.gql(UPDATE_LIMITS, { input: { perServer: { maxMemoryMb: 16384 } } }, root);
     });
 
