@@ -24,7 +24,8 @@ export const QUERY_LIMITS = {
 
 /**
  * How the cost limit weighs a document: an object field 1, a scalar 0.1 (read from an object
- * already loaded), and a field with a `first`/`last` literal that many times its selection. No
+ * already loaded), and a field with a `first`/`last` that many times its selection (literals here,
+ * variables in variable-cost-plugin.ts). No
  * extra factor per level of nesting: armor's default 1.5 per level made `servers(first: 100)` with
  * every scalar of a server cost 13,888, refused under a limit meant for runaway nesting of lists.
  */

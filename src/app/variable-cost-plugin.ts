@@ -27,11 +27,18 @@ function hasVariablePageSize(document: DocumentNode): boolean {
 /** The document with each `first`/`last` given by an integer variable written in as a literal. */
 export function withPageSizesInlined(document: DocumentNode, variables: Readonly<Record<string, unknown>> | null | undefined) {
   if (!hasVariablePageSize(document)) return null;
+  // A variable left out takes its default from the operation (`$n: Int = 100`).
+  const defaults = new Map<string, number>();
+  visit(document, {
+    VariableDefinition(node) {
+      if (node.defaultValue?.kind === Kind.INT) defaults.set(node.variable.name.value, Number(node.defaultValue.value));
+    },
+  });
   let inlined = false;
   const out = visit(document, {
     Argument(node): ArgumentNode | undefined {
       if ((node.name.value !== 'first' && node.name.value !== 'last') || node.value.kind !== Kind.VARIABLE) return undefined;
-      const value = variables?.[node.value.name.value];
+      const value = variables?.[node.value.name.value] ?? defaults.get(node.value.name.value);
       if (typeof value !== 'number' || !Number.isInteger(value)) return undefined;
       inlined = true;
       return { ...node, value: { kind: Kind.INT, value: String(value) } };

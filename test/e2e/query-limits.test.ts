@@ -105,6 +105,9 @@ describe('query limits on HTTP and WebSocket alike', () => {
     await sub.until(() => sub.ended);
     expectTooComplex(sub.items[0]?.errors);
     expect(sub.items[0]?.errors?.[0]?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'maxCost' });
+    // A page size left to the operation's default weighs as that default.
+    const byDefault = await t.gql(query.replace('$m: Int', '$m: Int = 1000'), { n: 100 }, token);
+    expectTooComplex(byDefault.body.errors);
     expect(resolverCalls).toBe(before);
   });
 
