@@ -268,7 +268,7 @@ for (const [backend, env, enabled] of backends) {
     it('alertEvents sends every open alert in its snapshot, past the first 100', async () => {
       const alerts = t.app.container.resources.alerts;
       const at = new Date().toISOString();
-      const n = 130;
+      const n = 110;
       const samples: ResourceSample[] = Array.from({ length: n }, (_, i) => ({
         ...figures({ memoryPercent: 90 }),
         subjectKind: 'SERVER',
