@@ -19,14 +19,15 @@ RUN npm run build && npm prune --omit=dev
 FROM debian:12-slim AS xrdp-host
 # xrdp with the Xvnc backend (as scripts/test-services.sh installs it), an xfce desktop (the
 # default server desktop), openssl for per-instance TLS certificates, procps for pkill (ending a
-# session user's processes); useradd/chpasswd/userdel come with the base image. A daemon started by
+# session user's processes), xprintidle for the input idle time of each desktop (IDLE_TIMEOUT);
+# useradd/chpasswd/userdel come with the base image. A daemon started by
 # the package scripts would leave pid files that make every later xrdp, --nodaemon included, refuse
 # to start ("It looks like xrdp is already running"), hence the rm (the entrypoint repeats it).
 RUN apt-get update \
   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     xrdp xorgxrdp tigervnc-standalone-server \
     xfce4-session xfwm4 xfce4-panel xfdesktop4 xfce4-terminal dbus-x11 xterm \
-    openssl ca-certificates procps \
+    openssl ca-certificates procps xprintidle \
   && rm -rf /var/lib/apt/lists/* \
   && rm -f /run/xrdp/xrdp.pid /run/xrdp/xrdp-sesman.pid
 # Node at the same path as in the distroless image, so one health check command fits both.

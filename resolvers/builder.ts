@@ -33,8 +33,11 @@ export const builder = new SchemaBuilder<{
       operator: ctx.viewer !== null && isOperator(ctx.viewer),
       admin: ctx.viewer !== null && isAdmin(ctx.viewer),
     }),
-    unauthorizedError: (_parent, ctx, info, result) =>
-      ctx.viewer ? new ForbiddenError(info.fieldName, requiredRole(result.failure)) : new UnauthenticatedError(),
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.viewer) return new UnauthenticatedError();
+      const role = requiredRole(result.failure);
+      return role ? new ForbiddenError(info.fieldName, role) : new ForbiddenError(`${info.fieldName} is not allowed`);
+    },
   },
   errors: { defaultTypes: [] },
   relay: {

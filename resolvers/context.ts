@@ -1,6 +1,8 @@
 import type DataLoader from 'dataloader';
 import type { AuditService } from '../src/domain/audit/audit-service.js';
 import type { Viewer } from '../src/domain/auth/viewer.js';
+import type { Host } from '../src/domain/hosts/host.js';
+import type { HostService } from '../src/domain/hosts/host-service.js';
 import type { AlertService } from '../src/domain/resources/alert-service.js';
 import type { ResourceLimitsService } from '../src/domain/resources/resource-limits-service.js';
 import type { ResourceSample } from '../src/domain/resources/resource-sample.js';
@@ -25,6 +27,7 @@ export interface Services {
   audit: AuditService;
   servers: ServerService;
   sessions: SessionService;
+  hosts: HostService;
   xrdpConfig: XrdpConfigService;
   xrdpHost: XrdpHostService;
   xrdpLogs: XrdpLogService;
@@ -44,6 +47,8 @@ export interface GraphQLContext {
   events: EventBus;
   loaders: {
     server: DataLoader<string, RdpServer | null>;
+    /** Hosts by id; null where missing, and for callers who may not read hosts. */
+    host: DataLoader<string, Host | null>;
     /** Live sessions of a server, by server id. */
     liveSessionsByServer: DataLoader<string, RdpSession[]>;
     /** Current resource sample of a server or session (already authorized), by id. */

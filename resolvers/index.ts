@@ -3,6 +3,7 @@ import './errors.js';
 import './viewer.js';
 import './audit/index.js';
 import './server/index.js';
+import './host/index.js';
 import './session/index.js';
 import './resources/index.js';
 import './xrdp/xrdp-config.js';

@@ -13,8 +13,10 @@ readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
 readonly MONGODB_URI="mongodb://$MONGO_HOST:$MONGO_PORT/lucid_rdp_test"
 readonly REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT"
 readonly XRDP_BINARIES=(/usr/sbin/xrdp /usr/bin/xfreerdp /usr/bin/Xvfb /usr/bin/Xvnc /usr/bin/xterm
-  /usr/bin/prometheus /usr/bin/promtool /usr/bin/shellcheck)
-readonly XRDP_PACKAGES=(xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm openssl prometheus shellcheck)
+  /usr/bin/xprintidle /usr/bin/xdotool /usr/bin/prometheus /usr/bin/promtool /usr/bin/shellcheck)
+# xprintidle reads a desktop's input idle time (the service uses it); xdotool makes input in tests.
+readonly XRDP_PACKAGES=(xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm xprintidle xdotool openssl
+  prometheus shellcheck)
 # Fixed (compiled-in) pid files: if a daemon-mode xrdp/sesman holds them, every other xrdp,
 # --nodaemon included, refuses to start. Our tests always use --nodaemon, which writes none.
 readonly XRDP_PIDFILES=(/run/xrdp/xrdp.pid /run/xrdp/xrdp-sesman.pid)

@@ -20,7 +20,10 @@ const GlobalLimitsRef = builder.objectRef<ResourceLimits['global']>('GlobalLimit
 const PerServerLimitsRef = builder.objectRef<ResourceLimits['perServer']>('PerServerLimits').implement({
   description: "Caps of each server's resources.",
   fields: (t) => ({
-    maxCpu: t.exposeInt('maxCpu', { description: 'CPU percent.' }),
+    maxCpu: t.exposeInt('maxCpu', {
+      description:
+        "CPU percent. Recorded only: not enforced and not checked against a server's cpuLimit (which binds on its own; see ServerResources.enforced).",
+    }),
     maxMemoryMb: t.exposeInt('maxMemoryMb', { description: 'Largest memoryLimitMb a server may have.' }),
     maxDiskMb: t.exposeInt('maxDiskMb', { description: 'Largest diskLimitMb a server may have.' }),
     maxBandwidthMbps: t.exposeInt('maxBandwidthMbps', { description: 'Largest bandwidthMbps a server may have.' }),
@@ -30,9 +33,15 @@ const PerServerLimitsRef = builder.objectRef<ResourceLimits['perServer']>('PerSe
 const PerSessionLimitsRef = builder.objectRef<ResourceLimits['perSession']>('PerSessionLimits').implement({
   description: 'Caps of each session.',
   fields: (t) => ({
-    maxCpu: t.exposeInt('maxCpu', { description: 'CPU percent.' }),
-    maxMemoryMb: t.exposeInt('maxMemoryMb', { description: 'Memory in MB.' }),
-    maxBandwidthMbps: t.exposeInt('maxBandwidthMbps', { description: 'Bandwidth in Mbps.' }),
+    maxCpu: t.exposeInt('maxCpu', {
+      description:
+        "Percent of the host's CPU (all cores, as session samples measure it) one logged-in session may use, within its server's cpuLimit. Enforced by a per-session cgroup where ServerResources.enforced is true; applies to sessions that log in after a change.",
+    }),
+    maxMemoryMb: t.exposeInt('maxMemoryMb', {
+      description:
+        "Memory in MB one logged-in session may use, within its server's memoryLimitMb: past it the kernel refuses (OOM-kills). Enforced where ServerResources.enforced is true; applies to sessions that log in after a change.",
+    }),
+    maxBandwidthMbps: t.exposeInt('maxBandwidthMbps', { description: 'Bandwidth in Mbps. Recorded only; not enforced.' }),
     maxDurationSeconds: t.exposeInt('maxDurationSeconds', { description: 'Longest a new session may last, seconds.' }),
   }),
 });

@@ -26,8 +26,13 @@ export const ServerResourcesInput = builder.inputType('ServerResourcesInput', {
 });
 
 export const CreateServerInput = builder.inputType('CreateServerInput', {
-  description: 'A new RDP server; its port is allocated from the configured range.',
+  description: 'A new RDP server; its port is allocated from the port range of the host it is placed on.',
   fields: (t) => ({
+    hostId: t.string({
+      required: false,
+      description:
+        'Place it on this host (it must be ONLINE and not draining). Without it: the ONLINE, non-draining host with the most free capacity (Host.freeCapacity), ties to the lower reported load, then the lower id.',
+    }),
     name: t.string({ required: true, description: 'Display name, 1-255 characters after trimming.' }),
     description: t.string({ required: false, description: 'Free text, up to 1000 characters.' }),
     ownerId: t.string({ required: false, description: 'Owner user id (operators and admins only; default the caller).' }),
@@ -37,7 +42,8 @@ export const CreateServerInput = builder.inputType('CreateServerInput', {
 });
 
 export const UpdateServerInput = builder.inputType('UpdateServerInput', {
-  description: 'Changes to a server; settings reach a running xrdp instance on its next restart.',
+  description:
+    'Changes to a server; configuration reaches a running xrdp instance on its next restart, cpuLimit and memoryLimitMb at once (where ServerResources.enforced).',
   fields: (t) => ({
     name: t.string({ required: false, description: 'Display name, 1-255 characters after trimming.' }),
     description: t.string({ required: false, description: 'Free text, up to 1000 characters.' }),

@@ -1,3 +1,4 @@
+import { PlacementError } from '../../src/domain/hosts/host-errors.js';
 import { ConflictError, LimitExceededError, NotFoundError } from '../../src/domain/shared/errors.js';
 import { builder } from '../builder.js';
 import { CREATE_SERVER_ERRORS, LIFECYCLE_ERRORS } from '../errors.js';
@@ -17,9 +18,10 @@ function resultOptions(verb: string, types: (new (...args: never[]) => Error)[])
 builder.mutationField('createServer', (t) =>
   t.field({
     type: RdpServerRef,
-    description: 'Creates a server (STOPPED) and allocates the lowest free RDP port.',
+    description:
+      'Creates a server (STOPPED) on a host (input.hostId, or the ONLINE non-draining host with the most free capacity) and allocates the lowest free RDP port of that host. Refusals: LimitExceededError (the fleet cap), PlacementError (no host can take it: each host considered with its reason), PortExhaustedError (only one host was considered and every port of its range is taken).',
     authScopes: { authenticated: true },
-    errors: resultOptions('Create', CREATE_SERVER_ERRORS),
+    errors: resultOptions('Create', [...CREATE_SERVER_ERRORS, PlacementError]),
     args: { input: t.arg({ type: CreateServerInput, required: true, description: 'The new server.' }) },
     resolve: (_root, { input }, ctx) => ctx.services.servers.create(viewerOf(ctx), input),
   }),

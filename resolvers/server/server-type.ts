@@ -50,12 +50,39 @@ export const ServerConfigurationRef = builder.objectRef<ServerConfiguration>('Se
 });
 
 export const ServerResourcesRef = builder.objectRef<ServerResources>('ServerResources').implement({
-  description: 'Resource limits of the server.',
+  description:
+    "Resource limits of the server. cpuLimit and memoryLimitMb bind where `enforced` is true: the server's xrdp and its sessions' processes run in a cgroup with those limits, so the kernel throttles CPU and refuses memory past them.",
   fields: (t) => ({
-    cpuLimit: t.exposeFloat('cpuLimit', { description: 'CPU cores, 0.1 to 8.0.' }),
-    memoryLimitMb: t.exposeInt('memoryLimitMb', { description: 'Memory in MB, 512 to 16384, a multiple of 256.' }),
-    diskLimitMb: t.exposeInt('diskLimitMb', { description: 'Disk in MB, 1024 to 102400, a multiple of 256.' }),
-    bandwidthMbps: t.exposeInt('bandwidthMbps', { description: 'Bandwidth in Mbps, 100 to 10000.' }),
+    cpuLimit: t.exposeFloat('cpuLimit', {
+      description:
+        'CPU cores, 0.1 to 8.0, for the xrdp instance and all its sessions together (a CFS quota; see `enforced`). A change reaches a running server at once.',
+    }),
+    memoryLimitMb: t.exposeInt('memoryLimitMb', {
+      description:
+        'Memory in MB, 512 to 16384, a multiple of 256, for the instance and all its sessions together: an allocation past it is refused by the kernel (the process is OOM-killed); see `enforced`. A change reaches a running server at once, and one below what it uses now is refused.',
+    }),
+    diskLimitMb: t.exposeInt('diskLimitMb', {
+      description:
+        'Disk in MB, 1024 to 102400, a multiple of 256. Checked against the per-server limits; not enforced on the host.',
+    }),
+    bandwidthMbps: t.exposeInt('bandwidthMbps', {
+      description: 'Bandwidth in Mbps, 100 to 10000. Checked against the per-server limits; not enforced on the host.',
+    }),
+    enforced: t.boolean({
+      description:
+        'Whether cpuLimit, memoryLimitMb and the per-session CPU and memory limits bind on this host (cgroup v2, or v1, writable by the service). False where they cannot (no writable cgroup cpu and memory controllers, or the service is not root): the values are then recorded only; notEnforcedReason says why.',
+      resolve: async (_r, _args, ctx) => (await ctx.services.servers.enforcementCapability()).enforced,
+    }),
+    enforcedBy: t.string({
+      nullable: true,
+      description: 'What enforces the limits (`cgroup v1` or `cgroup v2`); null when nothing does.',
+      resolve: async (_r, _args, ctx) => (await ctx.services.servers.enforcementCapability()).mechanism,
+    }),
+    notEnforcedReason: t.string({
+      nullable: true,
+      description: 'Why the limits do not bind on this host; null when they do.',
+      resolve: async (_r, _args, ctx) => (await ctx.services.servers.enforcementCapability()).reason,
+    }),
   }),
 });
 
@@ -72,8 +99,13 @@ export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement(
       nullable: true,
       description: 'Why the server is in ERROR, when it is.',
     }),
-    host: t.exposeString('host', { description: 'Host name RDP clients connect to.' }),
-    port: t.exposeInt('port', { description: 'RDP port, allocated at creation and kept for life.' }),
+    hostId: t.exposeString('hostId', {
+      description: 'Id of the host the server is placed on (see `placement`); servers from before hosts existed are on HOST_ID.',
+    }),
+    host: t.exposeString('host', { description: 'Host name RDP clients connect to (the rdpAddress of its host at creation).' }),
+    port: t.exposeInt('port', {
+      description: 'RDP port on its host, allocated at creation and kept for life; unique per host, not across hosts.',
+    }),
     configuration: t.field({ type: ServerConfigurationRef, description: 'Session settings.', resolve: (s) => s.configuration }),
     resources: t.field({ type: ServerResourcesRef, description: 'Resource limits.', resolve: (s) => s.resources }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt }),

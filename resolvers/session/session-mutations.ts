@@ -44,7 +44,8 @@ builder.mutationField('connectSession', (t) =>
 builder.mutationField('disconnectSession', (t) =>
   t.field({
     type: RdpSessionRef,
-    description: 'Marks a session disconnected; it can be connected again until it ends. Audited as session.disconnect.',
+    description:
+      'Drops the RDP client for real (its xrdp connection ends) while the desktop keeps running; a login with the same account reconnects to it until the session ends. A CONFLICT when it is DISCONNECTED and no client is connected. Audited as session.disconnect.',
     authScopes: { authenticated: true },
     errors: lifecycle('Disconnect', 'The session after the change.'),
     args: { id: t.arg.id({ required: true, description: 'Session id.' }) },
@@ -63,7 +64,8 @@ builder.mutationField('terminateSession', (t) =>
       force: t.arg.boolean({
         required: false,
         defaultValue: false,
-        description: 'End it even while a client is connected (otherwise a CONFLICT).',
+        description:
+          'End it even while a client is connected. Without it, a CONFLICT whenever the host shows a client connected, whatever the status says, or cannot tell.',
       }),
     },
     resolve: (_root, { id, force }, ctx) => ctx.services.sessions.terminate(viewerOf(ctx), String(id), force ?? false),

@@ -19,13 +19,21 @@ const enumValues = <T extends string>(values: readonly T[], describe: (v: T) => 
 export const SessionStatusEnum = builder.enumType('SessionStatus', {
   description: 'Lifecycle of a session: ACTIVE (new) and DISCONNECTED alternate; TERMINATED is final.',
   values: enumValues(SESSION_STATUSES, (v) =>
-    v === 'ACTIVE' ? 'Admitted; a client may be connected.' : v === 'DISCONNECTED' ? 'No client connected.' : 'Ended for good.',
+    v === 'ACTIVE'
+      ? 'Admitted; a client may be connected. After IDLE_TIMEOUT without keyboard or pointer input on the desktop, its client is disconnected.'
+      : v === 'DISCONNECTED'
+        ? 'No client connected; the desktop keeps running for a reconnect with the same account, and the session is ended DISCONNECTED_SESSION_TIMEOUT after the client left.'
+        : 'Ended for good.',
   ),
 });
 
 export const TerminationReasonEnum = builder.enumType('TerminationReason', {
   description: 'Why a session ended.',
-  values: enumValues(TERMINATION_REASONS, (v) => `Ended: ${v.toLowerCase().replace('_', ' ')}.`),
+  values: enumValues(TERMINATION_REASONS, (v) =>
+    v === 'IDLE_TIMEOUT'
+      ? 'Ended: no client came back within DISCONNECTED_SESSION_TIMEOUT after it left or was disconnected for lack of input.'
+      : `Ended: ${v.toLowerCase().replace('_', ' ')}.`,
+  ),
 });
 
 export const CredentialModeEnum = builder.enumType('CredentialMode', {
@@ -99,7 +107,8 @@ export const RdpSessionRef = builder.objectRef<RdpSession>('RdpSession').impleme
     }),
     lastActivityAt: t.field({
       type: 'DateTime',
-      description: 'Last login, reconnect or connect.',
+      description:
+        "Last keyboard or pointer input on the desktop (its X server's idle time, kept to within 30 s), or the last login, reconnect or connect.",
       resolve: (s) => s.lastActivityAt,
     }),
     terminatedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it ended.', resolve: (s) => s.terminatedAt }),
@@ -111,7 +120,8 @@ export const RdpSessionRef = builder.objectRef<RdpSession>('RdpSession').impleme
     idleDeadline: t.field({
       type: 'DateTime',
       nullable: true,
-      description: 'When an ACTIVE session without activity is disconnected.',
+      description:
+        'ACTIVE: when its client is disconnected unless there is input on the desktop before then (the host is asked again first). DISCONNECTED: when it is ended unless a client comes back.',
       resolve: (s) => s.idleDeadline,
     }),
     sessionDeadline: t.field({
@@ -128,9 +138,9 @@ export const SessionEventKindEnum = builder.enumType('SessionEventKind', {
     SNAPSHOT: { description: 'The state when the subscription started.' },
     CREATED: { description: 'It was admitted.' },
     CONNECTED: { description: 'A client logged in or reconnected.' },
-    DISCONNECTED: { description: 'The client went away, or the session went idle.' },
+    DISCONNECTED: { description: 'The client went away, or was disconnected after IDLE_TIMEOUT without input.' },
     TERMINATED: { description: 'It ended for good.' },
-    UPDATED: { description: 'Other details changed (activity).' },
+    UPDATED: { description: 'Other details changed (input on the desktop moved lastActivityAt and idleDeadline, ...).' },
   } as const,
 });
 

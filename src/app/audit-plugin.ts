@@ -24,6 +24,7 @@ const FIELD_ACTIONS: Record<string, string> = {
   controlXrdpService: 'xrdp.service.control',
   updateResourceLimits: 'limits.update',
   resolveAlert: 'alert.resolve',
+  setHostDrain: 'host.drain',
 };
 
 /** The name of the document's operation when it has exactly one (clients often send no operationName). */

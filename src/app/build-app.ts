@@ -2,10 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../monitoring/monitoring-router.js';
 import type { Config } from '../config/config.js';
+import { hostSubjectId } from '../domain/resources/resource-collector.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
+import { startLocalHost } from './hosts-wiring.js';
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
 import { requestIdFrom, runInRequestScope } from './request-scope.js';
+import { type JobIntervals, startBackgroundJobs } from './wiring/jobs.js';
 import { attachWebSocketServer, type WebSocketLimits } from './ws-server.js';
 import { type AppYoga, createAppYoga } from './yoga.js';
 
@@ -30,14 +33,8 @@ export interface StopOptions {
   inflightTimeoutMs?: number;
 }
 
-export interface BuildAppOptions extends ContainerOverrides {
+export interface BuildAppOptions extends ContainerOverrides, JobIntervals {
   logger?: Logger;
-  /** Interval of claim reconciliation. @default 30000 */
-  reconcileIntervalMs?: number;
-  /** Interval of the session deadline sweeper (every replica runs it). @default 5000 */
-  sweepIntervalMs?: number;
-  /** Interval of the job that prunes audit events older than a year. @default 3600000 */
-  auditPruneIntervalMs?: number;
   /** How long start-up waits for MongoDB before serving with readiness false. @default 3000 */
   databaseWaitMs?: number;
   /** WebSocket limits beyond the configuration (tests make the slow-consumer cap small). @default {} */
@@ -66,7 +63,22 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const { mongo, redis } = container;
   // Recovery reads the servers, so it waits for the database; start-up waits for it a little
   // (the usual case: it is there), then serves with readiness false until it appears.
+  let stopLocalHost = () => {};
   const recover = async () => {
+    // With agents, each host reconciles when its agent says hello; this process runs no xrdp.
+    if (config.hosts.mode === 'agents') return;
+    // The in-process host is registered before the first request, so placement has a host.
+    const local = startLocalHost({
+      config,
+      logger,
+      hosts: container.hosts,
+      servers: container.servers,
+      usage: async () =>
+        (await container.resources.usage.current([hostSubjectId(config.xrdp.publicHost)])).flatMap((s) => (s ? [s] : [])),
+      clock: options.clock ?? { now: () => new Date() },
+    });
+    stopLocalHost = local.stop;
+    await local.ready;
     const recovered = await container.servers.recoverRuntime().catch((err: unknown) => {
       logger.error({ err }, 'could not recover xrdp instances');
       return null;
@@ -139,43 +151,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     ...options.webSocketLimits,
   });
 
-  const reconcile = setInterval(() => {
-    Promise.all([container.servers.reconcileClaims(), container.sessions.reconcileClaims()])
-      .then(([servers, sessions]) => servers + sessions > 0 && logger.warn({ servers, sessions }, 'freed orphaned claims'))
-      .catch((err: unknown) => logger.warn({ err }, 'claim reconciliation failed'));
-  }, options.reconcileIntervalMs ?? 30_000);
-  reconcile.unref();
-  let sweeping = false;
-  const sweep = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    container.sessions
-      .sweep()
-      .then((r) => r.terminated + r.disconnected > 0 && logger.info(r, 'session deadlines enforced'))
-      .catch((err: unknown) => logger.warn({ err }, 'session sweep failed'))
-      .finally(() => {
-        sweeping = false;
-      });
-  }, options.sweepIntervalMs ?? 5000);
-  sweep.unref();
-  const prune = () =>
-    container.audit
-      .prune()
-      .then((n) => n > 0 && logger.info({ removed: n }, 'pruned audit events older than the retention'))
-      .catch((err: unknown) => logger.warn({ err }, 'audit pruning failed'));
-  void recovery.then(prune);
-  // Resource samples every METRICS_INTERVAL (one replica per host stores them); stopped by container.close().
-  void recovery.then(() => container.resources.collector.start());
-  const pruning = setInterval(prune, options.auditPruneIntervalMs ?? 3_600_000);
-  pruning.unref();
+  const jobs = startBackgroundJobs(container, logger, recovery, options);
 
   let stopped: Promise<void> | undefined;
   const stop = async ({ drainMs = 0, inflightTimeoutMs = 10_000 }: StopOptions = {}) => {
     const started = Date.now();
     shuttingDown = true;
-    clearInterval(reconcile);
-    clearInterval(sweep);
-    clearInterval(pruning);
+    jobs.stop();
+    stopLocalHost();
     const timedOut: string[] = [];
     const step = async (name: string, ms: number, task: () => Promise<unknown> | unknown) => {
       const t0 = Date.now();

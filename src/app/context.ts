@@ -40,6 +40,7 @@ function servicesOf(container: Container): GraphQLContext['services'] {
       audit: container.audit,
       servers: container.servers,
       sessions: container.sessions,
+      hosts: container.hosts,
       xrdpConfig: container.xrdpConfig,
       xrdpHost: container.xrdpHost,
       xrdpLogs: container.xrdpLogs,
@@ -60,6 +61,7 @@ type Loaders = GraphQLContext['loaders'];
  */
 class RequestLoaders implements Loaders {
   #server?: Loaders['server'];
+  #host?: Loaders['host'];
   #liveSessionsByServer?: Loaders['liveSessionsByServer'];
   #usage?: Loaders['usage'];
 
@@ -75,6 +77,15 @@ class RequestLoaders implements Loaders {
       return container.servers.getMany(viewer, ids);
     });
     return this.#server;
+  }
+
+  get host(): Loaders['host'] {
+    const { container, viewer } = this;
+    this.#host ??= new DataLoader(async (ids: readonly string[]) => {
+      if (!viewer) return ids.map(() => null);
+      return container.hosts.getMany(viewer, ids);
+    });
+    return this.#host;
   }
 
   get liveSessionsByServer(): Loaders['liveSessionsByServer'] {

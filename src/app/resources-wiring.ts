@@ -68,9 +68,6 @@ export interface Resources {
   usage: UsageService;
   alerts: AlertService;
   collector: ResourceCollector;
-  /** Gauge sources for /metrics, read from the store at scrape time. */
-  serverUsage(): Promise<ServerUsageFigures[]>;
-  hostUsage(): Promise<HostUsageFigures[]>;
 }
 
 /** The gate of server starts and sessions on a busy host; none when REFUSE_ON_HOST_OVERLOAD=false. */
@@ -148,28 +145,39 @@ export function createResources(deps: ResourcesDeps): Resources {
       logger.warn({ err: err instanceof Error ? err.message : String(err), step }, 'resource collection step failed');
     },
   });
+  return { samples: stores.samples, usage, alerts, collector };
+}
+
+/**
+ * Gauge sources for /metrics, read from the stores at scrape time with the freshness rule of
+ * `RdpServer.usage`, so they show the values the API shows. They need no service.
+ */
+export function usageGaugeSources(deps: {
+  serverStore: ServerStore;
+  samples: ResourceSampleStore;
+  clock: Clock;
+  host: string;
+  intervalSeconds: number;
+}): { serverUsage(): Promise<ServerUsageFigures[]>; hostUsage(): Promise<HostUsageFigures[]> } {
+  const { serverStore, samples, clock, host, intervalSeconds } = deps;
   const fresh = (at: string) => clock.now().getTime() - Date.parse(at) <= 3 * intervalSeconds * 1000;
   return {
-    samples: stores.samples,
-    usage,
-    alerts,
-    collector,
     async serverUsage() {
-      // Every server that exists, with the freshness rule of `RdpServer.usage`: the same values.
+      // Every server that exists: a deleted server has no series.
       const ids: string[] = [];
       let after: Cursor | undefined;
       while (true) {
-        const page = await deps.serverStore.list({}, MAX_PAGE_SIZE, after);
+        const page = await serverStore.list({}, MAX_PAGE_SIZE, after);
         ids.push(...page.items.map((s) => s.id));
         const last = page.items.at(-1);
         if (!page.hasNextPage || !last) break;
         after = last;
       }
-      const latest = await stores.samples.latest(ids);
+      const latest = await samples.latest(ids);
       return latest.flatMap((s) => (s && fresh(s.at) ? [{ serverId: s.subjectId, ...s }] : []));
     },
     async hostUsage() {
-      const [s] = await stores.samples.latest([hostSubjectId(host)]);
+      const [s] = await samples.latest([hostSubjectId(host)]);
       return s && fresh(s.at) ? [{ host, ...s }] : [];
     },
   };

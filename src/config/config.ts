@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HOST_ID_PATTERN } from '../domain/cluster/host-protocol.js';
 
 /** Thrown when the environment is invalid; lists every problem at once. */
 export class ConfigError extends Error {
@@ -8,11 +9,11 @@ export class ConfigError extends Error {
   }
 }
 
-const bool = z
+export const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const int = (min: number, max: number) =>
+export const int = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
@@ -24,7 +25,7 @@ const int = (min: number, max: number) =>
         .max(max, { message: `must be at most ${max}` }),
     );
 
-const url = (protocols: string[]) =>
+export const url = (protocols: string[]) =>
   z.string().refine(
     (v) => {
       try {
@@ -36,7 +37,7 @@ const url = (protocols: string[]) =>
     { message: `must be a URL with scheme ${protocols.join(' or ')}` },
   );
 
-const portRange = z
+export const portRange = z
   .string()
   .regex(/^\d+-\d+$/, { message: 'must look like 33890-33999' })
   .transform((v) => {
@@ -47,10 +48,19 @@ const portRange = z
     message: 'must be an ascending range within 1024-65535',
   });
 
-const logLevel = z
+export const logLevel = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+
+/** Where server and session cgroups go, under each controller's root. */
+export const cgroupParent = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/, {
+    message: 'must be a relative cgroup path such as rdp-services (no leading /, no . or .. parts)',
+  })
+  .max(200)
+  .default('rdp-services');
 
 /**
  * Every variable the service reads. Unset variables take the default; MONGODB_URI and REDIS_URL
@@ -75,10 +85,13 @@ const envSchema = z.object({
   MAX_CONCURRENT_SESSIONS: int(1, 100000).default(100),
   SESSION_TIMEOUT: int(300, 86400).default(3600),
   IDLE_TIMEOUT: int(60, 7200).default(1800),
+  // Unset: IDLE_TIMEOUT's value, which already stays below SESSION_TIMEOUT.
+  DISCONNECTED_SESSION_TIMEOUT: int(60, 86400).optional(),
   SESSION_CREDENTIAL_TTL: int(5, 86400).default(3600),
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
   REFUSE_ON_HOST_OVERLOAD: bool.default(true),
+  CGROUP_PARENT: cgroupParent,
   ALERT_CPU_PERCENT: int(1, 100).default(80),
   ALERT_MEMORY_PERCENT: int(1, 100).default(80),
   ALERT_DISK_PERCENT: int(1, 100).default(90),
@@ -89,6 +102,14 @@ const envSchema = z.object({
   RDP_PORT_RANGE: portRange.default({ from: 33890, to: 33999 }),
   RDP_PUBLIC_HOST: z.string().min(1).max(255).default('localhost'),
   RDP_LOOPBACK_ONLY: bool.default(false),
+  HOST_ID: z
+    .string()
+    .regex(HOST_ID_PATTERN, {
+      message: 'must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen',
+    })
+    .default('local'),
+  HOST_HEARTBEAT_INTERVAL: int(1, 3600).default(5),
+  RDP_HOSTS: z.enum(['local', 'agents'], { message: 'must be local or agents' }).default('local'),
   PROMETHEUS_ENABLED: bool.default(true),
   METRICS_INTERVAL: int(1, 86400).default(30),
   HEALTH_CHECK_INTERVAL: int(1, 86400).default(30),
@@ -143,10 +164,19 @@ export interface Config {
   resources: {
     /** Refuse server starts and sessions while the host is above maxTotalCpu or maxTotalMemory. */
     refuseOnHostOverload: boolean;
+    /** The cgroup (relative to the controllers' mounts) that holds every server's and session's limits. */
+    cgroupParent: string;
     /** A sampled value strictly above one of these raises an alert (DOMAIN.md defaults). */
     alertThresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number; networkMbps: number };
   };
-  sessions: { sessionTimeoutSeconds: number; idleTimeoutSeconds: number; credentialTtlSeconds: number };
+  sessions: {
+    sessionTimeoutSeconds: number;
+    /** An ACTIVE session without keyboard or pointer input this long has its client disconnected. */
+    idleTimeoutSeconds: number;
+    /** A DISCONNECTED session is ended this long after its client left, unless one comes back. */
+    disconnectedTimeoutSeconds: number;
+    credentialTtlSeconds: number;
+  };
   xrdp: {
     configPath: string;
     logPath: string;
@@ -155,6 +185,17 @@ export interface Config {
     publicHost: string;
     /** Bind xrdp instances to 127.0.0.1 only. */
     loopbackOnly: boolean;
+  };
+  hosts: {
+    /**
+     * `local`: this process runs xrdp and is the one host (the all-in-one default). `agents`: it
+     * runs none; host agents serve every host through Redis Streams.
+     */
+    mode: 'local' | 'agents';
+    /** The id of the host this process serves RDP on (its in-process agent). */
+    localId: string;
+    /** Seconds between heartbeats; a host silent for 3 of them is OFFLINE. */
+    heartbeatIntervalSeconds: number;
   };
   metrics: { enabled: boolean; intervalSeconds: number; healthCheckIntervalSeconds: number };
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
@@ -200,7 +241,13 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  if (e.RDP_HOSTS === 'agents' && !e.REDIS_URL)
+    problems.push('RDP_HOSTS: agents needs REDIS_URL (commands and events go through Redis Streams)');
   if (e.IDLE_TIMEOUT >= e.SESSION_TIMEOUT) problems.push('IDLE_TIMEOUT: must be less than SESSION_TIMEOUT');
+  // At or past SESSION_TIMEOUT it could never end a session first: it would be accepted and do nothing.
+  if (e.DISCONNECTED_SESSION_TIMEOUT !== undefined && e.DISCONNECTED_SESSION_TIMEOUT >= e.SESSION_TIMEOUT) {
+    problems.push('DISCONNECTED_SESSION_TIMEOUT: must be less than SESSION_TIMEOUT');
+  }
   if (e.MONGODB_MIN_POOL_SIZE > e.MONGODB_MAX_POOL_SIZE) {
     problems.push('MONGODB_MIN_POOL_SIZE: must not exceed MONGODB_MAX_POOL_SIZE');
   }
@@ -249,6 +296,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     },
     resources: {
       refuseOnHostOverload: e.REFUSE_ON_HOST_OVERLOAD,
+      cgroupParent: e.CGROUP_PARENT,
       alertThresholds: {
         cpuPercent: e.ALERT_CPU_PERCENT,
         memoryPercent: e.ALERT_MEMORY_PERCENT,
@@ -259,6 +307,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     sessions: {
       sessionTimeoutSeconds: e.SESSION_TIMEOUT,
       idleTimeoutSeconds: e.IDLE_TIMEOUT,
+      disconnectedTimeoutSeconds: e.DISCONNECTED_SESSION_TIMEOUT ?? e.IDLE_TIMEOUT,
       credentialTtlSeconds: e.SESSION_CREDENTIAL_TTL,
     },
     xrdp: {
@@ -269,6 +318,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       publicHost: e.RDP_PUBLIC_HOST,
       loopbackOnly: e.RDP_LOOPBACK_ONLY,
     },
+    hosts: { mode: e.RDP_HOSTS, localId: e.HOST_ID, heartbeatIntervalSeconds: e.HOST_HEARTBEAT_INTERVAL },
     metrics: {
       enabled: e.PROMETHEUS_ENABLED,
       intervalSeconds: e.METRICS_INTERVAL,

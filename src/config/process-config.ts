@@ -3,7 +3,7 @@ import { type Config, loadConfig } from './config.js';
 import { readOrCreateDevSecret } from './dev-secret.js';
 
 /** Walks up from this file to package.json: src/config under tsx, dist/src/config when built. */
-function packageVersion(): string {
+export function packageVersion(): string {
   for (const up of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MongoClaimStore } from '../../src/adapters/mongo/mongo-claim-store.js';
+import { MongoHostStore } from '../../src/adapters/mongo/mongo-host-store.js';
 import { MongoServerStore } from '../../src/adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../../src/adapters/mongo/mongo-session-store.js';
 import { useFreshDatabases } from '../support/fresh-databases.js';
 import { need } from '../support/real-services.js';
 import { claimStoreContract } from './claim-store.contract.js';
-import { serverStoreContract } from './server-store.contract.js';
+import { hostStoreContract } from './host-store.contract.js';
+import { aServer, serverStoreContract } from './server-store.contract.js';
 import { sessionStoreContract } from './session-store.contract.js';
 
 describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a real MongoDB-wire database', () => {
@@ -24,9 +26,28 @@ describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a rea
       await new MongoServerStore(db).ensureIndexes();
       await new MongoServerStore(db).ensureIndexes();
       const names = (await db.collection('servers').indexes()).map((i) => i.name).sort();
-      expect(names).toEqual(['_id_', 'by_creator', 'by_owner', 'by_status', 'created_order']);
+      expect(names).toEqual(['_id_', 'by_creator', 'by_host', 'by_owner', 'by_status', 'created_order']);
       const store = new MongoServerStore(db);
       expect(await store.count({})).toBe(0);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('MongoServerStore reads a record written before hosts existed (no hostId) as the local host’s, and filters it so', async () => {
+    const { db, cleanup } = freshDb();
+    try {
+      const store = new MongoServerStore(db, { legacyHostId: 'edge-1' });
+      await store.ensureIndexes();
+      await store.insert(aServer({ id: 'srv-legacy', hostId: 'edge-1' }));
+      await store.insert(aServer({ id: 'srv-other', hostId: 'edge-2' }));
+      await store.insert(aServer({ id: 'srv-new-local', hostId: 'edge-1' }));
+      await db.collection('servers').updateOne({ _id: 'srv-legacy' as never }, { $unset: { hostId: '' } });
+      expect((await db.collection('servers').findOne({ _id: 'srv-legacy' as never }))?.hostId).toBeUndefined();
+      expect((await store.findById('srv-legacy'))?.hostId).toBe('edge-1');
+      expect((await store.list({ hostId: 'edge-1' }, 10)).items.map((s) => s.id)).toEqual(['srv-legacy', 'srv-new-local']);
+      expect(await store.count({ hostId: 'edge-1' })).toBe(2);
+      expect(await store.count({ hostId: 'edge-2' })).toBe(1);
     } finally {
       await cleanup();
     }
@@ -61,6 +82,13 @@ describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a rea
     } finally {
       await cleanup();
     }
+  });
+
+  hostStoreContract('MongoHostStore', async () => {
+    const { db, cleanup } = freshDb();
+    const store = new MongoHostStore(db);
+    await store.ensureIndexes();
+    return { store, cleanup };
   });
 
   sessionStoreContract('MongoSessionStore', async () => {

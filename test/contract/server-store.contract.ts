@@ -22,6 +22,7 @@ export function aServer(overrides: Partial<RdpServer> & { id: string }): RdpServ
     status: 'STOPPED',
     statusMessage: null,
     statusBeforeMaintenance: null,
+    hostId: 'host-a',
     host: 'rdp.example.test',
     port: 33890,
     configuration: {
@@ -330,7 +331,9 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
     describe('filters, count and countByStatus', () => {
       beforeEach(async () => {
         await store.insert(aServer({ id: 'srv-1', owner: 'alice', createdBy: 'alice', status: 'STOPPED', createdAt: T1 }));
-        await store.insert(aServer({ id: 'srv-2', owner: 'bob', createdBy: 'alice', status: 'RUNNING', createdAt: T1 }));
+        await store.insert(
+          aServer({ id: 'srv-2', owner: 'bob', createdBy: 'alice', status: 'RUNNING', createdAt: T1, hostId: 'host-b' }),
+        );
         await store.insert(aServer({ id: 'srv-3', owner: 'alice', createdBy: 'olga', status: 'RUNNING', createdAt: T2 }));
         await store.insert(aServer({ id: 'srv-4', owner: 'bob', createdBy: 'bob', status: 'STOPPED', createdAt: T2 }));
         await store.insert(aServer({ id: 'srv-5', owner: 'carol', createdBy: 'carol', status: 'ERROR', createdAt: T3 }));
@@ -348,6 +351,10 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
         ['visibleTo alice and status STOPPED', { visibleTo: 'alice', status: 'STOPPED' }, ['srv-1']],
         ['visibleTo alice and ownerId bob', { visibleTo: 'alice', ownerId: 'bob' }, ['srv-2']],
         ['all three', { visibleTo: 'alice', ownerId: 'alice', status: 'RUNNING' }, ['srv-3']],
+        ['hostId host-b', { hostId: 'host-b' }, ['srv-2']],
+        ['hostId host-a', { hostId: 'host-a' }, ['srv-1', 'srv-3', 'srv-4', 'srv-5']],
+        ['hostId of no server', { hostId: 'host-z' }, []],
+        ['hostId host-a and visibleTo alice', { hostId: 'host-a', visibleTo: 'alice' }, ['srv-1', 'srv-3']],
       ];
 
       for (const [label, filter, want] of cases) {

@@ -128,10 +128,18 @@ describe.skipIf(!enabled)('npm run backup / npm run restore on FerretDB', () => 
   });
 
   it('the seed holds every collection the adapters write, with documents in each', () => {
-    for (const name of ['servers', 'server_revisions', 'sessions', 'session_revisions', 'claims', 'xrdp_config_versions']) {
+    for (const name of [
+      'servers',
+      'server_revisions',
+      'sessions',
+      'session_revisions',
+      'claims',
+      'xrdp_config_versions',
+      'hosts',
+    ]) {
       expect(Object.keys(expected), name).toContain(name);
     }
-    for (const name of ['servers', 'sessions', 'claims', 'xrdp_config_versions']) {
+    for (const name of ['servers', 'sessions', 'claims', 'xrdp_config_versions', 'hosts']) {
       expect(expected[name]?.length, name).toBeGreaterThan(0);
     }
   });

@@ -57,6 +57,8 @@ describe('scripts/mongo-init.js', () => {
         'alerts',
         'audit_events',
         'claims',
+        'host_revisions',
+        'hosts',
         'resource_buckets',
         'resource_latest',
         'resource_limits_versions',

@@ -303,6 +303,8 @@ describe.skipIf(!ready)(
         XRDP_BINARY: '/nonexistent/xrdp',
         SESSION_TIMEOUT: '3600',
         IDLE_TIMEOUT: '1800',
+        // Past the maximum duration's sweep below, so that one ends them all (SESSION_TIMEOUT).
+        DISCONNECTED_SESSION_TIMEOUT: '3000',
       };
       const options = { sessionAccounts: accounts, runtime, clock, sweepIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 };
       a = await startTestApp(env, options);

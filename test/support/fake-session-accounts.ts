@@ -1,9 +1,4 @@
 import type { SessionAccounts } from '../../src/domain/sessions/session-accounts.js';
-import type {
-  XrdpSessionEndResult,
-  XrdpSessionRef,
-  XrdpSessionTerminator,
-} from '../../src/domain/xrdp/xrdp-session-terminator.js';
 
 /**
  * SessionAccounts that makes no Linux users: records every create and remove, keeps the set of
@@ -30,15 +25,5 @@ export class FakeSessionAccounts implements SessionAccounts {
   async remove(username: string): Promise<void> {
     this.removed.push(username);
     this.existing.delete(username);
-  }
-}
-
-/** An XrdpSessionTerminator that ends nothing and records what it was asked to end. */
-export class FakeXrdpSessionTerminator implements XrdpSessionTerminator {
-  readonly ended: XrdpSessionRef[] = [];
-
-  async end(session: XrdpSessionRef): Promise<XrdpSessionEndResult> {
-    this.ended.push({ ...session });
-    return { ended: true, logConfirmed: true, ms: 0 };
   }
 }

@@ -36,7 +36,12 @@ describe('loadConfig', () => {
 
     it('logs at info in json, and takes the deployment document’s timeouts and xrdp paths', () => {
       expect(config.log).toEqual({ level: 'info', format: 'json' });
-      expect(config.sessions).toEqual({ sessionTimeoutSeconds: 3600, idleTimeoutSeconds: 1800, credentialTtlSeconds: 3600 });
+      expect(config.sessions).toEqual({
+        sessionTimeoutSeconds: 3600,
+        idleTimeoutSeconds: 1800,
+        disconnectedTimeoutSeconds: 1800,
+        credentialTtlSeconds: 3600,
+      });
       expect(config.xrdp).toMatchObject({ configPath: '/etc/xrdp', logPath: '/var/log/xrdp' });
       expect(config.metrics).toEqual({ enabled: true, intervalSeconds: 30, healthCheckIntervalSeconds: 30 });
     });
@@ -94,10 +99,23 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['XRDP_CONFIG_PATH', 'etc/xrdp'],
     ['SESSION_TIMEOUT', '10'],
+    ['HOST_ID', 'Local'],
+    ['HOST_ID', '-edge'],
+    ['HOST_ID', 'a'.repeat(64)],
+    ['HOST_HEARTBEAT_INTERVAL', '0'],
+    ['HOST_HEARTBEAT_INTERVAL', '1.5'],
   ])('rejects %s=%s naming that variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('takes HOST_ID and HOST_HEARTBEAT_INTERVAL, defaulting to local and 5 seconds', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET_32 }).hosts).toEqual({ localId: 'local', heartbeatIntervalSeconds: 5 });
+    expect(loadConfig({ JWT_SECRET: SECRET_32, HOST_ID: 'edge-7', HOST_HEARTBEAT_INTERVAL: '2' }).hosts).toEqual({
+      localId: 'edge-7',
+      heartbeatIntervalSeconds: 2,
+    });
   });
 
   it('rejects a JWT_SECRET shorter than 32 bytes and accepts exactly 32', () => {
@@ -153,8 +171,25 @@ describe('loadConfig', () => {
     expect(loadConfig({ IDLE_TIMEOUT: '899', SESSION_TIMEOUT: '900' }).sessions).toEqual({
       sessionTimeoutSeconds: 900,
       idleTimeoutSeconds: 899,
+      disconnectedTimeoutSeconds: 899,
       credentialTtlSeconds: 3600,
     });
+  });
+
+  it('DISCONNECTED_SESSION_TIMEOUT: IDLE_TIMEOUT when unset; 60 s at least; below SESSION_TIMEOUT', () => {
+    expect(loadConfig({ IDLE_TIMEOUT: '60' }).sessions.disconnectedTimeoutSeconds).toBe(60);
+    expect(loadConfig({ DISCONNECTED_SESSION_TIMEOUT: '60' }).sessions).toMatchObject({
+      idleTimeoutSeconds: 1800,
+      disconnectedTimeoutSeconds: 60,
+    });
+    expect(loadConfig({ DISCONNECTED_SESSION_TIMEOUT: '3599' }).sessions.disconnectedTimeoutSeconds).toBe(3599);
+    expect(configError({ DISCONNECTED_SESSION_TIMEOUT: '59' }).problems).toEqual([
+      'DISCONNECTED_SESSION_TIMEOUT: must be at least 60',
+    ]);
+    expect(configError({ DISCONNECTED_SESSION_TIMEOUT: 'soon' }).problems[0]).toMatch(/^DISCONNECTED_SESSION_TIMEOUT: /);
+    expect(configError({ DISCONNECTED_SESSION_TIMEOUT: '3600' }).problems).toEqual([
+      'DISCONNECTED_SESSION_TIMEOUT: must be less than SESSION_TIMEOUT',
+    ]);
   });
 
   it('SESSION_CREDENTIAL_TTL: seconds from 5 to a day', () => {

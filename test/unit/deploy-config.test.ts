@@ -455,7 +455,7 @@ describe('Dockerfile', () => {
     const host = dockerfileStage('xrdp-host');
     expect(host.image).toBe('debian:12-slim');
     const install = argsOf(host, 'RUN').join(' ');
-    for (const pkg of ['xrdp', 'xorgxrdp', 'tigervnc-standalone-server', 'openssl', 'procps']) {
+    for (const pkg of ['xrdp', 'xorgxrdp', 'tigervnc-standalone-server', 'openssl', 'procps', 'xprintidle']) {
       expect(install, pkg).toMatch(new RegExp(`\\s${pkg}(\\s|$)`));
     }
     expect(install).toMatch(/rm -f \/run\/xrdp\/xrdp\.pid \/run\/xrdp\/xrdp-sesman\.pid/);

@@ -141,6 +141,7 @@ describe('ServerService.create', () => {
       status: 'STOPPED',
       statusMessage: null,
       statusBeforeMaintenance: null,
+      hostId: HOST,
       host: HOST,
       port: 33890,
       configuration: DEFAULT_CONFIGURATION,

@@ -15,7 +15,8 @@ import { ConflictError, LimitExceededError, NotFoundError, ValidationError } fro
 import type { EventPublisher, Topic, TopicMap } from '../../src/domain/shared/event-publisher.js';
 import type { XrdpSessionEvent } from '../../src/domain/xrdp/xrdp-session-events.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
-import { FakeSessionAccounts, FakeXrdpSessionTerminator } from '../support/fake-session-accounts.js';
+import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
+import { FakeSessionHost } from '../support/fake-session-host.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const bob: Viewer = { userId: 'bob', username: 'bob', roles: ['user'], permissions: [] };
@@ -30,6 +31,7 @@ const HOST = 'rdp.test';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const IDLE_S = 1800;
 const MAX_S = 3600;
+const DISCONNECTED_S = 900;
 const SLOTS = 'slot:sessions:';
 
 class FakeClock implements Clock {
@@ -71,6 +73,7 @@ interface SetupOptions {
   defaultCredentialMode?: CredentialMode;
   withAccounts?: boolean;
   credentialTtlSeconds?: number;
+  idleSeconds?: number;
 }
 
 function setup(options: SetupOptions = {}) {
@@ -81,12 +84,29 @@ function setup(options: SetupOptions = {}) {
   const events = new RecordingPublisher();
   const runtime = new FakeServerRuntime();
   const accounts = new FakeSessionAccounts();
-  const terminator = new FakeXrdpSessionTerminator();
+  const host = new FakeSessionHost();
   const limits = staticLimitsProvider(options.limits ?? defaultResourceLimits({ sessionTimeoutSeconds: MAX_S }));
   const metrics = { created: 0, terminated: [] as string[] };
-  const holder: { sessions?: SessionService } = {};
   let nextServer = 0;
   let nextSession = 0;
+  const sessions = new SessionService({
+    store,
+    claims,
+    servers: serverStore,
+    events,
+    limits,
+    clock,
+    newId: () => `5e550000-0000-4000-8000-${String(++nextSession).padStart(12, '0')}`,
+    timeouts: { idleSeconds: options.idleSeconds ?? IDLE_S, sessionSeconds: MAX_S, disconnectedSeconds: DISCONNECTED_S },
+    defaultCredentialMode: options.defaultCredentialMode ?? 'EPHEMERAL',
+    ...(options.withAccounts === false ? {} : { accounts }),
+    ...(options.credentialTtlSeconds !== undefined ? { credentialTtlSeconds: options.credentialTtlSeconds } : {}),
+    host,
+    metrics: {
+      created: () => void metrics.created++,
+      terminated: (reason) => void metrics.terminated.push(reason),
+    },
+  });
   const servers = new ServerService({
     store: serverStore,
     claims,
@@ -97,31 +117,9 @@ function setup(options: SetupOptions = {}) {
     newId: () => `00000000-0000-4000-8000-${String(++nextServer).padStart(12, '0')}`,
     portRange: { from: 33890, to: 33999 },
     host: HOST,
-    sessions: {
-      countLive: (id) => holder.sessions?.countLive(id) ?? Promise.resolve(0),
-      terminateAll: (id, reason) => holder.sessions?.terminateAll(id, reason) ?? Promise.resolve(0),
-    },
+    sessions,
   });
-  const sessions = new SessionService({
-    store,
-    claims,
-    servers,
-    events,
-    limits,
-    clock,
-    newId: () => `5e550000-0000-4000-8000-${String(++nextSession).padStart(12, '0')}`,
-    timeouts: { idleSeconds: IDLE_S, sessionSeconds: MAX_S },
-    defaultCredentialMode: options.defaultCredentialMode ?? 'EPHEMERAL',
-    ...(options.withAccounts === false ? {} : { accounts }),
-    ...(options.credentialTtlSeconds !== undefined ? { credentialTtlSeconds: options.credentialTtlSeconds } : {}),
-    terminator,
-    metrics: {
-      created: () => void metrics.created++,
-      terminated: (reason) => void metrics.terminated.push(reason),
-    },
-  });
-  holder.sessions = sessions;
-  return { clock, serverStore, store, claims, events, runtime, accounts, terminator, limits, metrics, servers, sessions };
+  return { clock, serverStore, store, claims, events, runtime, accounts, host, limits, metrics, servers, sessions };
 }
 
 type Harness = ReturnType<typeof setup>;
@@ -540,10 +538,10 @@ describe('SessionService: connect, disconnect, terminate', () => {
     expect(h.events.published).toEqual([]);
   });
 
-  it('disconnect -> DISCONNECTED without an idle deadline; again is a CONFLICT; connect -> ACTIVE with fresh activity', async () => {
+  it('disconnect -> DISCONNECTED ending after the disconnected timeout; again is a CONFLICT; connect -> ACTIVE with fresh activity', async () => {
     h.clock.advance(60_000);
     const disconnected = await h.sessions.disconnect(alice, session.id);
-    expect(disconnected).toMatchObject({ status: 'DISCONNECTED', idleDeadline: null, version: 2 });
+    expect(disconnected).toMatchObject({ status: 'DISCONNECTED', idleDeadline: h.clock.iso(DISCONNECTED_S * 1000), version: 2 });
     expect(await h.store.findById(session.id)).toStrictEqual(disconnected);
     await expect(h.sessions.disconnect(alice, session.id)).rejects.toBeInstanceOf(ConflictError);
     h.clock.advance(60_000);
@@ -570,7 +568,7 @@ describe('SessionService: connect, disconnect, terminate', () => {
     expect(await h.store.findById(session.id)).toStrictEqual(ended);
     expect(h.accounts.removed).toEqual([session.username]);
     expect(h.accounts.existing.size).toBe(0);
-    expect(h.terminator.ended).toEqual([]);
+    expect(h.host.ended).toEqual([]);
     expect(await h.claims.list(SLOTS)).toEqual([]);
     expect(h.metrics.terminated).toEqual(['USER']);
     expect(h.events.kinds()).toEqual(['TERMINATED:TERMINATED']);
@@ -596,8 +594,9 @@ describe('SessionService: connect, disconnect, terminate', () => {
     expect(h.events.kinds()).toEqual(['TERMINATED:TERMINATED']);
   });
 
-  it('a connected client (ACTIVE with connectedAt) needs force; with force xrdp is told to end the display', async () => {
+  it('a connected client needs force; with force the host is told to end the display', async () => {
     await h.sessions.applyXrdpEvent(xrdp(server.id, 'LOGIN_SUCCEEDED', session.username, 12));
+    h.host.run({ serverId: server.id, user: session.username, display: 12 }, { clientConnected: true, idleMs: 0 });
     const before = await h.store.findById(session.id);
     const err = await rejection(h.sessions.terminate(alice, session.id));
     expect(err).toBeInstanceOf(ConflictError);
@@ -606,7 +605,7 @@ describe('SessionService: connect, disconnect, terminate', () => {
     expect(h.metrics.terminated).toEqual([]);
     const ended = await h.sessions.terminate(alice, session.id, true);
     expect(ended.status).toBe('TERMINATED');
-    expect(h.terminator.ended).toEqual([{ user: session.username, display: 12 }]);
+    expect(h.host.ended).toEqual([{ serverId: server.id, user: session.username, display: 12 }]);
     expect(h.accounts.removed).toEqual([session.username]);
     expect(await h.claims.list(SLOTS)).toEqual([]);
   });
@@ -760,7 +759,7 @@ describe('SessionService.applyXrdpEvent', () => {
 
     h.clock.advance(10_000);
     const gone = await h.sessions.applyXrdpEvent(xrdp(server.id, 'DISCONNECTED', session.username, 10));
-    expect(gone).toMatchObject({ status: 'DISCONNECTED', idleDeadline: null, display: 10 });
+    expect(gone).toMatchObject({ status: 'DISCONNECTED', idleDeadline: h.clock.iso(DISCONNECTED_S * 1000), display: 10 });
 
     h.clock.advance(10_000);
     const back = await h.sessions.applyXrdpEvent(xrdp(server.id, 'CONNECTED', session.username, 11));
@@ -852,7 +851,10 @@ describe('SessionService.sweep', () => {
   it('past the idle deadline: DISCONNECTED once; a second sweep does nothing', async () => {
     h.clock.advance(IDLE_S * 1000 + 1);
     expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 1, credentialsLocked: 0 });
-    expect(await h.store.findById(session.id)).toMatchObject({ status: 'DISCONNECTED', idleDeadline: null });
+    expect(await h.store.findById(session.id)).toMatchObject({
+      status: 'DISCONNECTED',
+      idleDeadline: h.clock.iso(DISCONNECTED_S * 1000),
+    });
     expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
     expect(h.events.kinds()).toEqual(['DISCONNECTED:DISCONNECTED']);
     expect(h.metrics.terminated).toEqual([]);
@@ -949,5 +951,216 @@ describe('SessionService.reconcileClaims', () => {
     expect(await h.sessions.reconcileClaims()).toBe(1);
     await h.sessions.create(alice, { serverId: server.id });
     await expectClaimsOfLiveSessionsOnly(h);
+  });
+});
+
+describe('SessionService with the host: what really runs decides', () => {
+  let h: Harness;
+  let server: RdpServer;
+  let session: RdpSession;
+  let desk: { serverId: string; user: string; display: number };
+  /** A logged-in session on display 12 whose client is connected and whose user just typed. */
+  async function loggedIn(harness: Harness): Promise<void> {
+    h = harness;
+    server = await runningServer(h);
+    ({ session } = await h.sessions.create(alice, { serverId: server.id }));
+    desk = { serverId: server.id, user: session.username, display: 12 };
+    session = (await h.sessions.applyXrdpEvent(xrdp(server.id, 'LOGIN_SUCCEEDED', session.username, 12))) ?? session;
+    h.host.run(desk, { clientConnected: true, idleMs: 0 });
+    h.events.clear();
+  }
+  const report = (idleMs: number | null, clientConnected = true, over: Partial<typeof desk> = {}) => ({
+    ...desk,
+    ...over,
+    idleMs,
+    clientConnected,
+  });
+  beforeEach(() => loggedIn(setup()));
+
+  it('applyActivity: input moves lastActivityAt and the idle deadline once (UPDATED); the same report again changes nothing', async () => {
+    h.clock.advance(600_000);
+    expect(await h.sessions.applyActivity([report(5000)])).toBe(1);
+    const moved = await h.store.findById(session.id);
+    expect(moved).toMatchObject({
+      status: 'ACTIVE',
+      lastActivityAt: h.clock.iso(-5000),
+      idleDeadline: h.clock.iso(IDLE_S * 1000 - 5000),
+      version: session.version + 1,
+    });
+    expect(await h.sessions.applyActivity([report(5000)])).toBe(0);
+    expect(await h.store.findById(session.id)).toStrictEqual(moved);
+    expect(h.events.kinds()).toEqual(['UPDATED:ACTIVE']);
+  });
+
+  it('applyActivity: a move under 30 s is not written, older input never moves it back, other desktops and absent clients are ignored', async () => {
+    h.clock.advance(29_999);
+    expect(await h.sessions.applyActivity([report(0)])).toBe(0);
+    h.clock.advance(1);
+    expect(await h.sessions.applyActivity([report(0)])).toBe(1);
+    h.clock.advance(60_000);
+    expect(await h.sessions.applyActivity([report(120_000)])).toBe(0);
+    expect(
+      await h.sessions.applyActivity([
+        report(0, true, { display: 13 }),
+        report(0, true, { serverId: 'another-server' }),
+        report(0, true, { user: 'rdp-ffffffff' }),
+        report(0, false),
+        report(null),
+      ]),
+    ).toBe(0);
+    expect(h.events.kinds()).toEqual(['UPDATED:ACTIVE']);
+  });
+
+  it('applyActivity: a DISCONNECTED record with a client and input since the disconnect is ACTIVE again; a report measured before the disconnect is not', async () => {
+    h.clock.advance(10_000);
+    const before = h.clock.now();
+    h.clock.advance(1000);
+    await h.sessions.applyXrdpEvent(xrdp(server.id, 'DISCONNECTED', session.username, 12));
+    h.clock.advance(1000);
+    // Measured before the disconnect, delivered after it: the client was still there then.
+    expect(await h.sessions.applyActivity([report(500)], before)).toBe(0);
+    expect(await h.sessions.applyActivity([report(5000)])).toBe(0);
+    expect((await h.store.findById(session.id))?.status).toBe('DISCONNECTED');
+    expect(await h.sessions.applyActivity([report(200)])).toBe(1);
+    expect(await h.store.findById(session.id)).toMatchObject({
+      status: 'ACTIVE',
+      lastActivityAt: h.clock.iso(-200),
+      idleDeadline: h.clock.iso(IDLE_S * 1000 - 200),
+    });
+    expect(h.events.kinds()).toEqual(['DISCONNECTED:DISCONNECTED', 'CONNECTED:ACTIVE']);
+  });
+
+  it('sweep at the idle deadline: recent input on the desktop keeps the session ACTIVE and moves the deadline', async () => {
+    h.host.run(desk, { clientConnected: true, idleMs: 4000 });
+    h.clock.advance(IDLE_S * 1000);
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    expect(await h.store.findById(session.id)).toMatchObject({
+      status: 'ACTIVE',
+      lastActivityAt: h.clock.iso(-4000),
+      idleDeadline: h.clock.iso(IDLE_S * 1000 - 4000),
+    });
+    expect(h.host.dropped).toEqual([]);
+    expect(h.events.kinds()).toEqual(['UPDATED:ACTIVE']);
+  });
+
+  it('sweep at the idle deadline: no input for IDLE_TIMEOUT drops the client for real, the desktop stays, DISCONNECTED until the disconnected timeout', async () => {
+    h.host.run(desk, { clientConnected: true, idleMs: IDLE_S * 1000 });
+    h.clock.advance(IDLE_S * 1000);
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 1, credentialsLocked: 0 });
+    expect(h.host.dropped).toEqual([desk]);
+    expect(h.host.state(desk)).toEqual({ clientConnected: false, idleMs: IDLE_S * 1000 });
+    expect(h.host.ended).toEqual([]);
+    expect(await h.store.findById(session.id)).toMatchObject({
+      status: 'DISCONNECTED',
+      idleDeadline: h.clock.iso(DISCONNECTED_S * 1000),
+    });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    expect(h.events.kinds()).toEqual(['DISCONNECTED:DISCONNECTED']);
+  });
+
+  it('sweep at the disconnected deadline: ends the session with IDLE_TIMEOUT (desktop, account, slots), once', async () => {
+    await h.sessions.applyXrdpEvent(xrdp(server.id, 'DISCONNECTED', session.username, 12));
+    h.host.run(desk, { clientConnected: false, idleMs: 1000 });
+    h.clock.advance(DISCONNECTED_S * 1000 - 1);
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    h.clock.advance(1);
+    const sweeps = await Promise.all([h.sessions.sweep(), h.sessions.sweep()]);
+    expect(sweeps.reduce((n, r) => n + r.terminated, 0)).toBe(1);
+    expect(await h.store.findById(session.id)).toMatchObject({ status: 'TERMINATED', terminationReason: 'IDLE_TIMEOUT' });
+    expect(h.host.ended).toEqual([desk]);
+    expect(h.accounts.removed).toEqual([session.username]);
+    expect(await h.claims.list(SLOTS)).toEqual([]);
+    expect(h.metrics.terminated).toEqual(['IDLE_TIMEOUT']);
+  });
+
+  it('sweep at the disconnected deadline: a client that is connected after all keeps it (CONNECTED), it is not ended', async () => {
+    await h.sessions.applyXrdpEvent(xrdp(server.id, 'DISCONNECTED', session.username, 12));
+    h.clock.advance(DISCONNECTED_S * 1000);
+    h.host.run(desk, { clientConnected: true, idleMs: 3000 });
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    expect(await h.store.findById(session.id)).toMatchObject({
+      status: 'ACTIVE',
+      lastActivityAt: h.clock.iso(-3000),
+      idleDeadline: h.clock.iso(IDLE_S * 1000 - 3000),
+    });
+    expect(h.host.ended).toEqual([]);
+  });
+
+  it('sweep: a host that cannot be asked changes nothing (the sweep fails); the next sweep acts', async () => {
+    h.host.run(desk, { clientConnected: true, idleMs: IDLE_S * 1000 });
+    h.clock.advance(IDLE_S * 1000);
+    h.host.failure = new Error('host unreachable');
+    await expect(h.sessions.sweep()).rejects.toThrow('host unreachable');
+    expect(await h.store.findById(session.id)).toStrictEqual(session);
+    expect(h.events.published).toEqual([]);
+    h.host.failure = null;
+    expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 1, credentialsLocked: 0 });
+  });
+
+  it('a working user is never disconnected: input every 2 s through 10 idle timeouts keeps the session ACTIVE with few events', async () => {
+    const short = setup({ idleSeconds: 60 });
+    await loggedIn(short);
+    for (let t = 0; t < 600_000; t += 2000) {
+      h.clock.advance(2000);
+      h.host.run(desk, { clientConnected: true, idleMs: 1000 });
+      // Reports every 10 s, sweeps every 5 s.
+      if (t % 10_000 === 0) await h.sessions.applyActivity([report(1000)]);
+      if (t % 4000 === 0) await h.sessions.sweep();
+    }
+    expect((await h.store.findById(session.id))?.status).toBe('ACTIVE');
+    expect(h.host.dropped).toEqual([]);
+    // lastActivityAt is written in 15 s steps (a quarter of the 60 s timeout): about one event in 20 s.
+    const kinds = h.events.kinds();
+    expect(new Set(kinds)).toEqual(new Set(['UPDATED:ACTIVE']));
+    expect(kinds.length).toBeLessThanOrEqual(600 / 15);
+    expect(kinds.length).toBeGreaterThanOrEqual(600 / 30);
+  });
+
+  it('terminate without force refuses while a client is really connected, though the record says DISCONNECTED', async () => {
+    const current = (await h.store.findById(session.id)) as RdpSession;
+    const wrong = { ...current, status: 'DISCONNECTED' as const, version: current.version + 1 };
+    expect(await h.store.compareAndSet(wrong, current.version)).toBe(true);
+    const err = await rejection(h.sessions.terminate(alice, session.id));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain('force');
+    expect(await h.store.findById(session.id)).toStrictEqual(wrong);
+    expect(h.host.ended).toEqual([]);
+    expect(h.accounts.removed).toEqual([]);
+    expect((await h.sessions.terminate(alice, session.id, true)).status).toBe('TERMINATED');
+    expect(h.host.ended).toEqual([desk]);
+  });
+
+  it('terminate without force: refused when the host cannot tell; allowed when no client is there, though the record says ACTIVE', async () => {
+    h.host.failure = new Error('host unreachable');
+    const err = await rejection(h.sessions.terminate(alice, session.id));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toMatch(/cannot tell.*host unreachable.*force/);
+    h.host.failure = null;
+    h.host.run(desk, { clientConnected: false, idleMs: 0 });
+    expect((await h.store.findById(session.id))?.status).toBe('ACTIVE');
+    expect(await h.sessions.terminate(alice, session.id)).toMatchObject({ status: 'TERMINATED', terminationReason: 'USER' });
+  });
+
+  it('disconnect drops the client for real and keeps the desktop; a DISCONNECTED record with a client still drops it; without one it is a CONFLICT', async () => {
+    h.clock.advance(1000);
+    const gone = await h.sessions.disconnect(alice, session.id);
+    expect(gone).toMatchObject({ status: 'DISCONNECTED', idleDeadline: h.clock.iso(DISCONNECTED_S * 1000), display: 12 });
+    expect(h.host.dropped).toEqual([desk]);
+    expect(h.host.ended).toEqual([]);
+    expect(h.host.state(desk)?.clientConnected).toBe(false);
+
+    // The client came back without the record knowing: disconnect drops it again.
+    h.host.run(desk, { clientConnected: true, idleMs: 0 });
+    expect(await h.sessions.disconnect(alice, session.id)).toStrictEqual(gone);
+    expect(h.host.dropped).toEqual([desk, desk]);
+    await expect(h.sessions.disconnect(alice, session.id)).rejects.toBeInstanceOf(ConflictError);
+    expect(h.events.kinds()).toEqual(['DISCONNECTED:DISCONNECTED']);
+  });
+
+  it('disconnect: a host that fails leaves the record as it was', async () => {
+    h.host.failure = new Error('host unreachable');
+    await expect(h.sessions.disconnect(alice, session.id)).rejects.toThrow('host unreachable');
+    expect(await h.store.findById(session.id)).toStrictEqual(session);
+    expect(h.events.published).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { type Cursor, compareByCursor } from '../../domain/shared/page.js';
 function matches(s: RdpServer, f: ServerFilter): boolean {
   if (f.status !== undefined && s.status !== f.status) return false;
   if (f.ownerId !== undefined && s.owner !== f.ownerId) return false;
+  if (f.hostId !== undefined && s.hostId !== f.hostId) return false;
   if (f.visibleTo !== undefined && s.owner !== f.visibleTo && s.createdBy !== f.visibleTo) return false;
   return true;
 }
@@ -24,6 +25,7 @@ function copyServer(s: RdpServer): RdpServer {
     status: s.status,
     statusMessage: s.statusMessage,
     statusBeforeMaintenance: s.statusBeforeMaintenance,
+    hostId: s.hostId,
     host: s.host,
     port: s.port,
     configuration: { ...s.configuration },

@@ -9,8 +9,10 @@ import { VersionedWrites } from './versioned-writes.js';
 
 const DATE_FIELDS = ['createdAt', 'updatedAt', 'lastStartedAt', 'lastStoppedAt'] as const;
 
-type ServerDoc = Omit<RdpServer, 'id' | (typeof DATE_FIELDS)[number]> & {
+type ServerDoc = Omit<RdpServer, 'id' | 'hostId' | (typeof DATE_FIELDS)[number]> & {
   _id: string;
+  /** Absent on records written before hosts existed. */
+  hostId?: string;
   createdAt: Date;
   updatedAt: Date;
   lastStartedAt: Date | null;
@@ -32,7 +34,7 @@ function toDoc(s: RdpServer): ServerDoc {
   };
 }
 
-function fromDoc(d: ServerDoc): RdpServer {
+function fromDoc(d: ServerDoc, legacyHostId: string): RdpServer {
   return {
     id: d._id,
     name: d.name,
@@ -42,6 +44,7 @@ function fromDoc(d: ServerDoc): RdpServer {
     status: d.status,
     statusMessage: d.statusMessage ?? null,
     statusBeforeMaintenance: d.statusBeforeMaintenance ?? null,
+    hostId: d.hostId ?? legacyHostId,
     host: d.host,
     port: d.port,
     configuration: d.configuration,
@@ -54,20 +57,30 @@ function fromDoc(d: ServerDoc): RdpServer {
   };
 }
 
-function toFilter(f: ServerFilter): Filter<ServerDoc> {
+function toFilter(f: ServerFilter, legacyHostId: string): Filter<ServerDoc> {
   const and: Filter<ServerDoc>[] = [];
   if (f.status !== undefined) and.push({ status: f.status });
   if (f.ownerId !== undefined) and.push({ owner: f.ownerId });
+  if (f.hostId !== undefined) {
+    and.push(f.hostId === legacyHostId ? { $or: [{ hostId: f.hostId }, { hostId: { $exists: false } }] } : { hostId: f.hostId });
+  }
   if (f.visibleTo !== undefined) and.push({ $or: [{ owner: f.visibleTo }, { createdBy: f.visibleTo }] });
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<ServerDoc>) : { $and: and };
+}
+
+export interface MongoServerStoreOptions {
+  /** The host of records written before hosts existed (HOST_ID). @default 'local' */
+  legacyHostId?: string;
 }
 
 /** Servers on the official driver; writes are compare-and-set through VersionedWrites. */
 export class MongoServerStore implements ServerStore {
   private readonly col: Collection<ServerDoc>;
   private readonly writes: VersionedWrites<ServerDoc>;
+  private readonly legacyHostId: string;
 
-  constructor(db: Db) {
+  constructor(db: Db, options: MongoServerStoreOptions = {}) {
+    this.legacyHostId = options.legacyHostId ?? 'local';
     this.col = db.collection<ServerDoc>('servers');
     this.writes = new VersionedWrites(db, this.col, 'server_revisions');
   }
@@ -78,6 +91,7 @@ export class MongoServerStore implements ServerStore {
       { key: { owner: 1, createdAt: 1 }, name: 'by_owner' },
       { key: { createdBy: 1, createdAt: 1 }, name: 'by_creator' },
       { key: { status: 1 }, name: 'by_status' },
+      { key: { hostId: 1, createdAt: 1 }, name: 'by_host' },
     ]);
     await this.writes.ensureIndexes();
   }
@@ -93,13 +107,13 @@ export class MongoServerStore implements ServerStore {
   /** Admissions read their server first: concurrent reads go to the database together. */
   private readonly byId = new GroupedReads<RdpServer>(async (ids) => {
     const docs = await this.col.find({ _id: { $in: ids } }, { batchSize: ids.length + 1 }).toArray();
-    return new Map(docs.map((d) => [d._id, fromDoc(d)]));
+    return new Map(docs.map((d) => [d._id, fromDoc(d, this.legacyHostId)]));
   });
 
   async findByIds(ids: readonly string[]): Promise<RdpServer[]> {
     if (ids.length === 0) return [];
     const docs = await this.col.find({ _id: { $in: [...ids] } }, { batchSize: ids.length + 1 }).toArray();
-    return docs.map(fromDoc);
+    return docs.map((d) => fromDoc(d, this.legacyHostId));
   }
 
   compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean> {
@@ -113,12 +127,12 @@ export class MongoServerStore implements ServerStore {
   }
 
   async list(filter: ServerFilter, first: number, after?: Cursor): Promise<{ items: RdpServer[]; hasNextPage: boolean }> {
-    const { docs, hasNextPage } = await keysetPage(this.col, toFilter(filter), first, after);
-    return { items: docs.map(fromDoc), hasNextPage };
+    const { docs, hasNextPage } = await keysetPage(this.col, toFilter(filter, this.legacyHostId), first, after);
+    return { items: docs.map((d) => fromDoc(d, this.legacyHostId)), hasNextPage };
   }
 
   async count(filter: ServerFilter): Promise<number> {
-    return this.col.countDocuments(toFilter(filter));
+    return this.col.countDocuments(toFilter(filter, this.legacyHostId));
   }
 
   countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {

@@ -31,6 +31,13 @@ export interface XrdpRuntimeOptions {
   config?: { current(): Promise<XrdpConfig> };
   /** Runs before each start (e.g. making sure the host's sesman is up); a failure fails the start. */
   beforeStart?: () => Promise<void>;
+  /**
+   * Runs with the pid (process-group leader) of each instance as soon as it is spawned, before
+   * it accepts connections, and of each adopted one (resource limits); a failure fails the start.
+   */
+  onInstance?: (server: RdpServer, pid: number) => Promise<void>;
+  /** Runs once an instance has gone, stopped or not. */
+  onInstanceGone?: (serverId: string) => Promise<void>;
   /** How long a start may take to answer the RDP handshake. @default 10000 */
   readyTimeoutMs?: number;
   /** How long SIGTERM gets before SIGKILL. @default 5000 */
@@ -160,7 +167,10 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       if (instance.watch) clearInterval(instance.watch);
       if (instances.get(serverId) === instance) instances.delete(serverId);
       resolveExit();
-      if (instance.ready && !instance.stopping) reportExit(serverId, `xrdp exited unexpectedly (${how})`);
+      if (instance.ready && !instance.stopping) {
+        void options.onInstanceGone?.(serverId).catch(() => undefined);
+        reportExit(serverId, `xrdp exited unexpectedly (${how})`);
+      }
     };
     if (child) {
       child.once('exit', (code, signal) => onGone(signal ? `signal ${signal}` : `exit code ${code}`));
@@ -227,6 +237,8 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       }
     };
     signal('SIGTERM');
+    // A stopped (SIGSTOP) instance only acts on its SIGTERM once continued.
+    signal('SIGCONT');
     const timedOut = await Promise.race([instance.exited.then(() => false), sleep(stopTimeoutMs).then(() => true)]);
     // Forked per-connection children share the group and keep clients connected: end them too.
     signal('SIGKILL');
@@ -296,9 +308,17 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       child.unref();
       const instance = track(server.id, child.pid, child);
       try {
+        try {
+          await options.onInstance?.(server, child.pid);
+        } catch (err) {
+          throw new RuntimeFailureError(
+            `cannot apply the server's resource limits: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
         await waitReady(server, instance, fingerprint, paths.log);
       } catch (err) {
         await killGroup(instance);
+        await options.onInstanceGone?.(server.id).catch(() => undefined);
         throw err;
       }
       await writeFile(`${paths.dir}/instance.pid`, `${child.pid}\n`);
@@ -309,11 +329,15 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       let instance = instances.get(server.id);
       if (!instance) {
         const pid = await findRecorded(server);
-        if (pid === null) return;
+        if (pid === null) {
+          await options.onInstanceGone?.(server.id).catch(() => undefined);
+          return;
+        }
         instance = track(server.id, pid);
       }
       await killGroup(instance);
       await rm(`${instancePaths(options.configPath, server.id).dir}/instance.pid`, { force: true });
+      await options.onInstanceGone?.(server.id).catch(() => undefined);
     },
 
     async remove(server) {
@@ -332,6 +356,8 @@ export function createXrdpServerRuntime(options: XrdpRuntimeOptions): ServerRunt
       const pid = await findRecorded(server);
       if (pid === null) return false;
       track(server.id, pid);
+      // Its limits may have changed while no control plane ran; a failure is reported by the hook.
+      await options.onInstance?.(server, pid).catch(() => undefined);
       return true;
     },
 

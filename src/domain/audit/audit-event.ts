@@ -23,6 +23,7 @@ export const AUDIT_ACTIONS = [
   'xrdp.service.control',
   'limits.update',
   'alert.resolve',
+  'host.drain',
   'auth.token',
 ] as const;
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -36,7 +37,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  /** server, session, xrdp_config, xrdp_service, resource_limits, alert, api */
+  /** server, session, host, xrdp_config, xrdp_service, resource_limits, alert, api */
   type: string;
   id: string | null;
   name: string | null;

@@ -82,6 +82,7 @@ const createSchema = z
     name,
     description: description.optional(),
     ownerId: z.string().min(1).max(255).optional(),
+    hostId: z.string().optional(),
     configuration: configurationPatch.optional(),
     resources: resourcesPatch.optional(),
   })
@@ -134,6 +135,8 @@ export interface ValidCreateServer {
   name: string;
   description: string;
   ownerId?: string | undefined;
+  /** The host asked for; placement checks it. */
+  hostId?: string | undefined;
   configuration: ServerConfiguration;
   resources: ServerResources;
 }
@@ -148,6 +151,7 @@ export function validateCreateServer(input: unknown, limits: ResourceLimits): Va
     name: v.name,
     description: v.description ?? '',
     ownerId: v.ownerId,
+    hostId: v.hostId,
     configuration: { ...DEFAULT_CONFIGURATION, ...v.configuration } as ServerConfiguration,
     resources,
   };

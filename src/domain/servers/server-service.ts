@@ -1,9 +1,10 @@
 import { type AuditTarget, actorOf } from '../audit/audit-event.js';
 import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
+import { usablePorts } from '../hosts/host.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
-import { type ClaimStore, claimLowest, claimSlot, range, releaseOrphanClaims } from '../shared/claim-store.js';
+import { type ClaimStore, claimSlot, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import {
   ConflictError,
@@ -11,16 +12,18 @@ import {
   ForbiddenError,
   LimitExceededError,
   NotFoundError,
-  PortExhaustedError,
   RuntimeFailureError,
   ValidationError,
 } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
 import { type Cursor, decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import type { InstanceProbe } from './instance-probe.js';
 import type { LiveSessions } from './live-sessions.js';
+import type { EnforcementCapability, ResourceEnforcement } from './resource-enforcement.js';
 import type { RdpServer, ServerStatus } from './server.js';
 import type { ServerEventKind } from './server-events.js';
 import { validateCreateServer, validateUpdateServer } from './server-input.js';
+import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
 import type { ServerFilter, ServerStore } from './server-store.js';
 
@@ -38,15 +41,28 @@ export interface ServerServiceDeps {
   limits: ResourceLimitsProvider;
   clock: Clock;
   newId: IdGenerator;
-  portRange: { from: number; to: number };
-  host: string;
+  /** Chooses each new server's host and claims its port there (the hosts area's HostPlacement). */
+  placement?: ServerPlacement;
+  /** Without `placement`: every server goes to this one host (id and address), ports from portRange. */
+  portRange?: { from: number; to: number };
+  host?: string;
   metrics?: ServerMetrics;
   sessions?: LiveSessions;
   /** Records create, update, delete, start, stop, restart and maintenance, refusals included. */
   audit?: AuditRecorder;
   /** Refuses starts while the host is overloaded (resources area). */
   admission?: AdmissionGate;
+  /** Makes cpuLimit and memoryLimitMb bind on this host (changes reach running servers). */
+  enforcement?: ResourceEnforcement;
+  /** Health probe of running instances (checkHealth). */
+  health?: InstanceProbe;
 }
+
+const NO_ENFORCEMENT: EnforcementCapability = {
+  enforced: false,
+  mechanism: null,
+  reason: 'nothing enforces resource limits on this host',
+};
 
 const serverTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'server', id, name });
 
@@ -56,17 +72,26 @@ function requestedName(input: unknown): string | null {
   return typeof name === 'string' ? name : null;
 }
 
-/** The standard RDP port is never handed out, whatever the configured range. */
-const RESERVED_PORTS = new Set([3389]);
-
 const SLOT_PREFIX = 'slot:servers:';
 
-/** The rules of RDP servers: validation, caps, ports, ownership and the status machine. */
+/** The rules of RDP servers: validation, caps, placement, ownership and the status machine. */
 export class ServerService {
-  constructor(private readonly deps: ServerServiceDeps) {}
+  private readonly placement: ServerPlacement;
 
-  private get portPrefix(): string {
-    return `port:${this.deps.host}:`;
+  constructor(private readonly deps: ServerServiceDeps) {
+    if (deps.placement) {
+      this.placement = deps.placement;
+    } else {
+      const { host, portRange } = deps;
+      if (host === undefined || portRange === undefined)
+        throw new Error('ServerService needs a placement, or a host and portRange');
+      this.placement = new SingleHostPlacement(deps.claims, {
+        id: host,
+        address: host,
+        ports: usablePorts(portRange),
+        ...portRange,
+      });
+    }
   }
 
   async get(viewer: Viewer, id: string): Promise<RdpServer> {
@@ -105,7 +130,7 @@ export class ServerService {
       this.deps.audit,
       { actor: actorOf(viewer), action: 'server.create', target: serverTarget(null, requestedName(input)) },
       () => this.createUnaudited(viewer, input),
-      (s) => ({ target: serverTarget(s.id, s.name), details: { host: s.host, port: s.port, owner: s.owner } }),
+      (s) => ({ target: serverTarget(s.id, s.name), details: { hostId: s.hostId, host: s.host, port: s.port, owner: s.owner } }),
     );
   }
 
@@ -126,12 +151,9 @@ export class ServerService {
         'raise global.maxServers with updateResourceLimits; MAX_CONCURRENT_SERVERS sets the default',
       );
     }
-    const { from, to } = this.deps.portRange;
-    const candidates = [...range(from, to)].filter((p) => !RESERVED_PORTS.has(p));
-    let port: number | null = null;
+    let placed: Placed | null = null;
     try {
-      port = await claimLowest(this.deps.claims, this.portPrefix, candidates, id);
-      if (port === null) throw new PortExhaustedError(this.deps.host, from, to);
+      placed = await this.placement.place(id, valid.hostId);
       const now = this.deps.clock.now().toISOString();
       const server: RdpServer = {
         id,
@@ -142,8 +164,9 @@ export class ServerService {
         status: 'STOPPED',
         statusMessage: null,
         statusBeforeMaintenance: null,
-        host: this.deps.host,
-        port,
+        hostId: placed.hostId,
+        host: placed.address,
+        port: placed.port,
         configuration: valid.configuration,
         resources: valid.resources,
         createdAt: now,
@@ -157,7 +180,7 @@ export class ServerService {
       this.deps.metrics?.created();
       return server;
     } catch (err) {
-      await this.releaseClaims(id, port, slot);
+      await this.releaseClaims(id, placed, slot);
       throw err;
     }
   }
@@ -170,12 +193,81 @@ export class ServerService {
     const server = await this.getManageable(viewer, id);
     const patch = validateUpdateServer(input, { current: server.resources, limits: await this.deps.limits.get() });
     const resources = { ...server.resources, ...patch.resources };
-    return this.write(server, 'UPDATED', {
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.description !== undefined ? { description: patch.description } : {}),
-      configuration: { ...server.configuration, ...patch.configuration },
-      resources,
-    });
+    const enforcement = patch.resources ? this.deps.enforcement : undefined;
+    if (enforcement) {
+      // Applied before it is stored, so a limit the kernel refuses (memory below what the server
+      // uses now) changes nothing; put back when the write loses a race.
+      try {
+        await enforcement.updateServer({ ...server, resources });
+      } catch (err) {
+        await enforcement.updateServer(server).catch(() => undefined);
+        throw new ValidationError(
+          'resources',
+          `cannot be applied to the running server: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    try {
+      return await this.write(server, 'UPDATED', {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+        configuration: { ...server.configuration, ...patch.configuration },
+        resources,
+      });
+    } catch (err) {
+      await enforcement?.updateServer(server).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Whether cpuLimit, memoryLimitMb and the per-session limits bind on this host, and why not. */
+  async enforcementCapability(): Promise<EnforcementCapability> {
+    return this.deps.enforcement ? this.deps.enforcement.capability() : NO_ENFORCEMENT;
+  }
+
+  /**
+   * One round of health checks of this host's running servers (HEALTH_CHECK_INTERVAL). A server
+   * whose instance does not answer twice in a row goes to ERROR with the reason, its instance is
+   * stopped (freeing the port) and its sessions end; restartServer brings it back. The move to
+   * ERROR is a compare-and-set from the state that was probed, so when several replicas check,
+   * one acts, and a server that changed meanwhile (stopped, restarted) is left alone.
+   */
+  async checkHealth(): Promise<{ checked: number; failed: string[] }> {
+    const probe = this.deps.health;
+    if (!probe) return { checked: 0, failed: [] };
+    const running: RdpServer[] = [];
+    let after: Cursor | undefined;
+    while (true) {
+      const page = await this.deps.store.list({ status: 'RUNNING' }, MAX_PAGE_SIZE, after);
+      running.push(...page.items.filter((s) => s.host === this.deps.host));
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) break;
+      after = last;
+    }
+    const failed: string[] = [];
+    await Promise.all(
+      running.map(async (server) => {
+        // A loaded host may miss one answer: only a second miss counts.
+        if ((await probe.check(server)) === null) return;
+        const reason = await probe.check(server);
+        if (reason === null) return;
+        if (await this.failUnhealthy(server, `health check failed: ${reason}`)) failed.push(server.id);
+      }),
+    );
+    return { checked: running.length, failed };
+  }
+
+  private async failUnhealthy(server: RdpServer, message: string): Promise<boolean> {
+    try {
+      await this.write(server, 'STATUS_CHANGED', { status: 'ERROR', statusMessage: message });
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
+    // A hung instance would keep the port and its clients: it goes, and its sessions with it.
+    await this.deps.runtime.stop(server).catch(() => undefined);
+    await this.sweepSessions(server.id, 'SERVER_ERROR');
+    return true;
   }
 
   async start(viewer: Viewer, id: string): Promise<RdpServer> {
@@ -236,7 +328,7 @@ export class ServerService {
     if (server.status !== 'STOPPED') await this.deps.runtime.stop(server);
     if (!(await this.deps.store.delete(id))) throw new NotFoundError('server', id);
     await this.sweepSessions(id, 'SERVER_STOPPED');
-    await this.releaseClaims(id, server.port, null);
+    await this.releaseClaims(id, { hostId: server.hostId, address: server.host, port: server.port }, null);
     await this.deps.runtime.remove(server).catch(() => undefined);
     this.publish('DELETED', server);
     this.deps.metrics?.deleted();
@@ -326,11 +418,83 @@ export class ServerService {
     return { adopted, failed, reaped };
   }
 
+  /**
+   * A host's agent (re)started and reported the instances that really run there: records of its
+   * servers follow (a STARTING one that runs is RUNNING, a STOPPING one that does not is STOPPED,
+   * one that should run and does not is ERROR), and instances no server of this host wants are
+   * orphans for the agent to stop. Applying the same report twice changes nothing more.
+   */
+  async reconcileHost(
+    hostId: string,
+    running: readonly string[],
+  ): Promise<{ adopted: string[]; failed: string[]; orphans: string[] }> {
+    const adopted: string[] = [];
+    const failed: string[] = [];
+    const runs = new Set(running);
+    const wanted = new Set<string>();
+    let after: Cursor | undefined;
+    while (true) {
+      const page = await this.deps.store.list({ hostId }, MAX_PAGE_SIZE, after);
+      for (const server of page.items) {
+        const shouldRun =
+          server.status === 'RUNNING' ||
+          server.status === 'STARTING' ||
+          (server.status === 'MAINTENANCE' && server.statusBeforeMaintenance === 'RUNNING');
+        if (runs.has(server.id) && (shouldRun || server.status === 'STOPPING')) {
+          wanted.add(server.id);
+          if (server.status === 'STOPPING') continue;
+          adopted.push(server.id);
+          if (server.status === 'STARTING')
+            await this.write(server, 'STATUS_CHANGED', { status: 'RUNNING' }).catch(() => undefined);
+        } else if (server.status === 'STOPPING') {
+          await this.write(server, 'STATUS_CHANGED', {
+            status: 'STOPPED',
+            lastStoppedAt: this.deps.clock.now().toISOString(),
+          }).catch(() => undefined);
+        } else if (shouldRun) {
+          failed.push(server.id);
+          await this.markFailed(server.id, 'xrdp was not running when the host agent started');
+        }
+      }
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) break;
+      after = last;
+    }
+    return { adopted, failed, orphans: running.filter((id) => !wanted.has(id)) };
+  }
+
   /** Frees port and slot claims whose server was never written (a replica died in between). */
   async reconcileClaims(): Promise<number> {
-    return releaseOrphanClaims(this.deps.claims, [this.portPrefix, SLOT_PREFIX], this.deps.clock.now(), async (ids) => {
+    const prefixes = [...this.placement.claimPrefixes, SLOT_PREFIX];
+    return releaseOrphanClaims(this.deps.claims, prefixes, this.deps.clock.now(), async (ids) => {
       return new Set((await this.deps.store.findByIds(ids)).map((s) => s.id));
     });
+  }
+
+  /**
+   * Ports were claimed as `port:<RDP_PUBLIC_HOST>:<n>` before hosts existed; they are the local
+   * host's now. Moves each such claim to `port:<hostId>:<n>` for the same server (idempotent).
+   * Returns how many moved; a port already claimed under the new key by another server is left
+   * (and logged by the caller) rather than shared.
+   */
+  async migrateLegacyPortClaims(legacyHost: string, hostId: string): Promise<{ moved: number; conflicts: string[] }> {
+    const legacyPrefix = `port:${legacyHost}:`;
+    if (legacyPrefix === `port:${hostId}:`) return { moved: 0, conflicts: [] };
+    let moved = 0;
+    const conflicts: string[] = [];
+    for (const claim of await this.deps.claims.list(legacyPrefix)) {
+      const port = Number(claim.key.slice(legacyPrefix.length));
+      if (!Number.isInteger(port)) continue;
+      const key = portKey(hostId, port);
+      const taken = !(await this.deps.claims.tryClaim(key, claim.owner));
+      if (taken && !(await this.deps.claims.list(key)).some((c) => c.key === key && c.owner === claim.owner)) {
+        conflicts.push(claim.key);
+        continue;
+      }
+      await this.deps.claims.release(claim.key, claim.owner);
+      moved++;
+    }
+    return { moved, conflicts };
   }
 
   async countByStatus(): Promise<Partial<Record<ServerStatus, number>>> {
@@ -428,8 +592,8 @@ export class ServerService {
     this.deps.events.publish('server:changed', server.id, { kind, server, at: this.deps.clock.now().toISOString() });
   }
 
-  private async releaseClaims(owner: string, port: number | null, slot: number | null): Promise<void> {
-    if (port !== null) await this.deps.claims.release(`${this.portPrefix}${port}`, owner);
+  private async releaseClaims(owner: string, placed: Placed | null, slot: number | null): Promise<void> {
+    if (placed !== null) await this.placement.release(owner, placed.hostId, placed.port);
     if (slot !== null) {
       await this.deps.claims.release(`${SLOT_PREFIX}${slot}`, owner);
     } else {

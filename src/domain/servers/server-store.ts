@@ -4,6 +4,8 @@ import type { RdpServer, ServerStatus } from './server.js';
 export interface ServerFilter {
   status?: ServerStatus | undefined;
   ownerId?: string | undefined;
+  /** Only servers placed on this host. */
+  hostId?: string | undefined;
   /** Only servers this user owns or created. */
   visibleTo?: string | undefined;
 }

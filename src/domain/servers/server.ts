@@ -36,7 +36,11 @@ export interface RdpServer {
   statusMessage: string | null;
   /** The status to return to when maintenance ends. */
   statusBeforeMaintenance: ServerStatus | null;
+  /** The host the server is placed on (records from before hosts existed: the local host). */
+  hostId: string;
+  /** What RDP clients connect to: the host's RDP address when the server was placed. */
   host: string;
+  /** Its port on that host; ports are unique per host, not across the fleet. */
   port: number;
   configuration: ServerConfiguration;
   resources: ServerResources;

@@ -4,7 +4,9 @@ import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
-import type { ServerService } from '../servers/server-service.js';
+import type { ResourceEnforcement } from '../servers/resource-enforcement.js';
+import type { RdpServer } from '../servers/server.js';
+import type { ServerStore } from '../servers/server-store.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../shared/errors.js';
@@ -12,7 +14,6 @@ import type { EventPublisher } from '../shared/event-publisher.js';
 import { decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
 import { SlotAllocator } from '../shared/slot-allocator.js';
 import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
-import type { XrdpSessionTerminator } from '../xrdp/xrdp-session-terminator.js';
 import { hashPassword, LINUX_USERNAME, newAccountName, newPassword } from './credentials.js';
 import {
   type ConnectionInfo,
@@ -24,8 +25,9 @@ import {
   type SessionStatus,
   type TerminationReason,
 } from './session.js';
-import type { SessionAccounts } from './session-accounts.js';
+import type { AccountHost, SessionAccounts } from './session-accounts.js';
 import type { SessionEventKind } from './session-events.js';
+import type { SessionActivityReport, SessionHost, SessionHostState, SessionRef } from './session-host.js';
 import { validateCreateSession } from './session-input.js';
 import type { SessionFilter, SessionStore } from './session-store.js';
 
@@ -37,18 +39,27 @@ export interface SessionMetrics {
 export interface SessionServiceDeps {
   store: SessionStore;
   claims: ClaimStore;
-  servers: ServerService;
+  /** Reads servers (the server store): sessions need a server's status, owner and port, not its rules. */
+  servers: Pick<ServerStore, 'findById'>;
   events: EventPublisher;
   limits: ResourceLimitsProvider;
   clock: Clock;
   newId: IdGenerator;
-  timeouts: { idleSeconds: number; sessionSeconds: number };
+  /**
+   * idleSeconds: an ACTIVE session without input this long has its client disconnected.
+   * disconnectedSeconds: a DISCONNECTED session is ended (IDLE_TIMEOUT) this long after its client
+   * left, unless one comes back (@default idleSeconds). sessionSeconds: the maximum duration.
+   */
+  timeouts: { idleSeconds: number; sessionSeconds: number; disconnectedSeconds?: number };
   /** Mode when the caller names none: EPHEMERAL where accounts can be made (root), else HOST_ACCOUNT. */
   defaultCredentialMode: CredentialMode;
   /** Needed for EPHEMERAL sessions. */
   accounts?: SessionAccounts;
-  /** Ends the real xrdp session on terminate. */
-  terminator?: XrdpSessionTerminator;
+  /**
+   * The host the desktops run on: ends them on terminate, drops clients on disconnect and idle,
+   * and tells whether a client is really connected. Without it the records alone decide.
+   */
+  host?: SessionHost;
   metrics?: SessionMetrics;
   /** Credentials expire after this long. @default 3600 */
   credentialTtlSeconds?: number;
@@ -56,6 +67,10 @@ export interface SessionServiceDeps {
   audit?: AuditRecorder;
   /** Refuses sessions while the host is overloaded (resources area). */
   admission?: AdmissionGate;
+  /** Puts logged-in sessions under perSession.maxCpu / maxMemoryMb; reports its own failures. */
+  enforcement?: ResourceEnforcement;
+  /** Refuses sessions on a server whose host is draining or OFFLINE (hosts area). */
+  hosts?: { checkAcceptsSessions(hostId: string): Promise<void> };
 }
 
 const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
@@ -69,7 +84,28 @@ const SLOT = {
     `slot:sessions:account:${encodeURIComponent(serverId)}:${encodeURIComponent(username)}:`,
 };
 
+/**
+ * Whether a host event was applied to a session already: keys are `<hostId>/<ms>-<seq>` stream
+ * entry ids, which grow with every event of one host.
+ */
+function appliedAlready(last: string | undefined, key: string): boolean {
+  if (!last) return false;
+  const [lastHost, lastId = ''] = last.split('/');
+  const [host, id = ''] = key.split('/');
+  if (lastHost !== host) return false;
+  const [a1 = 0, a2 = 0] = lastId.split('-').map(Number);
+  const [b1 = 0, b2 = 0] = id.split('-').map(Number);
+  return a1 > b1 || (a1 === b1 && a2 >= b2);
+}
+
 const addSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
+
+/** The finest step in which reported input moves lastActivityAt (a quarter of the idle timeout when that is less). */
+export const ACTIVITY_RESOLUTION_MS = 30_000;
+
+/** The desktop of a session, once xrdp reported its login. */
+const refOf = (s: RdpSession): SessionRef | null =>
+  s.display === null ? null : { serverId: s.serverId, user: s.username, display: s.display };
 
 /**
  * The rules of sessions: admission under three caps that hold across replicas, credentials shown
@@ -146,10 +182,11 @@ export class SessionService implements LiveSessions {
     if (mode === 'HOST_ACCOUNT' && !LINUX_USERNAME.test(viewer.username)) {
       throw new ValidationError('credentialMode', `"${viewer.username}" is not a Linux account name; use EPHEMERAL`);
     }
-    const server = await this.deps.servers.get(viewer, valid.serverId);
+    const server = await this.visibleServer(viewer, valid.serverId);
     if (server.status !== 'RUNNING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
     }
+    await this.deps.hosts?.checkAcceptsSessions(server.hostId);
     await this.deps.admission?.check('session', server.host);
     const limits = await this.deps.limits.get();
     const id = this.deps.newId();
@@ -202,7 +239,7 @@ export class SessionService implements LiveSessions {
       if (mode === 'EPHEMERAL' && this.deps.accounts) {
         username = newAccountName();
         password = newPassword();
-        await this.deps.accounts.create(username, password, { desktop: server.configuration.desktop });
+        await this.deps.accounts.create(username, password, { desktop: server.configuration.desktop, hostId: server.hostId });
         accountMade = true;
       }
       const now = this.deps.clock.now().toISOString();
@@ -210,6 +247,7 @@ export class SessionService implements LiveSessions {
       const session: RdpSession = {
         id,
         serverId: server.id,
+        hostId: server.hostId,
         owner: viewer.userId,
         createdBy: viewer.userId,
         status: 'ACTIVE',
@@ -235,7 +273,7 @@ export class SessionService implements LiveSessions {
       this.deps.metrics?.created();
       // A stop may have begun while the account was made: a server that is not running now keeps
       // no session (its stop sweeps what it saw; this catches what it could not see yet).
-      if ((await this.deps.servers.get(viewer, server.id).catch(() => null))?.status !== 'RUNNING') {
+      if ((await this.deps.servers.findById(server.id).catch(() => null))?.status !== 'RUNNING') {
         await this.end(session, 'SERVER_STOPPED');
         throw new ConflictError('the server stopped while the session was being admitted');
       }
@@ -255,7 +293,7 @@ export class SessionService implements LiveSessions {
       };
       return { session, connection };
     } catch (err) {
-      if (accountMade) await this.deps.accounts?.remove(username).catch(() => undefined);
+      if (accountMade) await this.deps.accounts?.remove(username, { hostId: server.hostId }).catch(() => undefined);
       await release();
       throw err;
     }
@@ -270,12 +308,31 @@ export class SessionService implements LiveSessions {
     });
   }
 
+  /**
+   * Drops the session's RDP client for real while its desktop keeps running, so a reconnect with
+   * the same account finds it again. The client goes first: a failure leaves the record as it was.
+   */
   async disconnect(viewer: Viewer, id: string): Promise<RdpSession> {
     return this.auditedChange(viewer, 'session.disconnect', id, async () => {
-      const session = await this.getManageable(viewer, id);
+      let session = await this.getManageable(viewer, id);
       if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
-      if (session.status === 'DISCONNECTED') throw new ConflictError('session is already disconnected');
-      return this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+      const ref = refOf(session);
+      const dropped = ref && this.deps.host ? await this.deps.host.disconnectClient(ref) : false;
+      if (session.status === 'DISCONNECTED' && !dropped) throw new ConflictError('session is already disconnected');
+      for (let attempt = 0; attempt < 5; attempt++) {
+        // The xrdp watcher may record the client's going first: that is this request's outcome too.
+        if (session.status === 'DISCONNECTED') return session;
+        if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
+        try {
+          return await this.transition(session, 'DISCONNECTED', this.disconnectedPatch());
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          const reread = await this.deps.store.findById(id);
+          if (!reread) throw new NotFoundError('session', id);
+          session = reread;
+        }
+      }
+      throw new ConflictError('session kept changing; retry');
     });
   }
 
@@ -287,7 +344,10 @@ export class SessionService implements LiveSessions {
     }));
   }
 
-  /** Ends a session for good; one with a client connected right now needs `force`. */
+  /**
+   * Ends a session for good. Without `force` it is refused while a client is really connected,
+   * as the host tells it, whatever the record says.
+   */
   async terminate(viewer: Viewer, id: string, force = false): Promise<RdpSession> {
     return audited(
       this.deps.audit,
@@ -295,16 +355,9 @@ export class SessionService implements LiveSessions {
       async () => {
         const session = await this.getManageable(viewer, id);
         if (session.status === 'TERMINATED') throw new ConflictError('session is already terminated');
-        if (!force && session.status === 'ACTIVE' && session.connectedAt !== null) {
-          throw new ConflictError('a client is connected to this session; pass force: true to end it');
-        }
         const reason: TerminationReason = session.owner === viewer.userId ? 'USER' : 'ADMIN';
-        // A login may land between this read and the write: the guard is checked on every retry.
-        return this.end(session, reason, null, (current) => {
-          if (!force && current.status === 'ACTIVE' && current.connectedAt !== null) {
-            throw new ConflictError('a client is connected to this session; pass force: true to end it');
-          }
-        });
+        // A login may land between this check and the write: it is made again on every retry.
+        return this.end(session, reason, null, force ? undefined : (current) => this.refuseIfClientConnected(current));
       },
       (s) => ({ target: sessionTarget(s.id, s.username), details: { reason: s.terminationReason, serverId: s.serverId } }),
     );
@@ -341,24 +394,28 @@ export class SessionService implements LiveSessions {
   }
 
   /** What xrdp reported for a server: logins and disconnects of session accounts move sessions. */
-  async applyXrdpEvent(event: XrdpSessionEvent): Promise<RdpSession | null> {
+  async applyXrdpEvent(event: XrdpSessionEvent, eventKey?: string): Promise<RdpSession | null> {
     if (event.kind === 'LOGIN_FAILED') return null;
+    const seen = eventKey ? { lastHostEvent: eventKey } : {};
     for (let attempt = 0; attempt < 5; attempt++) {
       const session = await this.deps.store.findLiveByAccount(event.serverId, event.user);
       if (!session) return null;
+      if (eventKey && appliedAlready(session.lastHostEvent, eventKey)) return session;
       try {
         if (event.kind === 'LOGIN_SUCCEEDED' || event.kind === 'CONNECTED') {
-          const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}) };
+          const patch = { ...this.activePatch(), ...(event.display !== null ? { display: event.display } : {}), ...seen };
           if (session.status === 'ACTIVE' && session.connectedAt && session.display === (event.display ?? session.display)) {
-            return await this.transition(session, 'UPDATED', patch);
+            return await this.confine(await this.transition(session, 'UPDATED', patch));
           }
-          return await this.transition(session, 'CONNECTED', {
-            ...patch,
-            connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
-          });
+          return await this.confine(
+            await this.transition(session, 'CONNECTED', {
+              ...patch,
+              connectedAt: session.connectedAt ?? this.deps.clock.now().toISOString(),
+            }),
+          );
         }
         if (event.kind === 'DISCONNECTED' && session.status === 'ACTIVE') {
-          return await this.transition(session, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+          return await this.transition(session, 'DISCONNECTED', { ...this.disconnectedPatch(), ...seen });
         }
         if (event.kind === 'SESSION_ENDED') return await this.end(session, 'USER');
         return session;
@@ -370,11 +427,58 @@ export class SessionService implements LiveSessions {
   }
 
   /**
+   * What a host measured on its live desktops: input on an ACTIVE session's desktop moves its
+   * last activity and idle deadline; input on a DISCONNECTED one with a client connected since it
+   * was disconnected means the record missed a reconnect, and it is ACTIVE again. Idempotent, and
+   * an activity change under ACTIVITY_RESOLUTION is not written, so reports every few seconds do
+   * not make an event each. Returns how many sessions changed.
+   *
+   * @param measuredAt when the host measured (idle times count back from it) @default now
+   */
+  async applyActivity(reports: readonly SessionActivityReport[], measuredAt?: Date): Promise<number> {
+    const nowMs = this.deps.clock.now().getTime();
+    // A host clock ahead of ours must not put input in the future.
+    const at = Math.min(measuredAt?.getTime() ?? nowMs, nowMs);
+    let changed = 0;
+    let failure: unknown = null;
+    for (const report of reports) {
+      try {
+        if (await this.applyOneActivity(report, at)) changed++;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+    return changed;
+  }
+
+  private async applyOneActivity(report: SessionActivityReport, at: number): Promise<boolean> {
+    if (!report.clientConnected || report.idleMs === null || !Number.isFinite(report.idleMs)) return false;
+    const session = await this.deps.store.findLiveByAccount(report.serverId, report.user);
+    if (!session || session.display !== report.display) return false;
+    const inputAt = at - Math.max(0, report.idleMs);
+    if (session.status === 'ACTIVE') {
+      if (inputAt - Date.parse(session.lastActivityAt) < this.activityResolutionMs()) return false;
+      await this.transition(session, 'UPDATED', this.activityPatch(inputAt));
+      return true;
+    }
+    // Only input after the disconnect counts: a report measured before it (the client was still
+    // there) arriving after it must not bring the session back.
+    const disconnectedAt = this.disconnectedAt(session);
+    if (disconnectedAt === null || inputAt <= disconnectedAt) return false;
+    await this.transition(session, 'CONNECTED', this.activityPatch(inputAt));
+    return true;
+  }
+
+  /**
    * One sweep of the deadlines (run by every replica): a session past its maximum duration is
-   * terminated, an active one past its idle deadline disconnected, and an EPHEMERAL account whose
-   * one-time password expired is locked. Each transition is a compare-and-set, so however many
-   * replicas sweep, it happens once; the lock comes first and is idempotent, so a replica that
-   * dies in between leaves it for the next sweep, never a password that still works.
+   * terminated; an ACTIVE one past its idle deadline has its client disconnected, unless the host
+   * shows recent input; a DISCONNECTED one past its deadline is terminated (IDLE_TIMEOUT), unless
+   * a client is connected after all; an EPHEMERAL account whose one-time password expired is
+   * locked. Each transition is a compare-and-set, so however many replicas sweep, it happens
+   * once; the lock comes first and is idempotent, so a replica that dies in between leaves it for
+   * the next sweep, never a password that still works. A host that cannot be asked leaves its
+   * sessions for the next sweep: a working user is never disconnected on a guess.
    */
   async sweep(limit = 200): Promise<{ terminated: number; disconnected: number; credentialsLocked: number }> {
     const now = this.deps.clock.now().toISOString();
@@ -383,6 +487,10 @@ export class SessionService implements LiveSessions {
     let disconnected = 0;
     let credentialsLocked = 0;
     let failure: unknown = null;
+    const recordFailure = (err: unknown) => {
+      failure ??= err;
+      return null;
+    };
     for (const s of due) {
       try {
         if (s.sessionDeadline <= now) {
@@ -393,21 +501,34 @@ export class SessionService implements LiveSessions {
         let current = s;
         if (s.credentialDeadline !== null && s.credentialDeadline <= now && this.deps.accounts) {
           // A lock that fails leaves the deadline for the next sweep; the others go on.
-          const locked = await this.deps.accounts.lock(s.username).then(
-            () => true,
-            (err: unknown) => {
-              failure ??= err;
-              return false;
-            },
-          );
+          const locked = await this.deps.accounts.lock(s.username, await this.hostOf(s)).then(() => true, recordFailure);
           if (!locked) continue;
           current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
           credentialsLocked++;
         }
-        if (current.status === 'ACTIVE' && current.idleDeadline !== null && current.idleDeadline <= now) {
-          await this.transition(current, 'DISCONNECTED', { status: 'DISCONNECTED', idleDeadline: null });
+        if (current.idleDeadline === null || current.idleDeadline > now) continue;
+        const ref = refOf(current);
+        const state = ref && this.deps.host ? await this.deps.host.inspect(ref).catch(recordFailure) : undefined;
+        if (state === null) continue;
+        const nowMs = Date.parse(now);
+        if (current.status === 'ACTIVE') {
+          if (state?.clientConnected && state.idleMs !== null && state.idleMs < this.deps.timeouts.idleSeconds * 1000) {
+            await this.transition(current, 'UPDATED', this.activityPatch(nowMs - state.idleMs));
+            continue;
+          }
+          await this.transition(current, 'DISCONNECTED', this.disconnectedPatch());
           disconnected++;
+          if (ref && state?.clientConnected) await this.deps.host?.disconnectClient(ref).catch(recordFailure);
+          continue;
         }
+        if (state?.clientConnected) {
+          // The record missed a reconnect: a session with a client is not ended as abandoned.
+          const inputAt = state.idleMs === null ? nowMs : Math.max(nowMs - state.idleMs, Date.parse(current.lastActivityAt));
+          await this.transition(current, 'CONNECTED', this.activityPatch(inputAt));
+          continue;
+        }
+        await this.end(current, 'IDLE_TIMEOUT');
+        terminated++;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
       }
@@ -428,9 +549,82 @@ export class SessionService implements LiveSessions {
     return this.deps.store.countByStatus();
   }
 
+  /** Where a session's account lives: recorded at admission, or its server's host for older records. */
+  private async hostOf(session: RdpSession): Promise<AccountHost> {
+    const hostId = session.hostId ?? (await this.deps.servers.findById(session.serverId))?.hostId;
+    return hostId ? { hostId } : {};
+  }
+
+  /** The server as the viewer may see it; another user's answers exactly as a missing one. */
+  private async visibleServer(viewer: Viewer, id: string): Promise<RdpServer> {
+    const server = await this.deps.servers.findById(id);
+    if (!server) throw new NotFoundError('server', id);
+    if (!canSee(viewer, server)) throw new NotFoundError('server', id, true);
+    return server;
+  }
+
+  /** A session xrdp reported on a display runs under the per-session limits from then on. */
+  private async confine(session: RdpSession): Promise<RdpSession> {
+    if (this.deps.enforcement && session.display !== null) {
+      const { perSession } = await this.deps.limits.get();
+      await this.deps.enforcement.confineSession({
+        sessionId: session.id,
+        serverId: session.serverId,
+        username: session.username,
+        display: session.display,
+        cpuPercent: perSession.maxCpu,
+        memoryMb: perSession.maxMemoryMb,
+      });
+    }
+    return session;
+  }
+
   private activePatch(): Partial<RdpSession> {
+    return this.activityPatch(this.deps.clock.now().getTime());
+  }
+
+  private activityPatch(inputAtMs: number): Partial<RdpSession> {
+    const at = new Date(inputAtMs).toISOString();
+    return { status: 'ACTIVE', lastActivityAt: at, idleDeadline: addSeconds(at, this.deps.timeouts.idleSeconds) };
+  }
+
+  /** A DISCONNECTED session's deadline is when it is ended if no client comes back. */
+  private disconnectedPatch(): Partial<RdpSession> {
     const now = this.deps.clock.now().toISOString();
-    return { status: 'ACTIVE', lastActivityAt: now, idleDeadline: addSeconds(now, this.deps.timeouts.idleSeconds) };
+    return { status: 'DISCONNECTED', idleDeadline: addSeconds(now, this.disconnectedSeconds()) };
+  }
+
+  private disconnectedSeconds(): number {
+    return this.deps.timeouts.disconnectedSeconds ?? this.deps.timeouts.idleSeconds;
+  }
+
+  /** When a DISCONNECTED session went so (its deadline less the timeout), or null for records without one. */
+  private disconnectedAt(session: RdpSession): number | null {
+    return session.idleDeadline === null ? null : Date.parse(session.idleDeadline) - this.disconnectedSeconds() * 1000;
+  }
+
+  /**
+   * Activity moves less than this is not written (ACTIVITY_RESOLUTION): the idle deadline is at
+   * most this much early, and the sweep asks the host again before it acts on it.
+   */
+  private activityResolutionMs(): number {
+    return Math.min(ACTIVITY_RESOLUTION_MS, this.deps.timeouts.idleSeconds * 250);
+  }
+
+  /** Refuses while a client is connected: the host's word when it can tell, else the record's. */
+  private async refuseIfClientConnected(session: RdpSession): Promise<void> {
+    const ref = refOf(session);
+    let state: SessionHostState | null = null;
+    if (ref && this.deps.host) {
+      try {
+        state = await this.deps.host.inspect(ref);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new ConflictError(`cannot tell whether a client is connected (${why}); pass force: true to end it`);
+      }
+    }
+    const connected = state ? state.clientConnected : session.status === 'ACTIVE' && session.connectedAt !== null;
+    if (connected) throw new ConflictError('a client is connected to this session; pass force: true to end it');
   }
 
   private async getManageable(viewer: Viewer, id: string): Promise<RdpSession> {
@@ -450,12 +644,12 @@ export class SessionService implements LiveSessions {
     session: RdpSession,
     reason: TerminationReason,
     actor: AuditActor | null = SYSTEM_ACTOR,
-    guard?: (current: RdpSession) => void,
+    guard?: (current: RdpSession) => Promise<void>,
   ): Promise<RdpSession> {
     let current = session;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (current.status === 'TERMINATED') throw new ConflictError('session is already terminated');
-      guard?.(current);
+      await guard?.(current);
       try {
         const ended = await this.transition(current, 'TERMINATED', {
           status: 'TERMINATED',
@@ -487,10 +681,12 @@ export class SessionService implements LiveSessions {
   }
 
   private async cleanUp(session: RdpSession): Promise<void> {
-    if (session.display !== null && this.deps.terminator) {
-      await this.deps.terminator.end({ user: session.username, display: session.display }).catch(() => undefined);
+    const ref = refOf(session);
+    if (ref && this.deps.host) await this.deps.host.end(ref).catch(() => undefined);
+    await this.deps.enforcement?.releaseSession(session.serverId, session.id);
+    if (session.credentialMode === 'EPHEMERAL') {
+      await this.deps.accounts?.remove(session.username, await this.hostOf(session).catch(() => ({}))).catch(() => undefined);
     }
-    if (session.credentialMode === 'EPHEMERAL') await this.deps.accounts?.remove(session.username).catch(() => undefined);
     for (const key of [
       ...(session.credentialMode === 'HOST_ACCOUNT' ? [`${SLOT.hostAccount(session.serverId, session.username)}0`] : []),
       `${SLOT.user(session.owner)}${session.slots.user}`,

@@ -33,6 +33,8 @@ export interface SessionSlots {
 export interface RdpSession {
   id: string;
   serverId: string;
+  /** The host of its server, where its account and desktop live (absent on records from before hosts). */
+  hostId?: string;
   /** The user the session belongs to. */
   owner: string;
   createdBy: string;
@@ -62,6 +64,11 @@ export interface RdpSession {
   idleDeadline: string | null;
   /** Maximum duration: createdAt + session timeout. */
   sessionDeadline: string;
+  /**
+   * The last host event applied to it (`<hostId>/<stream entry id>`): an event redelivered after
+   * a replica died, or older than one applied, changes nothing.
+   */
+  lastHostEvent?: string;
   version: number;
 }
 

@@ -88,6 +88,8 @@ export interface FieldProblem {
 export class ValidationError extends DomainError {
   readonly code = 'BAD_USER_INPUT';
   readonly problems: readonly FieldProblem[];
+  /** The first problem's path; an own field, so it travels with the error to and from host agents. */
+  readonly field: string;
   constructor(field: string, message: string);
   constructor(problems: readonly FieldProblem[]);
   constructor(fieldOrProblems: string | readonly FieldProblem[], message?: string) {
@@ -96,11 +98,8 @@ export class ValidationError extends DomainError {
     const all = problems.length > 0 ? problems : [{ field: 'input', message: 'is invalid' }];
     super(all.map((p) => `${p.field}: ${p.message}`).join('; '));
     this.problems = all;
+    this.field = all[0]?.field ?? 'input';
     this.name = 'ValidationError';
-  }
-
-  get field(): string {
-    return this.problems[0]?.field ?? 'input';
   }
 }
 
@@ -117,8 +116,8 @@ export class UnauthenticatedError extends DomainError {
 export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
   /**
-   * `what` is the operation, e.g. "changing the xrdp configuration"; the message says which role
-   * it needs (operators include admins).
+   * With a role, `what` is the operation, e.g. "changing the xrdp configuration", and the message
+   * says which role it needs (operators include admins); without, `what` is the whole message.
    */
   constructor(
     what: string,
@@ -129,7 +128,7 @@ export class ForbiddenError extends DomainError {
         ? `${what} requires the admin role`
         : requiredRole === 'operator'
           ? `${what} requires the operator or admin role`
-          : `${what} is not allowed`,
+          : what,
     );
     this.name = 'ForbiddenError';
   }
@@ -150,5 +149,20 @@ export class ServiceUnavailableError extends DomainError {
   constructor(message = 'service temporarily unavailable; retry shortly') {
     super(message);
     this.name = 'ServiceUnavailableError';
+  }
+}
+
+/**
+ * The host's agent did not start the command in time (the host is offline, its agent stopped, or
+ * it is too busy to take it within the command's deadline): nothing was done on the host.
+ */
+export class HostUnavailableError extends DomainError {
+  readonly code = 'HOST_UNAVAILABLE';
+  constructor(
+    readonly hostId: string,
+    reason = 'did not answer in time',
+  ) {
+    super(`host ${hostId} is unavailable (${reason}); nothing was done there`);
+    this.name = 'HostUnavailableError';
   }
 }

@@ -2,6 +2,7 @@
  * The typed topic map: each topic is keyed by an id and carries one payload type. Payloads are
  * plain JSON so they cross Redis unchanged.
  */
+import type { HostEvent } from '../hosts/host-events.js';
 import type { AlertEvent } from '../resources/alert.js';
 import type { ResourceSampleEvent } from '../resources/resource-events.js';
 import type { ServerEvent } from '../servers/server-events.js';
@@ -18,6 +19,8 @@ export interface TopicMap {
   'resource:sample': ResourceSampleEvent;
   /** Alerts raised and resolved, keyed `all`. */
   'alert:changed': AlertEvent;
+  /** Host registrations, heartbeats, status and drain changes, keyed by host id and by `all`. */
+  'host:changed': HostEvent;
 }
 
 export type Topic = keyof TopicMap;

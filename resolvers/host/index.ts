@@ -1,0 +1,4 @@
+import './host-type.js';
+import './host-queries.js';
+import './host-mutations.js';
+import './host-subscriptions.js';

@@ -1,0 +1,79 @@
+import type { HostCommandMap, HostCommandType } from '../../domain/cluster/host-messages.js';
+import { probeResultToJson } from '../../domain/cluster/host-messages.js';
+import type { HostProbe } from '../../domain/resources/host-probe.js';
+import { RuntimeUnavailableError, ValidationError } from '../../domain/shared/errors.js';
+import type { XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
+import type { LocalHost } from '../wiring/local-host.js';
+
+type Handlers = { [K in HostCommandType]: (payload: HostCommandMap[K]['payload']) => Promise<HostCommandMap[K]['result']> };
+
+/** The xrdp configuration in force on this host: the one the last start or sesman start carried. */
+export interface XrdpConfigHolder {
+  current(): Promise<XrdpConfig>;
+  set(config: XrdpConfig): void;
+}
+
+/**
+ * Runs the API's commands on this host's own ports: the same xrdp runtime, sesman, accounts and
+ * probe the all-in-one process uses in process.
+ */
+export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp: XrdpConfigHolder) {
+  const accounts = () => {
+    if (!host.accounts) throw new RuntimeUnavailableError('session accounts need the agent to run as root on this host');
+    return host.accounts;
+  };
+  const handlers: Handlers = {
+    'runtime.checkAvailable': async () => {
+      await host.runtime.checkAvailable();
+      return null;
+    },
+    'runtime.start': async ({ server, xrdp: config }) => {
+      xrdp.set(config);
+      await host.runtime.start(server);
+      return null;
+    },
+    'runtime.stop': async ({ server }) => {
+      await host.runtime.stop(server);
+      return null;
+    },
+    'runtime.remove': async ({ server }) => {
+      await host.runtime.remove(server);
+      return null;
+    },
+    'runtime.isRunning': ({ server }) => host.runtime.isRunning(server),
+    'runtime.adopt': ({ server }) => host.runtime.adopt(server),
+    'runtime.reap': async ({ keep }) => host.runtime.reap(new Set(keep)),
+    'accounts.create': async ({ username, password, desktop }) => {
+      await accounts().create(username, password, desktop ? { desktop } : {});
+      return null;
+    },
+    'accounts.lock': async ({ username }) => {
+      await accounts().lock(username);
+      return null;
+    },
+    'accounts.remove': async ({ username }) => {
+      await accounts().remove(username);
+      return null;
+    },
+    'session.end': (ref) => host.sessionTerminator.end(ref),
+    'session.disconnectClient': (ref) => host.sessionHost.disconnectClient(ref),
+    'session.inspect': (ref) => host.sessionHost.inspect(ref),
+    'sesman.state': () => host.sesman.state(),
+    'sesman.start': async ({ xrdp: config }) => {
+      xrdp.set(config);
+      await host.sesman.start();
+      return null;
+    },
+    'sesman.stop': async () => {
+      await host.sesman.stop();
+      return null;
+    },
+    'logs.read': ({ serverId, last, minLevel }) => host.logs.readRecent(serverId, last, minLevel),
+    'probe.measure': async (targets) => probeResultToJson(await probe.measure(targets)),
+  };
+  return async (type: string, payload: unknown): Promise<unknown> => {
+    const handler = (handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>)[type];
+    if (!handler) throw new ValidationError('type', `unknown command type ${type}`);
+    return handler(payload);
+  };
+}

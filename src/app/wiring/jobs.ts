@@ -1,0 +1,112 @@
+import type { Container } from '../container.js';
+import type { Logger } from '../logger.js';
+
+export interface JobIntervals {
+  /** Interval of claim reconciliation. @default 30000 */
+  reconcileIntervalMs?: number;
+  /** Interval of the session deadline sweeper (every replica runs it). @default 5000 */
+  sweepIntervalMs?: number;
+  /** Interval of the job that prunes audit events older than a year. @default 3600000 */
+  auditPruneIntervalMs?: number;
+}
+
+export interface BackgroundJobs {
+  /** Stops the timers; the collector is stopped by the container. */
+  stop(): void;
+}
+
+/** Runs `task` every `ms`, never two at once; errors are logged, not thrown. */
+function every(ms: number, task: () => Promise<unknown>, logger: Logger, failure: string): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    task()
+      .catch((err: unknown) => logger.warn({ err }, failure))
+      .finally(() => {
+        running = false;
+      });
+  }, ms);
+  timer.unref();
+  return timer;
+}
+
+/**
+ * The periodic work of a replica: orphaned claims freed, session deadlines enforced, silent
+ * hosts marked OFFLINE, old audit events pruned, resource samples collected. Every replica runs them; each is safe to run on
+ * several at once. They start once `recovery` (instances adopted after a restart) is done.
+ */
+export function startBackgroundJobs(
+  container: Container,
+  logger: Logger,
+  recovery: Promise<void>,
+  intervals: JobIntervals = {},
+): BackgroundJobs {
+  const { servers, sessions, audit, resources, hosts } = container;
+  // A host silent for 3 heartbeat intervals goes OFFLINE; whichever replica writes first, once.
+  const stale = every(
+    container.config.hosts.heartbeatIntervalSeconds * 1000,
+    async () => {
+      const ids = await hosts.markStale();
+      if (ids.length > 0) logger.warn({ hosts: ids }, 'hosts went OFFLINE: no heartbeat for 3 intervals');
+    },
+    logger,
+    'marking silent hosts OFFLINE failed',
+  );
+  const reconcile = every(
+    intervals.reconcileIntervalMs ?? 30_000,
+    async () => {
+      const [s, n] = await Promise.all([servers.reconcileClaims(), sessions.reconcileClaims()]);
+      if (s + n > 0) logger.warn({ servers: s, sessions: n }, 'freed orphaned claims');
+    },
+    logger,
+    'claim reconciliation failed',
+  );
+  const sweep = every(
+    intervals.sweepIntervalMs ?? 5000,
+    async () => {
+      const r = await sessions.sweep();
+      if (r.terminated + r.disconnected > 0) logger.info(r, 'session deadlines enforced');
+    },
+    logger,
+    'session sweep failed',
+  );
+  const prune = async () => {
+    const n = await audit.prune();
+    if (n > 0) logger.info({ removed: n }, 'pruned audit events older than the retention');
+  };
+  void recovery.then(() => prune().catch((err: unknown) => logger.warn({ err }, 'audit pruning failed')));
+  // Resource samples every METRICS_INTERVAL (one replica per host stores them); stopped by container.close().
+  // With agents, no replica samples its own machine as if it were an RDP host.
+  if (container.config.hosts.mode === 'local') void recovery.then(() => resources.collector.start());
+  const pruning = every(intervals.auditPruneIntervalMs ?? 3_600_000, prune, logger, 'audit pruning failed');
+  void recovery.then(async () => {
+    const c = await servers.enforcementCapability();
+    if (c.enforced) logger.info({ mechanism: c.mechanism }, 'server and session resource limits are enforced');
+    else logger.warn({ reason: c.reason }, 'server and session resource limits are NOT enforced on this host');
+  });
+  // Running instances answer the RDP handshake, or go to ERROR (HEALTH_CHECK_INTERVAL).
+  let recovered = false;
+  void recovery.then(() => {
+    recovered = true;
+  });
+  const health = every(
+    container.config.metrics.healthCheckIntervalSeconds * 1000,
+    async () => {
+      if (!recovered) return;
+      const r = await servers.checkHealth();
+      if (r.failed.length > 0) logger.warn({ failed: r.failed }, 'servers failed their health check');
+    },
+    logger,
+    'health check failed',
+  );
+  return {
+    stop() {
+      clearInterval(reconcile);
+      clearInterval(sweep);
+      clearInterval(stale);
+      clearInterval(pruning);
+      clearInterval(health);
+    },
+  };
+}
