@@ -111,8 +111,9 @@ for (const [backend, env, enabled] of backends) {
 
     it('a bad field and a resource above the per-server limit are reported together', async () => {
       // A server made before the limit is lowered, to update below.
-      const id = (await t.gql<{ createServer: { server: { id: string } } }>(CREATE_SERVER, { input: { name: 'u' } }, alice)).body
-        .data?.createServer.server.id;
+      const made = await t.gql<{ createServer: { server?: { id: string } } }>(CREATE_SERVER, { input: { name: 'u' } }, alice);
+      const id = made.body.data?.createServer.server?.id;
+      expect(id, JSON.stringify(made.body)).toBeTruthy();
       await t.gql(UPDATE_LIMITS, { input: { perServer: { maxMemoryMb: 2048 } } }, root);
       const r = await t.gql(
         CREATE_SERVER,
