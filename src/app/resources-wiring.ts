@@ -14,6 +14,7 @@ import { MongoSampleStore } from '../adapters/mongo/mongo-sample-store.js';
 import { RedisCollectorLease } from '../adapters/redis/redis-collector-lease.js';
 import type { RedisConnections } from '../adapters/redis/redis-connections.js';
 import type { Config } from '../config/config.js';
+import type { AuditRecorder } from '../domain/audit/audit-service.js';
 import { AlertService } from '../domain/resources/alert-service.js';
 import type { AlertStore } from '../domain/resources/alert-store.js';
 import { HostAdmission } from '../domain/resources/host-admission.js';
@@ -92,6 +93,8 @@ export interface ResourcesDeps {
   sessionStore: SessionStore;
   servers: ServerService;
   sessions: SessionService;
+  /** Records operators resolving alerts. */
+  audit?: AuditRecorder;
   redis?: RedisConnections;
   probe?: HostProbe;
 }
@@ -112,6 +115,7 @@ export function createResources(deps: ResourcesDeps): Resources {
     newId: randomUUID,
     host,
     thresholds: config.resources.alertThresholds,
+    ...(deps.audit ? { audit: deps.audit } : {}),
   });
   const usage = new UsageService({
     samples: stores.samples,

@@ -51,7 +51,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
   let apiA: TestApp;
   let apiB: TestApp;
   let admin: string;
-  let env: Record<string, string> = {};
+  const env: Record<string, string> = {};
   const agents: Record<'a' | 'b', Agent> = {} as never;
   let xvfb: ChildProcess | undefined;
   const xDisplay = 150 + Math.floor(Math.random() * 50);
