@@ -178,6 +178,21 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     // X.224 + TLS on B's own address, from this machine's namespace.
     const probe = await probeRdp({ host: agents.b.ns.insideAddress, port: server.port, timeoutMs: 3000 });
     expect(probe.kind === 'selected' && probe.protocol).toBe(PROTOCOL_SSL);
+    // Its resources are measured on host B by B's agent (probe.measure) and stored by a replica.
+    const usage = await until(
+      async () =>
+        (
+          await apiA.gql<{ server: { usage: { memoryUsedMb: number | null } | null } }>(
+            'query($id: ID!) { server(id: $id) { usage { memoryUsedMb } } }',
+            { id: server.id },
+            owner,
+          )
+        ).body.data?.server.usage,
+      (u) => (u?.memoryUsedMb ?? 0) > 0,
+      15_000,
+      'a sample of the server on host B',
+    );
+    expect(usage?.memoryUsedMb).toBeGreaterThan(0);
 
     const session = await apiA.gql<{
       createSession: { connection?: { host: string; port: number; username: string; password: string } };
