@@ -127,7 +127,7 @@ serveRpc(
       }
       let fsType = 'unknown file system';
       try {
-        fsType = execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
+        fsType = execFileSync('findmnt', ['-no', 'FSTYPE', '-T', dir], { encoding: 'utf8' }).trim();
       } catch {
         // Only for the report.
       }
