@@ -126,6 +126,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     monitoring,
     maxBodyBytes: config.service.maxRequestBodyBytes,
     serviceName: 'api',
+    graphiql: config.graphiql,
   });
   const server = createServer((req, res) => {
     // Once the listener closes, responses end their keep-alive connections so none lingers.

@@ -13,6 +13,7 @@ import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { createMaskError } from './error-masking.js';
+import { GRAPHIQL_DEFAULT_HEADERS, GRAPHIQL_DEFAULT_QUERY, graphiqlAssets } from './graphiql.js';
 import { createRateLimitPlugin } from './rate-limit-plugin.js';
 import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
@@ -55,9 +56,19 @@ export function createAppYoga(container: Container): AppYoga {
     maxRequestBodySize: false,
     batching: false,
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'RDP Services Cluster', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql
+      ? {
+          title: 'RDP Services Cluster',
+          subscriptionsProtocol: 'WS',
+          defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+          headers: GRAPHIQL_DEFAULT_HEADERS,
+          defaultEditorToolsVisibility: 'headers',
+        }
+      : false,
+    // Our own copy of GraphiQL's code, served from this origin (yoga's default loads it from a CDN).
+    renderGraphiQL: async (options) => (await graphiqlAssets()).render(options),
     plugins: [
-      ...createSecurityPlugins({ production: config.env === 'production' }),
+      ...createSecurityPlugins({ production: config.env === 'production', graphiql: config.graphiql }),
       // Before the rate limiter: when it stops an operation, only earlier plugins see the result.
       createAuditPlugin({ denied }),
       ...(config.rateLimits.enabled ? [createRateLimitPlugin({ limiter: container.rateLimiter, rules: rateRules(config) })] : []),
