@@ -99,9 +99,7 @@ describe('GraphiQL outside production', () => {
     await expect(
       runOverWs(t, '{ viewer { userId } }', { init: admin, headers: { Authorization: `Bearer ${expired}` } }),
     ).rejects.toThrow(/token expired/);
-    await expect(runOverWs(t, '{ viewer { userId } }', { headers: { Authorization: 'Basic abc' } })).rejects.toThrow(
-      /Bearer/,
-    );
+    await expect(runOverWs(t, '{ viewer { userId } }', { headers: { Authorization: 'Basic abc' } })).rejects.toThrow(/Bearer/);
     const audit = `{ auditEvents(filter: { action: "auth.token" }) { edges { node { result actor { userId ip } details { key value } } } } }`;
     type Page = { auditEvents: { edges: { node: { result: string; details: { key: string; value: string }[] } }[] } };
     let found: Page['auditEvents']['edges'][number]['node'] | undefined;
