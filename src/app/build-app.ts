@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../monitoring/monitoring-router.js';
 import type { Config } from '../config/config.js';
+import { createConsoleRoutes } from './console-routes.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
 import { createHttpHandler } from './http-handler.js';
 import { createLogger, type Logger } from './logger.js';
@@ -127,6 +128,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxBodyBytes: config.service.maxRequestBodyBytes,
     serviceName: 'api',
     graphiql: config.graphiql,
+    console: createConsoleRoutes(config),
   });
   const server = createServer((req, res) => {
     // Once the listener closes, responses end their keep-alive connections so none lingers.

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../../monitoring/metrics.js';
+import type { ConsoleRoutes } from './console-routes.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_CSP, graphiqlAssets } from './graphiql.js';
 import type { AppYoga } from './yoga.js';
 
@@ -13,6 +14,8 @@ export interface HttpHandlerOptions {
   serviceName: string;
   /** GraphiQL's page at /graphql and its files under /graphiql/. @default false */
   graphiql?: boolean;
+  /** The web console at / and /console/*; without it / redirects to /graphql. */
+  console?: ConsoleRoutes;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -35,7 +38,9 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       ? path
       : options.graphiql && path.startsWith(GRAPHIQL_ASSET_PREFIX)
         ? GRAPHIQL_ASSET_PREFIX
-        : 'other';
+        : path === '/' || path === '/console' || path.startsWith('/console/')
+          ? '/console'
+          : 'other';
     const method = req.method ?? 'GET';
     const stopTimer = metrics.requestDuration.startTimer({ service: serviceName, endpoint, method });
     res.once('finish', () => {
@@ -68,6 +73,7 @@ export function createHttpHandler(options: HttpHandlerOptions) {
         (await graphiqlAssets()).serve(req, res, path);
         return;
       }
+      if (options.console && (await options.console.handle(req, res, path))) return;
       if (path === '/' && (method === 'GET' || method === 'HEAD')) {
         res.writeHead(302, { location: '/graphql' });
         res.end();
