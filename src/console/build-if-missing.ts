@@ -9,7 +9,11 @@ export const CONSOLE_DIST = fileURLToPath(new URL('../../dist/console/', import.
  * browser tests. `npm run console:build` rebuilds after a change.
  */
 export async function ensureConsoleBuilt(): Promise<void> {
-  if (existsSync(`${CONSOLE_DIST}index.html`)) return;
+  if (!existsSync(`${CONSOLE_DIST}index.html`)) await buildConsole();
+}
+
+/** Builds the console from its sources, always (the browser tests test what is in the tree). */
+export async function buildConsole(): Promise<void> {
   const { build } = await import('vite');
   await build({ configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)), logLevel: 'warn' });
 }
