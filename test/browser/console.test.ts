@@ -14,6 +14,7 @@ import {
   seriousAxeViolations,
   type Traffic,
 } from '../support/browser.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { lockHostSesman } from '../support/host-sesman-lock.js';
 import { need, services, uniqueMongoUri } from '../support/real-services.js';
 import { needXrdp } from '../support/xrdp-available.js';
@@ -77,11 +78,15 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
   });
 
   /** A fresh browser profile signed in through the development sign-in page. */
-  async function signIn(sub: string, role: 'user' | 'operator' | 'admin'): Promise<{ page: Page; traffic: Traffic }> {
-    const { context, traffic } = await isolatedContext(browser, t.url);
+  async function signIn(
+    sub: string,
+    role: 'user' | 'operator' | 'admin',
+    origin = t.url,
+  ): Promise<{ page: Page; traffic: Traffic }> {
+    const { context, traffic } = await isolatedContext(browser, origin);
     contexts.push(context);
     const page = await context.newPage();
-    await page.goto(`${t.url}/`);
+    await page.goto(`${origin}/`);
     await page.getByLabel('User id').fill(sub);
     await page.getByLabel('Role').selectOption(role);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -180,6 +185,39 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     await root.getByRole('heading', { name: 'Limits' }).waitFor();
     await root.getByText('Sessions per user').waitFor();
     await screenshot(root, 'console-limits');
+  });
+
+  it('when the connection drops the indicator says so, and on return the page resyncs what changed meanwhile', async () => {
+    const proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(new URL(t.url).port) });
+    try {
+      const origin = `http://127.0.0.1:${proxy.port}`;
+      const { page } = await signIn('alice', 'user', origin);
+      await expect.poll(() => statusOf(page, 'alice-desk').textContent()).toBe('RUNNING');
+      const indicator = page.getByTestId('live-indicator');
+
+      await proxy.pause('refuse');
+      await expect.poll(() => indicator.getAttribute('data-state'), { timeout: 20_000 }).toBe('reconnecting');
+      expect(await indicator.textContent()).toBe('Reconnecting…');
+      await screenshot(page, 'console-reconnecting');
+      // Changes the page cannot hear about while it is cut off.
+      const alice = await t.token('alice');
+      const fleet = await t.gql<{ servers: { edges: { node: { id: string; name: string } }[] } }>(
+        '{ servers { edges { node { id name } } } }',
+        {},
+        alice,
+      );
+      const desk = fleet.body.data?.servers.edges.find((e) => e.node.name === 'alice-desk')?.node.id;
+      const stopped = await t.gql(`mutation { stopServer(id: "${desk}", force: true) { __typename } }`, {}, alice);
+      expect(stopped.body.data).toEqual({ stopServer: { __typename: 'StopServerSuccess' } });
+      await t.gql('mutation { createServer(input: { name: "made-while-offline" }) { __typename } }', {}, alice);
+
+      await proxy.resume();
+      await expect.poll(() => indicator.getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
+      await expect.poll(() => statusOf(page, 'alice-desk').textContent(), { timeout: 10_000 }).toBe('STOPPED');
+      await page.locator('tr[data-server="made-while-offline"]').waitFor({ timeout: 10_000 });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('axe-core finds no serious or critical violation on the console pages', async () => {
