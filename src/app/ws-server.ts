@@ -9,6 +9,7 @@ import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
 import { type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
+import { resolveDocument, type TrustedDocuments, trustedDocuments } from './trusted-documents.js';
 import type { AppYoga } from './yoga.js';
 
 type Enveloped = ReturnType<AppYoga['getEnveloped']>;
@@ -137,6 +138,7 @@ export function attachWebSocketServer(
   yoga: AppYoga,
   container: Container,
   limits: Partial<WebSocketLimits> = {},
+  trusted: TrustedDocuments = trustedDocuments(container.config.trustedDocumentsOnly),
 ) {
   const maxPerUser = limits.maxSubscriptionsPerUser ?? 100;
   const maxBuffered = limits.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -254,10 +256,14 @@ export function attachWebSocketServer(
           params: payload,
           wsViewer: viewer,
         });
+        // A trusted document by its hash (and, with TRUSTED_DOCUMENTS_ONLY, nothing else).
+        const resolved = resolveDocument(trusted, payload);
+        if (resolved instanceof GraphQLError) return [resolved];
+        const { query } = resolved;
         let document: ReturnType<typeof parse>;
         let errors: readonly GraphQLError[];
         try {
-          document = parse(payload.query);
+          document = parse(query);
           errors = validate(schema, document);
         } catch (err) {
           // Syntax errors and the limits (which throw from parse and validate) go back as errors,
@@ -294,7 +300,7 @@ export function attachWebSocketServer(
           rootValue: undefined as RootWithEnvelope | undefined,
         };
         const selectionKey = [
-          payload.query,
+          query,
           payload.operationName ?? '',
           JSON.stringify(payload.variables ?? {}),
           visibilityKey(contextValue.viewer),

@@ -19,6 +19,7 @@ import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
 import { createSecurityPlugins } from './security-plugins.js';
 import { useSharedSubscriptionExecution } from './shared-subscription-execution.js';
+import { type TrustedDocuments, trustedDocuments, trustedDocumentsPlugin } from './trusted-documents.js';
 
 function rateRules(config: Config): Record<RateGroup, RateRule> {
   return Object.fromEntries(
@@ -45,7 +46,10 @@ function isSubscription(document: DocumentNode, operationName?: string | null): 
   return chosen?.operation === OperationTypeNode.SUBSCRIPTION;
 }
 
-export function createAppYoga(container: Container): AppYoga {
+export function createAppYoga(
+  container: Container,
+  trusted: TrustedDocuments = trustedDocuments(container.config.trustedDocumentsOnly),
+): AppYoga {
   const { config, logger } = container;
   const denied = createDeniedRecorder(container.audit);
   return createYoga<ServerContext, GraphQLContext>({
@@ -68,6 +72,8 @@ export function createAppYoga(container: Container): AppYoga {
     // Our own copy of GraphiQL's code, served from this origin (yoga's default loads it from a CDN).
     renderGraphiQL: async (options) => (await graphiqlAssets()).render(options),
     plugins: [
+      // First: a persisted operation's text must be in place before anything reads the document.
+      trustedDocumentsPlugin(trusted),
       ...createSecurityPlugins({ production: config.env === 'production', graphiql: config.graphiql }),
       // Before the rate limiter: when it stops an operation, only earlier plugins see the result.
       createAuditPlugin({ denied }),

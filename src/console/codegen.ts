@@ -20,7 +20,7 @@ export const config: CodegenConfig = {
   generates: {
     [here('./src/gql/')]: {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: 'sha256' } },
       config: {
         documentMode: 'string',
         enumsAsTypes: true,

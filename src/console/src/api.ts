@@ -48,6 +48,15 @@ export const auth = {
 
 type GqlError = { message: string; extensions?: { code?: string } };
 
+/**
+ * The operation as a trusted document: its sha256 from the generated list, never the text, so
+ * a server with TRUSTED_DOCUMENTS_ONLY runs it (and only such).
+ */
+function operation(document: TypedDocumentString<unknown, unknown>): { query: string; extensions: Record<string, unknown> } {
+  const hash = String(document.__meta__?.hash ?? '').replace(/^sha256:/, '');
+  return { query: '', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } };
+}
+
 export async function request<TResult, TVariables>(
   document: TypedDocumentString<TResult, TVariables>,
   ...[variables]: TVariables extends Record<string, never> ? [] : [TVariables]
@@ -61,7 +70,10 @@ export async function request<TResult, TVariables>(
         accept: 'application/graphql-response+json, application/json',
         ...(auth.token ? { authorization: `Bearer ${auth.token}` } : {}),
       },
-      body: JSON.stringify({ query: document.toString(), variables: variables ?? {} }),
+      body: JSON.stringify({
+        extensions: operation(document as TypedDocumentString<unknown, unknown>).extensions,
+        variables: variables ?? {},
+      }),
     });
   } catch {
     throw new ApiError('NETWORK');
@@ -152,7 +164,7 @@ class Live {
     onError?: (err: ApiError) => void,
   ): () => void {
     return this.ensure().subscribe<TResult>(
-      { query: document.toString(), variables: variables as Record<string, unknown> },
+      { ...operation(document as TypedDocumentString<unknown, unknown>), variables: variables as Record<string, unknown> },
       {
         next: (r) => {
           if (r.data) next(r.data as TResult);

@@ -238,7 +238,7 @@ export const ConsoleViewerDocument = new TypedDocumentString(`
     roles
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleViewerQuery, ConsoleViewerQueryVariables>;
+    `, {"hash":"sha256:3f72c4171a0de27fe66e1c304679522b9a59820a40611f7c8bc9a852d12afb3b"}) as unknown as TypedDocumentString<ConsoleViewerQuery, ConsoleViewerQueryVariables>;
 export const ConsoleFleetDocument = new TypedDocumentString(`
     query ConsoleFleet($first: Int, $after: String) {
   servers(first: $first, after: $after) {
@@ -266,7 +266,7 @@ export const ConsoleFleetDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`) as unknown as TypedDocumentString<ConsoleFleetQuery, ConsoleFleetQueryVariables>;
+}`, {"hash":"sha256:ec817606177ca9196b5cb150864e6ea12cbf4eadc2fc47c90a63bf8a7569a30d"}) as unknown as TypedDocumentString<ConsoleFleetQuery, ConsoleFleetQueryVariables>;
 export const ConsoleServerDocument = new TypedDocumentString(`
     query ConsoleServer($id: ID!) {
   server(id: $id) {
@@ -298,7 +298,7 @@ export const ConsoleServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`) as unknown as TypedDocumentString<ConsoleServerQuery, ConsoleServerQueryVariables>;
+}`, {"hash":"sha256:49aa23aa490e882e158e07e83a13503e4e48c355f2562a792a6de2bc9c6de829"}) as unknown as TypedDocumentString<ConsoleServerQuery, ConsoleServerQueryVariables>;
 export const ConsoleServerEventsDocument = new TypedDocumentString(`
     subscription ConsoleServerEvents($serverId: ID!) {
   serverEvents(serverId: $serverId) {
@@ -320,7 +320,7 @@ export const ConsoleServerEventsDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`) as unknown as TypedDocumentString<ConsoleServerEventsSubscription, ConsoleServerEventsSubscriptionVariables>;
+}`, {"hash":"sha256:eb80e042f4b1e2cdfd0f415797e44ec76fe4eb8fdf9c72eb0de2426169831da5"}) as unknown as TypedDocumentString<ConsoleServerEventsSubscription, ConsoleServerEventsSubscriptionVariables>;
 export const ConsoleCreateServerDocument = new TypedDocumentString(`
     mutation ConsoleCreateServer($name: String!) {
   createServer(input: {name: $name}) {
@@ -348,7 +348,7 @@ export const ConsoleCreateServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`) as unknown as TypedDocumentString<ConsoleCreateServerMutation, ConsoleCreateServerMutationVariables>;
+}`, {"hash":"sha256:e7405075b343bab557b753aa5cba83311e9ffa96df3ad73525e9388fb5981b6b"}) as unknown as TypedDocumentString<ConsoleCreateServerMutation, ConsoleCreateServerMutationVariables>;
 export const ConsoleStartServerDocument = new TypedDocumentString(`
     mutation ConsoleStartServer($id: ID!) {
   startServer(id: $id) {
@@ -376,7 +376,7 @@ export const ConsoleStartServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`) as unknown as TypedDocumentString<ConsoleStartServerMutation, ConsoleStartServerMutationVariables>;
+}`, {"hash":"sha256:9937100f3d7e149f91a9edd94322cd328269dbe00dab161ae94e5a5a86fffcc9"}) as unknown as TypedDocumentString<ConsoleStartServerMutation, ConsoleStartServerMutationVariables>;
 export const ConsoleStopServerDocument = new TypedDocumentString(`
     mutation ConsoleStopServer($id: ID!) {
   stopServer(id: $id, force: true) {
@@ -404,7 +404,7 @@ export const ConsoleStopServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`) as unknown as TypedDocumentString<ConsoleStopServerMutation, ConsoleStopServerMutationVariables>;
+}`, {"hash":"sha256:4bf350303d58dafdc763877093519443f48452b020824171506450246536bde5"}) as unknown as TypedDocumentString<ConsoleStopServerMutation, ConsoleStopServerMutationVariables>;
 export const ConsoleSessionsDocument = new TypedDocumentString(`
     query ConsoleSessions($first: Int) {
   sessions(first: $first) {
@@ -424,7 +424,7 @@ export const ConsoleSessionsDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleSessionsQuery, ConsoleSessionsQueryVariables>;
+    `, {"hash":"sha256:278c49d7cc5ff3cc4d056627c1a943f08a53c69e500f7a2ef4d65fce3a097310"}) as unknown as TypedDocumentString<ConsoleSessionsQuery, ConsoleSessionsQueryVariables>;
 export const ConsoleCreateSessionDocument = new TypedDocumentString(`
     mutation ConsoleCreateSession($serverId: ID!) {
   createSession(input: {serverId: $serverId}) {
@@ -449,7 +449,7 @@ export const ConsoleCreateSessionDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleCreateSessionMutation, ConsoleCreateSessionMutationVariables>;
+    `, {"hash":"sha256:557795a46495e8a1902fef797607255171e5aad3277365523537946bdbb6df02"}) as unknown as TypedDocumentString<ConsoleCreateSessionMutation, ConsoleCreateSessionMutationVariables>;
 export const ConsoleTerminateSessionDocument = new TypedDocumentString(`
     mutation ConsoleTerminateSession($id: ID!) {
   terminateSession(id: $id, force: true) {
@@ -460,7 +460,7 @@ export const ConsoleTerminateSessionDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleTerminateSessionMutation, ConsoleTerminateSessionMutationVariables>;
+    `, {"hash":"sha256:401a7c98662db7bf03842e63db98d9d6d3f8631d0d6fbc4d9ca12469c5a0f286"}) as unknown as TypedDocumentString<ConsoleTerminateSessionMutation, ConsoleTerminateSessionMutationVariables>;
 export const ConsoleAlertsDocument = new TypedDocumentString(`
     query ConsoleAlerts {
   alerts(first: 50) {
@@ -477,7 +477,7 @@ export const ConsoleAlertsDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleAlertsQuery, ConsoleAlertsQueryVariables>;
+    `, {"hash":"sha256:0f0c55332aa6b2dff11fa5b30878937e5b3bcd1e65f95f474693e5a6a38cab1d"}) as unknown as TypedDocumentString<ConsoleAlertsQuery, ConsoleAlertsQueryVariables>;
 export const ConsoleResolveAlertDocument = new TypedDocumentString(`
     mutation ConsoleResolveAlert($id: ID!) {
   resolveAlert(id: $id) {
@@ -488,7 +488,7 @@ export const ConsoleResolveAlertDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleResolveAlertMutation, ConsoleResolveAlertMutationVariables>;
+    `, {"hash":"sha256:f147923a01880e707bf06c5df5d182405438fef5cb0926e1a5dc54a6727de361"}) as unknown as TypedDocumentString<ConsoleResolveAlertMutation, ConsoleResolveAlertMutationVariables>;
 export const ConsoleAuditDocument = new TypedDocumentString(`
     query ConsoleAudit($action: String) {
   auditEvents(first: 50, filter: {action: $action}) {
@@ -512,7 +512,7 @@ export const ConsoleAuditDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleAuditQuery, ConsoleAuditQueryVariables>;
+    `, {"hash":"sha256:8dffbcf37352ca382c96d90018b493f49739ccbdf249620832e384a8e9c59b7b"}) as unknown as TypedDocumentString<ConsoleAuditQuery, ConsoleAuditQueryVariables>;
 export const ConsoleLimitsDocument = new TypedDocumentString(`
     query ConsoleLimits {
   resourceLimits {
@@ -530,4 +530,4 @@ export const ConsoleLimitsDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;
+    `, {"hash":"sha256:4d637e20d59147bfa8cef0ee62173c7f2af4b0014a520b2d8896b173bdfdd8ed"}) as unknown as TypedDocumentString<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;
