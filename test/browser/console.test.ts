@@ -99,6 +99,12 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
 
   it('a user creates and starts a server and watches it go RUNNING, then gets a .rdp file that matches it', async () => {
     const { page, traffic } = await signIn('alice', 'user');
+    // Bad input comes back in words, never a code alone, a stack or [object Object].
+    await page.getByLabel('New server name').fill('   ');
+    await page.getByRole('button', { name: 'Create server' }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('Some of what you entered is not valid');
+    expect(await alert.textContent()).not.toMatch(/\[object|\bat \S+:\d+|Error:/);
     await page.getByLabel('New server name').fill('alice-desk');
     await page.getByRole('button', { name: 'Create server' }).click();
     await expect.poll(() => statusOf(page, 'alice-desk').textContent()).toBe('STOPPED');
