@@ -107,6 +107,12 @@ export const AlertsQuery = graphql(`
   }
 `);
 
+export const AlertEventsSubscription = graphql(`
+  subscription ConsoleAlertEvents {
+    alertEvents { kind alert { id } }
+  }
+`);
+
 export const ResolveAlertMutation = graphql(`
   mutation ConsoleResolveAlert($id: ID!) {
     resolveAlert(id: $id) {

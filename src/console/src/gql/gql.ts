@@ -26,6 +26,7 @@ type Documents = {
     "\n  mutation ConsoleCreateSession($serverId: ID!) {\n    createSession(input: { serverId: $serverId }) {\n      __typename\n      ... on CreateSessionSuccess {\n        session { id status }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleCreateSessionDocument,
     "\n  mutation ConsoleTerminateSession($id: ID!) {\n    terminateSession(id: $id, force: true) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleTerminateSessionDocument,
     "\n  query ConsoleAlerts {\n    alerts(first: 50) {\n      edges { node { id severity message resource subjectId resolved createdAt } }\n    }\n  }\n": typeof types.ConsoleAlertsDocument,
+    "\n  subscription ConsoleAlertEvents {\n    alertEvents { kind alert { id } }\n  }\n": typeof types.ConsoleAlertEventsDocument,
     "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleResolveAlertDocument,
     "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n": typeof types.ConsoleAuditDocument,
     "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n": typeof types.ConsoleLimitsDocument,
@@ -42,6 +43,7 @@ const documents: Documents = {
     "\n  mutation ConsoleCreateSession($serverId: ID!) {\n    createSession(input: { serverId: $serverId }) {\n      __typename\n      ... on CreateSessionSuccess {\n        session { id status }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleCreateSessionDocument,
     "\n  mutation ConsoleTerminateSession($id: ID!) {\n    terminateSession(id: $id, force: true) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleTerminateSessionDocument,
     "\n  query ConsoleAlerts {\n    alerts(first: 50) {\n      edges { node { id severity message resource subjectId resolved createdAt } }\n    }\n  }\n": types.ConsoleAlertsDocument,
+    "\n  subscription ConsoleAlertEvents {\n    alertEvents { kind alert { id } }\n  }\n": types.ConsoleAlertEventsDocument,
     "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleResolveAlertDocument,
     "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n": types.ConsoleAuditDocument,
     "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n": types.ConsoleLimitsDocument,
@@ -91,6 +93,10 @@ export function graphql(source: "\n  mutation ConsoleTerminateSession($id: ID!) 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ConsoleAlerts {\n    alerts(first: 50) {\n      edges { node { id severity message resource subjectId resolved createdAt } }\n    }\n  }\n"): typeof import('./graphql').ConsoleAlertsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleAlertEvents {\n    alertEvents { kind alert { id } }\n  }\n"): typeof import('./graphql').ConsoleAlertEventsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

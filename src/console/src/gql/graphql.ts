@@ -4,6 +4,15 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What happened to an alert. */
+export type AlertEventKind =
+  /** It was raised. */
+  | 'RAISED'
+  /** It was resolved, by itself or by an operator. */
+  | 'RESOLVED'
+  /** Open when the subscription started (or resynced). */
+  | 'SNAPSHOT';
+
 /** Which resource crossed its threshold. */
 export type AlertResource =
   /** CPU percent (threshold 80). */
@@ -173,6 +182,11 @@ export type ConsoleAlertsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type ConsoleAlertsQuery = { alerts: { edges: Array<{ node: { id: string, severity: AlertSeverity, message: string, resource: AlertResource, subjectId: string, resolved: boolean, createdAt: string } }> } };
+
+export type ConsoleAlertEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleAlertEventsSubscription = { alertEvents: { kind: AlertEventKind, alert: { id: string } } };
 
 export type ConsoleResolveAlertMutationVariables = Exact<{
   id: string | number;
@@ -478,6 +492,16 @@ export const ConsoleAlertsDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:0f0c55332aa6b2dff11fa5b30878937e5b3bcd1e65f95f474693e5a6a38cab1d"}) as unknown as TypedDocumentString<ConsoleAlertsQuery, ConsoleAlertsQueryVariables>;
+export const ConsoleAlertEventsDocument = new TypedDocumentString(`
+    subscription ConsoleAlertEvents {
+  alertEvents {
+    kind
+    alert {
+      id
+    }
+  }
+}
+    `, {"hash":"sha256:8888df1957f4ad5f4ae9e7efe927103ea328b1d50f7a376628f35539817b5fa8"}) as unknown as TypedDocumentString<ConsoleAlertEventsSubscription, ConsoleAlertEventsSubscriptionVariables>;
 export const ConsoleResolveAlertDocument = new TypedDocumentString(`
     mutation ConsoleResolveAlert($id: ID!) {
   resolveAlert(id: $id) {

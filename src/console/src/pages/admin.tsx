@@ -1,11 +1,19 @@
-import { useState } from 'preact/hooks';
-import { request, unwrap } from '../api';
-import { AlertsQuery, AuditQuery, LimitsQuery, ResolveAlertMutation } from '../operations';
+import { useEffect, useState } from 'preact/hooks';
+import { live, request, unwrap } from '../api';
+import { AlertEventsSubscription, AlertsQuery, AuditQuery, LimitsQuery, ResolveAlertMutation } from '../operations';
 import { ErrorText, useQuery, when } from '../ui';
 
 export function AlertsPage() {
   const { data, error, reload } = useQuery(() => request(AlertsQuery));
   const [actionError, setActionError] = useState<unknown>(null);
+  // Live: a raised or resolved alert reloads the list (the snapshot at subscribe is already shown).
+  useEffect(
+    () =>
+      live.subscribe(AlertEventsSubscription, {}, (d) => {
+        if (d.alertEvents.kind !== 'SNAPSHOT') reload();
+      }),
+    [],
+  );
   const resolve = async (id: string) => {
     try {
       unwrap((await request(ResolveAlertMutation, { id })).resolveAlert);
