@@ -43,6 +43,8 @@ export interface BuildAppOptions extends ContainerOverrides {
   databaseWaitMs?: number;
   /** WebSocket limits beyond the configuration (tests make the slow-consumer cap small). @default {} */
   webSocketLimits?: Partial<WebSocketLimits>;
+  /** Where the console's build is. @default dist/console */
+  consoleDir?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -128,7 +130,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxBodyBytes: config.service.maxRequestBodyBytes,
     serviceName: 'api',
     graphiql: config.graphiql,
-    console: createConsoleRoutes(config),
+    console: createConsoleRoutes(config, options.consoleDir),
   });
   const server = createServer((req, res) => {
     // Once the listener closes, responses end their keep-alive connections so none lingers.

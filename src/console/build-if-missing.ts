@@ -12,10 +12,17 @@ export async function ensureConsoleBuilt(): Promise<void> {
   if (!existsSync(`${CONSOLE_DIST}index.html`)) await buildConsole();
 }
 
-/** Builds the console from its sources, always (the browser tests test what is in the tree). */
-export async function buildConsole(): Promise<void> {
+/**
+ * Builds the console from its sources, always: into dist/console, or into `outDir` (the browser
+ * tests each build their own, so parallel files never serve a directory another one is emptying).
+ */
+export async function buildConsole(outDir?: string): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)), logLevel: 'warn' });
+  await build({
+    configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)),
+    logLevel: 'warn',
+    ...(outDir ? { build: { outDir, emptyOutDir: true } } : {}),
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

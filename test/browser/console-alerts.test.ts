@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,20 +19,30 @@ describe.skipIf(!enabled)('console alerts in chromium', { timeout: 120_000 }, ()
   let t: TestApp;
   let browser: Browser;
   let dbUri: string;
+  let consoleDir = '';
   const probe = new FakeProbe();
 
   beforeAll(async () => {
-    await buildConsole();
+    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    await buildConsole(consoleDir);
     dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_alerts');
     t = await startTestApp(
-      { MONGODB_URI: dbUri, REDIS_URL: services.redisUrl ?? '', METRICS_INTERVAL: '1' },
-      { runtime: new FakeServerRuntime(), hostProbe: probe },
+      {
+        MONGODB_URI: dbUri,
+        REDIS_URL: services.redisUrl ?? '',
+        METRICS_INTERVAL: '1',
+        // A host name of its own: the collector's lease in the shared Redis is per host, and other
+        // suites' services on this machine must not be the ones collecting for it.
+        RDP_PUBLIC_HOST: `console-alerts-${process.pid}`,
+      },
+      { runtime: new FakeServerRuntime(), hostProbe: probe, consoleDir },
     );
     browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await t?.stop();
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
     if (dbUri) {
       const client = new MongoClient(dbUri);
       await client.db().dropDatabase();
@@ -48,7 +61,7 @@ describe.skipIf(!enabled)('console alerts in chromium', { timeout: 120_000 }, ()
       await page.getByRole('heading', { name: 'Fleet' }).waitFor();
       await page.getByRole('link', { name: 'Alerts' }).click();
       await page.getByText('No alerts.').waitFor();
-      await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state')).toBe('live');
+      await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
 
       probe.host = figures({ cpuPercent: 97, memoryPercent: 20 });
       // First the service raises it (rounds every second; the rules want it sustained).

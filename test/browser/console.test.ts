@@ -42,23 +42,28 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
   let browser: Browser;
   let dbUri: string;
   let dir: string;
+  let consoleDir = '';
   let unlock: () => Promise<void> = async () => {};
   const contexts: BrowserContext[] = [];
   // Below the kernel's ephemeral range (32768+), so no outgoing connection holds a test port.
   const base = 22000 + Math.floor(Math.random() * 100) * 10;
 
   beforeAll(async () => {
-    await buildConsole();
+    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    await buildConsole(consoleDir);
     unlock = await lockHostSesman();
     dir = mkdtempSync(join(tmpdir(), 'rdp-console-'));
     dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_browser');
-    t = await startTestApp({
-      MONGODB_URI: dbUri,
-      REDIS_URL: services.redisUrl ?? '',
-      XRDP_CONFIG_PATH: dir,
-      RDP_LOOPBACK_ONLY: 'true',
-      RDP_PORT_RANGE: `${base}-${base + 9}`,
-    });
+    t = await startTestApp(
+      {
+        MONGODB_URI: dbUri,
+        REDIS_URL: services.redisUrl ?? '',
+        XRDP_CONFIG_PATH: dir,
+        RDP_LOOPBACK_ONLY: 'true',
+        RDP_PORT_RANGE: `${base}-${base + 9}`,
+      },
+      { consoleDir },
+    );
     browser = await launchBrowser();
     // The host's sesman lock may be held by another suite for a while.
   }, 240_000);
@@ -69,6 +74,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     await t?.app.container.sesman.stop().catch(() => undefined);
     await t?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
     await unlock();
     if (dbUri) {
       const client = new MongoClient(dbUri);
@@ -91,7 +97,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     await page.getByLabel('Role').selectOption(role);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state')).toBe('live');
+    await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
     return { page, traffic };
   }
 
@@ -103,11 +109,11 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     await page.getByLabel('New server name').fill('   ');
     await page.getByRole('button', { name: 'Create server' }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('Some of what you entered is not valid');
+    await expect.poll(() => alert.textContent(), { timeout: 15_000 }).toContain('Some of what you entered is not valid');
     expect(await alert.textContent()).not.toMatch(/\[object|\bat \S+:\d+|Error:/);
     await page.getByLabel('New server name').fill('alice-desk');
     await page.getByRole('button', { name: 'Create server' }).click();
-    await expect.poll(() => statusOf(page, 'alice-desk').textContent()).toBe('STOPPED');
+    await expect.poll(() => statusOf(page, 'alice-desk').textContent(), { timeout: 15_000 }).toBe('STOPPED');
     await screenshot(page, 'console-fleet');
 
     // Start asks first; the keyboard alone confirms it.
@@ -175,7 +181,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     await t.gql('mutation { createServer(input: { name: "bob-box" }) { __typename } }', {}, bob);
 
     const { page: alice } = await signIn('alice', 'user');
-    await expect.poll(() => alice.locator('tr[data-server]').count()).toBeGreaterThan(0);
+    await alice.locator('tr[data-server="alice-desk"]').waitFor();
     expect(await alice.locator('tr[data-server="bob-box"]').count()).toBe(0);
     expect(await alice.getByRole('link', { name: 'Limits' }).count()).toBe(0);
     await alice.goto(`${t.url}/console/limits`);
@@ -198,7 +204,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     try {
       const origin = `http://127.0.0.1:${proxy.port}`;
       const { page } = await signIn('alice', 'user', origin);
-      await expect.poll(() => statusOf(page, 'alice-desk').textContent()).toBe('RUNNING');
+      await expect.poll(() => statusOf(page, 'alice-desk').textContent(), { timeout: 15_000 }).toBe('RUNNING');
       const indicator = page.getByTestId('live-indicator');
 
       await proxy.pause('refuse');

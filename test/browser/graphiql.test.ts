@@ -43,7 +43,7 @@ describe.skipIf(!enabled)('GraphiQL in chromium, on FerretDB and Redis', { timeo
       await page.goto(`${t.url}/graphql`);
       const queryEditor = page.locator('.graphiql-query-editor .monaco-editor').first();
       await queryEditor.waitFor();
-      await expect.poll(() => textOf(queryEditor)).toContain('npm run token');
+      await expect.poll(() => textOf(queryEditor), { timeout: 15_000 }).toContain('npm run token');
 
       const alice = await t.token('alice', ['user']);
       const created = await t.gql<{ createServer: { server: { id: string } } }>(
