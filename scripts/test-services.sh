@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start/stop the real services the test suite talks to: FerretDB (MongoDB wire protocol, SQLite
 # backend) on 127.0.0.1:27017, Redis on 127.0.0.1:6379, the xrdp/FreeRDP/X packages, and the
-# tools the deployment tests run (prometheus, promtool, shellcheck).
+# tools the deployment tests run (prometheus, promtool, shellcheck), and Debian's chromium, which
+# the browser tests drive through playwright-core (never a downloaded browser).
 # Run `scripts/test-services.sh --help` for usage.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -13,10 +14,11 @@ readonly REDIS_HOST=127.0.0.1 REDIS_PORT=6379
 readonly MONGODB_URI="mongodb://$MONGO_HOST:$MONGO_PORT/lucid_rdp_test"
 readonly REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT"
 readonly XRDP_BINARIES=(/usr/sbin/xrdp /usr/bin/xfreerdp /usr/bin/Xvfb /usr/bin/Xvnc /usr/bin/xterm
-  /usr/bin/xprintidle /usr/bin/xdotool /usr/bin/prometheus /usr/bin/promtool /usr/bin/shellcheck)
-# xprintidle reads a desktop's input idle time (the service uses it); xdotool makes input in tests.
+  /usr/bin/xprintidle /usr/bin/xdotool /usr/bin/prometheus /usr/bin/promtool /usr/bin/shellcheck /usr/bin/chromium)
+# xprintidle reads a desktop's input idle time (the service uses it); xdotool makes input in tests;
+# chromium is the browser of the console and GraphiQL tests (driven by playwright-core).
 readonly XRDP_PACKAGES=(xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm xprintidle xdotool openssl
-  prometheus shellcheck)
+  prometheus shellcheck chromium)
 # Fixed (compiled-in) pid files: if a daemon-mode xrdp/sesman holds them, every other xrdp,
 # --nodaemon included, refuses to start. Our tests always use --nodaemon, which writes none.
 readonly XRDP_PIDFILES=(/run/xrdp/xrdp.pid /run/xrdp/xrdp-sesman.pid)
@@ -35,7 +37,7 @@ Usage: $(basename "$0") start|stop|env|--help
           - starts FerretDB on $MONGO_HOST:$MONGO_PORT (SQLite backend, data wiped on each fresh
             start) unless something already answers there;
           - starts Redis on $REDIS_HOST:$REDIS_PORT unless it already answers PING;
-          - apt-installs xrdp and friends, prometheus and shellcheck if one of
+          - apt-installs xrdp and friends, prometheus, shellcheck and chromium if one of
             ${XRDP_BINARIES[*]} is missing (needs root), and stops a system
             xrdp/xrdp-sesman daemon holding ${XRDP_PIDFILES[*]}.
   stop    Stop FerretDB and Redis, but only the ones this script started (pid files in the

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createMonitoringRouter, type ReadinessCheck, runChecks } from '../../monitoring/monitoring-router.js';
 import type { Config } from '../config/config.js';
 import { hostSubjectId } from '../domain/resources/resource-collector.js';
+import { createConsoleRoutes } from './console-routes.js';
 import { type Container, type ContainerOverrides, createContainer } from './container.js';
 import { cleanUpAccountsAtStart, stopHostAtShutdown } from './host-lifecycle.js';
 import { startLocalHost } from './hosts-wiring.js';
@@ -40,6 +41,8 @@ export interface BuildAppOptions extends ContainerOverrides, JobIntervals {
   databaseWaitMs?: number;
   /** WebSocket limits beyond the configuration (tests make the slow-consumer cap small). @default {} */
   webSocketLimits?: Partial<WebSocketLimits>;
+  /** Where the console's build is. @default dist/console */
+  consoleDir?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -142,6 +145,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     monitoring,
     maxBodyBytes: config.service.maxRequestBodyBytes,
     serviceName: 'api',
+    graphiql: config.graphiql,
+    console: createConsoleRoutes(config, options.consoleDir),
   });
   const server = createServer((req, res) => {
     // Once the listener closes, responses end their keep-alive connections so none lingers.

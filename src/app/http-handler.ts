@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../../monitoring/metrics.js';
+import type { ConsoleRoutes } from './console-routes.js';
+import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_CSP, graphiqlAssets } from './graphiql.js';
 import type { AppYoga } from './yoga.js';
 
 const KNOWN_ENDPOINTS = new Set(['/graphql', '/health', '/health/live', '/health/ready', '/metrics']);
@@ -10,6 +12,10 @@ export interface HttpHandlerOptions {
   monitoring: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
   maxBodyBytes: number;
   serviceName: string;
+  /** GraphiQL's page at /graphql and its files under /graphiql/. @default false */
+  graphiql?: boolean;
+  /** The web console at / and /console/*; without it / redirects to /graphql. */
+  console?: ConsoleRoutes;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -28,7 +34,13 @@ export function createHttpHandler(options: HttpHandlerOptions) {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const endpoint = KNOWN_ENDPOINTS.has(path) ? path : 'other';
+    const endpoint = KNOWN_ENDPOINTS.has(path)
+      ? path
+      : options.graphiql && path.startsWith(GRAPHIQL_ASSET_PREFIX)
+        ? GRAPHIQL_ASSET_PREFIX
+        : path === '/' || path === '/console' || path.startsWith('/console/')
+          ? '/console'
+          : 'other';
     const method = req.method ?? 'GET';
     const stopTimer = metrics.requestDuration.startTimer({ service: serviceName, endpoint, method });
     res.once('finish', () => {
@@ -52,9 +64,16 @@ export function createHttpHandler(options: HttpHandlerOptions) {
             return;
           }
         }
+        // The page yoga renders for a browser; harmless on the JSON answers to the same GET.
+        if (options.graphiql && method === 'GET') res.setHeader('content-security-policy', GRAPHIQL_CSP);
         await yoga.requestListener(req, res);
         return;
       }
+      if (options.graphiql && path.startsWith(GRAPHIQL_ASSET_PREFIX)) {
+        (await graphiqlAssets()).serve(req, res, path);
+        return;
+      }
+      if (options.console && (await options.console.handle(req, res, path))) return;
       if (path === '/' && (method === 'GET' || method === 'HEAD')) {
         res.writeHead(302, { location: '/graphql' });
         res.end();

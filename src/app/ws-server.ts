@@ -9,6 +9,7 @@ import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
 import { type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
+import { resolveDocument, type TrustedDocuments, trustedDocuments } from './trusted-documents.js';
 import type { AppYoga } from './yoga.js';
 
 type Enveloped = ReturnType<AppYoga['getEnveloped']>;
@@ -87,12 +88,25 @@ function withoutHttpHints(result: ExecutionResult): ExecutionResult | undefined 
 }
 
 /** Reads the bearer token from connection_init: `{ authorization: "Bearer ..." }` (any case). */
-function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+function authorizationOf(params: Readonly<Record<string, unknown>> | undefined | null): string | undefined {
   if (!params) return undefined;
   for (const [k, v] of Object.entries(params)) {
     if (k.toLowerCase() === 'authorization' && typeof v === 'string') return v;
   }
   return undefined;
+}
+
+/**
+ * The token a subscribe message carries in `extensions.headers` (what GraphiQL sends from its
+ * headers tab); undefined when there is none, so the connection's viewer applies. An empty value
+ * counts as none.
+ */
+function operationAuthorization(extensions: unknown): string | undefined {
+  if (typeof extensions !== 'object' || extensions === null) return undefined;
+  const headers = (extensions as { headers?: unknown }).headers;
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const value = authorizationOf(headers as Record<string, unknown>);
+  return value === '' ? undefined : value;
 }
 
 /** The fields of the upgrade request clientIp reads, without the rest of it. */
@@ -122,12 +136,17 @@ export interface WebSocketLimits {
   connectionInitWaitTimeoutMs: number;
 }
 
+type ConnectionViewer = (Viewer & { expiresAt?: Date }) | null;
+
 interface Connection {
-  viewer: (Viewer & { expiresAt?: Date }) | null;
+  viewer: ConnectionViewer;
   /** What yoga's context reads of the upgrade request (the address); the request itself is let go. */
   origin: IncomingMessage;
   expiry?: NodeJS.Timeout;
-  active: Set<string>;
+  /** When the connection ends: the earliest expiry of any token it was given. */
+  expiresAt?: number;
+  /** Open operations and the user each counts against (null: anonymous). */
+  active: Map<string, string | null>;
 }
 
 /**
@@ -141,6 +160,7 @@ export function attachWebSocketServer(
   yoga: AppYoga,
   container: Container,
   limits: Partial<WebSocketLimits> = {},
+  trusted: TrustedDocuments = trustedDocuments(container.config.trustedDocumentsOnly),
 ) {
   const maxPerUser = limits.maxSubscriptionsPerUser ?? 100;
   const maxBuffered = limits.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -162,12 +182,35 @@ export function attachWebSocketServer(
   // execution and one serialization per event; each gets the frame written to its socket.
   const fanout = new SubscriptionFanout({ maxBufferedBytes: maxBuffered, onSlowConsumer: closeSlow });
   const release = (conn: Connection, id: string) => {
-    if (!conn.active.delete(id)) return;
+    const userId = conn.active.get(id);
+    if (userId === undefined) return;
+    conn.active.delete(id);
     gauge.dec();
-    if (!conn.viewer) return;
-    const n = (openByUser.get(conn.viewer.userId) ?? 1) - 1;
-    if (n <= 0) openByUser.delete(conn.viewer.userId);
-    else openByUser.set(conn.viewer.userId, n);
+    if (userId === null) return;
+    const n = (openByUser.get(userId) ?? 1) - 1;
+    if (n <= 0) openByUser.delete(userId);
+    else openByUser.set(userId, n);
+  };
+  const auditRefusedToken = (err: UnauthenticatedError, ip: string | null | undefined) =>
+    denied({
+      actor: { userId: null, name: null, ip: ip ?? null },
+      action: 'auth.token',
+      target: null,
+      result: 'DENIED',
+      details: { code: err.code, reason: err.message, transport: 'websocket' },
+    });
+  /** A connection ends when the first of its tokens expires, whichever message brought it. */
+  const closeAtExpiry = (conn: Connection, socket: WebSocket, expiresAt: Date | undefined) => {
+    if (!expiresAt) return;
+    const at = expiresAt.getTime();
+    if (conn.expiresAt !== undefined && conn.expiresAt <= at) return;
+    clearTimeout(conn.expiry);
+    conn.expiresAt = at;
+    conn.expiry = setTimeout(
+      () => socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
+      Math.max(0, at - Date.now()),
+    );
+    conn.expiry.unref();
   };
   const disposable = useServer(
     {
@@ -184,28 +227,15 @@ export function attachWebSocketServer(
           viewer = await viewerFromHeader(container, authorizationOf(ctx.connectionParams));
         } catch (err) {
           if (err instanceof UnauthenticatedError) {
-            denied({
-              actor: { userId: null, name: null, ip: clientIp(ctx.extra.request, container.config.service.trustProxy) },
-              action: 'auth.token',
-              target: null,
-              result: 'DENIED',
-              details: { code: err.code, reason: err.message, transport: 'websocket' },
-            });
+            auditRefusedToken(err, clientIp(ctx.extra.request, container.config.service.trustProxy));
           }
           return false;
         }
-        const conn: Connection = { viewer, origin: originOf(ctx.extra.request), active: new Set() };
+        const conn: Connection = { viewer, origin: originOf(ctx.extra.request), active: new Map() };
         // graphql-ws keeps the upgrade request (headers, socket refs) for the connection's life:
         // kilobytes per connection for an address read once per subscribe.
         (ctx.extra as { request?: IncomingMessage }).request = undefined;
-        if (viewer?.expiresAt) {
-          const socket = ctx.extra.socket;
-          conn.expiry = setTimeout(
-            () => socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
-            Math.max(0, viewer.expiresAt.getTime() - Date.now()),
-          );
-          conn.expiry.unref();
-        }
+        closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
         connections.set(ctx, conn);
         return true;
       },
@@ -223,21 +253,39 @@ export function attachWebSocketServer(
         const conn = connections.get(ctx);
         if (!conn) return;
         clearTimeout(conn.expiry);
-        for (const id of [...conn.active]) release(conn, id);
+        for (const id of [...conn.active.keys()]) release(conn, id);
       },
       onSubscribe: async (ctx, id, payload) => {
         const conn = connections.get(ctx);
+        let viewer: ConnectionViewer = conn?.viewer ?? null;
+        // A token in the subscribe message (GraphiQL's headers tab) is verified like one at
+        // connection_init; a refused one is audited and refuses this operation.
+        const operationToken = operationAuthorization(payload.extensions);
+        if (operationToken !== undefined) {
+          try {
+            viewer = await viewerFromHeader(container, operationToken);
+          } catch (err) {
+            if (!(err instanceof UnauthenticatedError)) throw err;
+            auditRefusedToken(err, conn ? clientIp(conn.origin, container.config.service.trustProxy) : null);
+            return [new GraphQLError(err.message, { extensions: { code: err.code } })];
+          }
+          if (conn) closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: conn?.origin,
           socket: ctx.extra.socket,
           params: payload,
-          wsViewer: conn?.viewer ?? null,
+          wsViewer: viewer,
         });
+        // A trusted document by its hash (and, with TRUSTED_DOCUMENTS_ONLY, nothing else).
+        const resolved = resolveDocument(trusted, payload);
+        if (resolved instanceof GraphQLError) return [resolved];
+        const { query } = resolved;
         let document: ReturnType<typeof parse>;
         let errors: readonly GraphQLError[];
         try {
-          document = parse(payload.query);
+          document = parse(query);
           errors = validate(schema, document);
         } catch (err) {
           // Syntax errors and the limits (which throw from parse and validate) go back as errors,
@@ -246,8 +294,8 @@ export function attachWebSocketServer(
           throw err;
         }
         if (errors.length > 0) return errors.map(withoutHttpHint);
-        if (conn?.viewer) {
-          const open = openByUser.get(conn.viewer.userId) ?? 0;
+        if (viewer) {
+          const open = openByUser.get(viewer.userId) ?? 0;
           if (open >= maxPerUser) {
             return [
               new GraphQLError(`at most ${maxPerUser} open subscriptions per user`, {
@@ -255,10 +303,10 @@ export function attachWebSocketServer(
               }),
             ];
           }
-          openByUser.set(conn.viewer.userId, open + 1);
+          if (conn) openByUser.set(viewer.userId, open + 1);
         }
         if (conn) {
-          conn.active.add(id);
+          conn.active.set(id, viewer?.userId ?? null);
           gauge.inc();
         }
         const contextValue = await contextFactory();
@@ -274,7 +322,7 @@ export function attachWebSocketServer(
           rootValue: undefined as RootWithEnvelope | undefined,
         };
         const selectionKey = [
-          payload.query,
+          query,
           payload.operationName ?? '',
           JSON.stringify(payload.variables ?? {}),
           visibilityKey(contextValue.viewer),

@@ -13,12 +13,14 @@ import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { createMaskError } from './error-masking.js';
+import { GRAPHIQL_DEFAULT_HEADERS, GRAPHIQL_DEFAULT_QUERY, graphiqlAssets } from './graphiql.js';
 import { createOperationMetricsPlugin } from './operation-metrics-plugin.js';
 import { createRateLimitPlugin } from './rate-limit-plugin.js';
 import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
 import { createSecurityPlugins } from './security-plugins.js';
 import { useSharedSubscriptionExecution } from './shared-subscription-execution.js';
+import { type TrustedDocuments, trustedDocuments, trustedDocumentsPlugin } from './trusted-documents.js';
 import { createVariableCostPlugin } from './variable-cost-plugin.js';
 import { createVariablesPlugin } from './variables-plugin.js';
 
@@ -47,7 +49,10 @@ function isSubscription(document: DocumentNode, operationName?: string | null): 
   return chosen?.operation === OperationTypeNode.SUBSCRIPTION;
 }
 
-export function createAppYoga(container: Container): AppYoga {
+export function createAppYoga(
+  container: Container,
+  trusted: TrustedDocuments = trustedDocuments(container.config.trustedDocumentsOnly),
+): AppYoga {
   const { config, logger } = container;
   const denied = createDeniedRecorder(container.audit);
   return createYoga<ServerContext, GraphQLContext>({
@@ -58,9 +63,21 @@ export function createAppYoga(container: Container): AppYoga {
     maxRequestBodySize: false,
     batching: false,
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'RDP Services Cluster', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql
+      ? {
+          title: 'RDP Services Cluster',
+          subscriptionsProtocol: 'WS',
+          defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+          headers: GRAPHIQL_DEFAULT_HEADERS,
+          defaultEditorToolsVisibility: 'headers',
+        }
+      : false,
+    // Our own copy of GraphiQL's code, served from this origin (yoga's default loads it from a CDN).
+    renderGraphiQL: async (options) => (await graphiqlAssets()).render(options),
     plugins: [
-      ...createSecurityPlugins({ production: config.env === 'production' }),
+      // First: a persisted operation's text must be in place before anything reads the document.
+      trustedDocumentsPlugin(trusted),
+      ...createSecurityPlugins({ production: config.env === 'production', graphiql: config.graphiql }),
       // Before the rate limiter: when it stops an operation, only earlier plugins see the result.
       createAuditPlugin({ denied }),
       // Before the rate limiter too, so refused operations are counted.

@@ -121,6 +121,7 @@ const envSchema = z.object({
   MAX_REQUEST_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   ENABLE_GRAPHIQL: bool.optional(),
+  TRUSTED_DOCUMENTS_ONLY: bool.default(false),
   WS_MAX_SUBSCRIPTIONS_PER_USER: int(1, 100_000).default(100),
   RATE_LIMIT_ENABLED: bool.default(true),
   RATE_LIMIT_SERVERS_PER_MIN: int(1, 1_000_000).default(100),
@@ -304,6 +305,8 @@ export interface Config {
   graphiql: boolean;
   /** Variables that are set but that the service does not read; start-up names them in one warning. */
   ignoredVariables: IgnoredVariable[];
+  /** Execute only the console's trusted documents (by sha256), never a client's own query text. */
+  trustedDocumentsOnly: boolean;
 }
 
 export const MIN_SECRET_BYTES = 32;
@@ -421,6 +424,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     dataDir: e.DATA_DIR,
     graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
+    trustedDocumentsOnly: e.TRUSTED_DOCUMENTS_ONLY,
     wsMaxSubscriptionsPerUser: e.WS_MAX_SUBSCRIPTIONS_PER_USER,
     ignoredVariables: ignoredVariables(cleaned),
     rateLimits: {

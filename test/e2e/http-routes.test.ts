@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP } from '../../src/app/console-routes.js';
 import { startTestApp, type TestApp } from '../support/app-harness.js';
 
 /** A raw request, so tests control Content-Length exactly. */
@@ -98,11 +99,13 @@ describe('HTTP routes beside GraphQL', () => {
     expect(await allowed.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
-  it('unknown paths are 404 and / redirects to /graphql', async () => {
+  it('unknown paths are 404 and / is the console page (or, before a build, how to build it)', async () => {
     expect((await fetch(`${t.url}/nope`)).status).toBe(404);
     const r = await fetch(`${t.url}/`, { redirect: 'manual' });
-    expect(r.status).toBe(302);
-    expect(r.headers.get('location')).toBe('/graphql');
+    expect([200, 503]).toContain(r.status);
+    expect(r.headers.get('content-type')).toContain('text/html');
+    expect(r.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+    expect(await r.text()).toMatch(/id="app"|npm run console:build/);
   });
 
   it('an unexpected failure is masked: no message, stack or path leaks', async () => {

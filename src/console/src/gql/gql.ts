@@ -1,0 +1,116 @@
+/* eslint-disable */
+import * as types from './graphql';
+
+
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  query ConsoleViewer {\n    viewer { userId username roles }\n  }\n": typeof types.ConsoleViewerDocument,
+    "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n  }\n": typeof types.ConsoleFleetDocument,
+    "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": typeof types.ConsoleServerDocument,
+    "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": typeof types.ConsoleServerEventsDocument,
+    "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleCreateServerDocument,
+    "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleStartServerDocument,
+    "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleStopServerDocument,
+    "\n  query ConsoleSessions($first: Int) {\n    sessions(first: $first) {\n      totalCount\n      edges { node { id username owner status serverId createdAt server { name } } }\n    }\n  }\n": typeof types.ConsoleSessionsDocument,
+    "\n  mutation ConsoleCreateSession($serverId: ID!) {\n    createSession(input: { serverId: $serverId }) {\n      __typename\n      ... on CreateSessionSuccess {\n        session { id status }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleCreateSessionDocument,
+    "\n  mutation ConsoleTerminateSession($id: ID!) {\n    terminateSession(id: $id, force: true) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleTerminateSessionDocument,
+    "\n  query ConsoleAlerts {\n    alerts(first: 50) {\n      edges { node { id severity message resource subjectId resolved createdAt } }\n    }\n  }\n": typeof types.ConsoleAlertsDocument,
+    "\n  subscription ConsoleAlertEvents {\n    alertEvents { kind alert { id } }\n  }\n": typeof types.ConsoleAlertEventsDocument,
+    "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleResolveAlertDocument,
+    "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n": typeof types.ConsoleAuditDocument,
+    "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n": typeof types.ConsoleLimitsDocument,
+};
+const documents: Documents = {
+    "\n  query ConsoleViewer {\n    viewer { userId username roles }\n  }\n": types.ConsoleViewerDocument,
+    "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n  }\n": types.ConsoleFleetDocument,
+    "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": types.ConsoleServerDocument,
+    "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": types.ConsoleServerEventsDocument,
+    "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleCreateServerDocument,
+    "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleStartServerDocument,
+    "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleStopServerDocument,
+    "\n  query ConsoleSessions($first: Int) {\n    sessions(first: $first) {\n      totalCount\n      edges { node { id username owner status serverId createdAt server { name } } }\n    }\n  }\n": types.ConsoleSessionsDocument,
+    "\n  mutation ConsoleCreateSession($serverId: ID!) {\n    createSession(input: { serverId: $serverId }) {\n      __typename\n      ... on CreateSessionSuccess {\n        session { id status }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleCreateSessionDocument,
+    "\n  mutation ConsoleTerminateSession($id: ID!) {\n    terminateSession(id: $id, force: true) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleTerminateSessionDocument,
+    "\n  query ConsoleAlerts {\n    alerts(first: 50) {\n      edges { node { id severity message resource subjectId resolved createdAt } }\n    }\n  }\n": types.ConsoleAlertsDocument,
+    "\n  subscription ConsoleAlertEvents {\n    alertEvents { kind alert { id } }\n  }\n": types.ConsoleAlertEventsDocument,
+    "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleResolveAlertDocument,
+    "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n": types.ConsoleAuditDocument,
+    "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n": types.ConsoleLimitsDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleViewer {\n    viewer { userId username roles }\n  }\n"): typeof import('./graphql').ConsoleViewerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n  }\n"): typeof import('./graphql').ConsoleFleetDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n"): typeof import('./graphql').ConsoleServerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n"): typeof import('./graphql').ConsoleServerEventsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleCreateServerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleStartServerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleStopServerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleSessions($first: Int) {\n    sessions(first: $first) {\n      totalCount\n      edges { node { id username owner status serverId createdAt server { name } } }\n    }\n  }\n"): typeof import('./graphql').ConsoleSessionsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateSession($serverId: ID!) {\n    createSession(input: { serverId: $serverId }) {\n      __typename\n      ... on CreateSessionSuccess {\n        session { id status }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleCreateSessionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleTerminateSession($id: ID!) {\n    terminateSession(id: $id, force: true) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleTerminateSessionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAlerts {\n    alerts(first: 50) {\n      edges { node { id severity message resource subjectId resolved createdAt } }\n    }\n  }\n"): typeof import('./graphql').ConsoleAlertsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleAlertEvents {\n    alertEvents { kind alert { id } }\n  }\n"): typeof import('./graphql').ConsoleAlertEventsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleResolveAlertDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n"): typeof import('./graphql').ConsoleAuditDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n"): typeof import('./graphql').ConsoleLimitsDocument;
+
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}

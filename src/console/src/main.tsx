@@ -1,0 +1,86 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { auth, claimsOf, type LiveState, live } from './api';
+import { AlertsPage, AuditPage, LimitsPage } from './pages/admin';
+import { FleetPage, ServerPage } from './pages/fleet';
+import { SessionsPage } from './pages/sessions';
+import { SignInPage } from './pages/sign-in';
+import { onLinkClick, usePath } from './router';
+
+function LiveIndicator() {
+  const [state, setState] = useState<LiveState>(live.current);
+  useEffect(() => live.onState((s) => setState(s)), []);
+  const text = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' }[state];
+  return (
+    <span class={`live live-${state}`} role="status" aria-live="polite" data-testid="live-indicator" data-state={state}>
+      {text}
+    </span>
+  );
+}
+
+function App() {
+  const path = usePath();
+  const [token, setToken] = useState(auth.token);
+  const claims = claimsOf(token);
+  const roles = claims?.roles ?? [];
+  const isAdmin = roles.includes('admin');
+  const isOperator = isAdmin || roles.includes('operator');
+  const signOut = () => {
+    auth.set(null);
+    live.reset();
+    setToken(null);
+  };
+  if (!token || path === '/sign-in') {
+    return (
+      <main id="main">
+        <SignInPage
+          onSignedIn={(t) => {
+            auth.set(t);
+            live.reset();
+            setToken(t);
+            history.replaceState(null, '', '/console/');
+            dispatchEvent(new Event('console:navigate'));
+          }}
+        />
+      </main>
+    );
+  }
+  let page = <FleetPage />;
+  const server = /^\/servers\/([^/]+)$/.exec(path);
+  if (server?.[1]) page = <ServerPage id={decodeURIComponent(server[1])} />;
+  else if (path === '/sessions') page = <SessionsPage />;
+  else if (path === '/alerts') page = <AlertsPage />;
+  else if (path === '/audit' && isOperator) page = <AuditPage />;
+  else if (path === '/limits' && isAdmin) page = <LimitsPage />;
+  else if (path !== '/' && path !== '/fleet') page = <p>This page does not exist, or your role cannot open it.</p>;
+  return (
+    <>
+      <header>
+        <a class="brand" href="/console/">
+          RDP Services Cluster
+        </a>
+        <nav aria-label="Main">
+          <a href="/console/fleet">Fleet</a>
+          <a href="/console/sessions">My desktops</a>
+          <a href="/console/alerts">Alerts</a>
+          {isOperator && <a href="/console/audit">Audit log</a>}
+          {isAdmin && <a href="/console/limits">Limits</a>}
+        </nav>
+        <LiveIndicator />
+        <span class="who">
+          {claims?.sub} ({roles.join(', ')})
+        </span>
+        <button type="button" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main id="main">{page}</main>
+    </>
+  );
+}
+
+const root = document.getElementById('app');
+if (root) {
+  root.addEventListener('click', onLinkClick);
+  render(<App />, root);
+}

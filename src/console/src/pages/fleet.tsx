@@ -1,0 +1,223 @@
+import { useEffect, useState } from 'preact/hooks';
+import { live, request, unwrap } from '../api';
+import type { FleetServerFragment } from '../gql/graphql';
+import {
+  CreateServerMutation,
+  FleetQuery,
+  ServerEventsSubscription,
+  ServerQuery,
+  StartServerMutation,
+  StopServerMutation,
+} from '../operations';
+import { Confirm, ErrorText, useQuery, when } from '../ui';
+import { CreateSession } from './sessions';
+
+type Action = { server: FleetServerFragment; kind: 'start' | 'stop' };
+
+/** Each server's events over the one connection: STARTING → RUNNING shows as it happens. */
+function useServerEvents(ids: string[], onServer: (s: FleetServerFragment) => void) {
+  const key = ids.join(',');
+  useEffect(() => {
+    const stops = ids.map((serverId) =>
+      live.subscribe(ServerEventsSubscription, { serverId }, (d) => onServer(d.serverEvents.server)),
+    );
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }, [key]);
+}
+
+function ServerActions({ server, onAction }: { server: FleetServerFragment; onAction: (a: Action) => void }) {
+  const canStart = server.status === 'STOPPED' || server.status === 'ERROR';
+  const canStop = server.status === 'RUNNING' || server.status === 'STARTING';
+  return (
+    <>
+      {canStart && (
+        <button type="button" onClick={() => onAction({ server, kind: 'start' })}>
+          Start<span class="sr-only"> {server.name}</span>
+        </button>
+      )}
+      {canStop && (
+        <button type="button" onClick={() => onAction({ server, kind: 'stop' })}>
+          Stop<span class="sr-only"> {server.name}</span>
+        </button>
+      )}
+    </>
+  );
+}
+
+/** The confirmation and the call for a start or stop; the row then follows the live events. */
+function useServerAction(onServer: (s: FleetServerFragment) => void) {
+  const [pending, setPending] = useState<Action | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const run = async () => {
+    const a = pending;
+    setPending(null);
+    if (!a) return;
+    setError(null);
+    try {
+      const r =
+        a.kind === 'start'
+          ? unwrap((await request(StartServerMutation, { id: a.server.id })).startServer)
+          : unwrap((await request(StopServerMutation, { id: a.server.id })).stopServer);
+      if ('server' in r && r.server) onServer(r.server);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const dialog = (
+    <Confirm
+      open={pending !== null}
+      title={pending?.kind === 'start' ? 'Start server?' : 'Stop server?'}
+      confirmLabel={pending?.kind === 'start' ? 'Start' : 'Stop'}
+      onConfirm={run}
+      onCancel={() => setPending(null)}
+    >
+      {pending?.kind === 'stop'
+        ? `Stopping ${pending.server.name} ends every session on it.`
+        : `Start ${pending?.server.name ?? ''} on port ${pending?.server.port ?? ''}?`}
+    </Confirm>
+  );
+  return { ask: setPending, dialog, error };
+}
+
+export function FleetPage() {
+  const { data, setData, error, reload } = useQuery(() => request(FleetQuery, { first: 100 }));
+  const [filter, setFilter] = useState('');
+  const [name, setName] = useState('');
+  const [createError, setCreateError] = useState<unknown>(null);
+  const servers = data?.servers.edges.map((e) => e.node) ?? [];
+  const upsert = (s: FleetServerFragment) =>
+    setData((d) => {
+      if (!d) return d;
+      const edges = d.servers.edges.some((e) => e.node.id === s.id)
+        ? d.servers.edges.map((e) => (e.node.id === s.id ? { node: s } : e))
+        : [...d.servers.edges, { node: s }];
+      return { servers: { ...d.servers, edges } };
+    });
+  useServerEvents(
+    servers.map((s) => s.id),
+    upsert,
+  );
+  const action = useServerAction(upsert);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setCreateError(null);
+    try {
+      const r = unwrap((await request(CreateServerMutation, { name })).createServer);
+      if ('server' in r) upsert(r.server);
+      setName('');
+    } catch (err) {
+      setCreateError(err);
+    }
+  };
+  const shown = servers.filter((s) => `${s.name} ${s.owner} ${s.status}`.toLowerCase().includes(filter.toLowerCase()));
+  return (
+    <section aria-labelledby="fleet-title">
+      <h1 id="fleet-title">Fleet</h1>
+      <ErrorText error={error} />
+      <form class="row" onSubmit={create}>
+        <label>
+          New server name <input value={name} onInput={(e) => setName(e.currentTarget.value)} required maxLength={255} />
+        </label>
+        <button type="submit">Create server</button>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
+      </form>
+      <ErrorText error={createError} />
+      <ErrorText error={action.error} />
+      <label>
+        Filter <input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
+      </label>
+      <p>{data ? `${data.servers.totalCount} servers` : 'Loading…'}</p>
+      <table>
+        <caption class="sr-only">Servers</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Status</th>
+            <th scope="col">Host:port</th>
+            <th scope="col">Sessions</th>
+            <th scope="col">Owner</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((s) => (
+            <tr key={s.id} data-server={s.name}>
+              <td>
+                <a href={`/console/servers/${encodeURIComponent(s.id)}`}>{s.name}</a>
+              </td>
+              <td>
+                <span class={`status status-${s.status}`} data-testid="status">
+                  {s.status}
+                </span>
+                {s.statusMessage && <small> {s.statusMessage}</small>}
+              </td>
+              <td>
+                {s.host}:{s.port}
+              </td>
+              <td>{s.sessions.length}</td>
+              <td>{s.owner}</td>
+              <td>
+                <ServerActions server={s} onAction={action.ask} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {action.dialog}
+    </section>
+  );
+}
+
+export function ServerPage({ id }: { id: string }) {
+  const { data, setData, error } = useQuery(() => request(ServerQuery, { id }), [id]);
+  const server = data?.server;
+  useServerEvents(server ? [id] : [], (s) =>
+    setData((d) => (d?.server ? { server: { ...d.server, ...s, sessions: d.server.sessions } } : d)),
+  );
+  const action = useServerAction((s) =>
+    setData((d) => (d?.server ? { server: { ...d.server, ...s, sessions: d.server.sessions } } : d)),
+  );
+  if (error) return <ErrorText error={error} />;
+  if (!data) return <p>Loading…</p>;
+  if (!server) return <p>This server does not exist, or you may not see it.</p>;
+  return (
+    <section aria-labelledby="server-title">
+      <h1 id="server-title">{server.name}</h1>
+      <dl>
+        <dt>Status</dt>
+        <dd>
+          <span class={`status status-${server.status}`} data-testid="status">
+            {server.status}
+          </span>{' '}
+          {server.statusMessage}
+        </dd>
+        <dt>Address</dt>
+        <dd>
+          {server.host}:{server.port}
+        </dd>
+        <dt>Owner</dt>
+        <dd>{server.owner}</dd>
+        <dt>Created</dt>
+        <dd>{when(server.createdAt)}</dd>
+        <dt>Last started</dt>
+        <dd>{when(server.lastStartedAt)}</dd>
+      </dl>
+      <ServerActions server={server} onAction={action.ask} />
+      <ErrorText error={action.error} />
+      <h2>Sessions</h2>
+      <ul>
+        {server.sessions.map((s) => (
+          <li key={s.id}>
+            {s.username} — {s.status} (since {when(s.createdAt)})
+          </li>
+        ))}
+      </ul>
+      {server.status === 'RUNNING' && <CreateSession serverId={server.id} />}
+      {action.dialog}
+    </section>
+  );
+}
