@@ -10,7 +10,7 @@ import type { Role } from '../../src/domain/auth/viewer.js';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Tests that are not about rate limits must not meet them. */
-const GENEROUS_RATE_LIMITS = {
+export const GENEROUS_RATE_LIMITS = {
   RATE_LIMIT_SERVERS_PER_MIN: '1000000',
   RATE_LIMIT_SESSIONS_PER_MIN: '1000000',
   RATE_LIMIT_XRDP_PER_MIN: '1000000',
@@ -18,7 +18,7 @@ const GENEROUS_RATE_LIMITS = {
 };
 
 /** Nor, unless they are about it, the refusal of starts and sessions on a busy host (CI machines are). */
-const NO_HOST_LOAD_REFUSAL = { REFUSE_ON_HOST_OVERLOAD: 'false' };
+export const NO_HOST_LOAD_REFUSAL = { REFUSE_ON_HOST_OVERLOAD: 'false' };
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 

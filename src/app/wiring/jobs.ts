@@ -8,6 +8,14 @@ export interface JobIntervals {
   sweepIntervalMs?: number;
   /** Interval of the job that prunes audit events older than a year. @default 3600000 */
   auditPruneIntervalMs?: number;
+  /**
+   * Age past which a STARTING or STOPPING record is taken to be abandoned by a replica that died
+   * (RDP_HOSTS=agents): above the longest a start (1 s to be taken + 20 s) or stop (1 s + 30 s)
+   * may take through an agent. @default 60000
+   */
+  abandonedAfterMs?: number;
+  /** Interval of the check for such records. @default 10000 */
+  abandonedCheckIntervalMs?: number;
 }
 
 export interface BackgroundJobs {
@@ -71,6 +79,21 @@ export function startBackgroundJobs(
     logger,
     'session sweep failed',
   );
+  // A replica killed between its STARTING/STOPPING write and the next leaves the record behind;
+  // the host says what really runs (local mode: the restart's recovery does it).
+  const abandoned =
+    container.config.hosts.mode === 'agents'
+      ? every(
+          intervals.abandonedCheckIntervalMs ?? 10_000,
+          async () => {
+            const r = await servers.settleAbandoned(intervals.abandonedAfterMs ?? 60_000);
+            if (r.running.length + r.notRunning.length > 0)
+              logger.warn(r, 'settled starts and stops that their API replica left unfinished');
+          },
+          logger,
+          'settling unfinished starts and stops failed',
+        )
+      : undefined;
   const prune = async () => {
     const n = await audit.prune();
     if (n > 0) logger.info({ removed: n }, 'pruned audit events older than the retention');
@@ -108,6 +131,7 @@ export function startBackgroundJobs(
       clearInterval(stale);
       clearInterval(pruning);
       clearInterval(health);
+      if (abandoned) clearInterval(abandoned);
     },
   };
 }

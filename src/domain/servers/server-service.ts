@@ -491,6 +491,55 @@ export class ServerService {
     return { adopted, failed, orphans: running.filter((id) => !wanted.has(id)) };
   }
 
+  /**
+   * A start or stop whose API replica died between its two writes leaves STARTING or STOPPING
+   * behind, and nothing else moves it: start, restart and delete refuse those states, and a
+   * host's reconciliation waits for its agent's next hello. Once such a record is older than any
+   * start or stop can take (`olderThanMs`, set by the wiring above its command timeouts), the
+   * host says whether the instance runs and the record follows: RUNNING, or ERROR (a start) /
+   * STOPPED (a stop). A host that does not answer is left to reconcile when its agent says hello.
+   */
+  async settleAbandoned(olderThanMs: number): Promise<{ running: string[]; notRunning: string[] }> {
+    const running: string[] = [];
+    const notRunning: string[] = [];
+    const cutoff = this.deps.clock.now().getTime() - olderThanMs;
+    for (const status of ['STARTING', 'STOPPING'] as const) {
+      let after: Cursor | undefined;
+      const stale: RdpServer[] = [];
+      while (true) {
+        const page = await this.deps.store.list({ status }, MAX_PAGE_SIZE, after);
+        stale.push(...page.items.filter((s) => Date.parse(s.updatedAt) < cutoff));
+        const last = page.items.at(-1);
+        if (!page.hasNextPage || !last) break;
+        after = last;
+      }
+      for (const server of stale) {
+        const runs = await this.deps.runtime.isRunning(server).catch(() => null);
+        if (runs === null) continue;
+        const now = this.deps.clock.now().toISOString();
+        const patch: Partial<RdpServer> = runs
+          ? status === 'STARTING'
+            ? { status: 'RUNNING', lastStartedAt: now }
+            : { status: 'RUNNING', statusMessage: 'its stop did not finish (the API replica running it stopped); stop it again' }
+          : status === 'STARTING'
+            ? { status: 'ERROR', statusMessage: 'its start did not finish (the API replica running it stopped)' }
+            : { status: 'STOPPED', statusMessage: null, lastStoppedAt: now };
+        try {
+          await this.write(server, 'STATUS_CHANGED', patch);
+        } catch (err) {
+          if (err instanceof ConflictError) continue;
+          throw err;
+        }
+        if (runs) running.push(server.id);
+        else {
+          notRunning.push(server.id);
+          await this.sweepSessions(server.id, status === 'STARTING' ? 'SERVER_ERROR' : 'SERVER_STOPPED');
+        }
+      }
+    }
+    return { running, notRunning };
+  }
+
   /** Frees port and slot claims whose server was never written (a replica died in between). */
   async reconcileClaims(): Promise<number> {
     const prefixes = [...this.placement.claimPrefixes, SLOT_PREFIX];
