@@ -250,7 +250,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       { id },
       owner,
     );
-    expect(running.body.data?.startServer.__typename).toBe('StartServerSuccess');
+    expect(running.body.data?.startServer.__typename, JSON.stringify([created.body, running.body])).toBe('StartServerSuccess');
 
     const pid = agents.b.child?.pid as number;
     const killedAt = Date.now();
