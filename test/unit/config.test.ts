@@ -139,8 +139,8 @@ describe('loadConfig', () => {
   });
 
   it('takes HOST_ID and HOST_HEARTBEAT_INTERVAL, defaulting to local and 5 seconds', () => {
-    expect(loadConfig({ JWT_SECRET: SECRET_32 }).hosts).toEqual({ localId: 'local', heartbeatIntervalSeconds: 5 });
-    expect(loadConfig({ JWT_SECRET: SECRET_32, HOST_ID: 'edge-7', HOST_HEARTBEAT_INTERVAL: '2' }).hosts).toEqual({
+    expect(loadConfig({ JWT_SECRET: SECRET_32 }).hosts).toMatchObject({ localId: 'local', heartbeatIntervalSeconds: 5 });
+    expect(loadConfig({ JWT_SECRET: SECRET_32, HOST_ID: 'edge-7', HOST_HEARTBEAT_INTERVAL: '2' }).hosts).toMatchObject({
       localId: 'edge-7',
       heartbeatIntervalSeconds: 2,
     });
