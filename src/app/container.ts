@@ -212,6 +212,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       await agentEvents?.stop();
       await commands?.client.close();
       await sessionWatcher?.stop();
+      await host.enforcement?.close();
       await redis?.close();
       await stores.mongo?.close();
     },

@@ -35,6 +35,8 @@ export function aSession(overrides: Partial<RdpSession> & { id: string }): RdpSe
     credentialDeadline: null,
     display: null,
     slots: { global: 17, server: 3, user: 0 },
+    hostId: 'host-a',
+    lastHostEvent: 'host-a/1796325882409-3',
     createdAt: T1,
     connectedAt: null,
     lastActivityAt: T1,

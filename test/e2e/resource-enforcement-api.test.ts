@@ -30,6 +30,10 @@ describe.skipIf(!driver)('ServerResources says whether the limits bind on this h
       enforcedBy: `cgroup ${driver?.version}`,
       notEnforcedReason: null,
     });
+    // Stopped with no server group left in it, the service leaves no parent group behind.
+    await t.stop();
+    apps.pop();
+    expect(await driver?.exists(parent)).toBe(false);
   });
 
   it('false with the reason where it cannot (here: a parent the kernel will not create)', async () => {

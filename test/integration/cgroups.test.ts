@@ -78,6 +78,9 @@ describe.skipIf(!driver)('cgroup driver on the real kernel', () => {
     if (d.version === 'v1') expect(inside.cpuCores).toBe(0.5);
     await d.setLimits(`${parent}/server`, { cpuCores: 0.25, memoryBytes: 512 * MB });
     expect((await d.readLimits(`${parent}/server`)).cpuCores).toBe(0.25);
+    // Its weight follows its CPU: a quarter of a busy process's.
+    if (d.version === 'v1')
+      expect(readFileSync(join(d.dirs(`${parent}/server`)[0] ?? '', 'cpu.shares'), 'utf8').trim()).toBe('256');
     if (d.version === 'v1') expect((await d.readLimits(`${parent}/server/session`)).cpuCores).toBe(0.25);
     expect(await d.remove(`${parent}/server`)).toBe(true);
     expect(await d.exists(`${parent}/server`)).toBe(false);
@@ -175,6 +178,12 @@ describe('the cgroup v2 layout (files only: this host mounts the controllers as 
       writeFileSync(join(mount, 'rdp/srv/memory.swap.max'), 'max');
       await v2.setLimits('rdp/srv', { cpuCores: null, memoryBytes: 256 * MB });
       expect(readFileSync(join(mount, 'rdp/srv/memory.swap.max'), 'utf8')).toBe('0');
+      expect(await v2.readLimits('rdp/srv')).toEqual({ cpuCores: null, memoryBytes: 256 * MB });
+      // v2 would OOM-kill to get below a lower memory.max: one below what is held is refused first.
+      writeFileSync(join(mount, 'rdp/srv/memory.stat'), `anon ${300 * MB}\nfile 0\n`);
+      await expect(v2.setLimits('rdp/srv', { cpuCores: 1, memoryBytes: 256 * MB })).rejects.toThrow(
+        'EBUSY: its processes hold 300 MB, more than 256 MB',
+      );
       expect(await v2.readLimits('rdp/srv')).toEqual({ cpuCores: null, memoryBytes: 256 * MB });
       mkdirSync(join(mount, 'rdp/srv/session-1'));
       writeFileSync(join(mount, 'rdp/srv/session-1/cgroup.procs'), '');

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,9 +89,9 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
     expect(r.body.data?.startServer).toEqual({ __typename: 'StartServerSuccess', server: { status: 'RUNNING' } });
   }
 
+  // Other suites may hold the host's sesman for a while: the lock waits up to 110 s.
   beforeAll(async () => {
     unlock = await lockHostSesman();
-    favourInTests(d, parent);
     dir = mkdtempSync(join(tmpdir(), 'rdp-limits-'));
     t = await startTestApp({
       XRDP_CONFIG_PATH: dir,
@@ -100,12 +100,21 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
       CGROUP_PARENT: parent,
       HEALTH_CHECK_INTERVAL: '1',
     });
+    // The service weights its parent by the host's cores; the test then outweighs the rest of
+    // this shared machine so that what it measures is the quota, not the load.
+    await t.app.container.servers.enforcementCapability();
+    favourInTests(d, parent);
     token = await t.token('alice');
-  });
+  }, 150_000);
   afterEach(() => {
     for (const c of children.splice(0)) kill(c);
   });
   afterAll(async () => {
+    if (!t) {
+      await d.remove(parent);
+      await unlock();
+      return;
+    }
     for (const c of children) kill(c);
     await t.app.container.sesman.stop().catch(() => undefined);
     const root = { userId: 'root', username: 'root', roles: ['admin' as const], permissions: [] };
@@ -185,6 +194,37 @@ describe.skipIf(!driver)('server resources bind on a real xrdp instance (cgroups
       server: { resources: { cpuLimit: 0.5, memoryLimitMb: 1024 } },
     });
     expect(await d.readLimits(`${parent}/${server.id}`)).toEqual({ cpuCores: 0.5, memoryBytes: 1024 * MB });
+
+    // A limit below what the server holds now is refused by the kernel: a clear error, no change.
+    const holder = spawn(
+      'sh',
+      [
+        '-c',
+        `${d
+          .dirs(`${parent}/${server.id}/xrdp`)
+          .map((g) => `echo $$ > ${g}/cgroup.procs`)
+          .join(' && ')} && exec node -e "globalThis.b=Buffer.alloc(600<<20,1);console.log('held');setInterval(()=>{},1000)"`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
+    );
+    children.push(holder);
+    await new Promise<void>((r) => holder.stdout?.once('data', () => r()));
+    const refused = await t.gql<{ updateServer: unknown }>(UPDATE, { id: server.id, resources: { memoryLimitMb: 512 } }, token);
+    expect(refused.body.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/^resources: cannot be applied to the running server: EBUSY/),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    expect(await d.readLimits(`${parent}/${server.id}`)).toEqual({ cpuCores: 0.5, memoryBytes: 1024 * MB });
+    const kept = await t.gql<{ server: { resources: { memoryLimitMb: number } } }>(
+      'query($id: ID!) { server(id: $id) { resources { memoryLimitMb } } }',
+      { id: server.id },
+      token,
+    );
+    expect(kept.body.data?.server.resources.memoryLimitMb).toBe(1024);
+    kill(holder);
+    await new Promise<void>((r) =>
+      holder.exitCode !== null || holder.signalCode !== null ? r() : holder.once('exit', () => r()),
+    );
 
     const stopped = await t.gql<{ stopServer: { __typename: string } }>(STOP, { id: server.id }, token);
     expect(stopped.body.data?.stopServer.__typename).toBe('StopServerSuccess');

@@ -139,11 +139,20 @@ describe('loadConfig', () => {
   });
 
   it('takes HOST_ID and HOST_HEARTBEAT_INTERVAL, defaulting to local and 5 seconds', () => {
-    expect(loadConfig({ JWT_SECRET: SECRET_32 }).hosts).toMatchObject({ localId: 'local', heartbeatIntervalSeconds: 5 });
-    expect(loadConfig({ JWT_SECRET: SECRET_32, HOST_ID: 'edge-7', HOST_HEARTBEAT_INTERVAL: '2' }).hosts).toMatchObject({
+    expect(loadConfig({ JWT_SECRET: SECRET_32 }).hosts).toEqual({ mode: 'local', localId: 'local', heartbeatIntervalSeconds: 5 });
+    expect(loadConfig({ JWT_SECRET: SECRET_32, HOST_ID: 'edge-7', HOST_HEARTBEAT_INTERVAL: '2' }).hosts).toEqual({
+      mode: 'local',
       localId: 'edge-7',
       heartbeatIntervalSeconds: 2,
     });
+  });
+
+  it('RDP_HOSTS=agents needs REDIS_URL; with it, the process runs no xrdp and serves hosts through agents', () => {
+    expect(configError({ JWT_SECRET: SECRET_32, RDP_HOSTS: 'agents' }).problems).toContain(
+      'RDP_HOSTS: agents needs REDIS_URL (commands and events go through Redis Streams)',
+    );
+    expect(configError({ JWT_SECRET: SECRET_32, RDP_HOSTS: 'cluster' }).problems).toContain('RDP_HOSTS: must be local or agents');
+    expect(loadConfig({ JWT_SECRET: SECRET_32, RDP_HOSTS: 'agents', REDIS_URL: 'redis://r:6379' }).hosts.mode).toBe('agents');
   });
 
   it('rejects a JWT_SECRET shorter than 32 bytes and accepts exactly 32', () => {
@@ -258,12 +267,12 @@ describe('ignoredVariables', () => {
     expect(ignored).toEqual([
       { name: 'JWT_SECERT', hint: 'did you mean JWT_SECRET?' },
       { name: 'PROMETHEUS_PORT', hint: 'metrics are served on SERVICE_PORT at /metrics' },
-      { name: 'RDP_PORTS' },
+      { name: 'RDP_PORTS', hint: 'did you mean RDP_HOSTS?' },
       { name: 'REDIS_MAX_CONNECTIONS', hint: 'a replica opens exactly two Redis connections' },
       { name: 'SESION_TIMEOUT', hint: 'did you mean SESSION_TIMEOUT?' },
     ]);
     expect(describeIgnored(ignored)).toBe(
-      'JWT_SECERT (did you mean JWT_SECRET?), PROMETHEUS_PORT (metrics are served on SERVICE_PORT at /metrics), RDP_PORTS, ' +
+      'JWT_SECERT (did you mean JWT_SECRET?), PROMETHEUS_PORT (metrics are served on SERVICE_PORT at /metrics), RDP_PORTS (did you mean RDP_HOSTS?), ' +
         'REDIS_MAX_CONNECTIONS (a replica opens exactly two Redis connections), SESION_TIMEOUT (did you mean SESSION_TIMEOUT?)',
     );
   });

@@ -180,6 +180,7 @@ describe('SessionService.create: admission', () => {
     expect(session).toStrictEqual({
       id: '5e550000-0000-4000-8000-000000000001',
       serverId: server.id,
+      hostId: server.hostId,
       owner: 'alice',
       createdBy: 'alice',
       status: 'ACTIVE',
@@ -765,6 +766,18 @@ describe('SessionService.applyXrdpEvent', () => {
     const back = await h.sessions.applyXrdpEvent(xrdp(server.id, 'CONNECTED', session.username, 11));
     expect(back).toMatchObject({ status: 'ACTIVE', display: 11, connectedAt: loginAt, lastActivityAt: h.clock.iso() });
     expect(h.events.kinds(session.id)).toEqual(['CONNECTED:ACTIVE', 'DISCONNECTED:DISCONNECTED', 'CONNECTED:ACTIVE']);
+  });
+
+  it('a host event keyed by its id is applied once: redelivered or older ones change nothing', async () => {
+    const login = xrdp(server.id, 'LOGIN_SUCCEEDED', session.username, 10);
+    await h.sessions.applyXrdpEvent(login, 'host-a/1000-1');
+    // Redelivered after a replica died between applying and acknowledging it.
+    await h.sessions.applyXrdpEvent(login, 'host-a/1000-1');
+    await h.sessions.applyXrdpEvent(xrdp(server.id, 'DISCONNECTED', session.username, 10), 'host-a/999-7');
+    expect(h.events.kinds(session.id)).toEqual(['CONNECTED:ACTIVE']);
+    expect((await h.store.findById(session.id))?.lastHostEvent).toBe('host-a/1000-1');
+    await h.sessions.applyXrdpEvent(xrdp(server.id, 'DISCONNECTED', session.username, 10), 'host-a/1000-2');
+    expect(h.events.kinds(session.id)).toEqual(['CONNECTED:ACTIVE', 'DISCONNECTED:DISCONNECTED']);
   });
 
   it('LOGIN_FAILED changes nothing and publishes nothing', async () => {

@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type {
   EnforcementCapability,
@@ -44,7 +45,9 @@ export interface CgroupEnforcementOptions {
  * Sessions are forked by the host's shared sesman, outside the instance's group, so they are
  * moved in when xrdp reports their login; what they start afterwards inherits the group.
  */
-export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}): ResourceEnforcement {
+export function createCgroupEnforcement(
+  options: CgroupEnforcementOptions = {},
+): ResourceEnforcement & { close(): Promise<void> } {
   const parent = options.parent ?? 'rdp-services';
   const reader = options.reader ?? new ProcReader();
   const hostCpus = options.hostCpus ?? availableParallelism();
@@ -58,7 +61,11 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
   const sessionLimits = new Map<string, Map<string, CgroupLimits>>();
 
   const detect = () => {
-    detected ??= (options.detect ?? (() => detectCgroups({ parent })))();
+    detected ??= (options.detect ?? (() => detectCgroups({ parent })))().then(async (d) => {
+      // All servers together weigh as much as the host has cores, not as one process.
+      await d.driver?.setWeight(parent, hostCpus).catch((err: unknown) => options.onError?.(err, `weighting ${parent}`));
+      return d;
+    });
     return detected;
   };
   const serverPath = (serverId: string) => `${parent}/${checkId(serverId)}`;
@@ -146,6 +153,18 @@ export function createCgroupEnforcement(options: CgroupEnforcementOptions = {}):
       await confineSession(session).catch((err: unknown) =>
         options.onError?.(err, `moving the processes of session ${session.sessionId} into its cgroup`),
       );
+    },
+
+    /**
+     * On shutdown: the parent goes when no server group is left in it (instances that outlive the
+     * control plane keep theirs, and so the parent).
+     */
+    async close() {
+      for (const t of rescans.values()) for (const timer of t) clearTimeout(timer);
+      rescans.clear();
+      if (!detected) return;
+      const { driver } = await detected;
+      for (const dir of driver?.dirs(parent) ?? []) await rmdir(dir).catch(() => undefined);
     },
 
     async releaseSession(serverId: string, sessionId: string) {

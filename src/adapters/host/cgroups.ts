@@ -21,7 +21,16 @@ export interface CgroupDriver {
    * processes (v2 then hands the cpu and memory controllers down to them).
    */
   create(path: string, options?: { forChildren?: boolean }): Promise<void>;
+  /**
+   * Sets limits; a CPU limit also sets the group's weight to match it (see setWeight), so under
+   * contention groups share the host in proportion to their limits.
+   */
   setLimits(path: string, limits: CgroupLimits): Promise<void>;
+  /**
+   * The group's CPU weight as that of `cores` busy processes. Without it a group, however many
+   * cores it may use, competes with every other process on its level as if it were one.
+   */
+  setWeight(path: string, cores: number): Promise<void>;
   readLimits(path: string): Promise<CgroupLimits>;
   /** Moves processes (all their threads) into the group; returns how many moved (gone ones are skipped). */
   move(path: string, pids: readonly number[]): Promise<number>;
@@ -103,6 +112,11 @@ async function removeTree(dir: string): Promise<boolean> {
   return false;
 }
 
+/** v1 cpu.shares: 1024 a busy process (2 to 262144). */
+const v1Shares = (cores: number) => Math.min(262_144, Math.max(2, Math.round(1024 * cores)));
+/** v2 cpu.weight: 100 a busy process (1 to 10000). */
+const v2Weight = (cores: number) => Math.min(10_000, Math.max(1, Math.round(100 * cores)));
+
 function cpuQuota(cores: number): number {
   // The kernel's smallest quota is 1 ms a period.
   return Math.max(1000, Math.round(cores * PERIOD_US));
@@ -174,7 +188,11 @@ export function createCgroupV1Driver(mounts: { cpu: string; memory: string }): C
     },
     async setLimits(path, limits) {
       await setQuota(cpuDir(path), limits.cpuCores);
+      if (limits.cpuCores !== null) await writeFile(join(cpuDir(path), 'cpu.shares'), String(v1Shares(limits.cpuCores)));
       await setMemory(memDir(path), limits.memoryBytes);
+    },
+    async setWeight(path, cores) {
+      await writeFile(join(cpuDir(path), 'cpu.shares'), String(v1Shares(cores)));
     },
     async readLimits(path) {
       const bytes = BigInt((await readText(join(memDir(path), 'memory.limit_in_bytes'))) ?? '-1');
@@ -231,10 +249,21 @@ export function createCgroupV2Driver(mount: string): CgroupDriver {
       }
     },
     async setLimits(path, limits) {
+      // v1 refuses a memory limit it cannot reclaim down to (EBUSY); v2 would OOM-kill instead,
+      // so a limit below what the group's processes hold (anonymous memory, no swap) is refused.
+      if (limits.memoryBytes !== null) {
+        const stat = (await readText(join(dir(path), 'memory.stat'))) ?? '';
+        const anon = Number(/^anon (\d+)$/m.exec(stat)?.[1] ?? 0);
+        if (anon > limits.memoryBytes) {
+          const mb = (b: number) => Math.round(b / 1024 / 1024);
+          throw new Error(`EBUSY: its processes hold ${mb(anon)} MB, more than ${mb(limits.memoryBytes)} MB`);
+        }
+      }
       await writeFile(
         join(dir(path), 'cpu.max'),
         limits.cpuCores === null ? `max ${PERIOD_US}` : `${cpuQuota(limits.cpuCores)} ${PERIOD_US}`,
       );
+      if (limits.cpuCores !== null) await writeFile(join(dir(path), 'cpu.weight'), String(v2Weight(limits.cpuCores)));
       await writeFile(join(dir(path), 'memory.max'), limits.memoryBytes === null ? 'max' : String(limits.memoryBytes));
       const swap = join(dir(path), 'memory.swap.max');
       if ((await readText(swap)) !== null) await writeFile(swap, limits.memoryBytes === null ? 'max' : '0');
@@ -246,6 +275,9 @@ export function createCgroupV2Driver(mount: string): CgroupDriver {
         cpuCores: quota === 'max' || quota === undefined ? null : Number(quota) / Number(period ?? PERIOD_US),
         memoryBytes: memory === 'max' ? null : Number(memory),
       };
+    },
+    async setWeight(path, cores) {
+      await writeFile(join(dir(path), 'cpu.weight'), String(v2Weight(cores)));
     },
     move: (path, pids) => movePids([join(dir(path), 'cgroup.procs')], pids),
     procs: async (path) => parsePids(await readText(join(dir(path), 'cgroup.procs'))),

@@ -21,6 +21,7 @@ function copySession(s: RdpSession): RdpSession {
   return {
     id: s.id,
     serverId: s.serverId,
+    ...(s.hostId !== undefined ? { hostId: s.hostId } : {}),
     owner: s.owner,
     createdBy: s.createdBy,
     status: s.status,
@@ -40,6 +41,7 @@ function copySession(s: RdpSession): RdpSession {
     terminatedAt: s.terminatedAt,
     idleDeadline: s.idleDeadline,
     sessionDeadline: s.sessionDeadline,
+    ...(s.lastHostEvent !== undefined ? { lastHostEvent: s.lastHostEvent } : {}),
     version: s.version,
   };
 }

@@ -45,7 +45,7 @@ export interface LocalHostOverrides {
 export interface LocalHost {
   runtime: ServerRuntime;
   /** Makes server and session CPU and memory limits bind (cgroups), or says why it cannot. */
-  enforcement?: ResourceEnforcement;
+  enforcement?: ResourceEnforcement & { close(): Promise<void> };
   /** Asks a running instance whether it answers RDP clients (HEALTH_CHECK_INTERVAL). */
   health?: InstanceProbe;
   /** The host's one xrdp-sesman. */
