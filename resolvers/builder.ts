@@ -1,10 +1,22 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import { isAdmin, isOperator } from '../src/domain/auth/viewer.js';
 import { ForbiddenError, UnauthenticatedError } from '../src/domain/shared/errors.js';
 import type { GraphQLContext } from './context.js';
+
+/** The least role that would have passed the failed scopes: named in FORBIDDEN so a person knows whom to ask. */
+function requiredRole(failure: AuthFailure): 'operator' | 'admin' | null {
+  const scopes: string[] = [];
+  const walk = (f: AuthFailure) => {
+    if (f.kind === AuthScopeFailureType.AuthScope) scopes.push(f.scope);
+    else if (f.kind === AuthScopeFailureType.AnyAuthScopes || f.kind === AuthScopeFailureType.AllAuthScopes)
+      f.failures.forEach(walk);
+  };
+  walk(failure);
+  return scopes.includes('operator') ? 'operator' : scopes.includes('admin') ? 'admin' : null;
+}
 
 /** The one schema builder: configuration only; types live in the area files. */
 export const builder = new SchemaBuilder<{
@@ -21,7 +33,11 @@ export const builder = new SchemaBuilder<{
       operator: ctx.viewer !== null && isOperator(ctx.viewer),
       admin: ctx.viewer !== null && isAdmin(ctx.viewer),
     }),
-    unauthorizedError: (_parent, ctx) => (ctx.viewer ? new ForbiddenError() : new UnauthenticatedError()),
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.viewer) return new UnauthenticatedError();
+      const role = requiredRole(result.failure);
+      return role ? new ForbiddenError(info.fieldName, role) : new ForbiddenError(`${info.fieldName} is not allowed`);
+    },
   },
   errors: { defaultTypes: [] },
   relay: {

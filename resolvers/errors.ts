@@ -37,12 +37,17 @@ builder.objectType(ConflictError, {
 
 builder.objectType(LimitExceededError, {
   name: 'LimitExceededError',
-  description: 'A configured cap would be exceeded.',
+  description: 'A configured cap would be exceeded; the message names the cap and what changes it (also in `setting`).',
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof LimitExceededError,
   fields: (t) => ({
     limit: t.exposeString('limit', { description: 'Which cap, e.g. maxServers.' }),
     max: t.exposeInt('max', { description: 'The cap in force.' }),
+    setting: t.exposeString('setting', {
+      nullable: true,
+      description:
+        'What changes the cap: the updateResourceLimits or updateServer field, and the environment variable behind its default.',
+    }),
   }),
 });
 

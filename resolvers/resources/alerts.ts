@@ -10,6 +10,7 @@ import {
 import type { AlertService } from '../../src/domain/resources/alert-service.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/shared/errors.js';
 import type { Watched } from '../../src/domain/shared/event-publisher.js';
+import { encodeCursor, MAX_PAGE_SIZE } from '../../src/domain/shared/page.js';
 import { builder } from '../builder.js';
 import { toConnection } from '../connection.js';
 import { viewerOf } from '../viewer.js';
@@ -123,7 +124,7 @@ builder.mutationField('resolveAlert', (t) =>
   t.field({
     type: AlertRef,
     description:
-      'Marks an alert resolved (operators and admins). While the value stays above the threshold, the same alert is not raised again.',
+      'Marks an alert resolved (operators and admins; audited as alert.resolve). While the value stays above the threshold, the same alert is not raised again.',
     authScopes: { operator: true },
     errors: {
       types: [NotFoundError, ConflictError],
@@ -164,10 +165,17 @@ async function* openThenChanges(
   changes: AsyncIterator<Watched<'alert:changed'>>,
 ): AsyncGenerator<AlertEventShape> {
   const wanted = (a: Alert) => (severity === undefined || a.severity === severity) && alerts.visible(viewer, a);
+  // Every open alert, page by page: at most one is open per subject and resource, so the whole
+  // set is bounded by the fleet, and a console must not miss the ones past the first page.
   const snapshot = async function* () {
-    const open = await alerts.list(viewer, { resolved: false, severity }, { first: 100 });
     const at = new Date().toISOString();
-    for (const alert of open.items) yield { kind: 'SNAPSHOT' as const, alert, at };
+    let after: string | undefined;
+    do {
+      const open = await alerts.list(viewer, { resolved: false, severity }, { first: MAX_PAGE_SIZE, after });
+      for (const alert of open.items) yield { kind: 'SNAPSHOT' as const, alert, at };
+      const last = open.items.at(-1);
+      after = open.hasNextPage && last ? encodeCursor(last) : undefined;
+    } while (after !== undefined);
   };
   try {
     yield* snapshot();
@@ -188,7 +196,8 @@ async function* openThenChanges(
 builder.subscriptionField('alertEvents', (t) =>
   t.field({
     type: AlertEventRef,
-    description: 'Open alerts (SNAPSHOT), then each alert raised or resolved that the caller may see.',
+    description:
+      'Every open alert the caller may see (SNAPSHOT, all of them, not only a first page), then each alert raised or resolved that the caller may see.',
     authScopes: { authenticated: true },
     args: { severity: t.arg({ type: AlertSeverityEnum, required: false, description: 'Only this severity.' }) },
     subscribe: (_root, args, ctx) => {

@@ -32,7 +32,8 @@ function lifecycle(verb: string, description: string) {
 builder.mutationField('connectSession', (t) =>
   t.field({
     type: RdpSessionRef,
-    description: 'Marks a disconnected session connected again (the console; xrdp logins do this by themselves).',
+    description:
+      'Marks a disconnected session connected again (the console; xrdp logins do this by themselves). Audited as session.connect.',
     authScopes: { authenticated: true },
     errors: lifecycle('Connect', 'The session after the change.'),
     args: { id: t.arg.id({ required: true, description: 'Session id.' }) },
@@ -44,7 +45,7 @@ builder.mutationField('disconnectSession', (t) =>
   t.field({
     type: RdpSessionRef,
     description:
-      'Drops the RDP client for real (its xrdp connection ends) while the desktop keeps running; a login with the same account reconnects to it until the session ends. A CONFLICT when it is DISCONNECTED and no client is connected.',
+      'Drops the RDP client for real (its xrdp connection ends) while the desktop keeps running; a login with the same account reconnects to it until the session ends. A CONFLICT when it is DISCONNECTED and no client is connected. Audited as session.disconnect.',
     authScopes: { authenticated: true },
     errors: lifecycle('Disconnect', 'The session after the change.'),
     args: { id: t.arg.id({ required: true, description: 'Session id.' }) },

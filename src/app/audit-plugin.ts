@@ -17,10 +17,13 @@ const FIELD_ACTIONS: Record<string, string> = {
   restartServer: 'server.restart',
   setServerMaintenance: 'server.maintenance',
   createSession: 'session.create',
+  connectSession: 'session.connect',
+  disconnectSession: 'session.disconnect',
   terminateSession: 'session.terminate',
   updateXrdpConfig: 'xrdp.config.update',
   controlXrdpService: 'xrdp.service.control',
   updateResourceLimits: 'limits.update',
+  resolveAlert: 'alert.resolve',
   setHostDrain: 'host.drain',
 };
 

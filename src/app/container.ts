@@ -29,6 +29,7 @@ import type { Logger } from './logger.js';
 import { type Resources, usageGaugeSources } from './resources-wiring.js';
 import { createClusterCommands, createEventApplier, startEventConsumer } from './wiring/cluster.js';
 import { createAudit, createFleet, createXrdpConfig } from './wiring/fleet.js';
+import { startHostCollectors } from './wiring/host-collectors.js';
 import { createLocalHost, type LocalHostOverrides } from './wiring/local-host.js';
 import { connectConfiguredRedis, createBus, createRateLimiter } from './wiring/redis.js';
 import { createRemoteHost } from './wiring/remote-host.js';
@@ -177,6 +178,16 @@ export async function createContainer(config: Config, logger: Logger, overrides:
           apply: createEventApplier({ hosts: fleet.hosts, fleet, servers: stores.servers, events, remote, commands, logger }),
         })
       : undefined;
+  const hostCollectors = remote
+    ? startHostCollectors({
+        hostStore: stores.hosts,
+        clock,
+        heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+        resources: fleet.resources,
+        remote,
+        logger,
+      })
+    : undefined;
   const tokenVerifier =
     overrides.tokenVerifier ??
     createJwtTokenVerifier({
@@ -208,6 +219,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     async close() {
       // The collector goes first: it gives its lease back through Redis.
       await fleet.resources.collector.stop();
+      await hostCollectors?.stop();
       await activityWatcher?.stop();
       await agentEvents?.stop();
       await commands?.client.close();

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { DomainError, RateLimitedError, ValidationError } from '../domain/shared/errors.js';
+import { DomainError, ForbiddenError, LimitExceededError, RateLimitedError, ValidationError } from '../domain/shared/errors.js';
 
 const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503 };
 
@@ -36,7 +36,8 @@ export function isUnexpected(error: unknown, isUnavailable: (error: unknown) => 
 }
 
 /**
- * Domain errors become GraphQL errors with `extensions.code` (and the field for bad input);
+ * Domain errors become GraphQL errors with `extensions.code` (for bad input also `field`, the
+ * first problem, and `fields`, every problem as `{field, message}`);
  * GraphQL's own errors (parse, validation) pass; a database or broker that cannot be reached is
  * SERVICE_UNAVAILABLE; anything else is masked to INTERNAL_SERVER_ERROR. Neither carries a
  * stack, driver message, address or path.
@@ -49,18 +50,25 @@ export function createMaskError(
     const gqlError = isGraphQLError(error) ? error : undefined;
     const original = unwrap(error);
     const location = { nodes: gqlError?.nodes ?? null, path: gqlError?.path ?? null };
-    const httpStatus = (code: string) => {
+    const httpStatus = (code: string, headers?: Record<string, string>) => {
       const status = HTTP_STATUS[code];
-      return status && !gqlError?.path ? { http: { status } } : {};
+      return status && !gqlError?.path ? { http: { status, ...(headers ? { headers } : {}) } } : {};
     };
     if (original instanceof DomainError) {
       return new GraphQLError(original.message, {
         ...location,
         extensions: {
           code: original.code,
-          ...(original instanceof ValidationError ? { field: original.field } : {}),
+          ...(original instanceof ValidationError ? { field: original.field, fields: original.problems } : {}),
+          ...(original instanceof LimitExceededError
+            ? { limit: original.limit, max: original.max, setting: original.setting }
+            : {}),
+          ...(original instanceof ForbiddenError && original.requiredRole ? { requiredRole: original.requiredRole } : {}),
           ...(original instanceof RateLimitedError ? { retryAfter: original.retryAfterSeconds } : {}),
-          ...httpStatus(original.code),
+          ...httpStatus(
+            original.code,
+            original instanceof RateLimitedError ? { 'Retry-After': String(original.retryAfterSeconds) } : undefined,
+          ),
         },
       });
     }

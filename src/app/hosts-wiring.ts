@@ -104,7 +104,14 @@ export function startLocalHost(deps: {
       busy = false;
     }
   };
-  const ready = beat();
+  // Placement needs the host: try for a few seconds before serving (two replicas registering the
+  // same host at once, or a busy database, can make one attempt lose), then keep trying each beat.
+  const ready = (async () => {
+    for (let attempt = 0; attempt < 20 && !registered; attempt++) {
+      await beat();
+      if (!registered) await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
   const timer = setInterval(() => void beat(), config.hosts.heartbeatIntervalSeconds * 1000);
   timer.unref();
   return { ready, stop: () => clearInterval(timer) };

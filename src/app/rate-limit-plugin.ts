@@ -73,8 +73,15 @@ export function createRateLimitPlugin(options: RateLimitOptions): Plugin<GraphQL
       const decision = await options.limiter.consume(key, cost, options.rules[group]);
       if (!decision.allowed) {
         options.onLimited?.({ group, key, retryAfterSeconds: decision.retryAfterSeconds });
-        return new GraphQLError(`rate limit for ${group} exceeded; retry after ${decision.retryAfterSeconds}s`, {
-          extensions: { code: 'RATE_LIMITED', retryAfter: decision.retryAfterSeconds, group },
+        const retryAfter = decision.retryAfterSeconds;
+        return new GraphQLError(`rate limit for ${group} exceeded; retry after ${retryAfter}s`, {
+          // `http` makes yoga answer 429 with Retry-After; the WebSocket path drops it and keeps retryAfter.
+          extensions: {
+            code: 'RATE_LIMITED',
+            retryAfter,
+            group,
+            http: { status: 429, headers: { 'Retry-After': String(retryAfter) } },
+          },
         });
       }
     }

@@ -14,6 +14,7 @@ import { MongoSampleStore } from '../adapters/mongo/mongo-sample-store.js';
 import { RedisCollectorLease } from '../adapters/redis/redis-collector-lease.js';
 import type { RedisConnections } from '../adapters/redis/redis-connections.js';
 import type { Config } from '../config/config.js';
+import type { AuditRecorder } from '../domain/audit/audit-service.js';
 import { AlertService } from '../domain/resources/alert-service.js';
 import type { AlertStore } from '../domain/resources/alert-store.js';
 import { HostAdmission } from '../domain/resources/host-admission.js';
@@ -68,6 +69,11 @@ export interface Resources {
   usage: UsageService;
   alerts: AlertService;
   collector: ResourceCollector;
+  /**
+   * A collector of its own for another host (the agents of a cluster): samples of that host's
+   * servers and sessions through its probe, alerts named for it, a lease of its own.
+   */
+  collectorFor(host: string, probe: HostProbe): ResourceCollector;
 }
 
 /** The gate of server starts and sessions on a busy host; none when REFUSE_ON_HOST_OVERLOAD=false. */
@@ -92,6 +98,8 @@ export interface ResourcesDeps {
   sessionStore: SessionStore;
   servers: ServerService;
   sessions: SessionService;
+  /** Records operators resolving alerts. */
+  audit?: AuditRecorder;
   redis?: RedisConnections;
   probe?: HostProbe;
 }
@@ -104,15 +112,18 @@ export function createResources(deps: ResourcesDeps): Resources {
   const { config, logger, clock, stores } = deps;
   const host = config.xrdp.publicHost;
   const intervalSeconds = config.metrics.intervalSeconds;
-  const alerts = new AlertService({
-    store: stores.alerts,
-    claims: stores.alertClaims,
-    events: deps.events,
-    clock,
-    newId: randomUUID,
-    host,
-    thresholds: config.resources.alertThresholds,
-  });
+  const alertsOf = (host: string) =>
+    new AlertService({
+      store: stores.alerts,
+      claims: stores.alertClaims,
+      events: deps.events,
+      clock,
+      newId: randomUUID,
+      host,
+      thresholds: config.resources.alertThresholds,
+      ...(deps.audit ? { audit: deps.audit } : {}),
+    });
+  const alerts = alertsOf(host);
   const usage = new UsageService({
     samples: stores.samples,
     servers: deps.servers,
@@ -121,28 +132,41 @@ export function createResources(deps: ResourcesDeps): Resources {
     host,
     intervalSeconds,
   });
-  const lease = deps.redis
-    ? new RedisCollectorLease(deps.redis.publisher, `lease:collector:${host}`, randomUUID(), Math.ceil(intervalSeconds * 1500))
-    : new MemoryCollectorLease();
   let lastError = 0;
-  const collector = new ResourceCollector({
-    probe: deps.probe ?? createProcHostProbe({ configPath: config.xrdp.configPath, dataDir: config.dataDir }),
-    lease,
-    samples: stores.samples,
-    servers: deps.serverStore,
-    sessions: deps.sessionStore,
-    alerts,
-    events: deps.events,
-    clock,
+  const collectorFor = (collected: string, probe: HostProbe, hostAlerts = alertsOf(collected)) =>
+    new ResourceCollector({
+      probe,
+      lease: deps.redis
+        ? new RedisCollectorLease(
+            deps.redis.publisher,
+            `lease:collector:${collected}`,
+            randomUUID(),
+            Math.ceil(intervalSeconds * 1500),
+          )
+        : new MemoryCollectorLease(),
+      samples: stores.samples,
+      servers: deps.serverStore,
+      sessions: deps.sessionStore,
+      alerts: hostAlerts,
+      events: deps.events,
+      clock,
+      host: collected,
+      intervalSeconds,
+      onError: (err, step) => {
+        if (Date.now() - lastError < 10_000) return;
+        lastError = Date.now();
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err), step, host: collected },
+          'resource collection step failed',
+        );
+      },
+    });
+  const collector = collectorFor(
     host,
-    intervalSeconds,
-    onError: (err, step) => {
-      if (Date.now() - lastError < 10_000) return;
-      lastError = Date.now();
-      logger.warn({ err: err instanceof Error ? err.message : String(err), step }, 'resource collection step failed');
-    },
-  });
-  return { samples: stores.samples, usage, alerts, collector };
+    deps.probe ?? createProcHostProbe({ configPath: config.xrdp.configPath, dataDir: config.dataDir }),
+    alerts,
+  );
+  return { samples: stores.samples, usage, alerts, collector, collectorFor: (h, probe) => collectorFor(h, probe) };
 }
 
 /**

@@ -64,6 +64,28 @@ function sharedPayload(result: ExecutionResult): SharedPayload | undefined {
   return shared;
 }
 
+/**
+ * `extensions.http` tells yoga the HTTP status and headers of an error (429 + Retry-After, 400
+ * for request errors); a WebSocket has neither, so it is dropped there.
+ */
+function withoutHttpHint(error: GraphQLError): GraphQLError {
+  if (error.extensions?.http === undefined) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError ?? null,
+    extensions,
+  });
+}
+
+function withoutHttpHints(result: ExecutionResult): ExecutionResult | undefined {
+  if (!result.errors?.some((e) => e.extensions?.http !== undefined)) return undefined;
+  return { ...result, errors: result.errors.map(withoutHttpHint) };
+}
+
 /** Reads the bearer token from connection_init: `{ authorization: "Bearer ..." }` (any case). */
 function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   if (!params) return undefined;
@@ -191,7 +213,7 @@ export function attachWebSocketServer(
         const socket = ctx.extra.socket;
         if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
         // graphql-ws takes the returned object as the payload it serializes.
-        return sharedPayload(result) as FormattedExecutionResult | undefined;
+        return (sharedPayload(result) ?? withoutHttpHints(result)) as FormattedExecutionResult | undefined;
       },
       onComplete: (ctx, id) => {
         const conn = connections.get(ctx);
@@ -220,10 +242,10 @@ export function attachWebSocketServer(
         } catch (err) {
           // Syntax errors and the limits (which throw from parse and validate) go back as errors,
           // exactly as over HTTP; anything else is a real fault.
-          if (err instanceof Error && err.name === 'GraphQLError') return [err as GraphQLError];
+          if (err instanceof Error && err.name === 'GraphQLError') return [withoutHttpHint(err as GraphQLError)];
           throw err;
         }
-        if (errors.length > 0) return [...errors];
+        if (errors.length > 0) return errors.map(withoutHttpHint);
         if (conn?.viewer) {
           const open = openByUser.get(conn.viewer.userId) ?? 0;
           if (open >= maxPerUser) {

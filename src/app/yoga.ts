@@ -19,6 +19,8 @@ import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
 import { createSecurityPlugins } from './security-plugins.js';
 import { useSharedSubscriptionExecution } from './shared-subscription-execution.js';
+import { createVariableCostPlugin } from './variable-cost-plugin.js';
+import { createVariablesPlugin } from './variables-plugin.js';
 
 function rateRules(config: Config): Record<RateGroup, RateRule> {
   return Object.fromEntries(
@@ -64,6 +66,10 @@ export function createAppYoga(container: Container): AppYoga {
       // Before the rate limiter too, so refused operations are counted.
       createOperationMetricsPlugin(container.metrics),
       ...(config.rateLimits.enabled ? [createRateLimitPlugin({ limiter: container.rateLimiter, rules: rateRules(config) })] : []),
+      // Before graphql-jit, whose own coercion errors name the wrong variable and carry no code.
+      createVariablesPlugin(),
+      // Page sizes given as variables count in the cost limit too (validation sees only literals).
+      createVariableCostPlugin(),
       // Each document compiled once to plain JavaScript (bench/: about 3x faster on lists).
       // Not subscriptions: graphql-jit 0.8 hands a subscribe resolver the operation's variables
       // instead of the field's arguments (serverEvents(serverId: $id) saw serverId undefined).

@@ -163,7 +163,9 @@ for (const [backend, env, enabled] of backends) {
         code: 'LIMIT_EXCEEDED',
         limit: 'maxTotalCpu',
         max: 80,
-        message: 'host localhost is at 96% CPU, above the 80% limit (maxTotalCpu): new server starts are refused until it falls',
+        message:
+          'host localhost is at 96% CPU, above the 80% limit (maxTotalCpu): new server starts are refused until it falls; ' +
+          'raise global.maxTotalCpu with updateResourceLimits (MAX_CPU_USAGE sets the default), or set REFUSE_ON_HOST_OVERLOAD=false to admit regardless',
       });
       const session = await t.gql<Gql<unknown>>(CREATE_SESSION, { id: running }, alice);
       expect(session.body.data?.createSession).toMatchObject({ __typename: 'LimitExceededError', limit: 'maxTotalCpu' });

@@ -51,6 +51,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
   let apiA: TestApp;
   let apiB: TestApp;
   let admin: string;
+  const env: Record<string, string> = {};
   const agents: Record<'a' | 'b', Agent> = {} as never;
   let xvfb: ChildProcess | undefined;
   const xDisplay = 150 + Math.floor(Math.random() * 50);
@@ -155,7 +156,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     await redis?.stop();
   }, 60_000);
 
-  it('a server placed on host B through replica A starts on B, and a real login through it is CONNECTED on a subscriber of replica B', async () => {
+  it('a server placed on host B through replica A starts on B, a real login through it is CONNECTED on a subscriber of replica B, and replacing replica A (a rolling update) leaves that RDP session connected', async () => {
     const owner = await apiA.token('carol', ['user']);
     const created = await apiA.gql<{ createServer: { server?: { id: string; port: number; hostId: string; host: string } } }>(
       'mutation { createServer(input: { name: "on-b", hostId: "b" }) { ... on CreateServerSuccess { server { id port hostId host } } ... on Error { code message } } }',
@@ -177,6 +178,21 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     // X.224 + TLS on B's own address, from this machine's namespace.
     const probe = await probeRdp({ host: agents.b.ns.insideAddress, port: server.port, timeoutMs: 3000 });
     expect(probe.kind === 'selected' && probe.protocol).toBe(PROTOCOL_SSL);
+    // Its resources are measured on host B by B's agent (probe.measure) and stored by a replica.
+    const usage = await until(
+      async () =>
+        (
+          await apiA.gql<{ server: { usage: { memoryUsedMb: number | null } | null } }>(
+            'query($id: ID!) { server(id: $id) { usage { memoryUsedMb } } }',
+            { id: server.id },
+            owner,
+          )
+        ).body.data?.server.usage,
+      (u) => (u?.memoryUsedMb ?? 0) > 0,
+      15_000,
+      'a sample of the server on host B',
+    );
+    expect(usage?.memoryUsedMb).toBeGreaterThan(0);
 
     const session = await apiA.gql<{
       createSession: { connection?: { host: string; port: number; username: string; password: string } };

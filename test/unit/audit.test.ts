@@ -69,7 +69,7 @@ describe('outcomeOf', () => {
       details: { code: 'BAD_USER_INPUT', field: 'name' },
     });
     expect(outcomeOf(new Error('boom'))).toEqual({ result: 'FAILURE', details: { code: 'INTERNAL' } });
-    expect(outcomeOf(new ForbiddenError())).toBeNull();
+    expect(outcomeOf(new ForbiddenError('reading audit events', 'operator'))).toBeNull();
     expect(outcomeOf(new UnauthenticatedError())).toBeNull();
     expect(outcomeOf(new ServiceUnavailableError())).toBeNull();
   });
@@ -100,7 +100,9 @@ describe('audited', () => {
     const r = recorder();
     const what = { actor, action: 'server.create', target: null };
     await expect(audited(r, what, () => Promise.reject(new LimitExceededError('maxServers', 1, 'full')))).rejects.toThrow('full');
-    await expect(audited(r, what, () => Promise.reject(new ForbiddenError()))).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(
+      audited(r, what, () => Promise.reject(new ForbiddenError('reading audit events', 'operator'))),
+    ).rejects.toBeInstanceOf(ForbiddenError);
     expect(r.entries.map((e) => e.result)).toEqual(['DENIED']);
   });
 });

@@ -180,7 +180,7 @@ describe('HostService.register', () => {
     ['a port below 1024', hello('edge-1', { portRange: { from: 80, to: 90 } }), 'portRange.from'],
     ['a negative maxServers', hello('edge-1', { capacity: { maxServers: -1, cpuCount: 1, memoryMb: 1 } }), 'capacity.maxServers'],
     ['an address with a space', hello('edge-1', { rdpAddress: 'a b' }), 'rdpAddress'],
-    ['an unknown field', { ...hello('edge-1'), secret: 'x' }, 'input'],
+    ['an unknown field (named)', { ...hello('edge-1'), secret: 'x' }, 'secret'],
   ];
   for (const [label, input, field] of bad) {
     it(`refuses ${label} with ValidationError on ${field}, storing and publishing nothing`, async () => {

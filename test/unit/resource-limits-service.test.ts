@@ -126,10 +126,16 @@ describe('HostAdmission', () => {
     expect(err).toMatchObject({
       limit: 'maxTotalCpu',
       max: 80,
-      message: 'host h1 is at 93% CPU, above the 80% limit (maxTotalCpu): new sessions are refused until it falls',
+      message:
+        'host h1 is at 93% CPU, above the 80% limit (maxTotalCpu): new sessions are refused until it falls; ' +
+        'raise global.maxTotalCpu with updateResourceLimits (MAX_CPU_USAGE sets the default), or set REFUSE_ON_HOST_OVERLOAD=false to admit regardless',
     });
     await g.hostSample(10, 85);
-    await expect(g.admission.check('server start', 'h1')).rejects.toMatchObject({ limit: 'maxTotalMemory', max: 80 });
+    await expect(g.admission.check('server start', 'h1')).rejects.toMatchObject({
+      limit: 'maxTotalMemory',
+      max: 80,
+      setting: expect.stringContaining('MAX_MEMORY_USAGE') as string,
+    });
     // Another host's figures do not count here.
     await g.admission.check('session', 'h2');
   });

@@ -22,6 +22,10 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
     if (!host.accounts) throw new RuntimeUnavailableError('session accounts need the agent to run as root on this host');
     return host.accounts;
   };
+  const limits = () => {
+    if (!host.enforcement) throw new RuntimeUnavailableError('resource limits are not enforced by this agent');
+    return host.enforcement;
+  };
   const handlers: Handlers = {
     'runtime.checkAvailable': async () => {
       await host.runtime.checkAvailable();
@@ -70,6 +74,19 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
     },
     'logs.read': ({ serverId, last, minLevel }) => host.logs.readRecent(serverId, last, minLevel),
     'probe.measure': async (targets) => probeResultToJson(await probe.measure(targets)),
+    'limits.capability': () => limits().capability(),
+    'limits.updateServer': async ({ server }) => {
+      await limits().updateServer(server);
+      return null;
+    },
+    'limits.confineSession': async (session) => {
+      await limits().confineSession(session);
+      return null;
+    },
+    'limits.releaseSession': async ({ serverId, sessionId }) => {
+      await limits().releaseSession(serverId, sessionId);
+      return null;
+    },
   };
   return async (type: string, payload: unknown): Promise<unknown> => {
     const handler = (handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>)[type];

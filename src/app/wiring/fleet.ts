@@ -173,6 +173,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     sessionStore: stores.sessions,
     servers,
     sessions,
+    audit,
     ...(deps.redis ? { redis: deps.redis } : {}),
     ...(deps.probe ? { probe: deps.probe } : {}),
   });

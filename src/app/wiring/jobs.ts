@@ -81,6 +81,7 @@ export function startBackgroundJobs(
   if (container.config.hosts.mode === 'local') void recovery.then(() => resources.collector.start());
   const pruning = every(intervals.auditPruneIntervalMs ?? 3_600_000, prune, logger, 'audit pruning failed');
   void recovery.then(async () => {
+    if (container.config.hosts.mode === 'agents') return;
     const c = await servers.enforcementCapability();
     if (c.enforced) logger.info({ mechanism: c.mechanism }, 'server and session resource limits are enforced');
     else logger.warn({ reason: c.reason }, 'server and session resource limits are NOT enforced on this host');

@@ -2,6 +2,7 @@ import type { HostSesman } from '../../adapters/xrdp/sesman-supervisor.js';
 import type { AuditActor } from '../../domain/audit/audit-event.js';
 import { type HostCommandMap, type HostCommandType, probeResultFromJson } from '../../domain/cluster/host-messages.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
+import type { ResourceEnforcement } from '../../domain/servers/resource-enforcement.js';
 import type { RuntimeExit, ServerRuntime } from '../../domain/servers/server-runtime.js';
 import type { SessionAccounts } from '../../domain/sessions/session-accounts.js';
 import type { SessionHost } from '../../domain/sessions/session-host.js';
@@ -105,8 +106,26 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
     stop: async () => void (await commands.send(deps.defaultHostId, 'sesman.stop', {})),
     ensureRunning: async () => undefined,
   };
+  // Limits bind on the host: its agent confines each instance it starts; the rest goes there.
+  const enforcement: ResourceEnforcement & { close(): Promise<void> } = {
+    // The schema asks host-wide; the default host answers for the fleet (see docs/CLUSTER.md).
+    capability: () =>
+      commands.send(deps.defaultHostId, 'limits.capability', {}).catch((err: unknown) => ({
+        enforced: false,
+        mechanism: null,
+        reason: `host ${deps.defaultHostId} could not say: ${err instanceof Error ? err.message : String(err)}`,
+      })),
+    confineServer: async () => undefined,
+    releaseServer: async () => undefined,
+    updateServer: async (server) => void (await onHost(server.id, 'limits.updateServer', { server })),
+    confineSession: async (session) => void (await onHost(session.serverId, 'limits.confineSession', session)),
+    releaseSession: async (serverId, sessionId) =>
+      void (await onHost(serverId, 'limits.releaseSession', { serverId, sessionId })),
+    close: async () => undefined,
+  };
   return {
     runtime,
+    enforcement,
     sesman,
     sessionTerminator,
     sessionHost,

@@ -16,10 +16,13 @@ export const AUDIT_ACTIONS = [
   'server.restart',
   'server.maintenance',
   'session.create',
+  'session.connect',
+  'session.disconnect',
   'session.terminate',
   'xrdp.config.update',
   'xrdp.service.control',
   'limits.update',
+  'alert.resolve',
   'host.drain',
   'auth.token',
 ] as const;
@@ -34,7 +37,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  /** server, session, host, xrdp_config, xrdp_service, resource_limits, api */
+  /** server, session, host, xrdp_config, xrdp_service, resource_limits, alert, api */
   type: string;
   id: string | null;
   name: string | null;

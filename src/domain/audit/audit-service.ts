@@ -69,7 +69,7 @@ export class AuditService implements AuditRecorder {
   }
 
   async list(viewer: Viewer, filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
-    if (!isOperator(viewer)) throw new ForbiddenError('reading audit events needs the operator or admin role');
+    if (!isOperator(viewer)) throw new ForbiddenError('reading audit events', 'operator');
     if (!Number.isInteger(page.first) || page.first < 0 || page.first > MAX_PAGE_SIZE) {
       throw new ValidationError('first', `must be between 0 and ${MAX_PAGE_SIZE}`);
     }
@@ -106,7 +106,10 @@ export function outcomeOf(err: unknown): { result: AuditResult; details: AuditDe
   }
   // Someone else's object: the caller was told NOT_FOUND, the audit says what it was.
   if (err instanceof NotFoundError && err.hidden) return { result: 'DENIED', details: { code: 'NOT_OWNER' } };
-  if (err instanceof ValidationError) return { result: 'FAILURE', details: { code: err.code, field: err.field } };
+  if (err instanceof ValidationError) {
+    const fields = [...new Set(err.problems.map((p) => p.field))];
+    return { result: 'FAILURE', details: { code: err.code, field: err.field, ...(fields.length > 1 ? { fields } : {}) } };
+  }
   if (err instanceof DomainError) return { result: 'FAILURE', details: { code: err.code, message: err.message } };
   return { result: 'FAILURE', details: { code: 'INTERNAL' } };
 }

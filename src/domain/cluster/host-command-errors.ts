@@ -57,6 +57,10 @@ function num(details: CommandError['details'], key: string): number {
   return typeof v === 'number' ? v : 0;
 }
 
+function roleOf(value: string): 'operator' | 'admin' | null {
+  return value === 'operator' || value === 'admin' ? value : null;
+}
+
 /** Keeps the agent's exact message on an error whose constructor composes its own. */
 function withMessage<E extends Error>(err: E, message: string): E {
   err.message = message;
@@ -76,7 +80,10 @@ export function errorFromCommandFailure(hostId: string, commandId: string, error
     case 'CONFLICT':
       return new ConflictError(message);
     case 'LIMIT_EXCEEDED':
-      return new LimitExceededError(str(details, 'limit', ''), num(details, 'max'), message);
+      return withMessage(
+        new LimitExceededError(str(details, 'limit', ''), num(details, 'max'), message, str(details, 'setting', '') || null),
+        message,
+      );
     case 'PORT_EXHAUSTED':
       return withMessage(new PortExhaustedError(str(details, 'host', hostId), num(details, 'from'), num(details, 'to')), message);
     case 'RUNTIME_UNAVAILABLE':
@@ -86,7 +93,7 @@ export function errorFromCommandFailure(hostId: string, commandId: string, error
     case 'BAD_USER_INPUT':
       return withMessage(new ValidationError(str(details, 'field', 'input'), message), message);
     case 'FORBIDDEN':
-      return new ForbiddenError(message);
+      return withMessage(new ForbiddenError(message, roleOf(str(details, 'requiredRole', ''))), message);
     case 'SERVICE_UNAVAILABLE':
       return new ServiceUnavailableError(message);
     case 'HOST_UNAVAILABLE':

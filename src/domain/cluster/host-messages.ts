@@ -5,6 +5,7 @@
  */
 import type { ProbeResult, ProbeServer, ProbeSession } from '../resources/host-probe.js';
 import type { ResourceFigures } from '../resources/resource-sample.js';
+import type { EnforcementCapability, SessionConfinement } from '../servers/resource-enforcement.js';
 import type { Desktop, RdpServer } from '../servers/server.js';
 import type { SessionActivityReport, SessionHostState, SessionRef } from '../sessions/session-host.js';
 import type { XrdpConfig } from '../xrdp/xrdp-config.js';
@@ -63,6 +64,11 @@ export interface HostCommandMap {
     payload: { servers: ProbeServer[]; sessions: ProbeSession[] };
     result: ProbeResultJson;
   };
+  /** The host's cgroup limits (servers are confined by the agent itself when their instance starts). */
+  'limits.capability': { payload: Record<string, never>; result: EnforcementCapability };
+  'limits.updateServer': { payload: { server: RdpServer }; result: null };
+  'limits.confineSession': { payload: SessionConfinement; result: null };
+  'limits.releaseSession': { payload: { serverId: string; sessionId: string }; result: null };
 }
 export type HostCommandType = keyof HostCommandMap;
 

@@ -148,7 +148,7 @@ export class HostService {
       this.deps.audit,
       { actor: actorOf(viewer), action: 'host.drain', target: { type: 'host', id: hostId, name: null }, details: { drain } },
       async () => {
-        if (!isAdmin(viewer)) throw new ForbiddenError('only admins drain hosts');
+        if (!isAdmin(viewer)) throw new ForbiddenError('draining hosts', 'admin');
         const id = validateHostId(hostId);
         for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
           const host = await this.deps.store.findById(id);
@@ -217,7 +217,7 @@ export class HostService {
   }
 
   private mustOperate(viewer: Viewer): void {
-    if (!isOperator(viewer)) throw new ForbiddenError('only operators and admins read hosts');
+    if (!isOperator(viewer)) throw new ForbiddenError('reading hosts', 'operator');
   }
 
   /** Compare-and-set; null when another writer got there first. */

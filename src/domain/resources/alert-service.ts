@@ -1,3 +1,5 @@
+import { actorOf } from '../audit/audit-event.js';
+import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { isOperator, type Viewer } from '../auth/viewer.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
@@ -40,6 +42,8 @@ export interface AlertServiceDeps {
   thresholds?: AlertThresholds;
   /** Resolved alerts are kept this many days. @default 30 */
   retentionDays?: number;
+  /** Records operators resolving alerts (refusals included). */
+  audit?: AuditRecorder;
 }
 
 /**
@@ -73,15 +77,25 @@ export class AlertService {
     return { items, hasNextPage, totalCount };
   }
 
-  /** An operator or admin marks an alert resolved. */
+  /** An operator or admin marks an alert resolved (audited as `alert.resolve`). */
   async resolve(viewer: Viewer, id: string): Promise<Alert> {
-    if (!isOperator(viewer)) throw new ForbiddenError('resolving alerts needs the operator or admin role');
-    const alert = await this.deps.store.findById(id);
-    if (!alert) throw new NotFoundError('alert', id);
-    if (alert.resolvedAt !== null) throw new ConflictError('alert is already resolved');
-    const resolved = await this.markResolved(alert, viewer.userId);
-    if (!resolved) throw new ConflictError('alert was resolved meanwhile');
-    return resolved;
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action: 'alert.resolve', target: { type: 'alert', id, name: null } },
+      async () => {
+        if (!isOperator(viewer)) throw new ForbiddenError('resolving alerts', 'operator');
+        const alert = await this.deps.store.findById(id);
+        if (!alert) throw new NotFoundError('alert', id);
+        if (alert.resolvedAt !== null) throw new ConflictError('alert is already resolved');
+        const resolved = await this.markResolved(alert, viewer.userId);
+        if (!resolved) throw new ConflictError('alert was resolved meanwhile');
+        return resolved;
+      },
+      (a) => ({
+        target: { type: 'alert', id: a.id, name: a.subjectName },
+        details: { subjectId: a.subjectId, resource: a.resource, severity: a.severity, value: a.value },
+      }),
+    );
   }
 
   /** Whether the viewer may see the alert: operators all, users those of their own subjects. */

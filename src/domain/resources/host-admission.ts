@@ -31,17 +31,19 @@ export class HostAdmission implements AdmissionGate {
     const [sample] = await this.deps.samples.latest([this.deps.hostSubject(host)]);
     if (!sample || this.deps.clock.now().getTime() - Date.parse(sample.at) > this.deps.maxAgeMs) return;
     const { maxTotalCpu, maxTotalMemory } = (await this.deps.limits.get()).global;
-    const refuse = (limit: string, label: string, value: number, max: number) => {
+    const refuse = (limit: string, label: string, value: number, max: number, variable: string) => {
       throw new LimitExceededError(
         limit,
         max,
         `host ${host} is at ${Math.round(value)}% ${label}, above the ${max}% limit (${limit}): new ${what}s are refused until it falls`,
+        `raise global.${limit} with updateResourceLimits (${variable} sets the default), or set REFUSE_ON_HOST_OVERLOAD=false to admit regardless`,
       );
     };
-    if (sample.cpuPercent !== null && sample.cpuPercent > maxTotalCpu)
-      refuse('maxTotalCpu', 'CPU', sample.cpuPercent, maxTotalCpu);
+    if (sample.cpuPercent !== null && sample.cpuPercent > maxTotalCpu) {
+      refuse('maxTotalCpu', 'CPU', sample.cpuPercent, maxTotalCpu, 'MAX_CPU_USAGE');
+    }
     if (sample.memoryPercent !== null && sample.memoryPercent > maxTotalMemory) {
-      refuse('maxTotalMemory', 'memory', sample.memoryPercent, maxTotalMemory);
+      refuse('maxTotalMemory', 'memory', sample.memoryPercent, maxTotalMemory, 'MAX_MEMORY_USAGE');
     }
   }
 }

@@ -53,7 +53,7 @@ const updateSchema = z
 /** A partial update: any subset of the fields of each group. */
 export type ResourceLimitsUpdate = z.infer<typeof updateSchema>;
 
-/** Validates a partial update and applies it; throws ValidationError naming the first bad field. */
+/** Validates a partial update and applies it; throws one ValidationError listing every bad field. */
 export function applyLimitsUpdate(current: ResourceLimits, input: unknown): ResourceLimits {
   const patch = parseOrThrow(updateSchema, input);
   return {

@@ -39,7 +39,7 @@ export class ResourceLimitsService implements ResourceLimitsProvider {
 
   /** Operators and admins read the document with its version. */
   async read(viewer: Viewer): Promise<ResourceLimitsVersion> {
-    if (!isOperator(viewer)) throw new ForbiddenError('reading resource limits needs the operator or admin role');
+    if (!isOperator(viewer)) throw new ForbiddenError('reading resource limits', 'operator');
     return this.fresh();
   }
 
@@ -52,7 +52,7 @@ export class ResourceLimitsService implements ResourceLimitsProvider {
       this.deps.audit,
       { actor: actorOf(viewer), action: 'limits.update', target: TARGET, details: { expectedVersion: expectedVersion ?? null } },
       async () => {
-        if (!isAdmin(viewer)) throw new ForbiddenError('changing resource limits needs the admin role');
+        if (!isAdmin(viewer)) throw new ForbiddenError('changing resource limits', 'admin');
         if (expectedVersion !== undefined && (!Number.isInteger(expectedVersion) || expectedVersion < 0)) {
           throw new ValidationError('expectedVersion', 'must be a version number');
         }

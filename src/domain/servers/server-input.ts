@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ResourceLimits } from '../resources/resource-limits.js';
-import { ValidationError } from '../shared/errors.js';
+import type { FieldProblem } from '../shared/errors.js';
+import { check, parseOrThrow, stripNulls } from '../shared/validation.js';
 import {
   COLOR_DEPTHS,
   DEFAULT_CONFIGURATION,
@@ -99,36 +100,35 @@ const updateSchema = z
 export type CreateServerInput = z.input<typeof createSchema>;
 export type UpdateServerInput = z.input<typeof updateSchema>;
 
-function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const r = schema.safeParse(stripNulls(input));
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue?.path.length ? issue.path.join('.') : 'input';
-  throw new ValidationError(field, issue?.message ?? 'is invalid');
-}
-
-/** GraphQL passes explicit nulls for omitted optional input fields; treat them as absent. */
-function stripNulls(v: unknown): unknown {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-  return Object.fromEntries(
-    Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== null && x !== undefined)
-      .map(([k, x]) => [k, stripNulls(x)]),
-  );
-}
-
 /** Resources must also sit within the per-server limits in force. */
-function checkAgainstLimits(resources: ServerResources, limits: ResourceLimits): void {
+function limitProblems(resources: ServerResources, limits: ResourceLimits): FieldProblem[] {
   const p = limits.perServer;
-  if (resources.memoryLimitMb > p.maxMemoryMb) {
-    throw new ValidationError('resources.memoryLimitMb', `exceeds the per-server limit of ${p.maxMemoryMb} MB`);
-  }
-  if (resources.diskLimitMb > p.maxDiskMb) {
-    throw new ValidationError('resources.diskLimitMb', `exceeds the per-server limit of ${p.maxDiskMb} MB`);
-  }
-  if (resources.bandwidthMbps > p.maxBandwidthMbps) {
-    throw new ValidationError('resources.bandwidthMbps', `exceeds the per-server limit of ${p.maxBandwidthMbps} Mbps`);
-  }
+  const out: FieldProblem[] = [];
+  const over = (field: keyof ServerResources, max: number, unit: string) => {
+    if (resources[field] > max) {
+      out.push({
+        field: `resources.${field}`,
+        message: `exceeds the per-server limit of ${max} ${unit} (perServer.${limitField[field]}, changed by updateResourceLimits)`,
+      });
+    }
+  };
+  over('memoryLimitMb', p.maxMemoryMb, 'MB');
+  over('diskLimitMb', p.maxDiskMb, 'MB');
+  over('bandwidthMbps', p.maxBandwidthMbps, 'Mbps');
+  return out;
+}
+
+const limitField: Record<keyof ServerResources, string> = {
+  cpuLimit: 'maxCpu',
+  memoryLimitMb: 'maxMemoryMb',
+  diskLimitMb: 'maxDiskMb',
+  bandwidthMbps: 'maxBandwidthMbps',
+};
+
+/** The resources the input asks for over `base`, when that part of it is valid. */
+function requestedResources(input: unknown, base: ServerResources): ServerResources | null {
+  const part = check(resourcesPatch.optional(), (stripNulls(input) as { resources?: unknown } | undefined)?.resources);
+  return part.ok ? { ...base, ...part.data } : null;
 }
 
 export interface ValidCreateServer {
@@ -142,9 +142,11 @@ export interface ValidCreateServer {
 }
 
 export function validateCreateServer(input: unknown, limits: ResourceLimits): ValidCreateServer {
-  const v = parseOrThrow(createSchema, input);
+  const v = parseOrThrow(createSchema, input, () => {
+    const resources = requestedResources(input, DEFAULT_RESOURCES);
+    return resources ? limitProblems(resources, limits) : [];
+  });
   const resources = { ...DEFAULT_RESOURCES, ...v.resources };
-  checkAgainstLimits(resources, limits);
   return {
     name: v.name,
     description: v.description ?? '',
@@ -162,10 +164,14 @@ export interface ValidUpdateServer {
   resources?: Partial<ServerResources> | undefined;
 }
 
-export function validateUpdateServer(input: unknown): ValidUpdateServer {
-  return parseOrThrow(updateSchema, input) as ValidUpdateServer;
-}
-
-export function checkResourcesWithinLimits(resources: ServerResources, limits: ResourceLimits): void {
-  checkAgainstLimits(resources, limits);
+/** With `within`, resources the update asks for must also fit the per-server limits in force. */
+export function validateUpdateServer(
+  input: unknown,
+  within?: { current: ServerResources; limits: ResourceLimits },
+): ValidUpdateServer {
+  return parseOrThrow(updateSchema, input, () => {
+    if (!within || (stripNulls(input) as { resources?: unknown } | undefined)?.resources === undefined) return [];
+    const resources = requestedResources(input, within.current);
+    return resources ? limitProblems(resources, within.limits) : [];
+  }) as ValidUpdateServer;
 }

@@ -24,7 +24,7 @@ import type { LiveSessions } from './live-sessions.js';
 import type { EnforcementCapability, ResourceEnforcement } from './resource-enforcement.js';
 import type { RdpServer, ServerStatus } from './server.js';
 import type { ServerEventKind } from './server-events.js';
-import { checkResourcesWithinLimits, validateCreateServer, validateUpdateServer } from './server-input.js';
+import { validateCreateServer, validateUpdateServer } from './server-input.js';
 import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
 import type { ServerFilter, ServerStore } from './server-store.js';
@@ -146,7 +146,12 @@ export class ServerService {
     const max = limits.global.maxServers;
     const slot = await claimSlot(this.deps.claims, SLOT_PREFIX, max, id);
     if (slot === null) {
-      throw new LimitExceededError('maxServers', max, `the fleet already has the maximum of ${max} servers`);
+      throw new LimitExceededError(
+        'maxServers',
+        max,
+        `the fleet already has the maximum of ${max} servers`,
+        'raise global.maxServers with updateResourceLimits; MAX_CONCURRENT_SERVERS sets the default',
+      );
     }
     let placed: Placed | null = null;
     let keepClaims = false;
@@ -213,10 +218,9 @@ export class ServerService {
   }
 
   private async updateUnaudited(viewer: Viewer, id: string, input: unknown): Promise<RdpServer> {
-    const patch = validateUpdateServer(input);
     const server = await this.getManageable(viewer, id);
+    const patch = validateUpdateServer(input, { current: server.resources, limits: await this.deps.limits.get() });
     const resources = { ...server.resources, ...patch.resources };
-    if (patch.resources) checkResourcesWithinLimits(resources, await this.deps.limits.get());
     const enforcement = patch.resources ? this.deps.enforcement : undefined;
     if (enforcement) {
       // Applied before it is stored, so a limit the kernel refuses (memory below what the server
@@ -364,7 +368,7 @@ export class ServerService {
   }
 
   private async setMaintenanceUnaudited(viewer: Viewer, id: string, enabled: boolean): Promise<RdpServer> {
-    if (!isAdmin(viewer)) throw new ForbiddenError('only admins set maintenance');
+    if (!isAdmin(viewer)) throw new ForbiddenError('setting maintenance', 'admin');
     const server = await this.get(viewer, id);
     if (enabled) {
       if (server.status === 'MAINTENANCE') throw new ConflictError('server is already in maintenance');

@@ -204,11 +204,16 @@ export class SessionService implements LiveSessions {
       ['user', SLOT.user(viewer.userId), limits.perUser.maxSessions, 'you already have the maximum of %d sessions'],
     ];
     const limitNames: Record<string, string> = { user: 'user.maxSessions', server: 'server.maxSessions', global: 'maxSessions' };
+    const settings: Record<string, string> = {
+      user: 'raise perUser.maxSessions with updateResourceLimits',
+      server: "raise the server's configuration.maxSessions with updateServer",
+      global: 'raise global.maxSessions with updateResourceLimits; MAX_CONCURRENT_SESSIONS sets the default',
+    };
     for (const [which, prefix, max, text] of caps) {
       const slot = await this.slots.claim(prefix, max, id);
       if (slot === null) {
         await release();
-        throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)));
+        throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)), settings[which] ?? null);
       }
       held.push([prefix, slot]);
     }
@@ -295,10 +300,12 @@ export class SessionService implements LiveSessions {
   }
 
   async connect(viewer: Viewer, id: string): Promise<RdpSession> {
-    const session = await this.getManageable(viewer, id);
-    if (session.status === 'TERMINATED') throw new ConflictError('session is terminated and cannot come back');
-    if (session.status === 'ACTIVE') throw new ConflictError('session is already connected');
-    return this.transition(session, 'CONNECTED', this.activePatch());
+    return this.auditedChange(viewer, 'session.connect', id, async () => {
+      const session = await this.getManageable(viewer, id);
+      if (session.status === 'TERMINATED') throw new ConflictError('session is terminated and cannot come back');
+      if (session.status === 'ACTIVE') throw new ConflictError('session is already connected');
+      return this.transition(session, 'CONNECTED', this.activePatch());
+    });
   }
 
   /**
@@ -306,25 +313,35 @@ export class SessionService implements LiveSessions {
    * the same account finds it again. The client goes first: a failure leaves the record as it was.
    */
   async disconnect(viewer: Viewer, id: string): Promise<RdpSession> {
-    let session = await this.getManageable(viewer, id);
-    if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
-    const ref = refOf(session);
-    const dropped = ref && this.deps.host ? await this.deps.host.disconnectClient(ref) : false;
-    if (session.status === 'DISCONNECTED' && !dropped) throw new ConflictError('session is already disconnected');
-    for (let attempt = 0; attempt < 5; attempt++) {
-      // The xrdp watcher may record the client's going first: that is this request's outcome too.
-      if (session.status === 'DISCONNECTED') return session;
+    return this.auditedChange(viewer, 'session.disconnect', id, async () => {
+      let session = await this.getManageable(viewer, id);
       if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
-      try {
-        return await this.transition(session, 'DISCONNECTED', this.disconnectedPatch());
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        const reread = await this.deps.store.findById(id);
-        if (!reread) throw new NotFoundError('session', id);
-        session = reread;
+      const ref = refOf(session);
+      const dropped = ref && this.deps.host ? await this.deps.host.disconnectClient(ref) : false;
+      if (session.status === 'DISCONNECTED' && !dropped) throw new ConflictError('session is already disconnected');
+      for (let attempt = 0; attempt < 5; attempt++) {
+        // The xrdp watcher may record the client's going first: that is this request's outcome too.
+        if (session.status === 'DISCONNECTED') return session;
+        if (session.status === 'TERMINATED') throw new ConflictError('session is terminated');
+        try {
+          return await this.transition(session, 'DISCONNECTED', this.disconnectedPatch());
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          const reread = await this.deps.store.findById(id);
+          if (!reread) throw new NotFoundError('session', id);
+          session = reread;
+        }
       }
-    }
-    throw new ConflictError('session kept changing; retry');
+      throw new ConflictError('session kept changing; retry');
+    });
+  }
+
+  /** Connect and disconnect by hand: an operator may do it to anyone's session, so both are audited. */
+  private auditedChange(viewer: Viewer, action: string, id: string, run: () => Promise<RdpSession>): Promise<RdpSession> {
+    return audited(this.deps.audit, { actor: actorOf(viewer), action, target: sessionTarget(id) }, run, (s) => ({
+      target: sessionTarget(s.id, s.username),
+      details: { owner: s.owner, serverId: s.serverId },
+    }));
   }
 
   /**

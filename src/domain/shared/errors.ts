@@ -29,15 +29,17 @@ export class ConflictError extends DomainError {
   }
 }
 
-/** A configured cap (servers, sessions, ...) would be exceeded. */
+/** A configured cap (servers, sessions, host load, ...) would be exceeded. */
 export class LimitExceededError extends DomainError {
   readonly code = 'LIMIT_EXCEEDED';
   constructor(
     readonly limit: string,
     readonly max: number,
     message: string,
+    /** What changes the cap, for the person refused: a mutation field and/or a setting. */
+    readonly setting: string | null = null,
   ) {
-    super(message);
+    super(setting ? `${message}; ${setting}` : message);
     this.name = 'LimitExceededError';
   }
 }
@@ -73,14 +75,30 @@ export class RuntimeFailureError extends DomainError {
   }
 }
 
-/** Input broke a rule; `field` is the input path, e.g. `configuration.resolution`. */
+/** One problem of an input: `field` is its path, e.g. `configuration.resolution`. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * Input broke one or more rules. Every problem of the input is listed in `problems`, so a person
+ * fixes them in one round; `field` is the first one's path (what clients read before lists).
+ */
 export class ValidationError extends DomainError {
   readonly code = 'BAD_USER_INPUT';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+  readonly problems: readonly FieldProblem[];
+  /** The first problem's path; an own field, so it travels with the error to and from host agents. */
+  readonly field: string;
+  constructor(field: string, message: string);
+  constructor(problems: readonly FieldProblem[]);
+  constructor(fieldOrProblems: string | readonly FieldProblem[], message?: string) {
+    const problems =
+      typeof fieldOrProblems === 'string' ? [{ field: fieldOrProblems, message: message ?? 'is invalid' }] : fieldOrProblems;
+    const all = problems.length > 0 ? problems : [{ field: 'input', message: 'is invalid' }];
+    super(all.map((p) => `${p.field}: ${p.message}`).join('; '));
+    this.problems = all;
+    this.field = all[0]?.field ?? 'input';
     this.name = 'ValidationError';
   }
 }
@@ -97,8 +115,21 @@ export class UnauthenticatedError extends DomainError {
 /** The caller is known but lacks the role for this operation. */
 export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
-  constructor(message = 'not allowed') {
-    super(message);
+  /**
+   * With a role, `what` is the operation, e.g. "changing the xrdp configuration", and the message
+   * says which role it needs (operators include admins); without, `what` is the whole message.
+   */
+  constructor(
+    what: string,
+    readonly requiredRole: 'operator' | 'admin' | null = null,
+  ) {
+    super(
+      requiredRole === 'admin'
+        ? `${what} requires the admin role`
+        : requiredRole === 'operator'
+          ? `${what} requires the operator or admin role`
+          : what,
+    );
     this.name = 'ForbiddenError';
   }
 }

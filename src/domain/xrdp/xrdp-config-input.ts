@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../shared/errors.js';
-import { parseOrThrow } from '../shared/validation.js';
+import { check, parseOrThrow, stripNulls } from '../shared/validation.js';
 import { iniPathProblem } from './ini-value.js';
 import { AUTHENTICATION_MODES, ENCRYPTION_LEVELS, LOG_LEVELS, NO_EFFECT_FIELDS, type XrdpConfig } from './xrdp-config.js';
 
@@ -65,13 +65,27 @@ const updateSchema = z
 export type UpdateXrdpConfigInput = z.input<typeof updateSchema>;
 
 /**
- * Validates an update and merges it over the current configuration. Throws ValidationError whose
- * field is the input path, e.g. `global.certificatePath` or `security.idleTimeout`. A change to a
- * field no xrdp key carries (NO_EFFECT_FIELDS) is refused; writing its current value is not.
- * Whether the certificate files exist and match is checked by the service, which can read them.
+ * Validates an update and merges it over the current configuration. Throws one ValidationError
+ * listing every problem by input path, e.g. `global.certificatePath` and `security.idleTimeout`.
+ * A change to a field no xrdp key carries (NO_EFFECT_FIELDS) is refused; writing its current
+ * value is not. Whether the certificate files exist and match is checked by the service, which
+ * can read them.
  */
 export function applyXrdpConfigUpdate(current: XrdpConfig, input: unknown): XrdpConfig {
-  const patch = parseOrThrow(updateSchema, input);
+  const patch = parseOrThrow(updateSchema, input, () => {
+    // Checked on the security group whenever it parsed, so it is listed with the other problems.
+    const part = check(updateSchema.shape.security, (stripNulls(input) as { security?: unknown } | undefined)?.security);
+    if (!part.ok) return [];
+    const { idleTimeout, sessionTimeout } = { ...current.security, ...part.data };
+    return idleTimeout >= sessionTimeout
+      ? [
+          {
+            field: 'security.idleTimeout',
+            message: `must be less than sessionTimeout (idleTimeout ${idleTimeout}, sessionTimeout ${sessionTimeout})`,
+          },
+        ]
+      : [];
+  });
   const orNull = (path: string | undefined, was: string | null) => (path === undefined ? was : path === '' ? null : path);
   const next: XrdpConfig = {
     global: {
@@ -90,12 +104,6 @@ export function applyXrdpConfigUpdate(current: XrdpConfig, input: unknown): Xrdp
     if (before !== after) {
       throw new ValidationError(field, `has no effect and cannot be changed: ${why} (deprecated, to be removed)`);
     }
-  }
-  if (next.security.idleTimeout >= next.security.sessionTimeout) {
-    throw new ValidationError(
-      'security.idleTimeout',
-      `must be less than sessionTimeout (idleTimeout ${next.security.idleTimeout}, sessionTimeout ${next.security.sessionTimeout})`,
-    );
   }
   return next;
 }

@@ -84,13 +84,13 @@ export class XrdpConfigService implements XrdpConfigProvider {
   }
 
   async get(viewer: Viewer): Promise<XrdpConfigVersion> {
-    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp configuration needs the operator or admin role');
+    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp configuration', 'operator');
     return this.latest();
   }
 
   /** Newest first, at most `limit` (1-100); version 0 (the defaults) is not stored. */
   async history(viewer: Viewer, limit: number): Promise<XrdpConfigVersion[]> {
-    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp configuration needs the operator or admin role');
+    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp configuration', 'operator');
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_XRDP_CONFIG_HISTORY) {
       throw new ValidationError('last', `must be between 1 and ${MAX_XRDP_CONFIG_HISTORY}`);
     }
@@ -123,7 +123,7 @@ export class XrdpConfigService implements XrdpConfigProvider {
   }
 
   private async updateUnaudited(viewer: Viewer, input: unknown, seen: (latest: XrdpConfig) => void): Promise<XrdpConfigVersion> {
-    if (!isAdmin(viewer)) throw new ForbiddenError('changing the xrdp configuration needs the admin role');
+    if (!isAdmin(viewer)) throw new ForbiddenError('changing the xrdp configuration', 'admin');
     const latest = await this.latest();
     seen(latest.config);
     const config = applyXrdpConfigUpdate(latest.config, input);

@@ -64,7 +64,7 @@ export class XrdpHostService {
   constructor(private readonly deps: XrdpHostServiceDeps) {}
 
   async status(viewer: Viewer): Promise<XrdpServiceInfo> {
-    if (!isOperator(viewer)) throw new ForbiddenError('only operators and admins read the xrdp service status');
+    if (!isOperator(viewer)) throw new ForbiddenError('reading the xrdp service status', 'operator');
     const [state, byStatus] = await Promise.all([this.deps.supervisor.state(), this.deps.servers.countByStatus()]);
     const running = state.pid !== null;
     const status: XrdpServiceStatus = !state.installed
@@ -90,7 +90,7 @@ export class XrdpHostService {
   }
 
   async control(viewer: Viewer, action: XrdpServiceAction): Promise<XrdpServiceInfo> {
-    if (!isAdmin(viewer)) throw new ForbiddenError('only admins control the xrdp service');
+    if (!isAdmin(viewer)) throw new ForbiddenError('controlling the xrdp service', 'admin');
     try {
       const state = await this.deps.supervisor.state();
       if (!state.installed) throw new RuntimeUnavailableError(XRDP_NOT_INSTALLED_MESSAGE);
