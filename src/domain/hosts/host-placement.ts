@@ -117,13 +117,19 @@ export class HostPlacement implements ServerPlacement {
   private async rank(candidates: Host[], owner: string, refusals: HostRefusal[]): Promise<Host[]> {
     const now = this.deps.clock.now().getTime();
     // A caller holding a host's slot or port is placed there, its port claim done or not.
-    const [intents, ...claimed] = await Promise.all([
+    // Three reads whatever the number of hosts (each an indexed prefix range).
+    const [intents, ports, slots] = await Promise.all([
       this.deps.claims.list(INTENT_PREFIX),
-      ...candidates.flatMap((h) => [this.deps.claims.list(portPrefix(h.id)), this.deps.claims.list(hostSlotPrefix(h.id))]),
+      this.deps.claims.list('port:'),
+      this.deps.claims.list(HOST_SLOT_PREFIX),
     ]);
-    const held = candidates.map(
-      (_, i) => new Set([...(claimed[2 * i] ?? []), ...(claimed[2 * i + 1] ?? [])].map((c) => c.owner)),
-    );
+    const ownersOn = (host: Host) =>
+      new Set(
+        [...ports, ...slots]
+          .filter((c) => c.key.startsWith(portPrefix(host.id)) || c.key.startsWith(hostSlotPrefix(host.id)))
+          .map((c) => c.owner),
+      );
+    const held = candidates.map(ownersOn);
     const placed = new Set(held.flatMap((owners) => [...owners]));
     const rooms: { host: Host; room: number; busy: number }[] = [];
     candidates.forEach((host, i) => {

@@ -615,7 +615,7 @@ export class ServerService {
       await this.deps.runtime.start(starting);
     } catch (err) {
       await this.afterFailedRuntimeCall(starting, server, err);
-      throw err instanceof DomainError ? err : new RuntimeFailureError(String(err));
+      throw err instanceof DomainError ? err : new RuntimeFailureError(err instanceof Error ? err.message : String(err));
     }
     return this.write(starting, 'STATUS_CHANGED', {
       status: 'RUNNING',
@@ -629,7 +629,7 @@ export class ServerService {
       await this.deps.runtime.stop(stopping);
     } catch (err) {
       await this.afterFailedRuntimeCall(stopping, server, err);
-      throw err instanceof DomainError ? err : new RuntimeFailureError(String(err));
+      throw err instanceof DomainError ? err : new RuntimeFailureError(err instanceof Error ? err.message : String(err));
     }
     const stopped = await this.write(stopping, 'STATUS_CHANGED', {
       status: 'STOPPED',
