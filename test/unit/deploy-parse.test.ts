@@ -14,6 +14,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const checker = fileURLToPath(new URL('../fixtures/deploy-parse/', import.meta.url));
 const go = tool('go', ['/usr/local/go/bin/go']);
 const redisServer = tool('redis-server', ['/usr/bin/redis-server']);
+const unshare = tool('unshare', ['/usr/bin/unshare']);
 const AGENT_PASSWORD = 'agent-password-0123456789_abc';
 
 interface Parsed {
@@ -281,6 +282,86 @@ describe.skipIf(!go)('docker-compose.yml and the Dockerfile, loaded by compose-g
       expect(run(url.replace(`:${redis.port}`, ':1'))).toBe(1);
     });
   });
+
+  // The image's layout (/app: package.json, node_modules, dist from the build stage's `npm run build`)
+  // and the agent service's environment, in a network namespace of its own with the redis service's
+  // command line on its loopback: what `docker compose up agent` runs, without Docker.
+  describe.skipIf(!redisServer || !unshare || process.getuid?.() !== 0)(
+    "the compiled agent entry with the agent service's environment",
+    () => {
+      it('starts from dist/src/app/agent-main.js, says hello and heartbeats as its Redis user, and bye on SIGTERM', () => {
+        const parsed = load(['docker-compose.yml']).parsed;
+        const app = join(work, 'app');
+        const build = spawnSync(
+          process.execPath,
+          [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(app, 'dist')],
+          { encoding: 'utf8', timeout: 150_000 },
+        );
+        expect(build.status, `${build.stdout}${build.stderr}`).toBe(0);
+        copyFileSync(join(repo, 'package.json'), join(app, 'package.json'));
+        symlinkSync(join(repo, 'node_modules'), join(app, 'node_modules'));
+        const entry = parsed?.services.agent?.command[0] ?? '';
+        expect(existsSync(join(app, entry)), entry).toBe(true);
+
+        const state = mkdtempSync(join(tmpdir(), 'rdp-agent-dist-'));
+        const env: Record<string, string> = {
+          ...(parsed?.services.agent?.environment ?? {}),
+          REDIS_URL: (parsed?.services.agent?.environment.REDIS_URL ?? '').replace('@redis:6379', '@127.0.0.1:6379'),
+          // Not this machine's /etc/xrdp and /var/log/xrdp: the container's volumes stand in here.
+          XRDP_CONFIG_PATH: join(state, 'etc'),
+          XRDP_LOG_PATH: join(state, 'log'),
+          DATA_DIR: join(state, 'data'),
+          HOST_HEARTBEAT_INTERVAL: '1',
+          NODE_ENV: 'production',
+          PATH: process.env.PATH ?? '',
+        };
+        const script = [
+          'set -e',
+          'T=$1 APP=$2 NODE=$3 ENTRY=$4; shift 4',
+          'ip link set lo up',
+          `redis-server "$@" --port 6379 --bind 127.0.0.1 --dir "$T" --save '' --appendonly no --daemonize yes --logfile "$T/redis.log"`,
+          'for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done',
+          'cd "$APP"',
+          '"$NODE" "$ENTRY" >"$T/agent.log" 2>&1 &',
+          'A=$!',
+          'for _ in $(seq 150); do [ "$(redis-cli XLEN "rdp:host:$AGENT_HOST_ID:events")" -ge 2 ] && break; sleep 0.1; done',
+          'kill -TERM "$A"',
+          'if wait "$A"; then echo exit=0; else echo "exit=$?"; fi',
+          'redis-cli --raw XRANGE "rdp:host:$AGENT_HOST_ID:events" - + | grep -x "agent\\.[a-z]*"',
+          'redis-cli shutdown nosave >/dev/null 2>&1 || true',
+        ].join('\n');
+        try {
+          const r = spawnSync(
+            unshare ?? 'unshare',
+            [
+              '-n',
+              'bash',
+              '-c',
+              script,
+              'agent-check',
+              state,
+              app,
+              process.execPath,
+              entry,
+              ...(parsed?.services.redis?.command.slice(1) ?? []),
+            ],
+            { encoding: 'utf8', env, timeout: 60_000 },
+          );
+          const log = existsSync(join(state, 'agent.log')) ? readFileSync(join(state, 'agent.log'), 'utf8') : '';
+          const lines = r.stdout.trim().split('\n');
+          expect(lines[0], `${r.stderr}${log}`).toBe('exit=0');
+          const events = lines.slice(1);
+          expect(events[0]).toBe('agent.hello');
+          expect(events.at(-1)).toBe('agent.bye');
+          expect(new Set(events.slice(1, -1))).toEqual(new Set(['agent.heartbeat']));
+          expect(log).toContain('"hostId":"host-a"');
+          expect(log).toContain('host agent serving');
+        } finally {
+          rmSync(state, { recursive: true, force: true });
+        }
+      }, 200_000);
+    },
+  );
 
   it('the Dockerfile parses with BuildKit into its four stages and passes its checks', () => {
     const { parsed, stderr } = load(['docker-compose.yml']);
