@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 
 # Two runtime images from one build:
-#   xrdp-host  debian:12-slim + Node 20 + xrdp: runs the service AND the xrdp instances it manages.
+#   xrdp-host  debian:12-slim + Node 20 + xrdp: the host agent (compose `agent`, command
+#              dist/src/app/agent-main.js) and the xrdp instances it runs; or, as
+#              config/compose.all-in-one.yml does, the whole service running xrdp itself.
 #              Root and a privileged container (sessions switch users, make accounts, run X).
-#              The docker compose default until xrdp moves into per-host agents.
-#   api        distroless Node 20, non-root: the service with no xrdp runtime (servers cannot be
-#              started on it), for control-plane-only deployments.
+#   api        distroless Node 20, non-root: every API replica (compose `api`, RDP_HOSTS=agents),
+#              with no xrdp runtime.
 
 # OCI image labels of both runtime images. VERSION follows package.json (a test checks it);
 # REVISION is the commit: docker build --build-arg REVISION="$(git rev-parse HEAD)" ...

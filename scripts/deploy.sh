@@ -18,11 +18,14 @@ Usage: scripts/deploy.sh [--no-build] [--timeout SECONDS]
 
 Deploys the stack in docker-compose.yml (plus any files named in COMPOSE_FILE in .env):
   1. checks .env: it exists; JWT_SECRET is set to at least 32 bytes and not the placeholder,
-     or AUTH_SERVICE_URL is set; GRAFANA_ADMIN_PASSWORD is set; warns if RDP_PUBLIC_HOST is
-     localhost (users would get connection files pointing at their own machine);
+     or AUTH_SERVICE_URL is set; GRAFANA_ADMIN_PASSWORD is set; AGENT_HOST_ID is a host id
+     (1-63 of a-z 0-9 -) and AGENT_REDIS_PASSWORD at least 16 of A-Z a-z 0-9 _ - and not the
+     placeholder (the agent's Redis user, made by the redis service); warns if RDP_PUBLIC_HOST
+     is localhost (users would get connection files pointing at their own machine);
   2. builds the images (skipped with --no-build) and pulls the others;
   3. starts ${DATABASES[*]} and waits until their health checks pass;
-  4. starts every other service and waits until each one is healthy;
+  4. starts every other service (api, the host agent of this machine, monitoring) and waits
+     until each one is healthy;
   5. checks the API's /health, Prometheus's /-/ready and Grafana's /api/health through the
      published ports, and prints the URLs.
 
@@ -47,12 +50,14 @@ env_value() {
 }
 
 check_env() {
-  [[ -f .env ]] || die "no .env in $ROOT: cp .env.example .env, then set JWT_SECRET (or AUTH_SERVICE_URL) and GRAFANA_ADMIN_PASSWORD"
-  local secret auth grafana public problems=()
+  [[ -f .env ]] || die "no .env in $ROOT: cp .env.example .env, then set JWT_SECRET (or AUTH_SERVICE_URL), GRAFANA_ADMIN_PASSWORD and AGENT_REDIS_PASSWORD"
+  local secret auth grafana public host_id agent_password problems=()
   secret=$(env_value JWT_SECRET)
   auth=$(env_value AUTH_SERVICE_URL)
   grafana=$(env_value GRAFANA_ADMIN_PASSWORD)
   public=$(env_value RDP_PUBLIC_HOST)
+  host_id=$(env_value AGENT_HOST_ID)
+  agent_password=$(env_value AGENT_REDIS_PASSWORD)
   if [[ -z $auth ]]; then
     if [[ -z $secret || $secret == "$PLACEHOLDER_SECRET" ]]; then
       problems+=("JWT_SECRET is not set (generate one: openssl rand -base64 48), and AUTH_SERVICE_URL is empty")
@@ -61,6 +66,14 @@ check_env() {
     fi
   fi
   [[ -n $grafana ]] || problems+=("GRAFANA_ADMIN_PASSWORD is not set")
+  # The same rule as the agent's (src/domain/cluster/host-protocol.ts, HOST_ID_PATTERN).
+  [[ $host_id =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || problems+=("AGENT_HOST_ID '$host_id' must be 1-63 of a-z 0-9 - (not starting with -)")
+  if [[ -z $agent_password || $agent_password == "$PLACEHOLDER_SECRET" ]]; then
+    problems+=("AGENT_REDIS_PASSWORD is not set (generate one: openssl rand -hex 32)")
+  elif ! [[ $agent_password =~ ^[A-Za-z0-9_-]{16,}$ ]]; then
+    # It goes into the agent's REDIS_URL unescaped, and agent users need 16 characters.
+    problems+=("AGENT_REDIS_PASSWORD must be at least 16 of A-Z a-z 0-9 _ -")
+  fi
   if ((${#problems[@]})); then
     printf 'deploy: ERROR: .env: %s\n' "${problems[@]}" >&2
     exit 1

@@ -26,9 +26,16 @@ Builds (or pulls) SERVICE's image, then replaces its containers one at a time, i
            the container recreated from it. The service is unavailable while it restarts.
 
 The script picks the way from the running container and says which. With the compose files in
-this repository every service takes the replace way (api publishes 8090 and the RDP port range,
-and its xrdp sessions live in the container: updating api ends them, so drain it first; see
-docs/OPERATIONS.md#rolling-updates).
+this repository every service takes the replace way (fixed ports or named volumes):
+
+  api    publishes 8090: GraphQL is unavailable for the seconds the new container takes to become
+         healthy, but no RDP session is touched. The sessions live in the agent container, and
+         the agent keeps reporting to Redis meanwhile; the new api applies what it missed.
+  agent  recreating its container ends every xrdp instance and session of this host (they are
+         its processes): drain the host first (docs/OPERATIONS.md#rolling-updates).
+
+With config/compose.all-in-one.yml the sessions live in the api container, and updating api ends
+them: drain it first.
 
 Options:
   --no-build         do not build; use the image already built or pulled
@@ -192,6 +199,9 @@ main() {
   fi
   compose pull --ignore-buildable "$service" || die "pulling the image of $service failed"
 
+  if [[ $service == agent ]]; then
+    log "warning: recreating agent ends every RDP session on this host (drain it first: docs/OPERATIONS.md#rolling-updates)"
+  fi
   why=$(needs_replace "$first")
   if [[ -n $why ]]; then
     log "replacing $service in place: $why"

@@ -2,11 +2,12 @@
 # Entrypoint of the xrdp-host image (see Dockerfile): clears what a previous run of this container
 # may have left, then runs node with the given script (default: the service).
 #   docker run ... rdp-services-cluster-xrdp-host                     # the service
+#   docker run ... rdp-services-cluster-xrdp-host dist/src/app/agent-main.js   # the host agent
 #   docker compose run --rm --no-deps -T api dist/src/app/backup-cli.js backup -   # a CLI
 set -euo pipefail
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 

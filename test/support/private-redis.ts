@@ -15,9 +15,10 @@ export interface PrivateRedis {
 
 /**
  * A redis-server of this test file alone on a free loopback port: no persistence, killed by
- * stop(). `bind` adds addresses it also listens on (a test namespace's veth end on this machine).
+ * stop(). `bind` adds addresses it also listens on (a test namespace's veth end on this machine);
+ * `args` come first on its command line (a deployment's directives; the ones here win over them).
  */
-export async function startPrivateRedis(options: { bind?: string[] } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { bind?: string[]; args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const url = `redis://127.0.0.1:${port}`;
@@ -27,6 +28,7 @@ export async function startPrivateRedis(options: { bind?: string[] } = {}): Prom
     child = spawn(
       'redis-server',
       [
+        ...(options.args ?? []),
         '--port',
         String(port),
         '--bind',

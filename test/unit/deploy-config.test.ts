@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type CollectionTag, parse, parseDocument, type ScalarTag } from 'yaml';
+import { agentAclRules, agentAclSetUserArgs } from '../../src/adapters/redis/host-acl.js';
 import { loadConfig } from '../../src/config/config.js';
 import { tool } from '../support/tools.js';
 
@@ -188,44 +189,108 @@ describe('docker-compose.yml', () => {
   });
 
   it('defines the service, its databases and the monitoring stack', () => {
-    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'api', 'blackbox', 'grafana', 'mongo', 'prometheus', 'redis']);
+    expect(Object.keys(services).sort()).toEqual([
+      'agent',
+      'alertmanager',
+      'api',
+      'blackbox',
+      'grafana',
+      'mongo',
+      'prometheus',
+      'redis',
+    ]);
   });
 
-  it('runs the service in the privileged xrdp-host image by default', () => {
+  it('runs the API in the distroless image: not privileged, no RDP port, no volume, RDP_HOSTS=agents', () => {
     const api = service('api');
     const build = doc(api.build, 'api.build');
-    expect(build.target).toBe('xrdp-host');
+    expect(build.target).toBe('api');
     expect(build.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
-    expect(api.privileged).toBe(true);
-    expect(api.init).toBe(true);
+    expect(api.image).toBe('rdp-services-cluster-api');
+    expect(api.privileged ?? false).toBe(false);
+    // The image's user (distroless nonroot) is kept.
+    expect(api).not.toHaveProperty('user');
+    expect(api).not.toHaveProperty('volumes');
+    expect(publishedPorts(api)).toEqual([{ host: '8090', container: '8090' }]);
+    expect(doc(api.environment, 'api.environment').RDP_HOSTS).toBe('agents');
+    expect(loadConfig({ RDP_HOSTS: 'agents', REDIS_URL: 'redis://redis:6379' }).hosts).toMatchObject({ mode: 'agents' });
   });
 
-  it('publishes the API on 8090 and the RDP port range of RDP_PORT_RANGE one to one', () => {
-    const ports = publishedPorts(service('api'));
-    expect(ports).toContainEqual({ host: '8090', container: '8090' });
+  it('runs the host agent in the privileged xrdp-host image, through its entrypoint, with the compiled agent entry', () => {
+    const agent = service('agent');
+    const build = doc(agent.build, 'agent.build');
+    expect(build.target).toBe('xrdp-host');
+    expect(agent.image).toBe('rdp-services-cluster-xrdp-host');
+    expect(agent.privileged).toBe(true);
+    expect(agent.init).toBe(true);
+    expect(agent).not.toHaveProperty('user');
+    expect(agent).not.toHaveProperty('entrypoint');
+    // The entrypoint runs `node <script>`; tsc (tsconfig.build.json, rootDir .) puts src/app/agent-main.ts there.
+    expect(agent.command).toEqual(['dist/src/app/agent-main.js']);
+    expect(existsSync(path('src/app/agent-main.ts'))).toBe(true);
+    expect(read('scripts/xrdp-host-entrypoint.sh')).toContain('exec /nodejs/bin/node "$@"');
+    expect(JSON.parse(read('tsconfig.json')).compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
+    expect(argsOf(dockerfileStage('xrdp-host'), 'COPY')).toContain('--from=build /app/dist ./dist');
+  });
+
+  it('publishes the RDP port range of RDP_PORT_RANGE one to one on the agent, and the API on 8090', () => {
+    expect(publishedPorts(service('api'))).toContainEqual({ host: '8090', container: '8090' });
+    const ports = publishedPorts(service('agent'));
     expect(envAssignments.get('RDP_PORT_RANGE')).toBe(portRangeText);
-    expect(ports).toContainEqual({ host: portRangeText, container: portRangeText });
+    expect(ports).toEqual([{ host: portRangeText, container: portRangeText }]);
     // Without a .env value compose falls back to the service's own default range.
     expect(composeText).toContain(`\${RDP_PORT_RANGE:-${portRangeText}}:\${RDP_PORT_RANGE:-${portRangeText}}`);
+    expect(doc(service('agent').environment, 'agent.environment').RDP_PORT_RANGE).toBe(`\${RDP_PORT_RANGE:-${portRangeText}}`);
   });
 
-  it('keeps /etc/xrdp and /var/log/xrdp in named volumes, where XRDP_CONFIG_PATH and XRDP_LOG_PATH point', () => {
-    const api = service('api');
-    const env = doc(api.environment, 'api.environment');
-    for (const variable of ['XRDP_CONFIG_PATH', 'XRDP_LOG_PATH']) {
+  it('gives the agent Redis as its own ACL user and no .env: no MongoDB URI, no JWT secret', () => {
+    const agent = service('agent');
+    expect(agent).not.toHaveProperty('env_file');
+    const env = doc(agent.environment, 'agent.environment');
+    expect(String(env.AGENT_HOST_ID)).toMatch(/^\$\{AGENT_HOST_ID:\?/);
+    expect(String(env.REDIS_URL)).toMatch(
+      /^redis:\/\/rdp-agent-\$\{AGENT_HOST_ID\}:\$\{AGENT_REDIS_PASSWORD:\?[^}]*\}@redis:6379$/,
+    );
+    expect(Object.keys(env).filter((k) => /MONGO|JWT|AUTH_SERVICE|GRAFANA/.test(k))).toEqual([]);
+    expect(String(env.RDP_PUBLIC_HOST)).toMatch(/^\$\{RDP_PUBLIC_HOST/);
+    expect(Object.keys(doc(agent.depends_on, 'agent.depends_on'))).toEqual(['redis']);
+  });
+
+  it("keeps /etc/xrdp and /var/log/xrdp in named volumes, where the agent's XRDP_CONFIG_PATH and XRDP_LOG_PATH point", () => {
+    const agent = service('agent');
+    const env = doc(agent.environment, 'agent.environment');
+    for (const variable of ['XRDP_CONFIG_PATH', 'XRDP_LOG_PATH', 'DATA_DIR']) {
       const dir = String(env[variable]);
-      const mount = mountOf(api, dir);
+      const mount = mountOf(agent, dir);
       expect(mount, `${variable}=${dir} is mounted`).toBeDefined();
       expect(mount?.source).toMatch(/^[a-z][a-z0-9-]*$/);
     }
     expect(env.XRDP_CONFIG_PATH).toBe('/etc/xrdp');
     expect(env.XRDP_LOG_PATH).toBe('/var/log/xrdp');
     expect(env.RDP_LOOPBACK_ONLY).toBe('false');
-    // The first-run defaults differ; production keeps instances across a restart explicitly.
-    expect(env.XRDP_STOP_ON_SHUTDOWN).toBe('false');
+    // The agent never stops its instances when it stops: there is no such switch to set.
+    expect(env).not.toHaveProperty('XRDP_STOP_ON_SHUTDOWN');
+    expect(read('src/config/agent-config.ts')).not.toContain('XRDP_STOP_ON_SHUTDOWN');
   });
 
-  it('points the API at the mongo and redis services and checks readiness on its container port', () => {
+  it("makes the agent's Redis user from .env with the rules of agentAclRules, keeping the default user", () => {
+    const command = list(service('redis').command, 'redis.command').map(String);
+    const at = command.indexOf('--user');
+    expect(at).toBeGreaterThan(0);
+    expect(command.filter((a) => a === '--user')).toHaveLength(1);
+    const [user, reset, on, password, ...rules] = command.slice(at + 1);
+    expect([user, reset, on, password]).toEqual([
+      `rdp-agent-\${AGENT_HOST_ID:?set AGENT_HOST_ID in .env}`,
+      'reset',
+      'on',
+      `>\${AGENT_REDIS_PASSWORD:?set AGENT_REDIS_PASSWORD in .env}`,
+    ]);
+    // The same rules, with the host id as compose will fill it in.
+    expect(rules).toEqual(agentAclRules('host-x').map((r) => r.replaceAll('host-x', `\${AGENT_HOST_ID}`)));
+    expect(agentAclSetUserArgs('host-x', 'p'.repeat(16)).slice(0, 3)).toEqual(['rdp-agent-host-x', 'reset', 'on']);
+  });
+
+  it('points the API at the mongo and redis services (the default Redis user) and checks readiness on its container port', () => {
     const api = service('api');
     const env = doc(api.environment, 'api.environment');
     expect(env.MONGODB_URI).toBe('mongodb://mongo:27017/lucid_rdp');
@@ -259,7 +324,7 @@ describe('docker-compose.yml', () => {
 
   it('runs Redis 7 on Alpine with append-only persistence', () => {
     expect(String(service('redis').image)).toMatch(/^redis:7-alpine/);
-    expect(commandText(service('redis').command)).toMatch(/--appendonly\s+yes/);
+    expect(commandText(service('redis').command)).toMatch(/^redis-server --appendonly yes /);
   });
 
   it('publishes Prometheus on host port 9091 with its config and the alert rules it names', () => {
@@ -303,6 +368,7 @@ describe('docker-compose.yml', () => {
   it('starts every service only after the services it depends on are healthy', () => {
     const dependsOn = (name: string) => doc(service(name).depends_on ?? {}, `${name}.depends_on`);
     expect(Object.keys(dependsOn('api')).sort()).toEqual(['mongo', 'redis']);
+    expect(Object.keys(dependsOn('agent'))).toEqual(['redis']);
     expect(Object.keys(dependsOn('grafana'))).toEqual(['prometheus']);
     expect(Object.keys(dependsOn('prometheus')).sort()).toEqual(['alertmanager', 'blackbox']);
     for (const name of Object.keys(services)) {
@@ -315,7 +381,7 @@ describe('docker-compose.yml', () => {
 
   it('keeps data in declared named volumes and mounts only files that exist in the repository', () => {
     const declared = Object.keys(doc(compose.volumes, 'volumes'));
-    for (const name of ['api', 'mongo', 'redis', 'prometheus', 'alertmanager', 'grafana']) {
+    for (const name of ['agent', 'mongo', 'redis', 'prometheus', 'alertmanager', 'grafana']) {
       const named = mounts(service(name)).filter((m) => /^[a-z]/.test(m.source));
       expect(named.length, `${name} has a named volume`).toBeGreaterThan(0);
       for (const m of named) expect(declared, `${name} uses ${m.source}`).toContain(m.source);
@@ -345,8 +411,9 @@ describe('docker-compose.yml', () => {
       expect(cpus, `${name} cpus`).toBeGreaterThan(0);
       expect(memoryOf[name], `${name} memory`).toBeGreaterThanOrEqual(32 * 1024 ** 2);
     }
-    // The api container holds xrdp and the sessions: at least 1 GiB with .env.example's values.
-    expect(memoryOf.api).toBeGreaterThanOrEqual(1024 ** 3);
+    // The agent container holds xrdp and the sessions: at least 4 GiB with .env.example's values.
+    expect(memoryOf.agent).toBeGreaterThanOrEqual(4 * 1024 ** 3);
+    expect(memoryOf.api).toBeGreaterThanOrEqual(512 * 1024 ** 2);
   });
 
   it('takes every variable it interpolates from .env.example', () => {
@@ -356,24 +423,45 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('config/compose.api-only.yml', () => {
-  const text = read('config/compose.api-only.yml');
+describe('config/compose.all-in-one.yml', () => {
+  const text = read('config/compose.all-in-one.yml');
   const override = parseDocument(text, { customTags: composeTags });
-  const api = doc(doc(doc(override.toJS(), 'override').services, 'services').api, 'api');
+  const overrideServices = doc(doc(override.toJS(), 'override').services, 'services');
+  const api = doc(overrideServices.api, 'api');
+  const tagOf = (path: string[]) => (override.getIn(['services', ...path], true) as { tag?: string } | undefined)?.tag;
 
-  it('switches api to the distroless image: not privileged, only 8090, no xrdp volumes', () => {
-    expect(doc(api.build, 'build').target).toBe('api');
-    expect(api.privileged).toBe(false);
-    expect(api.ports).toEqual(['8090:8090']);
-    expect(api.volumes).toEqual([]);
-    // Without the tags compose would merge the lists and keep the RDP ports and the volumes.
-    const tagOf = (key: string) => (override.getIn(['services', 'api', key], true) as { tag?: string } | undefined)?.tag;
-    expect(tagOf('ports')).toBe('!override');
-    expect(tagOf('volumes')).toBe('!reset');
+  it('makes api the host again: the xrdp-host image, privileged, 8090 and the RDP range, the xrdp volumes, RDP_HOSTS=local', () => {
+    expect(doc(api.build, 'build').target).toBe('xrdp-host');
+    expect(api.image).toBe(service('agent').image);
+    expect(api.privileged).toBe(true);
+    expect(api.init).toBe(true);
+    expect(api.ports).toEqual(['8090:8090', ...list(service('agent').ports, 'agent.ports')]);
+    // Without the tag compose would merge the lists.
+    expect(tagOf(['api', 'ports'])).toBe('!override');
+    const env = doc(api.environment, 'api.environment');
+    expect(env).toMatchObject({
+      RDP_HOSTS: 'local',
+      XRDP_CONFIG_PATH: '/etc/xrdp',
+      XRDP_LOG_PATH: '/var/log/xrdp',
+      RDP_LOOPBACK_ONLY: 'false',
+      XRDP_STOP_ON_SHUTDOWN: 'false',
+    });
+    expect(mountOf(api, '/etc/xrdp')?.source).toBe('xrdp-config');
+    expect(mountOf(api, '/var/log/xrdp')?.source).toBe('xrdp-logs');
+    expect(mountOf(api, '/app/.data')?.source).toBe('api-data');
+    expect(Object.keys(doc(doc(override.toJS(), 'override').volumes, 'volumes'))).toEqual(['api-data']);
   });
 
-  it('overrides only a service the main file defines', () => {
-    expect(Object.keys(doc(doc(override.toJS(), 'override').services, 'services'))).toEqual(['api']);
+  it('turns the agent off and gives Redis no agent user', () => {
+    expect(list(doc(overrideServices.agent, 'agent').profiles, 'profiles').length).toBe(1);
+    expect(Object.keys(doc(overrideServices.agent, 'agent'))).toEqual(['profiles']);
+    expect(doc(overrideServices.redis, 'redis').command).toEqual(['redis-server', '--appendonly', 'yes']);
+    expect(tagOf(['redis', 'command'])).toBe('!override');
+  });
+
+  it('overrides only services the main file defines, with variables from .env.example', () => {
+    for (const name of Object.keys(overrideServices)) expect(services).toHaveProperty(name);
+    for (const variable of composeVariables(text)) expect(envAssignments.has(variable), variable).toBe(true);
   });
 });
 

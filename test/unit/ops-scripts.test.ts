@@ -98,13 +98,14 @@ function sandbox(script: string): Sandbox {
 }
 
 const GOOD_ENV =
-  'JWT_SECRET=0123456789abcdef0123456789abcdef0123\nGRAFANA_ADMIN_PASSWORD=s3cret\nRDP_PUBLIC_HOST=rdp.example.net\nRDP_PORT_RANGE=33890-33999\n';
+  'JWT_SECRET=0123456789abcdef0123456789abcdef0123\nGRAFANA_ADMIN_PASSWORD=s3cret\nRDP_PUBLIC_HOST=rdp.example.net\nRDP_PORT_RANGE=33890-33999\n' +
+  'AGENT_HOST_ID=host-a\nAGENT_REDIS_PASSWORD=Zm9vYmFyYmF6cXV4_-0123456789\n';
 
 describe('deploy.sh (against a fake docker)', () => {
   const deploy = () => {
     const s = sandbox('deploy.sh');
-    s.write('services', 'api\nmongo\nredis\nprometheus\ngrafana\n');
-    for (const svc of ['api', 'mongo', 'redis', 'prometheus', 'grafana']) s.write(`ps-${svc}`, `${svc}1\n`);
+    s.write('services', 'api\nagent\nmongo\nredis\nprometheus\ngrafana\n');
+    for (const svc of ['api', 'agent', 'mongo', 'redis', 'prometheus', 'grafana']) s.write(`ps-${svc}`, `${svc}1\n`);
     return s;
   };
 
@@ -122,6 +123,30 @@ describe('deploy.sh (against a fake docker)', () => {
     expect(r.stderr).toMatch(/JWT_SECRET is not set/);
     expect(r.stderr).toMatch(/GRAFANA_ADMIN_PASSWORD is not set/);
     expect(s.calls().filter((c) => c.startsWith('compose up'))).toEqual([]);
+  });
+
+  it("refuses the agent's placeholder Redis password and a bad host id, before touching docker", () => {
+    const s = deploy();
+    const env = (id: string, password: string) =>
+      GOOD_ENV.replace(/^AGENT_HOST_ID=.*$/m, `AGENT_HOST_ID=${id}`).replace(
+        /^AGENT_REDIS_PASSWORD=.*$/m,
+        `AGENT_REDIS_PASSWORD=${password}`,
+      );
+    const cases: [string, string, RegExp[]][] = [
+      ['host-a', 'CHANGE_ME', [/AGENT_REDIS_PASSWORD is not set \(generate one: openssl rand -hex 32\)/]],
+      ['host-a', '', [/AGENT_REDIS_PASSWORD is not set/]],
+      ['host-a', 'short-1234', [/AGENT_REDIS_PASSWORD must be at least 16 of A-Z a-z 0-9 _ -/]],
+      ['host-a', 'has@and:in/it-0123456789', [/AGENT_REDIS_PASSWORD must be at least 16/]],
+      ['Host_A', 'CHANGE_ME', [/AGENT_HOST_ID 'Host_A' must be 1-63 of a-z 0-9 -/, /AGENT_REDIS_PASSWORD is not set/]],
+      ['', 'Zm9vYmFyYmF6cXV4_-0123456789', [/AGENT_HOST_ID '' must be/]],
+    ];
+    for (const [id, password, problems] of cases) {
+      writeFileSync(join(s.root, '.env'), env(id, password));
+      const r = s.run('deploy.sh', []);
+      expect(r.status, `${id} ${password}`).toBe(1);
+      for (const problem of problems) expect(r.stderr, `${id} ${password}`).toMatch(problem);
+    }
+    expect(s.calls().filter((c) => c.startsWith('compose'))).toEqual([]);
   });
 
   it('starts the databases first, waits for them, then the rest, checks the URLs and prints them', () => {
@@ -218,6 +243,23 @@ describe('rolling-update.sh (against a fake docker)', () => {
     expect(r.stderr).toMatch(/removed it; the old containers keep running/);
     expect(s.calls()).toContain('rm -f new1');
     expect(s.read('ps-api').trim()).toBe('old1');
+  });
+
+  it("updating api says nothing about sessions; updating agent warns that it ends this host's sessions", () => {
+    const api = update(['old1'], { ports: '8090 ' });
+    const r = api.run('rolling-update.sh', ['api']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/session/);
+    const s = sandbox('rolling-update.sh');
+    s.write('services', 'api\nagent\n');
+    s.write('ps-agent', 'old1\n');
+    s.write('ports', '33890-33999 ');
+    s.write('mounts', 'xrdp-config ');
+    s.write('new-health', '');
+    const a = s.run('rolling-update.sh', ['agent']);
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(/warning: recreating agent ends every RDP session on this host \(drain it first/);
+    expect(a.stderr).toMatch(/replacing agent in place: it publishes fixed host ports \(33890-33999\)/);
   });
 
   it('refuses a service the compose files do not define, and needs exactly one', () => {
