@@ -62,7 +62,10 @@ export function createXrdpConfig(
     audit,
     certificates: fileCertificatePairChecker,
     sesman,
+    // With agents no replica runs xrdp (nor may write its data dir): the agents get each version
+    // with the commands that need it.
     onChange: async (xrdp, version) => {
+      if (config.hosts.mode === 'agents') return;
       try {
         await writeFiles(xrdp);
       } catch (err) {
