@@ -175,7 +175,16 @@ export async function createContainer(config: Config, logger: Logger, overrides:
           clock,
           heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
           logger,
-          apply: createEventApplier({ hosts: fleet.hosts, fleet, servers: stores.servers, events, remote, commands, logger }),
+          apply: createEventApplier({
+            hosts: fleet.hosts,
+            fleet,
+            servers: stores.servers,
+            sessions: stores.sessions,
+            events,
+            remote,
+            commands,
+            logger,
+          }),
         })
       : undefined;
   const hostCollectors = remote

@@ -59,6 +59,7 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
       await accounts().remove(username);
       return null;
     },
+    'accounts.listOwn': () => accounts().listOwn(),
     'session.end': (ref) => host.sessionTerminator.end(ref),
     'session.disconnectClient': (ref) => host.sessionHost.disconnectClient(ref),
     'session.inspect': (ref) => host.sessionHost.inspect(ref),

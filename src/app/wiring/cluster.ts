@@ -9,6 +9,8 @@ import { isAlive } from '../../domain/hosts/host.js';
 import type { HostService } from '../../domain/hosts/host-service.js';
 import type { HostStore } from '../../domain/hosts/host-store.js';
 import type { ServerStore } from '../../domain/servers/server-store.js';
+import { removeOrphanAccounts } from '../../domain/sessions/account-cleanup.js';
+import type { SessionStore } from '../../domain/sessions/session-store.js';
 import type { Clock } from '../../domain/shared/clock.js';
 import { HostUnavailableError } from '../../domain/shared/errors.js';
 import type { EventBus } from '../../domain/shared/event-publisher.js';
@@ -72,6 +74,8 @@ export interface EventApplierDeps {
   hosts: HostService;
   fleet: Fleet;
   servers: ServerStore;
+  /** Which sessions are live, for the clean-up of a restarted agent's accounts. */
+  sessions: SessionStore;
   events: EventBus;
   remote: RemoteHost;
   commands: HostCommands;
@@ -101,6 +105,10 @@ export function createEventApplier(deps: EventApplierDeps) {
         await deps.commands.send(hostId, 'runtime.reap', { keep });
       }
       if (failed.length + orphans.length > 0) logger.info({ hostId, failed, orphans }, 'host reconciled after its agent started');
+      // Accounts an earlier run of this agent made that no live session uses: locked, then removed.
+      const accounts = await removeOrphanAccounts(deps.sessions, deps.remote.accountsOn(hostId));
+      if (accounts.removed.length + accounts.failed.length > 0)
+        logger.info({ hostId, ...accounts }, 'session accounts cleaned up');
     },
     'agent.heartbeat': async (hostId, { host, usage, at }) => {
       const beat = {

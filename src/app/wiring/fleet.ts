@@ -161,6 +161,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     ...(admission ? { admission } : {}),
     ...(host.enforcement ? { enforcement: host.enforcement } : {}),
     ...(host.health ? { health: host.health } : {}),
+    ...(config.hosts.mode === 'local' ? { healthCheckedHost: config.hosts.localId } : {}),
     metrics: {
       created: () => metrics.serversCreatedTotal.inc(),
       deleted: () => metrics.serversDeletedTotal.inc(),

@@ -1,3 +1,4 @@
+import { createInstanceHealthProbe } from '../../adapters/xrdp/instance-health-probe.js';
 import type { HostSesman } from '../../adapters/xrdp/sesman-supervisor.js';
 import type { AuditActor } from '../../domain/audit/audit-event.js';
 import { type HostCommandMap, type HostCommandType, probeResultFromJson } from '../../domain/cluster/host-messages.js';
@@ -32,6 +33,8 @@ export interface RemoteHostDeps {
 
 /** A host side whose exits are reported by the agents' events, not by child processes. */
 export interface RemoteHost extends LocalHost {
+  /** The session accounts of one host (its agent's), for the clean-up when that agent starts. */
+  accountsOn(hostId: string): SessionAccounts;
   /** Called by the event applier for a `runtime.exit` event. */
   reportExit(exit: RuntimeExit): void;
   /** A probe of one host, for that host's collector. */
@@ -136,6 +139,14 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
     watchSessions: () => undefined,
     // Activity reports arrive from the agents too.
     watchActivity: () => undefined,
+    accountsOn: (hostId) => ({
+      create: (username, password, options = {}) => accounts.create(username, password, { ...options, hostId }),
+      lock: (username) => accounts.lock(username, { hostId }),
+      remove: (username) => accounts.remove(username, { hostId }),
+      listOwn: () => commands.send(hostId, 'accounts.listOwn', {}),
+    }),
+    // Probed from the replica at the server's own address (its host's RDP address).
+    health: createInstanceHealthProbe({ host: (server) => server.host }),
     reportExit: (exit) => {
       for (const l of exitListeners) l(exit);
     },

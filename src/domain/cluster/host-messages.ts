@@ -7,6 +7,7 @@ import type { ProbeResult, ProbeServer, ProbeSession } from '../resources/host-p
 import type { ResourceFigures } from '../resources/resource-sample.js';
 import type { EnforcementCapability, SessionConfinement } from '../servers/resource-enforcement.js';
 import type { Desktop, RdpServer } from '../servers/server.js';
+import type { OwnAccount } from '../sessions/session-accounts.js';
 import type { SessionActivityReport, SessionHostState, SessionRef } from '../sessions/session-host.js';
 import type { XrdpConfig } from '../xrdp/xrdp-config.js';
 import type { SesmanState } from '../xrdp/xrdp-host.js';
@@ -51,6 +52,8 @@ export interface HostCommandMap {
   'accounts.create': { payload: { username: string; password: string; desktop?: Desktop }; result: null };
   'accounts.lock': { payload: { username: string }; result: null };
   'accounts.remove': { payload: { username: string }; result: null };
+  /** The accounts this host's agent made (any of its runs), for the clean-up after it restarts. */
+  'accounts.listOwn': { payload: Record<string, never>; result: OwnAccount[] };
   'session.end': { payload: XrdpSessionRef; result: XrdpSessionEndResult };
   /** Drops the desktop's RDP client, the desktop keeps running; true when one was dropped. */
   'session.disconnectClient': { payload: SessionRef; result: boolean };

@@ -48,6 +48,11 @@ export interface ServerServiceDeps {
   /** Without `placement`: every server goes to this one host (id and address), ports from portRange. */
   portRange?: { from: number; to: number };
   host?: string;
+  /**
+   * Health checks probe the running servers of this host only (the all-in-one process probes its
+   * own instances); unset, every running server is probed at its own address (agents).
+   */
+  healthCheckedHost?: string;
   metrics?: ServerMetrics;
   sessions?: LiveSessions;
   /** Records create, update, delete, start, stop, restart and maintenance, refusals included. */
@@ -267,7 +272,8 @@ export class ServerService {
     let after: Cursor | undefined;
     while (true) {
       const page = await this.deps.store.list({ status: 'RUNNING' }, MAX_PAGE_SIZE, after);
-      running.push(...page.items.filter((s) => s.host === this.deps.host));
+      const only = this.deps.healthCheckedHost;
+      running.push(...page.items.filter((s) => only === undefined || s.hostId === only));
       const last = page.items.at(-1);
       if (!page.hasNextPage || !last) break;
       after = last;
