@@ -50,8 +50,14 @@ export async function connectConfiguredRedis(config: Config, logger: Logger): Pr
 export function createBus(redis: RedisConnections | undefined, logger: Logger): EventBus {
   if (!redis) return createEventBus();
   const publishFailures = createLogThrottle();
+  // Until Redis first answers, the start-up warning has said that events are dropped.
+  let reachedOnce = redis.isReady();
+  void redis.ready.then(() => {
+    reachedOnce = true;
+  });
   return createEventBus(
     createEventTargetOn(redis, (err, what) => {
+      if (!reachedOnce) return;
       const gate = publishFailures();
       if (gate.open) {
         logger.warn(
