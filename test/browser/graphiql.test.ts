@@ -13,6 +13,10 @@ async function setEditor(page: Page, editor: ReturnType<Page['locator']>, text: 
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.press('Delete');
   await page.keyboard.insertText(text);
+  // GraphiQL reads the operation name from the editor after a debounce and shows it as the tab's
+  // title; a run before that sends the previous document's name ("Cannot infer operation Fleet").
+  const name = /^(?:query|mutation|subscription)\s+(\w+)/.exec(text)?.[1];
+  if (name) await page.locator('.graphiql-tab-active', { hasText: name }).waitFor({ timeout: 5000 });
 }
 
 /** Monaco renders spaces as no-break spaces. */
