@@ -1,156 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildAppOptions } from '../../src/app/build-app.js';
-import type { Viewer } from '../../src/domain/auth/viewer.js';
-import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
-import { lockHostSesman } from '../support/host-sesman-lock.js';
-import { needXrdp } from '../support/xrdp-available.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { collect } from '../support/app-harness.js';
+import { accountExists, needLoginTools, startedServer, until, useLoginHost, xServersOn } from '../support/login-host.js';
 
-const TOOLS = ['/usr/sbin/xrdp-sesman', '/usr/bin/xfreerdp', '/usr/bin/Xvfb', '/usr/bin/Xvnc', '/usr/sbin/useradd'];
-
-function needTools(): boolean {
-  if (!needXrdp('session real login')) return false;
-  const missing = TOOLS.filter((t) => !existsSync(t));
-  if (missing.length === 0) return true;
-  const reason = `session real login: skipped, missing ${missing.join(', ')}`;
-  if (process.env.REQUIRE_REAL_SERVICES === '1') throw new Error(`REQUIRE_REAL_SERVICES=1 but ${reason}`);
-  console.warn(`SKIPPED ${reason}`);
-  return false;
-}
-
-async function until<T>(probe: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Live X server processes for a display (Xvnc/Xorg :N), not zombies. */
-function xServersOn(display: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-        const state = readFileSync(`/proc/${e}/status`, 'utf8');
-        return (
-          /^(Xvnc|Xorg)$/.test((argv[0] ?? '').split('/').pop() ?? '') &&
-          argv.includes(`:${display}`) &&
-          !/State:\s+Z/.test(state)
-        );
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function accountExists(name: string): boolean {
-  try {
-    execFileSync('id', [name], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Creates and starts a server through the API and waits for the host's sesman to run. */
-async function startedServer(t: TestApp, token: string, name: string): Promise<{ id: string; port: number }> {
-  const created = await t.gql<{ createServer: { server: { id: string; port: number } } }>(
-    'mutation($name: String!) { createServer(input: { name: $name }) { ... on CreateServerSuccess { server { id port } } } }',
-    { name },
-    token,
-  );
-  const server = created.body.data?.createServer.server;
-  if (!server) throw new Error(JSON.stringify(created.body));
-  const started = await t.gql<{ startServer: { __typename: string } }>(
-    'mutation($id: ID!) { startServer(id: $id) { __typename } }',
-    { id: server.id },
-    token,
-  );
-  expect(started.body.data?.startServer.__typename).toBe('StartServerSuccess');
-  await until(
-    async () => (await t.app.container.sesman.state()).pid,
-    (pid) => pid !== null,
-    5000,
-    'sesman',
-  );
-  return server;
-}
-
-/**
- * What each suite here needs, set up before its tests and torn down after: the host's sesman
- * (one suite at a time), an app with xrdp config and logs in a temporary directory and RDP ports
- * of its own on loopback, and an Xvfb display for xfreerdp. The teardown ends any session a failed
- * run left (which removes its Linux account too) and stops the servers.
- */
-function useLoginHost(
-  tmpPrefix: string,
-  portBase: number,
-  displayBase: number,
-  env: Record<string, string> = {},
-  options: BuildAppOptions = {},
-) {
-  const host = {
-    t: undefined as unknown as TestApp,
-    children: [] as ChildProcess[],
-    xDisplay: displayBase + Math.floor(Math.random() * 50),
-  };
-  const base = portBase + Math.floor(Math.random() * 100) * 10;
-  let dir = '';
-  let unlock: () => Promise<void> = async () => {};
-
-  beforeAll(async () => {
-    unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), tmpPrefix));
-    host.t = await startTestApp(
-      {
-        XRDP_CONFIG_PATH: join(dir, 'etc'),
-        XRDP_LOG_PATH: join(dir, 'log'),
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-        ...env,
-      },
-      options,
-    );
-    const xvfb = spawn('Xvfb', [`:${host.xDisplay}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
-      stdio: 'ignore',
-      detached: true,
-    });
-    host.children.push(xvfb);
-    await until(() => existsSync(`/tmp/.X11-unix/X${host.xDisplay}`), Boolean, 5000, 'Xvfb');
-  });
-
-  afterAll(async () => {
-    for (const c of host.children) {
-      try {
-        if (c.pid) process.kill(-c.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    const { t } = host;
-    await t.app.container.sesman.stop().catch(() => undefined);
-    const root: Viewer = { userId: 'root', username: 'root', roles: ['admin'], permissions: [] };
-    for (const s of (await t.app.container.servers.list(root, {}, { first: 100 })).items) {
-      await t.app.container.sessions.terminateAll(s.id, 'SERVER_STOPPED').catch(() => undefined);
-      await t.app.container.runtime.stop(s).catch(() => undefined);
-    }
-    await t.stop();
-    rmSync(dir, { recursive: true, force: true });
-    await unlock();
-  });
-  return host;
-}
+const needTools = () => needLoginTools('session real login');
 
 describe.skipIf(!needTools())('a session admitted by the API, logged in with xfreerdp, ended by the API', () => {
-  const host = useLoginHost('rdp-session-login-', 27000, 150);
+  const host = useLoginHost({ tmpPrefix: 'rdp-session-login-', portBase: 27000, displayBase: 150 });
 
   // One retry: a real desktop login on a loaded 2-core machine occasionally loses its X server to
   // a slow start; a second failure is a real one.
@@ -158,7 +14,8 @@ describe.skipIf(!needTools())('a session admitted by the API, logged in with xfr
     retry: 1,
     timeout: 60_000,
   }, async () => {
-    const { t, children, xDisplay } = host;
+    const { t, children } = host;
+    const xDisplay = host.xDisplays[0];
     const alice = await t.token('alice');
     const server = await startedServer(t, alice, 'desk');
 
@@ -250,12 +107,19 @@ function passwordStatus(name: string): string {
 }
 
 describe.skipIf(!needTools())('an EPHEMERAL one-time password past SESSION_CREDENTIAL_TTL', () => {
-  const host = useLoginHost('rdp-session-expiry-', 28000, 200, { SESSION_CREDENTIAL_TTL: '5' }, { sweepIntervalMs: 250 });
+  const host = useLoginHost({
+    tmpPrefix: 'rdp-session-expiry-',
+    portBase: 28000,
+    displayBase: 200,
+    env: { SESSION_CREDENTIAL_TTL: '5' },
+    app: { sweepIntervalMs: 250 },
+  });
 
   it('is locked by the sweeper: xrdp refuses the login, the session stays as it was, and its end removes the account', {
     timeout: 60_000,
   }, async () => {
-    const { t, children, xDisplay } = host;
+    const { t, children } = host;
+    const xDisplay = host.xDisplays[0];
     const alice = await t.token('alice');
     const serverId = (await startedServer(t, alice, 'expiring')).id;
 
