@@ -51,7 +51,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
   let apiA: TestApp;
   let apiB: TestApp;
   let admin: string;
-  const env: Record<string, string> = {};
+  let env: Record<string, string> = {};
   const agents: Record<'a' | 'b', Agent> = {} as never;
   let xvfb: ChildProcess | undefined;
   const xDisplay = 150 + Math.floor(Math.random() * 50);
@@ -99,11 +99,12 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     for (const hostId of ['a', 'b'] as const) {
       await redis.admin.call('ACL', 'SETUSER', ...agentAclSetUserArgs(hostId, PASSWORDS[hostId]));
     }
-    const env = {
+    env = {
       MONGODB_URI: mongoUri,
       REDIS_URL: redis.url,
       RDP_HOSTS: 'agents',
       HOST_HEARTBEAT_INTERVAL: String(HEARTBEAT_S),
+      METRICS_INTERVAL: '1',
     };
     apiA = await startTestApp(env);
     apiB = await startTestApp(env);
@@ -195,7 +196,10 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     expect(usage?.memoryUsedMb).toBeGreaterThan(0);
 
     const session = await apiA.gql<{
-      createSession: { connection?: { host: string; port: number; username: string; password: string } };
+      createSession: {
+        session?: { id: string };
+        connection?: { host: string; port: number; username: string; password: string };
+      };
     }>(
       'mutation($id: ID!) { createSession(input: { serverId: $id, credentialMode: EPHEMERAL }) { ... on CreateSessionSuccess { session { id } connection { host port username password } } ... on Error { code message } } }',
       { id: server.id },
@@ -231,11 +235,30 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
           events.items.some((i) => i.data?.sessionEvents.kind === 'CONNECTED' && i.data.sessionEvents.session.display !== null),
         30_000,
       );
+      const sessionId = session.body.data?.createSession.session?.id as string;
+      // A rolling update of the API: replica A goes away and a new one takes its place.
+      await apiA.stop();
+      apiA = await startTestApp(env);
+      expect(rdp.exitCode).toBeNull();
+      // The agent is asked, not the record: a client really is still connected to the desktop.
+      const terminate = await apiA.gql<{ terminateSession: { __typename: string; message?: string } }>(
+        'mutation($id: ID!) { terminateSession(id: $id) { __typename ... on Error { message } } }',
+        { id: sessionId },
+        owner,
+      );
+      expect(terminate.body.data?.terminateSession.message ?? JSON.stringify(terminate.body)).toMatch(/client is connected/);
+      const still = await apiA.gql<{ session: { status: string } }>(
+        'query($id: ID!) { session(id: $id) { status } }',
+        { id: sessionId },
+        owner,
+      );
+      expect(still.body.data?.session.status).toBe('ACTIVE');
+      expect(rdp.exitCode).toBeNull();
     } finally {
       rdp.kill('SIGKILL');
     }
     events.dispose();
-  }, 90_000);
+  }, 120_000);
 
   it('kill -9 of agent B: OFFLINE within 3 heartbeats, commands fail with HOST_UNAVAILABLE at once; restarted, it is ONLINE and its instance adopted', async () => {
     const owner = await apiA.token('dave', ['user']);

@@ -133,7 +133,7 @@ export class HostService {
   async markOffline(hostId: string): Promise<Host | null> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const host = await this.deps.store.findById(validateHostId(hostId));
-      if (!host || !host.connected) return host;
+      if (!host?.connected) return host;
       const written = await this.write(host, { connected: false });
       if (!written) continue;
       this.publish('STATUS_CHANGED', written);
