@@ -226,12 +226,15 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(host.accounts ? { sessionAccounts: host.accounts } : {}),
     sessionStore: stores.sessions,
     async close() {
-      // The collector goes first: it gives its lease back through Redis.
+      // Commands still waiting for an agent's answer fail first: a round of the collectors or an
+      // event being applied may wait on one (up to its 30 s timeout when the agent took it and
+      // died), and nothing below should wait for that.
+      await commands?.client.close();
+      // The collector goes next: it gives its lease back through Redis.
       await fleet.resources.collector.stop();
       await hostCollectors?.stop();
       await activityWatcher?.stop();
       await agentEvents?.stop();
-      await commands?.client.close();
       await sessionWatcher?.stop();
       await host.enforcement?.close();
       await redis?.close();
