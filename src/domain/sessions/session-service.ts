@@ -187,6 +187,14 @@ export class SessionService implements LiveSessions {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
     }
     await this.deps.hosts?.checkAcceptsSessions(server.hostId);
+    if (mode === 'HOST_ACCOUNT' && this.deps.accounts) {
+      if (!(await this.deps.accounts.exists(viewer.username, { hostId: server.hostId }))) {
+        throw new ValidationError(
+          'credentialMode',
+          `there is no Linux account "${viewer.username}" on the host of this server; ask for one or use EPHEMERAL`,
+        );
+      }
+    }
     await this.deps.admission?.check('session', server.host);
     const limits = await this.deps.limits.get();
     const id = this.deps.newId();
@@ -277,26 +285,89 @@ export class SessionService implements LiveSessions {
         await this.end(session, 'SERVER_STOPPED');
         throw new ConflictError('the server stopped while the session was being admitted');
       }
-      const connection: ConnectionInfo = {
-        host: server.host,
-        port: server.port,
-        username,
-        password,
-        expiresAt,
-        rdpFile: renderRdpFile({
-          host: server.host,
-          port: server.port,
-          username,
-          resolution: valid.clientInfo.resolution ?? server.configuration.resolution,
-          colorDepth: valid.clientInfo.colorDepth ?? server.configuration.colorDepth,
-        }),
-      };
+      const connection = this.connectionInfo(server, session, password);
       return { session, connection };
     } catch (err) {
       if (accountMade) await this.deps.accounts?.remove(username, { hostId: server.hostId }).catch(() => undefined);
       await release();
       throw err;
     }
+  }
+
+  /**
+   * A fresh one-time password for a live EPHEMERAL session, for its owner or an operator: the
+   * account's password changes on its host first (the old one fails at xrdp from then on, and a
+   * lock of SESSION_CREDENTIAL_TTL is lifted), then the record gets the new hash and expiry.
+   */
+  async reissueCredentials(viewer: Viewer, id: string): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action: 'session.reissue', target: sessionTarget(id) },
+      () => this.reissueUnaudited(viewer, id),
+      ({ session }) => ({ target: sessionTarget(session.id, session.username), details: { owner: session.owner } }),
+    );
+  }
+
+  private async reissueUnaudited(viewer: Viewer, id: string): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
+    let session = await this.getManageable(viewer, id);
+    const refuse = (s: RdpSession) => {
+      if (s.status === 'TERMINATED') throw new ConflictError('session is terminated; its account is gone');
+      if (s.credentialMode === 'HOST_ACCOUNT') {
+        throw new ConflictError('a HOST_ACCOUNT session logs in with your own Linux password; there is none to reissue');
+      }
+    };
+    refuse(session);
+    const accounts = this.deps.accounts;
+    if (!accounts) throw new ConflictError('EPHEMERAL accounts are not available on this host');
+    const server = await this.deps.servers.findById(session.serverId);
+    if (!server) throw new NotFoundError('session', id);
+    const password = newPassword();
+    await accounts.setPassword(session.username, password, await this.hostOf(session));
+    const credentialHash = await hashPassword(password);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const expiresAt = addSeconds(this.deps.clock.now().toISOString(), this.deps.credentialTtlSeconds ?? 3600);
+      try {
+        const next = await this.transition(session, 'UPDATED', {
+          credentialHash,
+          credentialExpiresAt: expiresAt,
+          credentialDeadline: expiresAt,
+        });
+        return { session: next, connection: this.connectionInfo(server, next, password) };
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        const reread = await this.deps.store.findById(id);
+        if (!reread) throw new NotFoundError('session', id);
+        // Ended meanwhile: its account is removed by the end, the new password with it.
+        refuse(reread);
+        session = reread;
+      }
+    }
+    throw new ConflictError('session kept changing; retry');
+  }
+
+  /** What a client needs to log in to the session (docs/DOMAIN.md, "The .rdp file"). */
+  private connectionInfo(server: RdpServer, session: RdpSession, password: string | null): ConnectionInfo {
+    const { configuration } = server;
+    return {
+      host: server.host,
+      port: server.port,
+      username: session.username,
+      password,
+      expiresAt: session.credentialExpiresAt,
+      rdpFile: renderRdpFile({
+        host: server.host,
+        port: server.port,
+        username: session.username,
+        resolution: session.clientInfo.resolution ?? configuration.resolution,
+        colorDepth: session.clientInfo.colorDepth ?? configuration.colorDepth,
+        redirection: {
+          clipboard: configuration.clipboard,
+          audio: configuration.audio,
+          driveRedirection: configuration.driveRedirection,
+          printerRedirection: configuration.printerRedirection,
+        },
+      }),
+    };
   }
 
   async connect(viewer: Viewer, id: string): Promise<RdpSession> {
