@@ -682,7 +682,9 @@ export class ServerService {
   }
 
   private publish(kind: ServerEventKind, server: RdpServer): void {
-    this.deps.events.publish('server:changed', server.id, { kind, server, at: this.deps.clock.now().toISOString() });
+    const at = this.deps.clock.now().toISOString();
+    this.deps.events.publish('server:changed', server.id, { kind, server, at });
+    this.deps.events.publish('fleet:changed', 'all', { subject: 'SERVER', change: kind, serverId: server.id, server, at });
   }
 
   private async releaseClaims(owner: string, placed: Placed | null, slot: number | null): Promise<void> {

@@ -434,6 +434,23 @@ export class SessionService implements LiveSessions {
     );
   }
 
+  /** The viewer's own live sessions (owner), oldest first: the snapshot of mySessions. */
+  async liveOwnedBy(viewer: Viewer): Promise<RdpSession[]> {
+    const out: RdpSession[] = [];
+    let after: RdpSession | undefined;
+    for (;;) {
+      const cursor = after ? { createdAt: after.createdAt, id: after.id } : undefined;
+      const { items, hasNextPage } = await this.deps.store.list(
+        { userId: viewer.userId, statuses: LIVE_STATUSES },
+        MAX_PAGE_SIZE,
+        cursor,
+      );
+      out.push(...items);
+      after = items.at(-1);
+      if (!hasNextPage || !after) return out;
+    }
+  }
+
   /** Batch read for DataLoader: each server's sessions in the statuses, visible to the viewer. */
   async byServers(viewer: Viewer, serverIds: readonly string[], statuses: readonly SessionStatus[]): Promise<RdpSession[][]> {
     const all = await this.deps.store.findByServerIds(serverIds, statuses);
@@ -783,5 +800,16 @@ export class SessionService implements LiveSessions {
     const event = { kind, session: { ...session, credentialHash: null }, at: this.deps.clock.now().toISOString() };
     this.deps.events.publish('session:changed', session.id, event);
     this.deps.events.publish('session:changed', `server:${session.serverId}`, event);
+    this.deps.events.publish('session:changed', `owner:${session.owner}`, event);
+    // A server's live counts move with admissions, ends and ACTIVE <-> DISCONNECTED.
+    if (kind !== 'UPDATED') {
+      this.deps.events.publish('fleet:changed', 'all', {
+        subject: 'SERVER',
+        change: 'SESSIONS_CHANGED',
+        serverId: session.serverId,
+        server: null,
+        at: event.at,
+      });
+    }
   }
 }
