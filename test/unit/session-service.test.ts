@@ -57,7 +57,7 @@ class RecordingPublisher implements EventPublisher {
   /** Session events published under the session's own id, in order. */
   sessionEvents(id?: string): SessionEvent[] {
     return this.published.flatMap((e) =>
-      e.topic === 'session:changed' && !e.id.startsWith('server:') && (id === undefined || e.id === id) ? [e.payload] : [],
+      e.topic === 'session:changed' && !/^(server|owner):/.test(e.id) && (id === undefined || e.id === id) ? [e.payload] : [],
     );
   }
   kinds(id?: string): string[] {
@@ -203,7 +203,10 @@ describe('SessionService.create: admission', () => {
     });
     expect(await h.store.findById(session.id)).toStrictEqual(session);
     const published = h.events.published.filter((e) => e.topic === 'session:changed');
-    expect(published.map((e) => e.id)).toEqual([session.id, `server:${server.id}`]);
+    expect(published.map((e) => e.id)).toEqual([session.id, `server:${server.id}`, `owner:${session.owner}`]);
+    expect(h.events.published.filter((e) => e.topic === 'fleet:changed').map((e) => e.payload)).toEqual([
+      { subject: 'SERVER', change: 'SESSIONS_CHANGED', serverId: server.id, server: null, at: expect.any(String) },
+    ]);
     expect(h.events.sessionEvents()).toEqual([{ kind: 'CREATED', session: { ...session, credentialHash: null }, at: now }]);
     expect(h.metrics.created).toBe(1);
     const claims = (await h.claims.list(SLOTS)).map((c) => c.key).sort();
