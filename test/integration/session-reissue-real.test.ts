@@ -76,6 +76,17 @@ describe.skipIf(!needTools())('reissueCredentials against a real xrdp', () => {
     expect(after.body.data?.session.connectedAt).toBeNull();
 
     // Locked as the sweeper locks an expired password: a reissue lifts the lock for the new one.
+    const accounts = t.app.container.sessionAccounts;
+    if (!accounts) throw new Error('the app has no session accounts (not root?)');
+    execFileSync('usermod', ['--lock', username]);
+    expect(passwordStatus(username)).toBe('L');
+    // The sweep's undo of a lock that hit a reissued password: the password before the lock is back.
+    await accounts.unlock(username);
+    expect(passwordStatus(username)).toBe('P');
+    await accounts.unlock(username);
+    expect(passwordStatus(username)).toBe('P');
+    expect(await accounts.exists(username)).toBe(true);
+    expect(await accounts.exists('no-such-user-here')).toBe(false);
     execFileSync('usermod', ['--lock', username]);
     expect(passwordStatus(username)).toBe('L');
     const fresh = await reissue();

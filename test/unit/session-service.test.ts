@@ -858,6 +858,41 @@ describe('SessionService.sweep', () => {
     expect(short.accounts.locked).toEqual([second.session.username, first.session.username]);
   });
 
+  it('reissueCredentials: record first, then the password; a sweep whose lock lands on the reissued password lifts it again', async () => {
+    const short = setup({ credentialTtlSeconds: 600 });
+    const srv = await runningServer(short);
+    const { session: s } = await short.sessions.create(alice, { serverId: srv.id });
+    short.clock.advance(600_000);
+    // The sweep read the expired deadline; the owner reissues before its lock lands.
+    const lock = short.accounts.lock.bind(short.accounts);
+    let reissued: string | null = null;
+    short.accounts.lock = async (name) => {
+      if (reissued === null) reissued = (await short.sessions.reissueCredentials(alice, s.id)).connection.password;
+      return lock(name);
+    };
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    expect(short.accounts.passwordsSet).toEqual([{ username: s.username, password: reissued }]);
+    expect(short.accounts.locked).toEqual([s.username]);
+    expect(short.accounts.unlocked).toEqual([s.username]);
+    const stored = await short.store.findById(s.id);
+    expect(stored?.credentialDeadline).toBe(new Date(short.clock.now().getTime() + 600_000).toISOString());
+    // The new deadline is the sweeper's again.
+    short.clock.advance(600_000);
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 1 });
+    expect(short.accounts.unlocked).toEqual([s.username]);
+  });
+
+  it('reissueCredentials: a password the host refuses leaves the record as it was and the error stands', async () => {
+    const { session: s } = await h.sessions.create(alice, { serverId: server.id });
+    const before = await h.store.findById(s.id);
+    h.accounts.setPassword = async () => {
+      throw new Error('chpasswd failed');
+    };
+    await expect(h.sessions.reissueCredentials(alice, s.id)).rejects.toThrow('chpasswd failed');
+    const after = await h.store.findById(s.id);
+    expect({ ...after, version: 0 }).toEqual({ ...before, version: 0 });
+  });
+
   it('does nothing before a deadline, even exactly one millisecond before', async () => {
     h.clock.advance(IDLE_S * 1000 - 1);
     expect(await h.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });

@@ -21,6 +21,11 @@ export interface SessionAccounts {
    */
   lock(username: string, where?: AccountHost): Promise<void>;
   /**
+   * Lifts a lock: the password set before it works again. Unlocking an account that is not
+   * locked, or missing, succeeds.
+   */
+  unlock(username: string, where?: AccountHost): Promise<void>;
+  /**
    * Gives the account a new password: the old one fails from now on and a lock is lifted (the
    * new hash replaces the locked one). Only accounts this service made.
    */

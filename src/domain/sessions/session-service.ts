@@ -322,25 +322,40 @@ export class SessionService implements LiveSessions {
     const server = await this.deps.servers.findById(session.serverId);
     if (!server) throw new NotFoundError('session', id);
     const password = newPassword();
-    await accounts.setPassword(session.username, password, await this.hostOf(session));
     const credentialHash = await hashPassword(password);
+    const where = await this.hostOf(session);
     for (let attempt = 0; attempt < 5; attempt++) {
       const expiresAt = addSeconds(this.deps.clock.now().toISOString(), this.deps.credentialTtlSeconds ?? 3600);
+      let next: RdpSession;
       try {
-        const next = await this.transition(session, 'UPDATED', {
+        next = await this.transition(session, 'UPDATED', {
           credentialHash,
           credentialExpiresAt: expiresAt,
           credentialDeadline: expiresAt,
         });
-        return { session: next, connection: this.connectionInfo(server, next, password) };
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         const reread = await this.deps.store.findById(id);
         if (!reread) throw new NotFoundError('session', id);
-        // Ended meanwhile: its account is removed by the end, the new password with it.
         refuse(reread);
         session = reread;
+        continue;
       }
+      // The record first, then the account: a sweep that read the old deadline and locks the
+      // account after this write finds its own write refused and unlocks it (sweep), so the new
+      // password is never left locked.
+      try {
+        await accounts.setPassword(next.username, password, where);
+      } catch (err) {
+        // The old password must not outlive its own deadline because of a longer one written here.
+        await this.transition(next, 'UPDATED', {
+          credentialHash: session.credentialHash,
+          credentialExpiresAt: session.credentialExpiresAt,
+          credentialDeadline: session.credentialDeadline,
+        }).catch(() => undefined);
+        throw err;
+      }
+      return { session: next, connection: this.connectionInfo(server, next, password) };
     }
     throw new ConflictError('session kept changing; retry');
   }
@@ -591,7 +606,12 @@ export class SessionService implements LiveSessions {
           // A lock that fails leaves the deadline for the next sweep; the others go on.
           const locked = await this.deps.accounts.lock(s.username, await this.hostOf(s)).then(() => true, recordFailure);
           if (!locked) continue;
-          current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
+          try {
+            current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
+          } catch (err) {
+            if (err instanceof ConflictError) await this.unlockIfReissued(s, now).catch(recordFailure);
+            throw err;
+          }
           credentialsLocked++;
         }
         if (current.idleDeadline === null || current.idleDeadline > now) continue;
@@ -623,6 +643,18 @@ export class SessionService implements LiveSessions {
     }
     if (failure) throw failure;
     return { terminated, disconnected, credentialsLocked };
+  }
+
+  /**
+   * A sweep locked the account of `read` but could not record it: when the record now carries a
+   * reissued password with a deadline ahead, the lock may have hit that password (set after the
+   * sweep read), so it is lifted. Unlocking a password set after the lock changes nothing.
+   */
+  private async unlockIfReissued(read: RdpSession, now: string): Promise<void> {
+    const current = await this.deps.store.findById(read.id);
+    if (!current || current.status === 'TERMINATED' || current.credentialHash === read.credentialHash) return;
+    if (current.credentialDeadline === null || current.credentialDeadline <= now) return;
+    await this.deps.accounts?.unlock(current.username, await this.hostOf(current));
   }
 
   /** Frees cap slots whose session was never written or has ended (its replica died first). */
