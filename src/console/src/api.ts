@@ -16,6 +16,7 @@ const MESSAGES: Record<string, string> = {
   RUNTIME_UNAVAILABLE: 'This host cannot run xrdp servers.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on the server.',
   NETWORK: 'The service cannot be reached. Check your connection.',
+  SIGN_IN_FAILED: 'Sign-in with the identity provider did not complete. Try again.',
 };
 
 export class ApiError extends Error {
