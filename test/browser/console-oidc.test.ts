@@ -139,6 +139,7 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
     await page.locator('tr[data-server="bob-box"]').waitFor();
     expect(await page.locator('.who').textContent()).toBe('olga (operator)');
     expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(1);
+    await screenshot(page, 'console-fleet-operator');
   });
 
   it('offers the provider only: no development sign-in, and a callback nobody started is refused in words', async () => {

@@ -1,31 +1,7 @@
+/** Loaded only by the sign-in and callback pages (a chunk of its own): oauth4webapi. */
 import * as oauth from 'oauth4webapi';
 import { ApiError } from './api';
-
-/** What /console/config.json says about signing in (src/app/console-routes.ts, ConsoleSignIn). */
-export type SignInConfig = { signIn: 'oidc'; oidc: OidcSettings } | { signIn: 'development' } | { signIn: 'none' };
-
-export interface OidcSettings {
-  issuer: string;
-  clientId: string;
-  scopes: string;
-  /** The API's audience, asked for as an RFC 8707 resource indicator. */
-  resource?: string;
-}
-
-let loaded: Promise<SignInConfig> | undefined;
-
-export function signInConfig(): Promise<SignInConfig> {
-  loaded ??= fetch('/console/config.json', { headers: { accept: 'application/json' } })
-    .then((r) => {
-      if (!r.ok) throw new Error(String(r.status));
-      return r.json() as Promise<SignInConfig>;
-    })
-    .catch((err: unknown) => {
-      loaded = undefined;
-      throw err instanceof ApiError ? err : new ApiError('NETWORK');
-    });
-  return loaded;
-}
+import type { OidcSettings } from './sign-in-config';
 
 /** Where the provider sends the browser back: one fixed URL, registered with the client. */
 export const CALLBACK_PATH = '/console/callback';

@@ -1,6 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api';
-import { finishSignIn, type OidcSettings, type SignInConfig, signInConfig, startSignIn } from '../oidc';
+import { type OidcSettings, type SignInConfig, signInConfig } from '../sign-in-config';
+
+/** The OpenID code (oauth4webapi) is fetched when it is needed, not with the first page. */
+const oidc = () => import('../oidc');
+
 import { ErrorText } from '../ui';
 
 type SignedIn = (token: string, returnTo?: string) => void;
@@ -38,7 +42,7 @@ function OidcSignIn({ settings, returnTo }: { settings: OidcSettings; returnTo: 
     setError(null);
     setBusy(true);
     try {
-      await startSignIn(settings, returnTo);
+      await (await oidc()).startSignIn(settings, returnTo);
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -115,7 +119,7 @@ export function CallbackPage({ onSignedIn }: { onSignedIn: SignedIn }) {
       const config = await signInConfig();
       if (config.signIn !== 'oidc')
         throw new ApiError('SIGN_IN_FAILED', 'this service does not sign in with an identity provider');
-      const { token, returnTo } = await finishSignIn(config.oidc);
+      const { token, returnTo } = await (await oidc()).finishSignIn(config.oidc);
       if (!done) onSignedIn(token, returnTo);
     })().catch((err: unknown) => {
       if (!done) setError(err);
