@@ -50,7 +50,8 @@ describe.skipIf(!enabled)('the console across a Redis restart, in chromium', { t
 
   it('the page stays up while Redis is away and resyncs what changed meanwhile from the snapshots', async () => {
     const alice = await t.token('alice');
-    await t.gql('mutation { createServer(input: { name: "desk-1" }) { __typename } }', {}, alice);
+    const created = await t.gql('mutation { createServer(input: { name: "desk-1" }) { __typename } }', {}, alice);
+    expect(created.body).toEqual({ data: { createServer: { __typename: 'CreateServerSuccess' } } });
     const { context, traffic } = await isolatedContext(browser, t.url);
     const page = await context.newPage();
     try {
@@ -61,6 +62,12 @@ describe.skipIf(!enabled)('the console across a Redis restart, in chromium', { t
       const indicator = page.getByTestId('live-indicator');
       await expect.poll(() => indicator.getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
       const status = (name: string) => page.locator(`tr[data-server="${name}"] [data-testid="status"]`);
+      await page
+        .locator('tr[data-server="desk-1"]')
+        .waitFor({ timeout: 15_000 })
+        .catch(async () => {
+          throw new Error(`desk-1 is not on the page, which says: ${await page.locator('main').textContent()}`);
+        });
       await expect.poll(() => status('desk-1').textContent(), { timeout: 10_000 }).toBe('STOPPED');
 
       // Redis goes away (all its data with it); the service says so and keeps serving.
