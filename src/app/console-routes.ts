@@ -4,6 +4,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { createOidcDiscovery } from '../adapters/auth/oidc-discovery.js';
 import { signToken } from '../adapters/auth/token-signer.js';
 import type { Config } from '../config/config.js';
 import { ROLES } from '../domain/auth/viewer.js';
@@ -12,17 +13,28 @@ import { ROLES } from '../domain/auth/viewer.js';
  * The console's page allows this origin only: no inline script or style, no other host. Its
  * WebSocket is same-origin (connect-src 'self' covers ws: and wss: to this host).
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function consoleCsp(connectOrigins: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    ["connect-src 'self'", ...connectOrigins].join(' '),
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** The console's policy without an OpenID provider: nothing but this origin. */
+export const CONSOLE_CSP = consoleCsp();
+
+/** How the console signs people in, served at /console/config.json (public: nothing secret). */
+export type ConsoleSignIn =
+  | { signIn: 'oidc'; oidc: { issuer: string; clientId: string; scopes: string; resource?: string } }
+  | { signIn: 'development' }
+  | { signIn: 'none' };
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -72,13 +84,44 @@ export function createConsoleRoutes(config: Config, dir = defaultConsoleDir()): 
     return body;
   };
   const secret = config.auth.secret;
-  const devSignIn = config.env !== 'production' && secret !== undefined;
+  const oidc = config.auth.oidc;
+  // Development only, and only when no OpenID provider is configured: never a second way in.
+  const devSignIn = config.env !== 'production' && secret !== undefined && !oidc;
+  const signIn: ConsoleSignIn = oidc
+    ? {
+        signIn: 'oidc',
+        oidc: {
+          issuer: oidc.issuer,
+          clientId: oidc.clientId,
+          scopes: oidc.scopes,
+          ...(config.auth.audience ? { resource: config.auth.audience } : {}),
+        },
+      }
+    : devSignIn
+      ? { signIn: 'development' }
+      : { signIn: 'none' };
+  const discovery = oidc ? createOidcDiscovery(oidc.issuer) : undefined;
+  /**
+   * The page fetches the provider's discovery document and token endpoint itself: their origins
+   * join connect-src (the token endpoint's once the service has read the metadata; a provider
+   * that does not answer within a second leaves the issuer's alone).
+   */
+  const csp = async (): Promise<string> => {
+    if (!oidc || !discovery) return CONSOLE_CSP;
+    const origins = new Set([new URL(oidc.issuer).origin]);
+    const metadata = await Promise.race([
+      discovery.metadata().catch(() => undefined),
+      new Promise<undefined>((r) => setTimeout(r, 1000)),
+    ]);
+    if (metadata?.token_endpoint) origins.add(new URL(metadata.token_endpoint).origin);
+    return consoleCsp([...origins]);
+  };
 
   const page = async (res: ServerResponse, method: string) => {
     const html = await read('index.html');
     res.writeHead(html ? 200 : 503, {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': CONSOLE_CSP,
+      'content-security-policy': await csp(),
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
@@ -136,6 +179,16 @@ export function createConsoleRoutes(config: Config, dir = defaultConsoleDir()): 
         return true;
       }
       if (path !== '/' && path !== '/console' && !path.startsWith('/console/')) return false;
+      if (path === '/console/config.json' && (method === 'GET' || method === 'HEAD')) {
+        const body = JSON.stringify(signIn);
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        });
+        res.end(method === 'HEAD' ? undefined : body);
+        return true;
+      }
       if (method !== 'GET' && method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' });
         res.end();

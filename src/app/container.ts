@@ -1,5 +1,6 @@
 import { createMetrics, type Metrics } from '../../monitoring/metrics.js';
 import { createJwtTokenVerifier } from '../adapters/auth/jwt-token-verifier.js';
+import { createOidcDiscovery } from '../adapters/auth/oidc-discovery.js';
 import { loadInstallationId } from '../adapters/host/installation-id.js';
 import type { MongoDatabase } from '../adapters/mongo/mongo-database.js';
 import type { RedisConnections } from '../adapters/redis/redis-connections.js';
@@ -202,6 +203,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     createJwtTokenVerifier({
       secret: config.auth.secret,
       jwksUrl: config.auth.jwksUrl,
+      discovery: config.auth.oidc ? createOidcDiscovery(config.auth.oidc.issuer) : undefined,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
     });

@@ -82,6 +82,15 @@ const envSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   AUTH_SERVICE_URL: url(['http:', 'https:']).optional(),
+  OIDC_ISSUER: url(['https:', 'http:']).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).max(255).optional(),
+  OIDC_SCOPES: z
+    .string()
+    .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, {
+      message: 'must be scope names separated by single spaces',
+    })
+    .refine((v) => v.split(' ').includes('openid'), { message: 'must include openid' })
+    .default('openid profile email'),
   MAX_CONCURRENT_SERVERS: int(1, 100000).default(50),
   MAX_CONCURRENT_SESSIONS: int(1, 100000).default(100),
   SESSION_TIMEOUT: int(300, 86400).default(3600),
@@ -160,6 +169,7 @@ const OUR_PREFIXES = [
   'REDIS_',
   'JWT_',
   'AUTH_',
+  'OIDC_',
   'RATE_LIMIT_',
   'ALERT_',
   'SESSION_',
@@ -223,6 +233,11 @@ export interface AuthConfig {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /**
+   * The OpenID provider the console signs people in with (authorization code + PKCE); the API
+   * takes its JWT access tokens, with the keys its discovery document names.
+   */
+  oidc?: { issuer: string; clientId: string; scopes: string };
 }
 
 export interface Config {
@@ -317,6 +332,29 @@ export interface LoadConfigOptions {
   version?: string;
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The OIDC settings go together, and the issuer is the one tokens are checked against. */
+function oidcProblems(e: Env, cleaned: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (!e.OIDC_ISSUER) {
+    if (e.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: needs OIDC_ISSUER');
+    if (cleaned.OIDC_SCOPES !== undefined) problems.push('OIDC_SCOPES: needs OIDC_ISSUER');
+    return problems;
+  }
+  if (!e.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: required when OIDC_ISSUER is set');
+  const issuer = new URL(e.OIDC_ISSUER);
+  // Tokens and codes cross the network: plain http only to a provider on this machine (tests, trials).
+  if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.has(issuer.hostname)) {
+    problems.push('OIDC_ISSUER: must be https (http only for localhost, 127.0.0.1 or [::1])');
+  }
+  if (issuer.search || issuer.hash) problems.push('OIDC_ISSUER: must have no query or fragment');
+  if (e.JWT_ISSUER && e.JWT_ISSUER !== e.OIDC_ISSUER) {
+    problems.push('JWT_ISSUER: must be unset or equal to OIDC_ISSUER (tokens are checked against one issuer)');
+  }
+  return problems;
+}
+
 /** Parses and validates the environment once. Throws ConfigError listing every problem. */
 export function loadConfig(source: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -331,8 +369,8 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     if (secret !== undefined && new TextEncoder().encode(secret).byteLength < MIN_SECRET_BYTES) {
       problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
     }
-    if (cleaned.NODE_ENV === 'production' && secret === undefined && !cleaned.AUTH_SERVICE_URL) {
-      problems.push('JWT_SECRET: required in production unless AUTH_SERVICE_URL is set');
+    if (cleaned.NODE_ENV === 'production' && secret === undefined && !cleaned.AUTH_SERVICE_URL && !cleaned.OIDC_ISSUER) {
+      problems.push('JWT_SECRET: required in production unless AUTH_SERVICE_URL or OIDC_ISSUER is set');
     }
     throw new ConfigError(problems);
   }
@@ -347,6 +385,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
   if (e.MONGODB_MIN_POOL_SIZE > e.MONGODB_MAX_POOL_SIZE) {
     problems.push('MONGODB_MIN_POOL_SIZE: must not exceed MONGODB_MAX_POOL_SIZE');
   }
+  problems.push(...oidcProblems(e, cleaned));
   let secret: Uint8Array | undefined;
   let secretGenerated = false;
   if (e.JWT_SECRET !== undefined) {
@@ -355,7 +394,9 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (got ${secret.byteLength})`);
     }
   } else if (e.NODE_ENV === 'production') {
-    if (!e.AUTH_SERVICE_URL) problems.push('JWT_SECRET: required in production unless AUTH_SERVICE_URL is set');
+    if (!e.AUTH_SERVICE_URL && !e.OIDC_ISSUER) {
+      problems.push('JWT_SECRET: required in production unless AUTH_SERVICE_URL or OIDC_ISSUER is set');
+    }
   } else if (options.devSecret) {
     secret = new TextEncoder().encode(options.devSecret());
     secretGenerated = true;
@@ -381,8 +422,11 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       ...(secret ? { secret } : {}),
       secretGenerated,
       ...(e.AUTH_SERVICE_URL ? { jwksUrl: e.AUTH_SERVICE_URL } : {}),
-      ...(e.JWT_ISSUER ? { issuer: e.JWT_ISSUER } : {}),
+      ...((e.JWT_ISSUER ?? e.OIDC_ISSUER) ? { issuer: e.JWT_ISSUER ?? e.OIDC_ISSUER } : {}),
       ...(e.JWT_AUDIENCE ? { audience: e.JWT_AUDIENCE } : {}),
+      ...(e.OIDC_ISSUER && e.OIDC_CLIENT_ID
+        ? { oidc: { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, scopes: e.OIDC_SCOPES } }
+        : {}),
     },
     limits: {
       maxServers: e.MAX_CONCURRENT_SERVERS,

@@ -244,6 +244,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     ] as const) {
       await page.goto(`${t.url}${path}`);
       await page.getByRole('heading', { name: heading }).waitFor();
+      await screenshot(page, `console-page-${path.slice('/console/'.length)}`);
       const v = await seriousAxeViolations(page);
       if (v.length > 0) found[path] = v;
     }

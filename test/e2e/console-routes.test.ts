@@ -99,8 +99,55 @@ describe('development sign-in', () => {
       expect(r.status).toBe(405);
       expect(r.headers.get('content-type') ?? '').not.toContain('json');
       expect(await r.text()).not.toContain('token');
+      expect(await (await fetch(`${prod.url}/console/config.json`)).json()).toEqual({ signIn: 'none' });
     } finally {
       await prod.stop();
+    }
+  });
+});
+
+describe('sign-in settings for the console', () => {
+  it('names the development sign-in outside production, and the provider (never the dev route) when one is set', async () => {
+    const dev = await startTestApp();
+    try {
+      const r = await fetch(`${dev.url}/console/config.json`);
+      expect(r.headers.get('content-type')).toBe('application/json');
+      expect(await r.json()).toEqual({ signIn: 'development' });
+    } finally {
+      await dev.stop();
+    }
+    // Nothing answers on this issuer: the page still loads, with the issuer's origin in connect-src.
+    const issuer = 'http://127.0.0.1:9/realms/rdp';
+    const oidc = await startTestApp({
+      OIDC_ISSUER: issuer,
+      OIDC_CLIENT_ID: 'rdp-console',
+      JWT_AUDIENCE: 'https://rdp.example.test/api',
+    });
+    try {
+      expect(await (await fetch(`${oidc.url}/console/config.json`)).json()).toEqual({
+        signIn: 'oidc',
+        oidc: {
+          issuer,
+          clientId: 'rdp-console',
+          scopes: 'openid profile email',
+          resource: 'https://rdp.example.test/api',
+        },
+      });
+      const mint = await fetch(`${oidc.url}/console/dev-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sub: 'olga', roles: ['admin'] }),
+      });
+      expect(mint.status).toBe(405);
+      expect(await mint.text()).not.toContain('token');
+      const page = await fetch(`${oidc.url}/console/fleet`);
+      expect(page.headers.get('content-security-policy')).toContain("connect-src 'self' http://127.0.0.1:9;");
+      // A token the provider cannot be asked about is refused in words, not with a stack.
+      const res = await oidc.gql('{ viewer { userId } }', {}, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln');
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(res.body.errors?.[0]?.message).toMatch(/identity provider/);
+    } finally {
+      await oidc.stop();
     }
   });
 });

@@ -55,10 +55,16 @@ export interface Traffic {
  * A context whose every request outside `origin` is aborted and recorded, so a test can assert
  * that the page asked nothing of the internet (and works without it).
  */
-export async function isolatedContext(browser: Browser, origin: string): Promise<{ context: BrowserContext; traffic: Traffic }> {
+export async function isolatedContext(
+  browser: Browser,
+  origin: string,
+  /** Other origins the test runs on this machine (an OpenID provider on loopback). */
+  alsoAllowed: readonly string[] = [],
+): Promise<{ context: BrowserContext; traffic: Traffic }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const traffic: Traffic = { requests: [], blocked: [], sockets: [], cspViolations: [], pageErrors: [] };
-  const local = (url: string) => url.startsWith(`${origin}/`) || url === origin || /^(data|blob):/.test(url);
+  const local = (url: string) =>
+    [origin, ...alsoAllowed].some((o) => url.startsWith(`${o}/`) || url === o) || /^(data|blob):/.test(url);
   await context.route('**/*', (route) => {
     const url = route.request().url();
     if (local(url)) return route.continue();

@@ -182,6 +182,47 @@ describe('loadConfig', () => {
     expect(config.auth).toEqual({ secretGenerated: false, jwksUrl: 'https://auth.example.test/jwks' });
   });
 
+  it('accepts production with only an OpenID provider: its issuer is the one tokens are checked against', () => {
+    const config = loadConfig(
+      { NODE_ENV: 'production', OIDC_ISSUER: 'https://id.example.test/realms/rdp', OIDC_CLIENT_ID: 'rdp-console' },
+      { devSecret: () => SECRET_32 },
+    );
+    expect(config.auth).toEqual({
+      secretGenerated: false,
+      issuer: 'https://id.example.test/realms/rdp',
+      oidc: { issuer: 'https://id.example.test/realms/rdp', clientId: 'rdp-console', scopes: 'openid profile email' },
+    });
+  });
+
+  it('takes the OIDC settings together, https (http on loopback only), with openid among the scopes', () => {
+    const issuer = 'https://id.example.test';
+    expect(configError({ OIDC_ISSUER: issuer }).problems).toEqual(['OIDC_CLIENT_ID: required when OIDC_ISSUER is set']);
+    expect(configError({ OIDC_CLIENT_ID: 'c', OIDC_SCOPES: 'openid' }).problems).toEqual([
+      'OIDC_CLIENT_ID: needs OIDC_ISSUER',
+      'OIDC_SCOPES: needs OIDC_ISSUER',
+    ]);
+    expect(configError({ OIDC_ISSUER: 'http://id.example.test', OIDC_CLIENT_ID: 'c' }).problems).toEqual([
+      'OIDC_ISSUER: must be https (http only for localhost, 127.0.0.1 or [::1])',
+    ]);
+    expect(loadConfig({ OIDC_ISSUER: 'http://127.0.0.1:9000', OIDC_CLIENT_ID: 'c' }).auth.oidc?.issuer).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(configError({ OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'c', OIDC_SCOPES: 'profile email' }).problems).toEqual([
+      'OIDC_SCOPES: must include openid',
+    ]);
+    expect(configError({ OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'c', OIDC_SCOPES: 'openid  "x"' }).problems).toEqual([
+      'OIDC_SCOPES: must be scope names separated by single spaces',
+    ]);
+    expect(configError({ OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'c', JWT_ISSUER: 'https://other.example.test' }).problems).toEqual([
+      'JWT_ISSUER: must be unset or equal to OIDC_ISSUER (tokens are checked against one issuer)',
+    ]);
+    expect(loadConfig({ OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'c', OIDC_SCOPES: 'openid rdp:api' }).auth.oidc).toEqual({
+      issuer,
+      clientId: 'c',
+      scopes: 'openid rdp:api',
+    });
+  });
+
   it('uses the devSecret outside production when JWT_SECRET is unset, marking it generated', () => {
     const config = loadConfig({ NODE_ENV: 'test' }, { devSecret: () => 'd'.repeat(48) });
     expect(config.auth.secretGenerated).toBe(true);

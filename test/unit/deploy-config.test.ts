@@ -303,6 +303,15 @@ describe('docker-compose.yml', () => {
     expect(test).toMatch(/^CMD \/nodejs\/bin\/node -e /);
   });
 
+  it("runs only the console's trusted documents in this production example, unless .env says otherwise", () => {
+    const env = doc(service('api').environment, 'api.environment');
+    expect(env.TRUSTED_DOCUMENTS_ONLY).toBe(`\${TRUSTED_DOCUMENTS_ONLY:-true}`);
+    expect(envAssignments.get('TRUSTED_DOCUMENTS_ONLY')).toBe('true');
+    const resolved = interpolate(`v: ${String(env.TRUSTED_DOCUMENTS_ONLY)}`);
+    expect(loadConfig({ TRUSTED_DOCUMENTS_ONLY: resolved.slice(3) }).trustedDocumentsOnly).toBe(true);
+    expect(DEFAULTS.trustedDocumentsOnly).toBe(false);
+  });
+
   it('gives the API more time to stop than its own shutdown timeout', () => {
     const timeout = /SHUTDOWN_TIMEOUT_MS = ([\d_]+)/.exec(read('src/app/main.ts'))?.[1];
     expect(timeout).toBeDefined();
@@ -666,6 +675,7 @@ describe('.env.example', () => {
       XRDP_LOG_PATH: '/var/log/xrdp',
       RDP_LOOPBACK_ONLY: 'false',
       XRDP_STOP_ON_SHUTDOWN: 'false',
+      TRUSTED_DOCUMENTS_ONLY: 'true',
     };
     expect(loadConfig(fromExample)).toEqual(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, ...production }));
     // Each differs from the default, so leaving .env.example out gives the safe first run.

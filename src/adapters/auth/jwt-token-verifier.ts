@@ -1,11 +1,21 @@
-import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose';
 import type { TokenVerifier } from '../../domain/auth/token-verifier.js';
 import { ROLES, type Role, type Viewer } from '../../domain/auth/viewer.js';
 import { UnauthenticatedError } from '../../domain/shared/errors.js';
+import type { OidcDiscovery } from './oidc-discovery.js';
 
 export interface JwtVerifierOptions {
   secret?: Uint8Array | undefined;
   jwksUrl?: string | undefined;
+  /** Where the keys are found when jwksUrl is not given: the OpenID provider's jwks_uri. */
+  discovery?: OidcDiscovery | undefined;
   issuer?: string | undefined;
   audience?: string | undefined;
   /** Seconds of clock skew accepted on exp/nbf. @default 30 */
@@ -46,12 +56,25 @@ function toViewer(payload: JWTPayload): Viewer {
   };
 }
 
+/** The provider's key set, from the jwks_uri its discovery document names (looked up on first use). */
+function discoveredKeys(discovery: OidcDiscovery): JWTVerifyGetKey {
+  let keys: JWTVerifyGetKey | undefined;
+  return async (header, token) => {
+    keys ??= createRemoteJWKSet(new URL((await discovery.metadata()).jwks_uri));
+    return keys(header, token);
+  };
+}
+
 /**
  * jose with every default tightened: an explicit algorithm allow-list per key type, `exp`
  * required, bounded clock tolerance, issuer and audience when configured.
  */
 export function createJwtTokenVerifier(options: JwtVerifierOptions): TokenVerifier {
-  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const jwks = options.jwksUrl
+    ? createRemoteJWKSet(new URL(options.jwksUrl))
+    : options.discovery
+      ? discoveredKeys(options.discovery)
+      : undefined;
   const base: JWTVerifyOptions = {
     requiredClaims: ['exp'],
     clockTolerance: Math.min(options.clockToleranceSeconds ?? 30, 30),

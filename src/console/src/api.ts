@@ -16,6 +16,7 @@ const MESSAGES: Record<string, string> = {
   RUNTIME_UNAVAILABLE: 'This host cannot run xrdp servers.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on the server.',
   NETWORK: 'The service cannot be reached. Check your connection.',
+  SIGN_IN_FAILED: 'Sign-in with the identity provider did not complete. Try again.',
 };
 
 export class ApiError extends Error {
@@ -108,12 +109,27 @@ type Listener = (state: LiveState, resynced: boolean) => void;
  * The one graphql-ws connection of the console. It retries for ever with backoff; every open
  * subscription is sent again on reconnect, and the server starts each with a SNAPSHOT, so the
  * pages resync from that (and refetch their lists on `resynced`).
+ *
+ * The server also resyncs without the connection dropping: when its Redis comes back (events
+ * published meanwhile are lost), each subscription gets a new SNAPSHOT. A SNAPSHOT after a
+ * subscription's first is taken as such a resync, and the pages refetch their lists too (what
+ * was created meanwhile has no subscription of its own yet).
  */
 class Live {
   private client: Client | null = null;
   private state: LiveState = 'connecting';
   private everConnected = false;
   private readonly listeners = new Set<Listener>();
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Many subscriptions resync at once: one refetch for all of them. */
+  private resyncSoon() {
+    if (this.resyncTimer !== undefined) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      if (this.state === 'live') this.set('live', true);
+    }, 250);
+  }
 
   private ensure(): Client {
     if (this.client) return this.client;
@@ -163,10 +179,13 @@ class Live {
     next: (data: TResult) => void,
     onError?: (err: ApiError) => void,
   ): () => void {
+    let snapshots = 0;
     return this.ensure().subscribe<TResult>(
       { ...operation(document as TypedDocumentString<unknown, unknown>), variables: variables as Record<string, unknown> },
       {
         next: (r) => {
+          const event = r.data ? (Object.values(r.data)[0] as { kind?: unknown } | null) : null;
+          if (event?.kind === 'SNAPSHOT' && ++snapshots > 1) this.resyncSoon();
           if (r.data) next(r.data as TResult);
           const e = r.errors?.[0] as GqlError | undefined;
           if (e) onError?.(new ApiError(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR', e.message));

@@ -4,7 +4,7 @@ import { auth, claimsOf, type LiveState, live } from './api';
 import { AlertsPage, AuditPage, LimitsPage } from './pages/admin';
 import { FleetPage, ServerPage } from './pages/fleet';
 import { SessionsPage } from './pages/sessions';
-import { SignInPage } from './pages/sign-in';
+import { CallbackPage, SignInPage } from './pages/sign-in';
 import { onLinkClick, usePath } from './router';
 
 function LiveIndicator() {
@@ -20,7 +20,12 @@ function LiveIndicator() {
 
 function App() {
   const path = usePath();
-  const [token, setToken] = useState(auth.token);
+  const [token, setToken] = useState(() => {
+    // An expired token is no sign-in: the page asks for a new one instead of failing every request.
+    const exp = claimsOf(auth.token)?.exp;
+    if (exp !== undefined && exp * 1000 <= Date.now()) auth.set(null);
+    return auth.token;
+  });
   const claims = claimsOf(token);
   const roles = claims?.roles ?? [];
   const isAdmin = roles.includes('admin');
@@ -30,18 +35,26 @@ function App() {
     live.reset();
     setToken(null);
   };
+  const onSignedIn = (t: string, returnTo = '/') => {
+    auth.set(t);
+    live.reset();
+    setToken(t);
+    // Only a path of this console: never a URL elsewhere taken from the round trip.
+    const to = returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : '/';
+    history.replaceState(null, '', `/console${to === '/' ? '/' : to}`);
+    dispatchEvent(new Event('console:navigate'));
+  };
+  if (path === '/callback') {
+    return (
+      <main id="main">
+        <CallbackPage onSignedIn={onSignedIn} />
+      </main>
+    );
+  }
   if (!token || path === '/sign-in') {
     return (
       <main id="main">
-        <SignInPage
-          onSignedIn={(t) => {
-            auth.set(t);
-            live.reset();
-            setToken(t);
-            history.replaceState(null, '', '/console/');
-            dispatchEvent(new Event('console:navigate'));
-          }}
-        />
+        <SignInPage onSignedIn={onSignedIn} returnTo={path === '/sign-in' ? '/' : path} />
       </main>
     );
   }

@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/adapters/auth/token-signer.js';
+import { buildConsole } from '../../src/console/build-if-missing.js';
+import type { Role } from '../../src/domain/auth/viewer.js';
+import { startTestApp, TEST_SECRET, type TestApp } from '../support/app-harness.js';
+import {
+  isolatedContext,
+  launchBrowser,
+  needBrowser,
+  screenshot,
+  seriousAxeViolations,
+  type Traffic,
+} from '../support/browser.js';
+import { FakeServerRuntime } from '../support/fake-runtime.js';
+import { reserveOidcIssuer, startOidcProvider, TEST_OIDC } from '../support/oidc-provider.js';
+import { need, services, uniqueMongoUri } from '../support/real-services.js';
+
+const enabled = needBrowser('console OIDC sign-in') && need('console OIDC sign-in', ['mongo', 'redis']);
+
+// The identity provider is panva's oidc-provider on loopback, with its development login page;
+// the console, the API (verifying the provider's RS256 access tokens), FerretDB and Redis are the
+// real ones. Servers are only created, never started, so the runtime is the test's.
+describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium', { timeout: 120_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let provider: { issuer: string; stop(): Promise<void> };
+  let issuer = '';
+  let dbUri = '';
+  let consoleDir = '';
+  const contexts: BrowserContext[] = [];
+
+  /** A token of the development secret, as a script holding JWT_SECRET would make one. */
+  const scriptToken = (sub: string, roles: Role[] = ['user']) =>
+    signToken(new TextEncoder().encode(TEST_SECRET), { sub, roles }, { issuer, audience: TEST_OIDC.resource });
+
+  beforeAll(async () => {
+    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    await buildConsole(consoleDir);
+    const reserved = await reserveOidcIssuer();
+    issuer = reserved.issuer;
+    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_oidc');
+    t = await startTestApp(
+      {
+        MONGODB_URI: dbUri,
+        REDIS_URL: services.redisUrl ?? '',
+        OIDC_ISSUER: issuer,
+        OIDC_CLIENT_ID: TEST_OIDC.clientId,
+        OIDC_SCOPES: `openid profile ${TEST_OIDC.apiScope}`,
+        JWT_AUDIENCE: TEST_OIDC.resource,
+        RDP_PUBLIC_HOST: `console-oidc-${process.pid}`,
+      },
+      { runtime: new FakeServerRuntime(), consoleDir },
+    );
+    provider = await startOidcProvider({
+      port: reserved.port,
+      redirectUri: `${t.url}/console/callback`,
+      roles: { olga: ['operator'] },
+    });
+    for (const [owner, name] of [
+      ['alice', 'alice-box'],
+      ['bob', 'bob-box'],
+    ] as const) {
+      const made = await t.gql(
+        `mutation { createServer(input: { name: "${name}" }) { __typename } }`,
+        {},
+        await scriptToken(owner),
+      );
+      expect(made.body.data).toEqual({ createServer: { __typename: 'CreateServerSuccess' } });
+    }
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await t?.stop();
+    await provider?.stop();
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+    if (dbUri) {
+      const client = new MongoClient(dbUri);
+      await client.db().dropDatabase();
+      await client.close();
+    }
+  });
+
+  /** A fresh browser profile that opens `path`, is sent to the provider's login page and back. */
+  async function signIn(login: string, path = '/console/fleet'): Promise<{ page: Page; traffic: Traffic }> {
+    const { context, traffic } = await isolatedContext(browser, t.url, [issuer]);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}${path}`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: `Sign in with ${new URL(issuer).host}` }).click();
+    // The provider's own pages: login (any password), then consent.
+    await page.waitForURL((u) => u.origin === issuer);
+    await page.locator('input[name="login"]').fill(login);
+    await page.locator('input[name="password"]').fill('any password');
+    if (login === 'alice') await screenshot(page, 'console-oidc-provider-login');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL((u) => u.origin === t.url);
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
+    return { page, traffic };
+  }
+
+  /** Requests the provider's login page makes to the internet (a web font), which the test blocks. */
+  const providerFonts = (url: string) => url.startsWith('https://fonts.googleapis.com/');
+
+  it('a user signs in at the provider, comes back to the page they asked for, and sees only their servers', async () => {
+    const { page, traffic } = await signIn('alice');
+    expect(new URL(page.url()).pathname).toBe('/console/fleet');
+    await page.locator('tr[data-server="alice-box"]').waitFor();
+    expect(await page.locator('tr[data-server="bob-box"]').count()).toBe(0);
+    expect(await page.locator('.who').textContent()).toBe('alice (user)');
+    // No code or state is left in the address bar or history entry.
+    expect(page.url()).not.toMatch(/[?&](code|state)=/);
+    await screenshot(page, 'console-fleet-oidc');
+
+    // What the console holds is the provider's RS256 access token, and the API takes it as is.
+    const token = (await page.evaluate(() => sessionStorage.getItem('rdp-console-token'))) ?? '';
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg: string };
+    expect(header.alg).toBe('RS256');
+    const me = await t.gql<{ viewer: { userId: string; roles: string[] } }>('{ viewer { userId roles } }', {}, token);
+    expect(me.body.data?.viewer).toEqual({ userId: 'alice', roles: ['user'] });
+
+    expect(traffic.blocked.filter((u) => !providerFonts(u))).toEqual([]);
+    expect(traffic.cspViolations).toEqual([]);
+    expect(traffic.pageErrors).toEqual([]);
+  });
+
+  it("an operator signs in the same way and sees everyone's servers", async () => {
+    const { page } = await signIn('olga');
+    await page.locator('tr[data-server="alice-box"]').waitFor();
+    await page.locator('tr[data-server="bob-box"]').waitFor();
+    expect(await page.locator('.who').textContent()).toBe('olga (operator)');
+    expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(1);
+    await screenshot(page, 'console-fleet-operator');
+  });
+
+  it('offers the provider only: no development sign-in, and a callback nobody started is refused in words', async () => {
+    const { context, traffic } = await isolatedContext(browser, t.url, [issuer]);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByLabel('User id').count()).toBe(0);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'console-sign-in-oidc');
+    const devToken = await fetch(`${t.url}/console/dev-token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: 'mallory', roles: ['admin'] }),
+    });
+    expect(devToken.status).toBe(405);
+    expect(await devToken.text()).not.toContain('token');
+
+    await page.goto(`${t.url}/console/callback?code=forged&state=forged`);
+    const alert = page.getByRole('alert');
+    await expect
+      .poll(() => alert.textContent(), { timeout: 10_000 })
+      .toContain('Sign-in with the identity provider did not complete');
+    expect(await alert.textContent()).toContain('this tab did not start a sign-in');
+    expect(await page.evaluate(() => sessionStorage.getItem('rdp-console-token'))).toBeNull();
+    expect(traffic.pageErrors).toEqual([]);
+  });
+});
