@@ -14,6 +14,7 @@ export function aHost(overrides: Partial<Host> & { id: string }): Host {
     labels: { 'topology.kubernetes.io/zone': 'eu-1a', gpu: 'none', empty: '' },
     connected: true,
     draining: false,
+    drainDeadline: null,
     lastHeartbeatAt: '2025-03-01T10:00:00.123Z',
     agentVersion: '1.2.3',
     rdpAddress: `${overrides.id}.rdp.example.test`,

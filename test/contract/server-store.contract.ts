@@ -40,6 +40,7 @@ export function aServer(overrides: Partial<RdpServer> & { id: string }): RdpServ
     updatedAt: T1,
     lastStartedAt: null,
     lastStoppedAt: null,
+    drain: null,
     version: 1,
     ...overrides,
   };

@@ -68,11 +68,14 @@ class FakeLiveSessions implements LiveSessions {
   async countLive(serverId: string): Promise<number> {
     return this.live.get(serverId) ?? 0;
   }
-  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR'): Promise<number> {
+  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR' | 'DRAINED'): Promise<number> {
     const n = this.live.get(serverId) ?? 0;
     this.terminated.push({ serverId, reason });
     this.live.set(serverId, 0);
     return n;
+  }
+  async notifyDrain(): Promise<number> {
+    return 0;
   }
 }
 
@@ -150,6 +153,7 @@ describe('ServerService.create', () => {
       updatedAt: '2025-01-01T00:00:00.000Z',
       lastStartedAt: null,
       lastStoppedAt: null,
+      drain: null,
       version: 1,
     });
     expect(await h.store.findById(server.id)).toStrictEqual(server);
