@@ -107,6 +107,7 @@ export function hostStoreContract(name: string, makeStore: () => Promise<HostSto
           labels: {},
           connected: false,
           draining: true,
+          drainDeadline: { deadline: '2025-03-01T12:00:00.250Z', stopServers: true, by: 'adam' },
           usage: null,
           lastHeartbeatAt: '2025-03-01T10:00:15.001Z',
           portRange: { from: 41000, to: 41010 },
