@@ -114,9 +114,7 @@ for (const [backend, env, enabled] of backends) {
       return id;
     }
 
-    async function admit(
-      serverId: string,
-    ): Promise<{
+    async function admit(serverId: string): Promise<{
       __typename: string;
       session?: { id: string };
       code?: string;
