@@ -175,6 +175,17 @@ for (const [backend, env, enabled] of backends) {
       // A user may not drain; a past deadline is bad input; neither changes anything.
       const forbidden = await t.gql(DRAIN, { id: serverId, deadline: inMinutes(5) }, alice);
       expect(forbidden.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const audited = async (actorId: string) =>
+        (
+          await t.gql<{ auditEvents: { edges: { node: { result: string } }[] } }>(
+            `query($actor: String!) { auditEvents(first: 50, filter: { action: "server.drain", actorId: $actor }) {
+              edges { node { result } } } }`,
+            { actor: actorId },
+            olga,
+          )
+        ).body.data?.auditEvents.edges.map((e) => e.node.result);
+      expect(await audited('olga')).toContain('SUCCESS');
+      expect(await audited('alice')).toContain('DENIED');
       const past = await t.gql(DRAIN, { id: serverId, deadline: inMinutes(-1) }, olga);
       expect(past.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect((await t.gql(SERVER, { id: serverId }, olga)).body.data).toMatchObject({ server: { drainDeadline: deadline } });
