@@ -4,6 +4,7 @@ import './viewer.js';
 import './audit/index.js';
 import './server/index.js';
 import './host/index.js';
+import './fleet/index.js';
 import './session/index.js';
 import './resources/index.js';
 import './xrdp/xrdp-config.js';

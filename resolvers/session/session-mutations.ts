@@ -3,7 +3,7 @@ import { ConflictError, LimitExceededError, NotFoundError } from '../../src/doma
 import { builder } from '../builder.js';
 import { viewerOf } from '../viewer.js';
 import { CreateSessionInput } from './session-inputs.js';
-import { CreateSessionSuccessRef, RdpSessionRef } from './session-type.js';
+import { CreateSessionSuccessRef, RdpSessionRef, ReissueCredentialsSuccessRef } from './session-type.js';
 
 builder.mutationField('createSession', (t) =>
   t.field({
@@ -71,5 +71,21 @@ builder.mutationField('terminateSession', (t) =>
       }),
     },
     resolve: (_root, { id, force }, ctx) => ctx.services.sessions.terminate(viewerOf(ctx), String(id), force ?? false),
+  }),
+);
+
+builder.mutationField('reissueCredentials', (t) =>
+  t.field({
+    type: ReissueCredentialsSuccessRef,
+    description:
+      "A fresh one-time password for a live EPHEMERAL session (its owner, operators and admins): the account's password changes on its host at once, so the old one no longer logs in, and it works for SESSION_CREDENTIAL_TTL from now, even after the previous one had expired. A CONFLICT for HOST_ACCOUNT sessions (your own password applies) and terminated ones. Audited as session.reissue.",
+    authScopes: { authenticated: true },
+    errors: {
+      types: [NotFoundError, ConflictError],
+      directResult: true,
+      union: { name: 'ReissueCredentialsResult', description: 'Outcome of reissueCredentials.' },
+    },
+    args: { sessionId: t.arg.id({ required: true, description: 'Session id.' }) },
+    resolve: (_root, { sessionId }, ctx) => ctx.services.sessions.reissueCredentials(viewerOf(ctx), String(sessionId)),
   }),
 );

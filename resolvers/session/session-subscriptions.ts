@@ -28,6 +28,8 @@ async function* snapshotThenChanges(
   };
   try {
     yield* snapshots(snapshot);
+    // A terminated session never changes again (its server may even be gone): nothing to wait for.
+    if (endOnTerminated && snapshot.some((s) => s.status === 'TERMINATED')) return;
     while (true) {
       const next = await changes.next();
       if (next.done) return;
@@ -59,7 +61,11 @@ builder.subscriptionField('sessionEvents', (t) =>
       'One session (sessionId), or every session of a server (serverId): the current state first (SNAPSHOT), then each change.',
     authScopes: { authenticated: true },
     args: {
-      sessionId: t.arg.id({ required: false, description: 'Follow this session; the stream ends when it is terminated.' }),
+      sessionId: t.arg.id({
+        required: false,
+        description:
+          'Follow this session; the stream ends when it is terminated (its server stopped or deleted included), at once for one that already is.',
+      }),
       serverId: t.arg.id({ required: false, description: "Follow this server's sessions." }),
     },
     subscribe: async (_root, args, ctx) => {
@@ -86,6 +92,41 @@ builder.subscriptionField('sessionEvents', (t) =>
           return [...(now ?? []), ...(await visible(known.filter((id) => !liveIds.has(id))))];
         };
         return snapshotThenChanges(viewer, live ?? [], changes, false, reread);
+      } catch (err) {
+        await changes.return?.();
+        throw err;
+      }
+    },
+    resolve: (event) => event,
+  }),
+);
+
+builder.subscriptionField('mySessions', (t) =>
+  t.field({
+    type: SessionEventRef,
+    description:
+      "The caller's own sessions (those they own): the live ones first (SNAPSHOT), then each change to any of them, new ones included, until and including TERMINATED. Never another user's session, whatever the caller's role.",
+    authScopes: { authenticated: true },
+    subscribe: async (_root, _args, ctx) => {
+      const viewer = viewerOf(ctx);
+      const changes = ctx.events.watch('session:changed', `owner:${viewer.userId}`)[Symbol.asyncIterator]();
+      const { sessions } = ctx.services;
+      const own = { ...viewer, roles: [], permissions: [] } satisfies Viewer;
+      try {
+        const live = await sessions.liveOwnedBy(viewer);
+        const reread = async (known: string[]) => {
+          const now = await sessions.liveOwnedBy(viewer);
+          const liveIds = new Set(now.map((s) => s.id));
+          const ended = (
+            await sessions.getMany(
+              viewer,
+              known.filter((id) => !liveIds.has(id)),
+            )
+          ).filter((s): s is RdpSession => s !== null && s.owner === viewer.userId);
+          return [...now, ...ended];
+        };
+        // Filtered as a plain user would be: an operator's own list holds only their own sessions.
+        return snapshotThenChanges(own, live, changes, false, reread);
       } catch (err) {
         await changes.return?.();
         throw err;

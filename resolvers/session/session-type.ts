@@ -69,7 +69,10 @@ export const ConnectionInfoRef = builder.objectRef<ConnectionInfo>('ConnectionIn
       description: 'One-time password (EPHEMERAL); null for HOST_ACCOUNT, where your own password applies.',
     }),
     expiresAt: t.field({ type: 'DateTime', description: 'When the credential stops working.', resolve: (c) => c.expiresAt }),
-    rdpFile: t.exposeString('rdpFile', { description: 'Body of a .rdp file for this connection (no password in it).' }),
+    rdpFile: t.exposeString('rdpFile', {
+      description:
+        "Body of a .rdp file for this connection (CRLF lines `name:type:value`, no password in it): address, user name, window size and colour depth, and clipboard, audio, drive and printer redirection as the server's configuration allows them.",
+    }),
   }),
 });
 
@@ -181,6 +184,18 @@ export const CreateSessionSuccessRef = builder.objectRef<Admission>('CreateSessi
     connection: t.field({
       type: ConnectionInfoRef,
       description: 'How to connect; shown only here.',
+      resolve: (a) => a.connection,
+    }),
+  }),
+});
+
+export const ReissueCredentialsSuccessRef = builder.objectRef<Admission>('ReissueCredentialsSuccess').implement({
+  description: 'A new one-time password: the previous one no longer logs in.',
+  fields: (t) => ({
+    session: t.field({ type: RdpSessionRef, description: 'The session with its new expiry.', resolve: (a) => a.session }),
+    connection: t.field({
+      type: ConnectionInfoRef,
+      description: 'How to connect with the new password; shown only here.',
       resolve: (a) => a.connection,
     }),
   }),

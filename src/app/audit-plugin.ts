@@ -22,6 +22,7 @@ const FIELD_ACTIONS: Record<string, string> = {
   connectSession: 'session.connect',
   disconnectSession: 'session.disconnect',
   terminateSession: 'session.terminate',
+  reissueCredentials: 'session.reissue',
   updateXrdpConfig: 'xrdp.config.update',
   controlXrdpService: 'xrdp.service.control',
   updateResourceLimits: 'limits.update',

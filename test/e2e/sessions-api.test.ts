@@ -77,7 +77,7 @@ for (const [backend, env, enabled] of backends) {
       const events = t.app.container.events;
       const original = events.publish.bind(events);
       events.publish = (topic, id, payload) => {
-        if (topic === 'session:changed' && !id.startsWith('server:')) published.push(payload as SessionEvent);
+        if (topic === 'session:changed' && !/^(server|owner):/.test(id)) published.push(payload as SessionEvent);
         original(topic, id, payload);
       };
       alice = await t.token('alice');

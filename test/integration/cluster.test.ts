@@ -205,10 +205,31 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       { id: server.id },
       owner,
     );
-    const connection = session.body.data?.createSession.connection;
-    expect(connection, JSON.stringify(session.body)).toBeDefined();
+    const admitted = session.body.data?.createSession.connection;
+    expect(admitted, JSON.stringify(session.body)).toBeDefined();
+    if (!admitted) return;
+    expect(admitted.host).toBe(agents.b.ns.insideAddress);
+    // A fresh password set on host B by its agent (through replica B); the client logs in with it.
+    const reissued = await apiB.gql<{
+      reissueCredentials: { __typename: string; connection?: { host: string; port: number; username: string; password: string } };
+    }>(
+      'mutation($id: ID!) { reissueCredentials(sessionId: $id) { __typename ... on ReissueCredentialsSuccess { connection { host port username password } } ... on Error { code message } } }',
+      { id: session.body.data?.createSession.session?.id },
+      owner,
+    );
+    const connection = reissued.body.data?.reissueCredentials.connection;
+    expect(connection, JSON.stringify(reissued.body)).toBeDefined();
     if (!connection) return;
-    expect(connection.host).toBe(agents.b.ns.insideAddress);
+    expect(connection.username).toBe(admitted.username);
+    expect(connection.password).not.toBe(admitted.password);
+    // HOST_ACCOUNT needs the account on the server's host: host B's agent says carol has none.
+    const noAccount = await apiA.gql(
+      'mutation($id: ID!) { createSession(input: { serverId: $id, credentialMode: HOST_ACCOUNT }) { __typename } }',
+      { id: server.id },
+      owner,
+    );
+    expect(noAccount.body.errors?.[0]?.extensions?.code, JSON.stringify(noAccount.body)).toBe('BAD_USER_INPUT');
+    expect(noAccount.body.errors?.[0]?.message).toContain('no Linux account "carol"');
 
     const client = apiB.ws(owner);
     const events = collect<{ sessionEvents: { kind: string; session: { status: string; display: number | null } } }>(

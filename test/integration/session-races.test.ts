@@ -50,7 +50,7 @@ function recordSessionEvents(t: TestApp): SessionEvent[] {
   const events = t.app.container.events;
   const original = events.publish.bind(events);
   events.publish = (topic, id, payload) => {
-    if (topic === 'session:changed' && !id.startsWith('server:')) seen.push(payload as SessionEvent);
+    if (topic === 'session:changed' && !/^(server|owner):/.test(id)) seen.push(payload as SessionEvent);
     original(topic, id, payload);
   };
   return seen;

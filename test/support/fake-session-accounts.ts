@@ -9,6 +9,10 @@ export class FakeSessionAccounts implements SessionAccounts {
   readonly removed: string[] = [];
   readonly locked: string[] = [];
   readonly existing = new Set<string>();
+  readonly unlocked: string[] = [];
+  readonly passwordsSet: { username: string; password: string }[] = [];
+  /** Host accounts that do not exist (every other name does, as on a host with every user). */
+  readonly missingHostAccounts = new Set<string>();
   /** When set, create throws it (after recording nothing). */
   createFailure: Error | null = null;
 
@@ -20,6 +24,18 @@ export class FakeSessionAccounts implements SessionAccounts {
 
   async lock(username: string): Promise<void> {
     this.locked.push(username);
+  }
+
+  async unlock(username: string): Promise<void> {
+    this.unlocked.push(username);
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    this.passwordsSet.push({ username, password });
+  }
+
+  async exists(username: string): Promise<boolean> {
+    return this.existing.has(username) || !this.missingHostAccounts.has(username);
   }
 
   async remove(username: string): Promise<void> {

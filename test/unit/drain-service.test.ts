@@ -59,7 +59,7 @@ class RecordingPublisher implements EventPublisher {
   /** Session events under the session's own id. */
   sessionEvents(id?: string): SessionEvent[] {
     return this.published.flatMap((e) =>
-      e.topic === 'session:changed' && !e.id.startsWith('server:') && (id === undefined || e.id === id) ? [e.payload] : [],
+      e.topic === 'session:changed' && !e.id.includes(':') && (id === undefined || e.id === id) ? [e.payload] : [],
     );
   }
   /** DRAIN_NOTICE / DRAIN_CANCELLED of one session with the seconds left. */
@@ -200,6 +200,9 @@ describe('DrainService: drainServer and admission', () => {
       stopServer: false,
     });
     expect(h.events.notices(away)).toEqual([]);
+    // Fleet lists learn that it drains (UPDATED with the server); notices move no session count.
+    const fleet = h.events.published.flatMap((e) => (e.topic === 'fleet:changed' ? [e.payload] : []));
+    expect(fleet.map((f) => `${f.change}:${f.server?.drain?.deadline ?? null}`)).toEqual([`UPDATED:${deadline}`]);
     expect(h.audit.actions()).toContain('server.drain:SUCCESS');
   });
 

@@ -159,6 +159,11 @@ describe('ServerService.create', () => {
     expect(await h.store.findById(server.id)).toStrictEqual(server);
     expect(h.events.published).toEqual([
       { topic: 'server:changed', id: server.id, payload: { kind: 'CREATED', server, at: '2025-01-01T00:00:00.000Z' } },
+      {
+        topic: 'fleet:changed',
+        id: 'all',
+        payload: { subject: 'SERVER', change: 'CREATED', serverId: server.id, server, at: '2025-01-01T00:00:00.000Z' },
+      },
     ]);
     expect(h.metrics.created).toBe(1);
     // The slot number means nothing (any free one of 0..maxServers-1); the port claim is exact.
@@ -452,7 +457,11 @@ describe('ServerService start, stop, restart and delete', () => {
     expect(started.updatedAt).toBe('2025-01-01T00:00:05.000Z');
     expect(await h.store.findById(server.id)).toStrictEqual(started);
     expect(h.events.kinds()).toEqual(['STATUS_CHANGED:STARTING', 'STATUS_CHANGED:RUNNING']);
-    expect(h.events.published.every((e) => e.topic === 'server:changed' && e.id === server.id)).toBe(true);
+    expect(
+      h.events.published.every(
+        (e) => (e.topic === 'server:changed' && e.id === server.id) || (e.topic === 'fleet:changed' && e.id === 'all'),
+      ),
+    ).toBe(true);
     expect(h.runtime.operations()).toEqual(['checkAvailable', `start:${server.id}`]);
     expect(h.runtime.calls[1]?.status).toBe('STARTING');
   });

@@ -57,7 +57,7 @@ class RecordingPublisher implements EventPublisher {
   /** Session events published under the session's own id, in order. */
   sessionEvents(id?: string): SessionEvent[] {
     return this.published.flatMap((e) =>
-      e.topic === 'session:changed' && !e.id.startsWith('server:') && (id === undefined || e.id === id) ? [e.payload] : [],
+      e.topic === 'session:changed' && !/^(server|owner):/.test(e.id) && (id === undefined || e.id === id) ? [e.payload] : [],
     );
   }
   kinds(id?: string): string[] {
@@ -203,7 +203,10 @@ describe('SessionService.create: admission', () => {
     });
     expect(await h.store.findById(session.id)).toStrictEqual(session);
     const published = h.events.published.filter((e) => e.topic === 'session:changed');
-    expect(published.map((e) => e.id)).toEqual([session.id, `server:${server.id}`]);
+    expect(published.map((e) => e.id)).toEqual([session.id, `server:${server.id}`, `owner:${session.owner}`]);
+    expect(h.events.published.filter((e) => e.topic === 'fleet:changed').map((e) => e.payload)).toEqual([
+      { subject: 'SERVER', change: 'SESSIONS_CHANGED', serverId: server.id, server: null, at: expect.any(String) },
+    ]);
     expect(h.events.sessionEvents()).toEqual([{ kind: 'CREATED', session: { ...session, credentialHash: null }, at: now }]);
     expect(h.metrics.created).toBe(1);
     const claims = (await h.claims.list(SLOTS)).map((c) => c.key).sort();
@@ -853,6 +856,41 @@ describe('SessionService.sweep', () => {
     failing = null;
     expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 1 });
     expect(short.accounts.locked).toEqual([second.session.username, first.session.username]);
+  });
+
+  it('reissueCredentials: record first, then the password; a sweep whose lock lands on the reissued password lifts it again', async () => {
+    const short = setup({ credentialTtlSeconds: 600 });
+    const srv = await runningServer(short);
+    const { session: s } = await short.sessions.create(alice, { serverId: srv.id });
+    short.clock.advance(600_000);
+    // The sweep read the expired deadline; the owner reissues before its lock lands.
+    const lock = short.accounts.lock.bind(short.accounts);
+    let reissued: string | null = null;
+    short.accounts.lock = async (name) => {
+      if (reissued === null) reissued = (await short.sessions.reissueCredentials(alice, s.id)).connection.password;
+      return lock(name);
+    };
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 0 });
+    expect(short.accounts.passwordsSet).toEqual([{ username: s.username, password: reissued }]);
+    expect(short.accounts.locked).toEqual([s.username]);
+    expect(short.accounts.unlocked).toEqual([s.username]);
+    const stored = await short.store.findById(s.id);
+    expect(stored?.credentialDeadline).toBe(new Date(short.clock.now().getTime() + 600_000).toISOString());
+    // The new deadline is the sweeper's again.
+    short.clock.advance(600_000);
+    expect(await short.sessions.sweep()).toEqual({ terminated: 0, disconnected: 0, credentialsLocked: 1 });
+    expect(short.accounts.unlocked).toEqual([s.username]);
+  });
+
+  it('reissueCredentials: a password the host refuses leaves the record as it was and the error stands', async () => {
+    const { session: s } = await h.sessions.create(alice, { serverId: server.id });
+    const before = await h.store.findById(s.id);
+    h.accounts.setPassword = async () => {
+      throw new Error('chpasswd failed');
+    };
+    await expect(h.sessions.reissueCredentials(alice, s.id)).rejects.toThrow('chpasswd failed');
+    const after = await h.store.findById(s.id);
+    expect({ ...after, version: 0 }).toEqual({ ...before, version: 0 });
   });
 
   it('does nothing before a deadline, even exactly one millisecond before', async () => {

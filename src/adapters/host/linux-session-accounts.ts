@@ -116,6 +116,31 @@ export function createLinuxSessionAccounts(options: LinuxSessionAccountsOptions)
         if ((err as { code?: number }).code !== 6) throw err;
       }
     },
+    async unlock(username) {
+      if (!EPHEMERAL_NAME.test(username)) throw new Error(`refusing to unlock account ${username}`);
+      try {
+        // Removes the '!' usermod --lock put before the hash; a hash without one stays as it is.
+        await run('usermod', ['--unlock', username]);
+      } catch (err) {
+        // exit 6: no such user (the session ended; nothing to unlock)
+        if ((err as { code?: number }).code !== 6) throw err;
+      }
+    },
+    async setPassword(username, password) {
+      if (!EPHEMERAL_NAME.test(username)) throw new Error(`refusing to set the password of account ${username}`);
+      // chpasswd writes a fresh hash without the '!' of usermod --lock: the lock goes with the old one.
+      await chpasswd(username, password);
+    },
+    async exists(username) {
+      try {
+        await run('getent', ['passwd', username]);
+        return true;
+      } catch (err) {
+        // exit 2: no such key in the database
+        if ((err as { code?: number }).code === 2) return false;
+        throw err;
+      }
+    },
     async remove(username) {
       if (!EPHEMERAL_NAME.test(username)) throw new Error(`refusing to remove account ${username}`);
       await run('pkill', ['-KILL', '-u', username]).catch(() => undefined);

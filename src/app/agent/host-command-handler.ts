@@ -59,6 +59,15 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
       await accounts().remove(username);
       return null;
     },
+    'accounts.unlock': async ({ username }) => {
+      await accounts().unlock(username);
+      return null;
+    },
+    'accounts.setPassword': async ({ username, password }) => {
+      await accounts().setPassword(username, password);
+      return null;
+    },
+    'accounts.exists': ({ username }) => accounts().exists(username),
     'accounts.listOwn': () => accounts().listOwn(),
     'session.end': (ref) => host.sessionTerminator.end(ref),
     'session.disconnectClient': (ref) => host.sessionHost.disconnectClient(ref),

@@ -86,6 +86,10 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
       })),
     lock: async (username, where) => void (await commands.send(hostOf(where), 'accounts.lock', { username })),
     remove: async (username, where) => void (await commands.send(hostOf(where), 'accounts.remove', { username })),
+    unlock: async (username, where) => void (await commands.send(hostOf(where), 'accounts.unlock', { username })),
+    setPassword: async (username, password, where) =>
+      void (await commands.send(hostOf(where), 'accounts.setPassword', { username, password })),
+    exists: (username, where) => commands.send(hostOf(where), 'accounts.exists', { username }),
     // A replica makes no accounts of its own; each agent keeps those of its host.
     listOwn: async () => [],
   };
@@ -143,6 +147,9 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
       create: (username, password, options = {}) => accounts.create(username, password, { ...options, hostId }),
       lock: (username) => accounts.lock(username, { hostId }),
       remove: (username) => accounts.remove(username, { hostId }),
+      unlock: (username) => accounts.unlock(username, { hostId }),
+      setPassword: (username, password) => accounts.setPassword(username, password, { hostId }),
+      exists: (username) => accounts.exists(username, { hostId }),
       listOwn: () => commands.send(hostId, 'accounts.listOwn', {}),
     }),
     // Probed from the replica at the server's own address (its host's RDP address).

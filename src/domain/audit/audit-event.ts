@@ -22,6 +22,7 @@ export const AUDIT_ACTIONS = [
   'session.connect',
   'session.disconnect',
   'session.terminate',
+  'session.reissue',
   'xrdp.config.update',
   'xrdp.service.control',
   'limits.update',

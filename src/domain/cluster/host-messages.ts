@@ -52,6 +52,11 @@ export interface HostCommandMap {
   'accounts.create': { payload: { username: string; password: string; desktop?: Desktop }; result: null };
   'accounts.lock': { payload: { username: string }; result: null };
   'accounts.remove': { payload: { username: string }; result: null };
+  'accounts.unlock': { payload: { username: string }; result: null };
+  /** A new password for an account the agent made (the old one stops working, a lock is lifted). */
+  'accounts.setPassword': { payload: { username: string; password: string }; result: null };
+  /** Whether a Linux account of this name exists on the host. */
+  'accounts.exists': { payload: { username: string }; result: boolean };
   /** The accounts this host's agent made (any of its runs), for the clean-up after it restarts. */
   'accounts.listOwn': { payload: Record<string, never>; result: OwnAccount[] };
   'session.end': { payload: XrdpSessionRef; result: XrdpSessionEndResult };

@@ -309,6 +309,16 @@ export class DrainService {
     if (!(await this.deps.store.compareAndSet(next, server.version))) return null;
     if (kind)
       this.deps.events.publish('server:changed', next.id, { kind, server: next, at, ...(notice ? { drain: notice } : {}) });
+    // Fleet lists show `draining`: a drain's start, deadline and cancel change it (a notice does not).
+    if (kind && kind !== 'DRAIN_NOTICE') {
+      this.deps.events.publish('fleet:changed', 'all', {
+        subject: 'SERVER',
+        change: 'UPDATED',
+        serverId: next.id,
+        server: next,
+        at,
+      });
+    }
     return next;
   }
 }

@@ -23,7 +23,7 @@ import type { InstanceProbe } from './instance-probe.js';
 import type { LiveSessions } from './live-sessions.js';
 import type { EnforcementCapability, ResourceEnforcement } from './resource-enforcement.js';
 import type { RdpServer, ServerStatus } from './server.js';
-import type { ServerEventKind } from './server-events.js';
+import type { ServerChangeKind } from './server-events.js';
 import { validateCreateServer, validateUpdateServer } from './server-input.js';
 import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
@@ -763,7 +763,7 @@ export class ServerService {
   }
 
   /** Compare-and-set write plus its event; a lost race is a CONFLICT the caller may retry. */
-  private async write(server: RdpServer, kind: ServerEventKind, patch: Partial<RdpServer>): Promise<RdpServer> {
+  private async write(server: RdpServer, kind: ServerChangeKind, patch: Partial<RdpServer>): Promise<RdpServer> {
     const next: RdpServer = {
       ...server,
       ...patch,
@@ -777,8 +777,10 @@ export class ServerService {
     return next;
   }
 
-  private publish(kind: ServerEventKind, server: RdpServer): void {
-    this.deps.events.publish('server:changed', server.id, { kind, server, at: this.deps.clock.now().toISOString() });
+  private publish(kind: ServerChangeKind, server: RdpServer): void {
+    const at = this.deps.clock.now().toISOString();
+    this.deps.events.publish('server:changed', server.id, { kind, server, at });
+    this.deps.events.publish('fleet:changed', 'all', { subject: 'SERVER', change: kind, serverId: server.id, server, at });
   }
 
   private async releaseClaims(owner: string, placed: Placed | null, slot: number | null): Promise<void> {

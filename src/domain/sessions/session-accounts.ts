@@ -5,7 +5,10 @@ export interface AccountHost {
   hostId?: string;
 }
 
-/** Linux accounts for EPHEMERAL sessions: created with a random password, removed at the end. */
+/**
+ * Linux accounts for EPHEMERAL sessions: created with a random password, removed at the end; and
+ * whether a HOST_ACCOUNT session's account exists.
+ */
 export interface SessionAccounts {
   /**
    * Creates the account with this password (the name is chosen by the caller) and makes its
@@ -17,6 +20,18 @@ export interface SessionAccounts {
    * (the desktop) go on. Locking a missing account succeeds.
    */
   lock(username: string, where?: AccountHost): Promise<void>;
+  /**
+   * Lifts a lock: the password set before it works again. Unlocking an account that is not
+   * locked, or missing, succeeds.
+   */
+  unlock(username: string, where?: AccountHost): Promise<void>;
+  /**
+   * Gives the account a new password: the old one fails from now on and a lock is lifted (the
+   * new hash replaces the locked one). Only accounts this service made.
+   */
+  setPassword(username: string, password: string, where?: AccountHost): Promise<void>;
+  /** Whether a Linux account of this name exists on the host (any account, ours or not). */
+  exists(username: string, where?: AccountHost): Promise<boolean>;
   /** Removes the account and ends its processes; removing a missing account succeeds. */
   remove(username: string, where?: AccountHost): Promise<void>;
   /**

@@ -189,6 +189,14 @@ export class SessionService implements LiveSessions {
     }
     assertNotDraining(server);
     await this.deps.hosts?.checkAcceptsSessions(server.hostId);
+    if (mode === 'HOST_ACCOUNT' && this.deps.accounts) {
+      if (!(await this.deps.accounts.exists(viewer.username, { hostId: server.hostId }))) {
+        throw new ValidationError(
+          'credentialMode',
+          `there is no Linux account "${viewer.username}" on the host of this server; ask for one or use EPHEMERAL`,
+        );
+      }
+    }
     await this.deps.admission?.check('session', server.host);
     const limits = await this.deps.limits.get();
     const id = this.deps.newId();
@@ -285,26 +293,104 @@ export class SessionService implements LiveSessions {
         await this.end(session, 'DRAINED');
         assertNotDraining(current);
       }
-      const connection: ConnectionInfo = {
-        host: server.host,
-        port: server.port,
-        username,
-        password,
-        expiresAt,
-        rdpFile: renderRdpFile({
-          host: server.host,
-          port: server.port,
-          username,
-          resolution: valid.clientInfo.resolution ?? server.configuration.resolution,
-          colorDepth: valid.clientInfo.colorDepth ?? server.configuration.colorDepth,
-        }),
-      };
+      const connection = this.connectionInfo(server, session, password);
       return { session, connection };
     } catch (err) {
       if (accountMade) await this.deps.accounts?.remove(username, { hostId: server.hostId }).catch(() => undefined);
       await release();
       throw err;
     }
+  }
+
+  /**
+   * A fresh one-time password for a live EPHEMERAL session, for its owner or an operator: the
+   * account's password changes on its host first (the old one fails at xrdp from then on, and a
+   * lock of SESSION_CREDENTIAL_TTL is lifted), then the record gets the new hash and expiry.
+   */
+  async reissueCredentials(viewer: Viewer, id: string): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
+    return audited(
+      this.deps.audit,
+      { actor: actorOf(viewer), action: 'session.reissue', target: sessionTarget(id) },
+      () => this.reissueUnaudited(viewer, id),
+      ({ session }) => ({ target: sessionTarget(session.id, session.username), details: { owner: session.owner } }),
+    );
+  }
+
+  private async reissueUnaudited(viewer: Viewer, id: string): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
+    let session = await this.getManageable(viewer, id);
+    const refuse = (s: RdpSession) => {
+      if (s.status === 'TERMINATED') throw new ConflictError('session is terminated; its account is gone');
+      if (s.credentialMode === 'HOST_ACCOUNT') {
+        throw new ConflictError('a HOST_ACCOUNT session logs in with your own Linux password; there is none to reissue');
+      }
+    };
+    refuse(session);
+    const accounts = this.deps.accounts;
+    if (!accounts) throw new ConflictError('EPHEMERAL accounts are not available on this host');
+    const server = await this.deps.servers.findById(session.serverId);
+    if (!server) throw new NotFoundError('session', id);
+    const password = newPassword();
+    const credentialHash = await hashPassword(password);
+    const where = await this.hostOf(session);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const expiresAt = addSeconds(this.deps.clock.now().toISOString(), this.deps.credentialTtlSeconds ?? 3600);
+      let next: RdpSession;
+      try {
+        next = await this.transition(session, 'UPDATED', {
+          credentialHash,
+          credentialExpiresAt: expiresAt,
+          credentialDeadline: expiresAt,
+        });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        const reread = await this.deps.store.findById(id);
+        if (!reread) throw new NotFoundError('session', id);
+        refuse(reread);
+        session = reread;
+        continue;
+      }
+      // The record first, then the account: a sweep that read the old deadline and locks the
+      // account after this write finds its own write refused and unlocks it (sweep), so the new
+      // password is never left locked.
+      try {
+        await accounts.setPassword(next.username, password, where);
+      } catch (err) {
+        // The old password must not outlive its own deadline because of a longer one written here.
+        await this.transition(next, 'UPDATED', {
+          credentialHash: session.credentialHash,
+          credentialExpiresAt: session.credentialExpiresAt,
+          credentialDeadline: session.credentialDeadline,
+        }).catch(() => undefined);
+        throw err;
+      }
+      return { session: next, connection: this.connectionInfo(server, next, password) };
+    }
+    throw new ConflictError('session kept changing; retry');
+  }
+
+  /** What a client needs to log in to the session (docs/DOMAIN.md, "The .rdp file"). */
+  private connectionInfo(server: RdpServer, session: RdpSession, password: string | null): ConnectionInfo {
+    const { configuration } = server;
+    return {
+      host: server.host,
+      port: server.port,
+      username: session.username,
+      password,
+      expiresAt: session.credentialExpiresAt,
+      rdpFile: renderRdpFile({
+        host: server.host,
+        port: server.port,
+        username: session.username,
+        resolution: session.clientInfo.resolution ?? configuration.resolution,
+        colorDepth: session.clientInfo.colorDepth ?? configuration.colorDepth,
+        redirection: {
+          clipboard: configuration.clipboard,
+          audio: configuration.audio,
+          driveRedirection: configuration.driveRedirection,
+          printerRedirection: configuration.printerRedirection,
+        },
+      }),
+    };
   }
 
   async connect(viewer: Viewer, id: string): Promise<RdpSession> {
@@ -369,6 +455,23 @@ export class SessionService implements LiveSessions {
       },
       (s) => ({ target: sessionTarget(s.id, s.username), details: { reason: s.terminationReason, serverId: s.serverId } }),
     );
+  }
+
+  /** The viewer's own live sessions (owner), oldest first: the snapshot of mySessions. */
+  async liveOwnedBy(viewer: Viewer): Promise<RdpSession[]> {
+    const out: RdpSession[] = [];
+    let after: RdpSession | undefined;
+    for (;;) {
+      const cursor = after ? { createdAt: after.createdAt, id: after.id } : undefined;
+      const { items, hasNextPage } = await this.deps.store.list(
+        { userId: viewer.userId, statuses: LIVE_STATUSES },
+        MAX_PAGE_SIZE,
+        cursor,
+      );
+      out.push(...items);
+      after = items.at(-1);
+      if (!hasNextPage || !after) return out;
+    }
   }
 
   /** Batch read for DataLoader: each server's sessions in the statuses, visible to the viewer. */
@@ -527,7 +630,12 @@ export class SessionService implements LiveSessions {
           // A lock that fails leaves the deadline for the next sweep; the others go on.
           const locked = await this.deps.accounts.lock(s.username, await this.hostOf(s)).then(() => true, recordFailure);
           if (!locked) continue;
-          current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
+          try {
+            current = await this.transition(s, 'UPDATED', { credentialDeadline: null });
+          } catch (err) {
+            if (err instanceof ConflictError) await this.unlockIfReissued(s, now).catch(recordFailure);
+            throw err;
+          }
           credentialsLocked++;
         }
         if (current.idleDeadline === null || current.idleDeadline > now) continue;
@@ -559,6 +667,18 @@ export class SessionService implements LiveSessions {
     }
     if (failure) throw failure;
     return { terminated, disconnected, credentialsLocked };
+  }
+
+  /**
+   * A sweep locked the account of `read` but could not record it: when the record now carries a
+   * reissued password with a deadline ahead, the lock may have hit that password (set after the
+   * sweep read), so it is lifted. Unlocking a password set after the lock changes nothing.
+   */
+  private async unlockIfReissued(read: RdpSession, now: string): Promise<void> {
+    const current = await this.deps.store.findById(read.id);
+    if (!current || current.status === 'TERMINATED' || current.credentialHash === read.credentialHash) return;
+    if (current.credentialDeadline === null || current.credentialDeadline <= now) return;
+    await this.deps.accounts?.unlock(current.username, await this.hostOf(current));
   }
 
   /** Frees cap slots whose session was never written or has ended (its replica died first). */
@@ -741,5 +861,16 @@ export class SessionService implements LiveSessions {
     };
     this.deps.events.publish('session:changed', session.id, event);
     this.deps.events.publish('session:changed', `server:${session.serverId}`, event);
+    this.deps.events.publish('session:changed', `owner:${session.owner}`, event);
+    // A server's live counts move with admissions, ends and ACTIVE <-> DISCONNECTED (not with drain notices).
+    if (kind !== 'UPDATED' && !extra) {
+      this.deps.events.publish('fleet:changed', 'all', {
+        subject: 'SERVER',
+        change: 'SESSIONS_CHANGED',
+        serverId: session.serverId,
+        server: null,
+        at: event.at,
+      });
+    }
   }
 }

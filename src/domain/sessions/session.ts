@@ -1,3 +1,5 @@
+import type { ServerConfiguration } from '../servers/server.js';
+
 export const SESSION_STATUSES = ['ACTIVE', 'DISCONNECTED', 'TERMINATED'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
@@ -87,25 +89,41 @@ export interface ConnectionInfo {
   rdpFile: string;
 }
 
-/** Renders a .rdp file (CRLF lines, as mstsc writes them). */
+/** What of a server's configuration a .rdp file reflects (docs/DOMAIN.md, "The .rdp file"). */
+export type RdpFileRedirection = Pick<ServerConfiguration, 'clipboard' | 'audio' | 'driveRedirection' | 'printerRedirection'>;
+
+/**
+ * Renders a .rdp file (CRLF lines `name:type:value`, as mstsc writes them). The redirection keys
+ * follow the channels the server's xrdp.ini allows: a client asked for a channel xrdp refuses
+ * gets nothing, so the file asks only for what the server gives.
+ */
 export function renderRdpFile(info: {
   host: string;
   port: number;
   username: string;
   resolution: string | null;
   colorDepth: number | null;
+  redirection: RdpFileRedirection;
 }): string {
   const [w, h] = (info.resolution ?? '1920x1080').split('x');
+  const r = info.redirection;
+  const flag = (on: boolean) => (on ? 1 : 0);
   const lines = [
     `full address:s:${info.host}:${info.port}`,
     `username:s:${info.username}`,
+    // 1: a window of the desktop's size (2 would be full screen, which hides the client's own).
     'screen mode id:i:1',
     `desktopwidth:i:${w}`,
     `desktopheight:i:${h}`,
     `session bpp:i:${info.colorDepth ?? 24}`,
     'prompt for credentials:i:1',
     'authentication level:i:0',
-    'redirectclipboard:i:1',
+    `redirectclipboard:i:${flag(r.clipboard)}`,
+    // 0: play on this computer; 2: do not play.
+    `audiomode:i:${r.audio ? 0 : 2}`,
+    `redirectdrives:i:${flag(r.driveRedirection)}`,
+    `drivestoredirect:s:${r.driveRedirection ? '*' : ''}`,
+    `redirectprinters:i:${flag(r.printerRedirection)}`,
   ];
   return `${lines.join('\r\n')}\r\n`;
 }

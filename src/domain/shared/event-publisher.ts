@@ -2,6 +2,7 @@
  * The typed topic map: each topic is keyed by an id and carries one payload type. Payloads are
  * plain JSON so they cross Redis unchanged.
  */
+import type { FleetEvent } from '../fleet/fleet-events.js';
 import type { HostEvent } from '../hosts/host-events.js';
 import type { AlertEvent } from '../resources/alert.js';
 import type { ResourceSampleEvent } from '../resources/resource-events.js';
@@ -11,7 +12,7 @@ import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
 
 export interface TopicMap {
   'server:changed': ServerEvent;
-  /** Keyed by session id, and by `server:<serverId>` for a server's sessions. */
+  /** Keyed by session id, by `server:<serverId>` for a server's sessions and by `owner:<userId>` for a user's. */
   'session:changed': SessionEvent;
   /** Logins and session changes seen in xrdp's and sesman's logs, keyed by server id. */
   'xrdp:session-event': XrdpSessionEvent;
@@ -21,6 +22,8 @@ export interface TopicMap {
   'alert:changed': AlertEvent;
   /** Host registrations, heartbeats, status and drain changes, keyed by host id and by `all`. */
   'host:changed': HostEvent;
+  /** Servers created, changed or deleted and their live session counts moving, keyed `all`. */
+  'fleet:changed': FleetEvent;
 }
 
 export type Topic = keyof TopicMap;

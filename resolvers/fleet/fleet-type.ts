@@ -1,0 +1,52 @@
+import type { FleetChange, FleetSubject } from '../../src/domain/fleet/fleet-events.js';
+import type { RdpServer } from '../../src/domain/servers/server.js';
+import { builder } from '../builder.js';
+import { RdpServerRef } from '../server/server-type.js';
+
+export const FleetEventKindEnum = builder.enumType('FleetEventKind', {
+  description: 'What happened to an object of the fleet.',
+  values: {
+    SNAPSHOT: { description: 'Its state when the subscription started, or again after events may have been lost.' },
+    CREATED: { description: 'It was created.' },
+    UPDATED: { description: 'Its settings changed.' },
+    STATUS_CHANGED: { description: 'Its status changed.' },
+    DELETED: { description: 'It was deleted (the object as it last was).' },
+    SESSIONS_CHANGED: {
+      description: 'Its live sessions changed: one was admitted, connected, disconnected or ended; the counts are new.',
+    },
+  } as const,
+});
+
+export const FleetSubjectEnum = builder.enumType('FleetSubject', {
+  description: 'The kind of object a fleet event is about; more kinds (pools) may be added, so clients skip unknown ones.',
+  values: { SERVER: { description: 'An RDP server: `server` is set.' } } as const,
+});
+
+/** One fleet event as delivered: the server and its live session counts read for it. */
+export interface FleetEventShape {
+  kind: FleetChange | 'SNAPSHOT';
+  subject: FleetSubject;
+  server: RdpServer;
+  activeSessions: number;
+  disconnectedSessions: number;
+  at: string;
+}
+
+export const FleetEventRef = builder.objectRef<FleetEventShape>('FleetEvent').implement({
+  description: 'A change to an object of the fleet, for a console that lists them.',
+  fields: (t) => ({
+    kind: t.field({ type: FleetEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
+    subject: t.field({ type: FleetSubjectEnum, description: 'What it happened to.', resolve: (e) => e.subject }),
+    server: t.field({
+      type: RdpServerRef,
+      nullable: true,
+      description: 'The server after the change (subject SERVER); null for other subjects.',
+      resolve: (e) => (e.subject === 'SERVER' ? e.server : null),
+    }),
+    activeSessions: t.exposeInt('activeSessions', { description: 'ACTIVE sessions of the server now; 0 once DELETED.' }),
+    disconnectedSessions: t.exposeInt('disconnectedSessions', {
+      description: 'DISCONNECTED sessions of the server now; 0 once DELETED.',
+    }),
+    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+  }),
+});

@@ -1,0 +1,2 @@
+import './fleet-type.js';
+import './fleet-subscriptions.js';
