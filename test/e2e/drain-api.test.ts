@@ -138,8 +138,13 @@ for (const [backend, env, enabled] of backends) {
       const sessionId = (await admit(serverId)).session?.id as string;
       const serverWatch = collect<ServerEventData>(t.ws(alice), SERVER_EVENTS, { id: serverId });
       const sessionWatch = collect<SessionEventData>(t.ws(alice), SESSION_EVENTS, { id: sessionId });
+      const mine = collect<{ mySessions: { kind: string; session: { id: string }; drain: { secondsLeft: number } | null } }>(
+        t.ws(alice),
+        'subscription { mySessions { kind session { id } drain { secondsLeft } } }',
+      );
       await serverWatch.until(() => serverWatch.items.length >= 1);
       await sessionWatch.until(() => sessionWatch.items.length >= 1);
+      await mine.until(() => mine.items.some((i) => i.data?.mySessions.session.id === sessionId));
 
       const deadline = inMinutes(10);
       const drained = await t.gql(DRAIN, { id: serverId, deadline }, olga);
@@ -167,6 +172,14 @@ for (const [backend, env, enabled] of backends) {
         session: { id: sessionId, status: 'ACTIVE', terminationReason: null },
         drain: { serverId, deadline, secondsLeft: 600 },
       });
+
+      await mine.until(() => mine.items.some((i) => i.data?.mySessions.kind === 'DRAIN_NOTICE'));
+      expect(mine.items.find((i) => i.data?.mySessions.kind === 'DRAIN_NOTICE')?.data?.mySessions).toEqual({
+        kind: 'DRAIN_NOTICE',
+        session: { id: sessionId },
+        drain: { secondsLeft: 600 },
+      });
+      mine.dispose();
 
       const refused = await admit(serverId);
       expect(refused).toMatchObject({ __typename: 'ServerDrainingError', code: 'SERVER_DRAINING', serverId, deadline });
