@@ -7,6 +7,7 @@ import type { AlertService } from '../src/domain/resources/alert-service.js';
 import type { ResourceLimitsService } from '../src/domain/resources/resource-limits-service.js';
 import type { ResourceSample } from '../src/domain/resources/resource-sample.js';
 import type { UsageService } from '../src/domain/resources/usage-service.js';
+import type { DrainService } from '../src/domain/servers/drain-service.js';
 import type { RdpServer } from '../src/domain/servers/server.js';
 import type { ServerService } from '../src/domain/servers/server-service.js';
 import type { RdpSession } from '../src/domain/sessions/session.js';
@@ -26,6 +27,7 @@ export interface RequestLog {
 export interface Services {
   audit: AuditService;
   servers: ServerService;
+  drains: DrainService;
   sessions: SessionService;
   hosts: HostService;
   xrdpConfig: XrdpConfigService;

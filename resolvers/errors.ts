@@ -1,3 +1,4 @@
+import { ServerDrainingError } from '../src/domain/servers/server-drain.js';
 import {
   ConflictError,
   LimitExceededError,
@@ -75,6 +76,18 @@ builder.objectType(RuntimeFailureError, {
   description: 'The RDP server process failed to start or stop.',
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof RuntimeFailureError,
+});
+
+builder.objectType(ServerDrainingError, {
+  name: 'ServerDrainingError',
+  description:
+    'The server drains (drainServer, or its host drains with a deadline): it admits no new sessions until the drain is cancelled.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => v instanceof ServerDrainingError,
+  fields: (t) => ({
+    serverId: t.exposeID('serverId', { description: 'The draining server.' }),
+    deadline: t.field({ type: 'DateTime', description: "The drain's deadline.", resolve: (e) => e.deadline }),
+  }),
 });
 
 export const NOT_FOUND = [NotFoundError];

@@ -16,7 +16,7 @@
 
 const SERVER_STATUSES = ['STOPPED', 'STARTING', 'RUNNING', 'STOPPING', 'ERROR', 'MAINTENANCE'];
 const SESSION_STATUSES = ['ACTIVE', 'DISCONNECTED', 'TERMINATED'];
-const TERMINATION_REASONS = ['USER', 'ADMIN', 'IDLE_TIMEOUT', 'SESSION_TIMEOUT', 'SERVER_STOPPED', 'SERVER_ERROR'];
+const TERMINATION_REASONS = ['USER', 'ADMIN', 'IDLE_TIMEOUT', 'SESSION_TIMEOUT', 'SERVER_STOPPED', 'SERVER_ERROR', 'DRAINED'];
 
 const string = { bsonType: 'string' };
 const nonEmpty = { bsonType: 'string', minLength: 1 };
@@ -95,6 +95,22 @@ const collections = {
         updatedAt: date,
         lastStartedAt: nullable(date),
         lastStoppedAt: nullable(date),
+        // Absent on servers from before drains; null when not draining.
+        drain: {
+          bsonType: ['object', 'null'],
+          required: ['id', 'origin', 'deadline', 'stopServer', 'startedAt', 'startedBy', 'noticeStep'],
+          properties: {
+            id: nonEmpty,
+            origin: { enum: ['SERVER', 'HOST'] },
+            deadline: date,
+            stopServer: bool,
+            startedAt: date,
+            startedBy: nonEmpty,
+            noticeStep: integer,
+            actionStartedAt: nullable(date),
+            completedAt: nullable(date),
+          },
+        },
         version: integer,
       },
     ),
@@ -186,6 +202,12 @@ const collections = {
         labels: { bsonType: 'array', items: object(['key', 'value'], { key: nonEmpty, value: string }) },
         connected: bool,
         draining: bool,
+        // Absent on hosts from before drain deadlines.
+        drainDeadline: {
+          bsonType: ['object', 'null'],
+          required: ['deadline', 'stopServers', 'by'],
+          properties: { deadline: date, stopServers: bool, by: nonEmpty },
+        },
         lastHeartbeatAt: nullable(date),
         agentVersion: nonEmpty,
         rdpAddress: nonEmpty,

@@ -8,7 +8,10 @@ export const FleetEventKindEnum = builder.enumType('FleetEventKind', {
   values: {
     SNAPSHOT: { description: 'Its state when the subscription started, or again after events may have been lost.' },
     CREATED: { description: 'It was created.' },
-    UPDATED: { description: 'Its settings changed.' },
+    UPDATED: {
+      description:
+        "Its settings changed, or its drain started, reached its deadline or was cancelled (see the server's `draining`).",
+    },
     STATUS_CHANGED: { description: 'Its status changed.' },
     DELETED: { description: 'It was deleted (the object as it last was).' },
     SESSIONS_CHANGED: {

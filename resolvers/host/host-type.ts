@@ -94,6 +94,17 @@ export const HostRef = builder.objectRef<Host>('Host').implement({
     draining: t.exposeBoolean('draining', {
       description: 'Set by an admin (setHostDrain); stays set while the host is OFFLINE.',
     }),
+    drainDeadline: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'The deadline of its drain (setHostDrain with deadline): its servers drain with it and end their sessions then. Null when draining without one, or not draining.',
+      resolve: (h) => h.drainDeadline?.deadline ?? null,
+    }),
+    drainStopsServers: t.boolean({
+      description: "Whether its servers stop at the drain's deadline (setHostDrain stopServers).",
+      resolve: (h) => h.drainDeadline?.stopServers ?? false,
+    }),
     lastHeartbeatAt: t.field({
       type: 'DateTime',
       nullable: true,

@@ -45,13 +45,15 @@ const forceArg = (t: Parameters<Parameters<typeof builder.mutationField>[1]>[0])
   t.arg.boolean({
     required: false,
     defaultValue: false,
-    description: 'Terminate live sessions first instead of refusing with a CONFLICT.',
+    description:
+      'Terminate live sessions first instead of refusing with a CONFLICT (deleteServer: also delete a server in maintenance or draining).',
   });
 
 builder.mutationField('deleteServer', (t) =>
   t.field({
     type: RdpServerRef,
-    description: 'Stops and deletes a server and frees its port.',
+    description:
+      'Stops and deletes a server and frees its port. A server with live sessions, in MAINTENANCE or draining is refused (ConflictError) unless force is true.',
     authScopes: { authenticated: true },
     errors: resultOptions('Delete', LIFECYCLE_ERRORS),
     args: { id: t.arg.id({ required: true, description: 'Server id.' }), force: forceArg(t) },
@@ -63,7 +65,7 @@ builder.mutationField('startServer', (t) =>
   t.field({
     type: RdpServerRef,
     description:
-      'Starts the xrdp instance; returns once it accepts RDP connections. Refused (LimitExceededError) while the host is above its CPU or memory limit.',
+      'Starts the xrdp instance; returns once it accepts RDP connections. Refused (LimitExceededError) while the host is above its CPU or memory limit. In MAINTENANCE only an admin may, and the server stays in maintenance; a drain never blocks it (a draining server still takes no sessions).',
     authScopes: { authenticated: true },
     errors: resultOptions('Start', [...LIFECYCLE_ERRORS, LimitExceededError]),
     args: { id: t.arg.id({ required: true, description: 'Server id.' }) },
@@ -74,7 +76,8 @@ builder.mutationField('startServer', (t) =>
 builder.mutationField('stopServer', (t) =>
   t.field({
     type: RdpServerRef,
-    description: 'Stops the xrdp instance.',
+    description:
+      'Stops the xrdp instance. In MAINTENANCE only an admin may, and the server stays in maintenance (with its stopped state kept for when it ends); a drain never blocks it.',
     authScopes: { authenticated: true },
     errors: resultOptions('Stop', LIFECYCLE_ERRORS),
     args: { id: t.arg.id({ required: true, description: 'Server id.' }), force: forceArg(t) },
@@ -96,7 +99,8 @@ builder.mutationField('restartServer', (t) =>
 builder.mutationField('setServerMaintenance', (t) =>
   t.field({
     type: RdpServerRef,
-    description: 'Puts a server into maintenance or takes it out (admins only).',
+    description:
+      'Puts a server into maintenance or takes it out (admins only). In maintenance it admits no sessions, only an admin may start or stop it, and deleting it needs force; leaving it restores the status it had.',
     authScopes: { admin: true },
     errors: {
       types: [NotFoundError, ConflictError],
@@ -109,5 +113,52 @@ builder.mutationField('setServerMaintenance', (t) =>
       enabled: t.arg.boolean({ required: true, description: 'True to enter maintenance, false to leave it.' }),
     },
     resolve: (_root, { id, enabled }, ctx) => ctx.services.servers.setMaintenance(viewerOf(ctx), String(id), enabled),
+  }),
+);
+
+builder.mutationField('drainServer', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description:
+      'Drains a server (operators and admins; audited as server.drain): from now on it admits no new sessions (ServerDrainingError), keeps running, and its ACTIVE sessions get DRAIN_NOTICE events in sessionEvents (serverEvents too) at once and at each DRAIN_NOTICE_SECONDS step before the deadline. At the deadline the sessions left end (reason DRAINED) and, with stopServer, the server stops. It drains until cancelServerDrain, after the deadline too. On a draining server it reschedules (a new countdown). Refused (ConflictError) while the deadline action runs.',
+    authScopes: { operator: true },
+    errors: {
+      types: [NotFoundError, ConflictError],
+      union: { name: 'DrainServerResult', description: 'Outcome of drainServer.' },
+      result: { name: 'DrainServerSuccess', description: 'drainServer succeeded.' },
+      dataField: { name: 'server', description: 'The server, draining.' },
+    },
+    args: {
+      serverId: t.arg.id({ required: true, description: 'Server id.' }),
+      deadline: t.arg({
+        type: 'DateTime',
+        required: true,
+        description: 'When the sessions left are ended: in the future, at most 30 days ahead (else BAD_USER_INPUT).',
+      }),
+      stopServer: t.arg.boolean({
+        required: false,
+        defaultValue: false,
+        description: 'Also stop the server at the deadline, once its sessions have ended.',
+      }),
+    },
+    resolve: (_root, { serverId, deadline, stopServer }, ctx) =>
+      ctx.services.drains.drain(viewerOf(ctx), String(serverId), { deadline, stopServer: stopServer ?? false }),
+  }),
+);
+
+builder.mutationField('cancelServerDrain', (t) =>
+  t.field({
+    type: RdpServerRef,
+    description:
+      "Ends a server's drain, before or after its deadline (operators and admins; audited as server.drain.cancel): it admits new sessions again, and its ACTIVE sessions get DRAIN_CANCELLED. ConflictError when it does not drain, when it drains because its host does (end that with setHostDrain), or while the deadline action runs.",
+    authScopes: { operator: true },
+    errors: {
+      types: [NotFoundError, ConflictError],
+      union: { name: 'CancelServerDrainResult', description: 'Outcome of cancelServerDrain.' },
+      result: { name: 'CancelServerDrainSuccess', description: 'cancelServerDrain succeeded.' },
+      dataField: { name: 'server', description: 'The server, no longer draining.' },
+    },
+    args: { serverId: t.arg.id({ required: true, description: 'Server id.' }) },
+    resolve: (_root, { serverId }, ctx) => ctx.services.drains.cancel(viewerOf(ctx), String(serverId)),
   }),
 );

@@ -4,9 +4,11 @@ import {
   type RdpServer,
   SERVER_STATUSES,
   type ServerConfiguration,
+  type ServerDrain,
   type ServerResources,
   uptimeSeconds,
 } from '../../src/domain/servers/server.js';
+import type { DrainNotice } from '../../src/domain/servers/server-drain.js';
 import type { ServerEvent } from '../../src/domain/servers/server-events.js';
 import { builder } from '../builder.js';
 
@@ -16,7 +18,8 @@ const STATUS_DESCRIPTIONS: Record<(typeof SERVER_STATUSES)[number], string> = {
   RUNNING: 'Accepting RDP connections.',
   STOPPING: 'The xrdp instance is stopping.',
   ERROR: 'The process died or a start failed; see statusMessage.',
-  MAINTENANCE: 'Set by an admin; no start, stop or new sessions.',
+  MAINTENANCE:
+    'Set by an admin; hides the status it had (it comes back when maintenance ends). No new sessions; only an admin may start, stop or restart it meanwhile, and deleting it needs force.',
 };
 
 export const ServerStatusEnum = builder.enumType('ServerStatus', {
@@ -86,6 +89,44 @@ export const ServerResourcesRef = builder.objectRef<ServerResources>('ServerReso
   }),
 });
 
+export const DrainOriginEnum = builder.enumType('DrainOrigin', {
+  description: 'What started a drain.',
+  values: {
+    SERVER: { description: 'drainServer on this server.' },
+    HOST: { description: "Its host's drain with a deadline (setHostDrain); it ends with the host's drain." },
+  } as const,
+});
+
+export const ServerDrainRef = builder.objectRef<ServerDrain>('ServerDrain').implement({
+  description:
+    'A drain of a server: from its start no new sessions are admitted there; ACTIVE sessions get DRAIN_NOTICE events counting down; at the deadline the sessions left are ended (reason DRAINED) and, with stopServer, the server stops. It lasts until cancelServerDrain, after the deadline too.',
+  fields: (t) => ({
+    origin: t.field({ type: DrainOriginEnum, description: 'What started it.', resolve: (d) => d.origin }),
+    deadline: t.field({ type: 'DateTime', description: 'When the sessions left are ended.', resolve: (d) => d.deadline }),
+    stopServer: t.exposeBoolean('stopServer', { description: 'Whether the server stops at the deadline.' }),
+    startedAt: t.field({ type: 'DateTime', description: 'When it started (or was rescheduled).', resolve: (d) => d.startedAt }),
+    startedBy: t.exposeString('startedBy', {
+      description: 'User id of who started it (for a HOST drain: the admin who drained the host).',
+    }),
+    completedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the deadline action finished (sessions ended, server stopped); null before.',
+      resolve: (d) => d.completedAt,
+    }),
+  }),
+});
+
+export const DrainNoticeRef = builder.objectRef<DrainNotice>('DrainNotice').implement({
+  description: "A drain's countdown, carried by the drain kinds of serverEvents and sessionEvents.",
+  fields: (t) => ({
+    serverId: t.exposeID('serverId', { description: 'The draining server.' }),
+    deadline: t.field({ type: 'DateTime', description: 'When its sessions are ended.', resolve: (n) => n.deadline }),
+    secondsLeft: t.exposeInt('secondsLeft', { description: 'Whole seconds from the event to the deadline (0 at and after it).' }),
+    stopServer: t.exposeBoolean('stopServer', { description: 'Whether the server stops at the deadline.' }),
+  }),
+});
+
 export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement({
   description: 'One xrdp instance on a host.',
   fields: (t) => ({
@@ -122,6 +163,22 @@ export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement(
       description: 'When it last stopped.',
       resolve: (s) => s.lastStoppedAt,
     }),
+    draining: t.boolean({
+      description: 'Whether the server drains: no new sessions are admitted (SERVER_DRAINING), whatever its status; see `drain`.',
+      resolve: (s) => s.drain !== null,
+    }),
+    drainDeadline: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'While it drains: when its sessions are (or were) ended.',
+      resolve: (s) => s.drain?.deadline ?? null,
+    }),
+    drain: t.field({
+      type: ServerDrainRef,
+      nullable: true,
+      description: 'The drain in force, null when none.',
+      resolve: (s) => s.drain,
+    }),
     uptimeSeconds: t.int({
       nullable: true,
       description: 'Seconds since the last start, while RUNNING.',
@@ -138,6 +195,10 @@ export const ServerEventKindEnum = builder.enumType('ServerEventKind', {
     UPDATED: { description: 'Its settings changed.' },
     STATUS_CHANGED: { description: 'Its status changed.' },
     DELETED: { description: 'It was deleted; the stream ends.' },
+    DRAIN_STARTED: { description: 'A drain started or was rescheduled (`drain` has the countdown).' },
+    DRAIN_NOTICE: { description: 'A countdown step of its drain (DRAIN_NOTICE_SECONDS; `drain` has the seconds left).' },
+    DRAINED: { description: "Its drain's deadline came: the sessions left were ended (and, with stopServer, it stopped)." },
+    DRAIN_CANCELLED: { description: 'Its drain was cancelled: it takes new sessions again.' },
   } as const,
 });
 
@@ -149,5 +210,11 @@ export const ServerEventRef = builder.objectRef<ServerEventShape>('ServerEvent')
     kind: t.field({ type: ServerEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
     server: t.field({ type: RdpServerRef, description: 'The server as it is after the change.', resolve: (e) => e.server }),
     at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    drain: t.field({
+      type: DrainNoticeRef,
+      nullable: true,
+      description: 'The countdown, on DRAIN_STARTED, DRAIN_NOTICE, DRAINED and DRAIN_CANCELLED; null otherwise.',
+      resolve: (e) => e.drain ?? null,
+    }),
   }),
 });

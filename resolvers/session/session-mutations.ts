@@ -1,3 +1,4 @@
+import { ServerDrainingError } from '../../src/domain/servers/server-drain.js';
 import { ConflictError, LimitExceededError, NotFoundError } from '../../src/domain/shared/errors.js';
 import { builder } from '../builder.js';
 import { viewerOf } from '../viewer.js';
@@ -7,10 +8,11 @@ import { CreateSessionSuccessRef, RdpSessionRef, ReissueCredentialsSuccessRef } 
 builder.mutationField('createSession', (t) =>
   t.field({
     type: CreateSessionSuccessRef,
-    description: 'Admits the caller onto a running server within the global, per-server and per-user caps.',
+    description:
+      'Admits the caller onto a running server within the global, per-server and per-user caps. Refused with ServerDrainingError on a draining server.',
     authScopes: { authenticated: true },
     errors: {
-      types: [NotFoundError, ConflictError, LimitExceededError],
+      types: [NotFoundError, ConflictError, LimitExceededError, ServerDrainingError],
       directResult: true,
       union: { name: 'CreateSessionResult', description: 'Outcome of createSession.' },
     },

@@ -40,7 +40,10 @@ async function* snapshotThenChanges(
         continue;
       }
       const event = next.value.event;
-      if (event.session.version <= (versions.get(event.session.id) ?? 0)) continue;
+      // Drain notices change no session: they pass at the version already sent.
+      const notice = event.kind === 'DRAIN_NOTICE' || event.kind === 'DRAIN_CANCELLED';
+      if (event.session.version < (versions.get(event.session.id) ?? 0)) continue;
+      if (!notice && event.session.version === versions.get(event.session.id)) continue;
       if (!canSee(viewer, event.session)) continue;
       versions.set(event.session.id, event.session.version);
       yield event;

@@ -8,7 +8,7 @@ import {
 } from '../../src/domain/sessions/session.js';
 import type { SessionEvent } from '../../src/domain/sessions/session-events.js';
 import { builder } from '../builder.js';
-import { RdpServerRef } from '../server/server-type.js';
+import { DrainNoticeRef, RdpServerRef } from '../server/server-type.js';
 
 const enumValues = <T extends string>(values: readonly T[], describe: (v: T) => string) =>
   Object.fromEntries(values.map((v) => [v, { value: v, description: describe(v) }])) as Record<
@@ -32,7 +32,9 @@ export const TerminationReasonEnum = builder.enumType('TerminationReason', {
   values: enumValues(TERMINATION_REASONS, (v) =>
     v === 'IDLE_TIMEOUT'
       ? 'Ended: no client came back within DISCONNECTED_SESSION_TIMEOUT after it left or was disconnected for lack of input.'
-      : `Ended: ${v.toLowerCase().replace('_', ' ')}.`,
+      : v === 'DRAINED'
+        ? "Ended at its server's drain deadline (drainServer, or its host's drain with a deadline)."
+        : `Ended: ${v.toLowerCase().replace('_', ' ')}.`,
   ),
 });
 
@@ -144,6 +146,11 @@ export const SessionEventKindEnum = builder.enumType('SessionEventKind', {
     DISCONNECTED: { description: 'The client went away, or was disconnected after IDLE_TIMEOUT without input.' },
     TERMINATED: { description: 'It ended for good.' },
     UPDATED: { description: 'Other details changed (input on the desktop moved lastActivityAt and idleDeadline, ...).' },
+    DRAIN_NOTICE: {
+      description:
+        'Its server drains: the session ends at `drain.deadline` (`drain.secondsLeft` from now). Sent to ACTIVE sessions when the drain starts and at each DRAIN_NOTICE_SECONDS step; the session itself is unchanged.',
+    },
+    DRAIN_CANCELLED: { description: "Its server's drain was cancelled: the session is no longer ended at the deadline." },
   } as const,
 });
 
@@ -155,6 +162,12 @@ export const SessionEventRef = builder.objectRef<SessionEventShape>('SessionEven
     kind: t.field({ type: SessionEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
     session: t.field({ type: RdpSessionRef, description: 'The session after the change.', resolve: (e) => e.session }),
     at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    drain: t.field({
+      type: DrainNoticeRef,
+      nullable: true,
+      description: 'The countdown, on DRAIN_NOTICE and DRAIN_CANCELLED; null otherwise.',
+      resolve: (e) => e.drain ?? null,
+    }),
   }),
 });
 

@@ -16,6 +16,8 @@ const FIELD_ACTIONS: Record<string, string> = {
   stopServer: 'server.stop',
   restartServer: 'server.restart',
   setServerMaintenance: 'server.maintenance',
+  drainServer: 'server.drain',
+  cancelServerDrain: 'server.drain.cancel',
   createSession: 'session.create',
   connectSession: 'session.connect',
   disconnectSession: 'session.disconnect',

@@ -13,6 +13,7 @@ import type { TokenVerifier } from '../domain/auth/token-verifier.js';
 import type { HostService } from '../domain/hosts/host-service.js';
 import type { HostProbe } from '../domain/resources/host-probe.js';
 import type { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
+import type { DrainService } from '../domain/servers/drain-service.js';
 import type { ServerRuntime } from '../domain/servers/server-runtime.js';
 import type { ServerService } from '../domain/servers/server-service.js';
 import type { SessionAccounts } from '../domain/sessions/session-accounts.js';
@@ -61,6 +62,8 @@ export interface Container {
   /** Samples, history, alerts and the collector. */
   resources: Resources;
   servers: ServerService;
+  /** Server drains: drainServer, cancelServerDrain and the job that runs their countdown and deadline. */
+  drains: DrainService;
   sessions: SessionService;
   /** RDP hosts: registration, heartbeats, drain, placement. */
   hosts: HostService;

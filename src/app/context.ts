@@ -39,6 +39,7 @@ function servicesOf(container: Container): GraphQLContext['services'] {
     services = {
       audit: container.audit,
       servers: container.servers,
+      drains: container.drains,
       sessions: container.sessions,
       hosts: container.hosts,
       xrdpConfig: container.xrdpConfig,

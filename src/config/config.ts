@@ -50,6 +50,13 @@ export const portRange = z
     message: 'must be an ascending range within 1024-65535',
   });
 
+/** DRAIN_NOTICE_SECONDS: seconds before a drain's deadline, comma-separated, e.g. 900,300,60. */
+export const noticeSteps = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, { message: 'must be whole seconds separated by commas, e.g. 900,300,60' })
+  .transform((v) => [...new Set(v.split(',').map((n) => Number(n.trim())))].sort((a, b) => b - a))
+  .refine((steps) => steps.every((n) => n >= 1 && n <= 86400), { message: 'each step must be 1 to 86400 seconds' });
+
 export const logLevel = z
   .string()
   .transform((v) => v.toLowerCase())
@@ -98,6 +105,7 @@ const envSchema = z.object({
   // Unset: IDLE_TIMEOUT's value, which already stays below SESSION_TIMEOUT.
   DISCONNECTED_SESSION_TIMEOUT: int(60, 86400).optional(),
   SESSION_CREDENTIAL_TTL: int(5, 86400).default(3600),
+  DRAIN_NOTICE_SECONDS: noticeSteps.default([900, 300, 60]),
   MAX_CPU_USAGE: int(1, 100).default(80),
   MAX_MEMORY_USAGE: int(1, 100).default(80),
   REFUSE_ON_HOST_OVERLOAD: bool.default(true),
@@ -278,6 +286,8 @@ export interface Config {
     /** A DISCONNECTED session is ended this long after its client left, unless one comes back. */
     disconnectedTimeoutSeconds: number;
     credentialTtlSeconds: number;
+    /** Seconds before a drain's deadline at which ACTIVE sessions get a DRAIN_NOTICE (besides the one at its start). */
+    drainNoticeSeconds: number[];
   };
   xrdp: {
     configPath: string;
@@ -449,6 +459,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       idleTimeoutSeconds: e.IDLE_TIMEOUT,
       disconnectedTimeoutSeconds: e.DISCONNECTED_SESSION_TIMEOUT ?? e.IDLE_TIMEOUT,
       credentialTtlSeconds: e.SESSION_CREDENTIAL_TTL,
+      drainNoticeSeconds: e.DRAIN_NOTICE_SECONDS,
     },
     xrdp: {
       configPath: e.XRDP_CONFIG_PATH ?? join(resolve(e.DATA_DIR), 'xrdp', 'etc'),

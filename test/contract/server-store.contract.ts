@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RdpServer } from '../../src/domain/servers/server.js';
+import type { RdpServer, ServerDrain } from '../../src/domain/servers/server.js';
 import type { ServerFilter, ServerStore } from '../../src/domain/servers/server-store.js';
 import type { Cursor } from '../../src/domain/shared/page.js';
 
@@ -13,6 +13,18 @@ const T2 = '2025-03-01T10:00:00.002Z';
 const T3 = '2025-03-01T10:00:01.000Z';
 
 /** A fully populated server; every field differs from the defaults somewhere so a dropped field shows. */
+const DRAIN: ServerDrain = {
+  id: 'drain-1',
+  origin: 'HOST',
+  deadline: '2025-03-01T11:00:00.500Z',
+  stopServer: true,
+  startedAt: '2025-03-01T10:00:00.001Z',
+  startedBy: 'adam',
+  noticeStep: 300,
+  actionStartedAt: '2025-03-01T11:00:01.000Z',
+  completedAt: null,
+};
+
 export function aServer(overrides: Partial<RdpServer> & { id: string }): RdpServer {
   return {
     name: `server ${overrides.id}`,
@@ -40,6 +52,7 @@ export function aServer(overrides: Partial<RdpServer> & { id: string }): RdpServ
     updatedAt: T1,
     lastStartedAt: null,
     lastStoppedAt: null,
+    drain: null,
     version: 1,
     ...overrides,
   };
@@ -328,6 +341,17 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
       });
     });
 
+    it('round-trips a drain with its times, and writes it away again (null) by compare-and-set', async () => {
+      const server = aServer({ id: 'srv-drain', drain: DRAIN });
+      await store.insert(server);
+      expect(await store.findById('srv-drain')).toStrictEqual(server);
+      const done = { ...server, drain: { ...DRAIN, completedAt: '2025-03-01T11:00:02.250Z' }, version: 2 };
+      expect(await store.compareAndSet(done, 1)).toBe(true);
+      expect(await store.findById('srv-drain')).toStrictEqual(done);
+      expect(await store.compareAndSet({ ...done, drain: null, version: 3 }, 2)).toBe(true);
+      expect((await store.findById('srv-drain'))?.drain).toBeNull();
+    });
+
     describe('filters, count and countByStatus', () => {
       beforeEach(async () => {
         await store.insert(aServer({ id: 'srv-1', owner: 'alice', createdBy: 'alice', status: 'STOPPED', createdAt: T1 }));
@@ -336,7 +360,9 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
         );
         await store.insert(aServer({ id: 'srv-3', owner: 'alice', createdBy: 'olga', status: 'RUNNING', createdAt: T2 }));
         await store.insert(aServer({ id: 'srv-4', owner: 'bob', createdBy: 'bob', status: 'STOPPED', createdAt: T2 }));
-        await store.insert(aServer({ id: 'srv-5', owner: 'carol', createdBy: 'carol', status: 'ERROR', createdAt: T3 }));
+        await store.insert(
+          aServer({ id: 'srv-5', owner: 'carol', createdBy: 'carol', status: 'ERROR', createdAt: T3, drain: DRAIN }),
+        );
       });
 
       const cases: [string, ServerFilter, string[]][] = [
@@ -355,6 +381,9 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
         ['hostId host-a', { hostId: 'host-a' }, ['srv-1', 'srv-3', 'srv-4', 'srv-5']],
         ['hostId of no server', { hostId: 'host-z' }, []],
         ['hostId host-a and visibleTo alice', { hostId: 'host-a', visibleTo: 'alice' }, ['srv-1', 'srv-3']],
+        ['draining', { draining: true }, ['srv-5']],
+        ['not draining', { draining: false }, ['srv-1', 'srv-2', 'srv-3', 'srv-4']],
+        ['draining on host-b (none)', { draining: true, hostId: 'host-b' }, []],
       ];
 
       for (const [label, filter, want] of cases) {

@@ -77,6 +77,7 @@ export function makeServer(over: Partial<RdpServer> & { id: string }): RdpServer
     updatedAt: ISO0,
     lastStartedAt: ISO0,
     lastStoppedAt: null,
+    drain: null,
     version: 1,
     ...over,
   };

@@ -28,12 +28,14 @@ const DISCONNECT = `mutation($id: ID!) { disconnectSession(id: $id) {
   __typename ... on DisconnectSessionSuccess { session { id } } ... on Error { code message } } }`;
 const TERMINATE = `mutation($id: ID!) { terminateSession(id: $id, force: true) {
   __typename ... on TerminateSessionSuccess { session { id } } ... on Error { code message } } }`;
+const DRAIN = `mutation($id: ID!, $deadline: DateTime!) { drainServer(serverId: $id, deadline: $deadline, stopServer: true) {
+  __typename ... on DrainServerSuccess { server { id } } ... on Error { code message } } }`;
 const UPDATE_XRDP = `mutation($input: UpdateXrdpConfigInput!) { updateXrdpConfig(input: $input) {
   __typename ... on UpdateXrdpConfigSuccess { config { version } } ... on Error { code message } } }`;
 
 /**
  * Fills a store through the public API with every kind of document the adapters write: servers in
- * several states (with fractional and whole resource numbers), live, disconnected and terminated
+ * several states (with fractional and whole resource numbers, one draining), live, disconnected and terminated
  * sessions (with their claims and revisions), and two xrdp configuration versions. The app must run
  * with a fake runtime and fake session accounts.
  */
@@ -73,6 +75,8 @@ export async function seedThroughApi(t: TestApp): Promise<{ servers: string[]; s
   }
   await mutate(t, alice, 'disconnectSession', DISCONNECT, { id: sessions[1] });
   await mutate(t, alice, 'terminateSession', TERMINATE, { id: sessions[2] });
+  // A drain far ahead: the server document carries one, and no session ends during a test.
+  await mutate(t, admin, 'drainServer', DRAIN, { id: build, deadline: new Date(Date.now() + 86_400_000).toISOString() });
 
   await mutate(t, admin, 'updateXrdpConfig', UPDATE_XRDP, { input: { global: { maxConnections: 25, logLevel: 'WARN' } } });
   await mutate(t, admin, 'updateXrdpConfig', UPDATE_XRDP, {

@@ -42,6 +42,7 @@ describe('loadConfig', () => {
         idleTimeoutSeconds: 1800,
         disconnectedTimeoutSeconds: 1800,
         credentialTtlSeconds: 3600,
+        drainNoticeSeconds: [900, 300, 60],
       });
       expect(config.metrics).toEqual({ enabled: true, intervalSeconds: 30, healthCheckIntervalSeconds: 30 });
     });
@@ -251,6 +252,7 @@ describe('loadConfig', () => {
       idleTimeoutSeconds: 899,
       disconnectedTimeoutSeconds: 899,
       credentialTtlSeconds: 3600,
+      drainNoticeSeconds: [900, 300, 60],
     });
   });
 
@@ -274,6 +276,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ SESSION_CREDENTIAL_TTL: '600' }).sessions.credentialTtlSeconds).toBe(600);
     expect(configError({ SESSION_CREDENTIAL_TTL: '4' }).problems[0]).toMatch(/^SESSION_CREDENTIAL_TTL: /);
     expect(configError({ SESSION_CREDENTIAL_TTL: 'soon' }).problems[0]).toMatch(/^SESSION_CREDENTIAL_TTL: /);
+  });
+
+  it('DRAIN_NOTICE_SECONDS: whole seconds 1 to 86400, comma-separated; kept highest first without repeats', () => {
+    expect(loadConfig({ DRAIN_NOTICE_SECONDS: '60, 600,30,60' }).sessions.drainNoticeSeconds).toEqual([600, 60, 30]);
+    expect(loadConfig({ DRAIN_NOTICE_SECONDS: '10' }).sessions.drainNoticeSeconds).toEqual([10]);
+    expect(configError({ DRAIN_NOTICE_SECONDS: '0,60' }).problems[0]).toMatch(
+      /^DRAIN_NOTICE_SECONDS: each step must be 1 to 86400/,
+    );
+    expect(configError({ DRAIN_NOTICE_SECONDS: '5m' }).problems[0]).toMatch(/^DRAIN_NOTICE_SECONDS: must be whole seconds/);
   });
 
   it('lists cross-field problems together: idle timeout, pool sizes and short secret', () => {

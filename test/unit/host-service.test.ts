@@ -125,6 +125,7 @@ describe('HostService.register', () => {
       ...hello('edge-1'),
       connected: true,
       draining: false,
+      drainDeadline: null,
       lastHeartbeatAt: '2025-01-01T00:00:00.000Z',
       usage: null,
       createdAt: '2025-01-01T00:00:00.000Z',

@@ -8,7 +8,7 @@ import {
   staticLimitsProvider,
 } from '../../src/domain/resources/resource-limits.js';
 import type { LiveSessions } from '../../src/domain/servers/live-sessions.js';
-import { DEFAULT_CONFIGURATION, DEFAULT_RESOURCES, type RdpServer } from '../../src/domain/servers/server.js';
+import { DEFAULT_CONFIGURATION, DEFAULT_RESOURCES, type RdpServer, type ServerDrain } from '../../src/domain/servers/server.js';
 import { ServerService } from '../../src/domain/servers/server-service.js';
 import type { Clock } from '../../src/domain/shared/clock.js';
 import {
@@ -68,11 +68,14 @@ class FakeLiveSessions implements LiveSessions {
   async countLive(serverId: string): Promise<number> {
     return this.live.get(serverId) ?? 0;
   }
-  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR'): Promise<number> {
+  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR' | 'DRAINED'): Promise<number> {
     const n = this.live.get(serverId) ?? 0;
     this.terminated.push({ serverId, reason });
     this.live.set(serverId, 0);
     return n;
+  }
+  async notifyDrain(): Promise<number> {
+    return 0;
   }
 }
 
@@ -150,6 +153,7 @@ describe('ServerService.create', () => {
       updatedAt: '2025-01-01T00:00:00.000Z',
       lastStartedAt: null,
       lastStoppedAt: null,
+      drain: null,
       version: 1,
     });
     expect(await h.store.findById(server.id)).toStrictEqual(server);
@@ -619,6 +623,20 @@ describe('ServerService with live sessions', () => {
   }
 });
 
+function drainOf(deadline: string): ServerDrain {
+  return {
+    id: 'd1',
+    origin: 'SERVER',
+    deadline,
+    stopServer: false,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    startedBy: 'olga',
+    noticeStep: 3600,
+    actionStartedAt: null,
+    completedAt: null,
+  };
+}
+
 describe('ServerService maintenance', () => {
   let h: Harness;
   let server: RdpServer;
@@ -633,6 +651,46 @@ describe('ServerService maintenance', () => {
     expect(await rejection(h.service.setMaintenance(alice, server.id, true))).toBeInstanceOf(ForbiddenError);
     expect(await h.store.findById(server.id)).toStrictEqual(server);
     expect(h.events.published).toEqual([]);
+  });
+
+  it('lets an admin stop and start a server in maintenance: it stays in maintenance with the outcome kept for its end', async () => {
+    await h.service.setMaintenance(adam, server.id, true);
+    const stopped = await h.service.stop(adam, server.id);
+    expect(stopped).toMatchObject({
+      status: 'MAINTENANCE',
+      statusBeforeMaintenance: 'STOPPED',
+      lastStoppedAt: expect.any(String),
+    });
+    expect(h.runtime.running.has(server.id)).toBe(false);
+    expect(await rejection(h.service.stop(adam, server.id))).toBeInstanceOf(ConflictError);
+    const started = await h.service.start(adam, server.id);
+    expect(started).toMatchObject({ status: 'MAINTENANCE', statusBeforeMaintenance: 'RUNNING' });
+    expect(h.runtime.running.has(server.id)).toBe(true);
+    expect((await h.service.restart(adam, server.id)).statusBeforeMaintenance).toBe('RUNNING');
+    await h.service.stop(adam, server.id);
+    expect((await h.service.setMaintenance(adam, server.id, false)).status).toBe('STOPPED');
+  });
+
+  it('refuses to delete a server in maintenance without force (owner and admin alike); with force it goes', async () => {
+    await h.service.setMaintenance(adam, server.id, true);
+    for (const who of [alice, adam]) {
+      const err = await rejection(h.service.delete(who, server.id));
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toMatch(/in maintenance; pass force: true/);
+    }
+    expect(await h.store.findById(server.id)).not.toBeNull();
+    await h.service.delete(alice, server.id, true);
+    expect(await h.store.findById(server.id)).toBeNull();
+  });
+
+  it('refuses to delete a draining server without force, naming the deadline', async () => {
+    const draining = { ...server, drain: drainOf('2025-01-01T01:00:00.000Z'), version: server.version + 1 };
+    expect(await h.store.compareAndSet(draining, server.version)).toBe(true);
+    const err = await rejection(h.service.delete(adam, server.id));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toMatch(/draining \(deadline 2025-01-01T01:00:00.000Z\); pass force: true/);
+    await h.service.delete(adam, server.id, true);
+    expect(await h.store.findById(server.id)).toBeNull();
   });
 
   it('lets an admin put a RUNNING server in maintenance, refuses start and stop there, and restores RUNNING on leaving', async () => {

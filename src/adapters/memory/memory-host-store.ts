@@ -8,6 +8,7 @@ function copyHost(h: Host): Host {
     portRange: { ...h.portRange },
     capacity: { ...h.capacity },
     usage: h.usage ? { ...h.usage } : null,
+    drainDeadline: h.drainDeadline ? { ...h.drainDeadline } : null,
   };
 }
 

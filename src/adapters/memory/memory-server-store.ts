@@ -7,6 +7,7 @@ function matches(s: RdpServer, f: ServerFilter): boolean {
   if (f.ownerId !== undefined && s.owner !== f.ownerId) return false;
   if (f.hostId !== undefined && s.hostId !== f.hostId) return false;
   if (f.visibleTo !== undefined && s.owner !== f.visibleTo && s.createdBy !== f.visibleTo) return false;
+  if (f.draining !== undefined && (s.drain !== null) !== f.draining) return false;
   return true;
 }
 
@@ -34,6 +35,7 @@ function copyServer(s: RdpServer): RdpServer {
     updatedAt: s.updatedAt,
     lastStartedAt: s.lastStartedAt,
     lastStoppedAt: s.lastStoppedAt,
+    drain: s.drain ? { ...s.drain } : null,
     version: s.version,
   };
 }

@@ -9,8 +9,9 @@ import { VersionedWrites } from './versioned-writes.js';
  * Labels are stored as a list of pairs: their keys may hold `.` and `/`, which MongoDB field
  * names (and FerretDB's) do not take everywhere.
  */
-type HostDoc = Omit<Host, 'id' | 'labels' | 'lastHeartbeatAt' | 'usage' | 'createdAt' | 'updatedAt'> & {
+type HostDoc = Omit<Host, 'id' | 'labels' | 'lastHeartbeatAt' | 'usage' | 'createdAt' | 'updatedAt' | 'drainDeadline'> & {
   _id: string;
+  drainDeadline?: { deadline: Date; stopServers: boolean; by: string } | null;
   labels: { key: string; value: string }[];
   lastHeartbeatAt: Date | null;
   usage: { cpuPercent: number; memoryPercent: number; at: Date } | null;
@@ -25,6 +26,9 @@ function toDoc(h: Host): HostDoc {
     labels: Object.entries(h.labels).map(([key, value]) => ({ key, value })),
     connected: h.connected,
     draining: h.draining,
+    drainDeadline: h.drainDeadline
+      ? { deadline: new Date(h.drainDeadline.deadline), stopServers: h.drainDeadline.stopServers, by: h.drainDeadline.by }
+      : null,
     lastHeartbeatAt: h.lastHeartbeatAt === null ? null : new Date(h.lastHeartbeatAt),
     agentVersion: h.agentVersion,
     rdpAddress: h.rdpAddress,
@@ -44,6 +48,9 @@ function fromDoc(d: HostDoc): Host {
     labels: Object.fromEntries(d.labels.map((l) => [l.key, l.value])),
     connected: d.connected,
     draining: d.draining,
+    drainDeadline: d.drainDeadline
+      ? { deadline: d.drainDeadline.deadline.toISOString(), stopServers: d.drainDeadline.stopServers, by: d.drainDeadline.by }
+      : null,
     lastHeartbeatAt: d.lastHeartbeatAt ? d.lastHeartbeatAt.toISOString() : null,
     agentVersion: d.agentVersion,
     rdpAddress: d.rdpAddress,

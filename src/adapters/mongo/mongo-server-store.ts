@@ -1,5 +1,5 @@
 import type { Collection, Db, Document, Filter } from 'mongodb';
-import type { RdpServer, ServerStatus } from '../../domain/servers/server.js';
+import type { RdpServer, ServerDrain, ServerStatus } from '../../domain/servers/server.js';
 import type { ServerFilter, ServerStore } from '../../domain/servers/server-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
 import { GroupedReads } from './group-commit.js';
@@ -9,8 +9,18 @@ import { VersionedWrites } from './versioned-writes.js';
 
 const DATE_FIELDS = ['createdAt', 'updatedAt', 'lastStartedAt', 'lastStoppedAt'] as const;
 
-type ServerDoc = Omit<RdpServer, 'id' | 'hostId' | (typeof DATE_FIELDS)[number]> & {
+/** The drain's times as dates, like the document's own. */
+type DrainDoc = Omit<ServerDrain, 'deadline' | 'startedAt' | 'actionStartedAt' | 'completedAt'> & {
+  deadline: Date;
+  startedAt: Date;
+  actionStartedAt: Date | null;
+  completedAt: Date | null;
+};
+
+type ServerDoc = Omit<RdpServer, 'id' | 'hostId' | 'drain' | (typeof DATE_FIELDS)[number]> & {
   _id: string;
+  /** Absent on records written before drains existed. */
+  drain?: DrainDoc | null;
   /** Absent on records written before hosts existed. */
   hostId?: string;
   createdAt: Date;
@@ -22,11 +32,38 @@ type ServerDoc = Omit<RdpServer, 'id' | 'hostId' | (typeof DATE_FIELDS)[number]>
 const toDate = (s: string | null): Date | null => (s === null ? null : new Date(s));
 const toIso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
+function drainToDoc(d: ServerDrain | null): DrainDoc | null {
+  if (!d) return null;
+  return {
+    ...d,
+    deadline: new Date(d.deadline),
+    startedAt: new Date(d.startedAt),
+    actionStartedAt: toDate(d.actionStartedAt),
+    completedAt: toDate(d.completedAt),
+  };
+}
+
+function drainFromDoc(d: DrainDoc | null | undefined): ServerDrain | null {
+  if (!d) return null;
+  return {
+    id: d.id,
+    origin: d.origin,
+    deadline: d.deadline.toISOString(),
+    stopServer: d.stopServer,
+    startedAt: d.startedAt.toISOString(),
+    startedBy: d.startedBy,
+    noticeStep: d.noticeStep,
+    actionStartedAt: toIso(d.actionStartedAt),
+    completedAt: toIso(d.completedAt),
+  };
+}
+
 function toDoc(s: RdpServer): ServerDoc {
-  const { id, createdAt, updatedAt, lastStartedAt, lastStoppedAt, ...rest } = s;
+  const { id, createdAt, updatedAt, lastStartedAt, lastStoppedAt, drain, ...rest } = s;
   return {
     _id: id,
     ...rest,
+    drain: drainToDoc(drain),
     createdAt: new Date(createdAt),
     updatedAt: new Date(updatedAt),
     lastStartedAt: toDate(lastStartedAt),
@@ -53,6 +90,7 @@ function fromDoc(d: ServerDoc, legacyHostId: string): RdpServer {
     updatedAt: d.updatedAt.toISOString(),
     lastStartedAt: toIso(d.lastStartedAt),
     lastStoppedAt: toIso(d.lastStoppedAt),
+    drain: drainFromDoc(d.drain),
     version: d.version,
   };
 }
@@ -65,6 +103,8 @@ function toFilter(f: ServerFilter, legacyHostId: string): Filter<ServerDoc> {
     and.push(f.hostId === legacyHostId ? { $or: [{ hostId: f.hostId }, { hostId: { $exists: false } }] } : { hostId: f.hostId });
   }
   if (f.visibleTo !== undefined) and.push({ $or: [{ owner: f.visibleTo }, { createdBy: f.visibleTo }] });
+  // Records from before drains have no drain field: they do not drain.
+  if (f.draining !== undefined) and.push({ 'drain.id': { $exists: f.draining } } as Filter<ServerDoc>);
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<ServerDoc>) : { $and: and };
 }
 

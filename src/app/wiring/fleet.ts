@@ -11,6 +11,7 @@ import type { HostService } from '../../domain/hosts/host-service.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import { defaultResourceLimits } from '../../domain/resources/resource-limits.js';
 import { ResourceLimitsService } from '../../domain/resources/resource-limits-service.js';
+import { DrainService } from '../../domain/servers/drain-service.js';
 import { ServerService } from '../../domain/servers/server-service.js';
 import { SessionService } from '../../domain/sessions/session-service.js';
 import type { Clock } from '../../domain/shared/clock.js';
@@ -93,6 +94,8 @@ export interface Fleet {
   limits: ResourceLimitsService;
   sessions: SessionService;
   servers: ServerService;
+  /** Server drains and their job (host drains with a deadline reach servers through it). */
+  drains: DrainService;
   /** RDP hosts: registration, heartbeats, drain; their placement of new servers. */
   hosts: HostService;
   resources: Resources;
@@ -167,6 +170,17 @@ export function createFleet(deps: FleetDeps): Fleet {
       deleted: () => metrics.serversDeletedTotal.inc(),
     },
   });
+  const drains = new DrainService({
+    store: stores.servers,
+    sessions,
+    stopServer: (id) => servers.stopForDrain(id),
+    events,
+    clock,
+    newId: randomUUID,
+    noticeSteps: config.sessions.drainNoticeSeconds,
+    hosts: hosts.service,
+    audit,
+  });
   const resources = createResources({
     config,
     logger,
@@ -196,5 +210,14 @@ export function createFleet(deps: FleetDeps): Fleet {
       });
     },
   });
-  return { limits, sessions, servers, hosts: hosts.service, resources, xrdpHost, xrdpLogs: new XrdpLogService(host.logs) };
+  return {
+    limits,
+    sessions,
+    servers,
+    drains,
+    hosts: hosts.service,
+    resources,
+    xrdpHost,
+    xrdpLogs: new XrdpLogService(host.logs),
+  };
 }

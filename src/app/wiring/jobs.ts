@@ -6,6 +6,8 @@ export interface JobIntervals {
   reconcileIntervalMs?: number;
   /** Interval of the session deadline sweeper (every replica runs it). @default 5000 */
   sweepIntervalMs?: number;
+  /** Interval of the drain job: countdown notices and deadlines (every replica runs it). @default 5000 */
+  drainIntervalMs?: number;
   /** Interval of the job that prunes audit events older than a year. @default 3600000 */
   auditPruneIntervalMs?: number;
   /**
@@ -50,7 +52,7 @@ export function startBackgroundJobs(
   recovery: Promise<void>,
   intervals: JobIntervals = {},
 ): BackgroundJobs {
-  const { servers, sessions, audit, resources, hosts } = container;
+  const { servers, sessions, audit, resources, hosts, drains } = container;
   // A host silent for 3 heartbeat intervals goes OFFLINE; whichever replica writes first, once.
   const stale = every(
     container.config.hosts.heartbeatIntervalSeconds * 1000,
@@ -78,6 +80,18 @@ export function startBackgroundJobs(
     },
     logger,
     'session sweep failed',
+  );
+  // Drains: notices at each DRAIN_NOTICE_SECONDS step and the deadline action, each once however
+  // many replicas run it (compare-and-set on the server document).
+  const drain = every(
+    intervals.drainIntervalMs ?? 5000,
+    async () => {
+      const r = await drains.tick();
+      if (r.drained.length > 0) logger.info({ servers: r.drained }, 'drain deadlines reached: sessions ended');
+      for (const err of r.failures) logger.warn({ err }, 'a drain step failed; the next round retries it');
+    },
+    logger,
+    'drain job failed',
   );
   // A replica killed between its STARTING/STOPPING write and the next leaves the record behind;
   // the host says what really runs (local mode: the restart's recovery does it).
@@ -128,6 +142,7 @@ export function startBackgroundJobs(
     stop() {
       clearInterval(reconcile);
       clearInterval(sweep);
+      clearInterval(drain);
       clearInterval(stale);
       clearInterval(pruning);
       clearInterval(health);

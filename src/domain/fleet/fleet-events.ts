@@ -1,5 +1,5 @@
 import type { RdpServer } from '../servers/server.js';
-import type { ServerEventKind } from '../servers/server-events.js';
+import type { ServerChangeKind } from '../servers/server-events.js';
 
 /**
  * The kinds of object a console's fleet list shows. Only servers today; pools join as `POOL`
@@ -7,8 +7,8 @@ import type { ServerEventKind } from '../servers/server-events.js';
  */
 export type FleetSubject = 'SERVER';
 
-/** A server's own change, or SESSIONS_CHANGED: its live sessions were admitted, moved between ACTIVE and DISCONNECTED, or ended. */
-export type FleetChange = ServerEventKind | 'SESSIONS_CHANGED';
+/** A server's own change (a drain's start, deadline or cancel is UPDATED), or SESSIONS_CHANGED: its live sessions were admitted, moved between ACTIVE and DISCONNECTED, or ended. */
+export type FleetChange = ServerChangeKind | 'SESSIONS_CHANGED';
 
 /** Published on `fleet:changed` keyed `all` (docs/DOMAIN.md, "Live lists"). */
 export interface FleetEvent {

@@ -2,7 +2,7 @@ import { actorOf } from '../audit/audit-event.js';
 import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
 import type { Clock } from '../shared/clock.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
 import { type Host, type HostStatus, hostStatus, isAlive } from './host.js';
 import type { HostEventKind } from './host-events.js';
@@ -21,6 +21,9 @@ export interface HostServiceDeps {
   /** Records drain changes, refusals included. */
   audit?: AuditRecorder;
 }
+
+/** The furthest a host drain's deadline may lie ahead (as a server drain's). */
+const MAX_HOST_DRAIN_DAYS = 30;
 
 /** Compare-and-set writes retried this often when another writer got there first. */
 const ATTEMPTS = 8;
@@ -57,6 +60,7 @@ export class HostService {
           ...hello,
           connected: true,
           draining: false,
+          drainDeadline: null,
           lastHeartbeatAt: now,
           usage: null,
           createdAt: now,
@@ -142,19 +146,34 @@ export class HostService {
     return null;
   }
 
-  /** Admins only: a draining host gets no new servers or sessions; running ones continue. */
-  async setDrain(viewer: Viewer, hostId: string, drain: boolean): Promise<Host> {
+  /**
+   * Admins only: a draining host gets no new servers or sessions. Without a deadline running ones
+   * continue; with one, its servers drain with it (docs/DOMAIN.md, "Drain"): their sessions get
+   * the countdown and end at the deadline, and with stopServers the servers stop then.
+   */
+  async setDrain(
+    viewer: Viewer,
+    hostId: string,
+    drain: boolean,
+    options: { deadline?: string | null; stopServers?: boolean } = {},
+  ): Promise<Host> {
+    const details = { drain, deadline: options.deadline ?? null, stopServers: options.stopServers ?? false };
     return audited(
       this.deps.audit,
-      { actor: actorOf(viewer), action: 'host.drain', target: { type: 'host', id: hostId, name: null }, details: { drain } },
+      { actor: actorOf(viewer), action: 'host.drain', target: { type: 'host', id: hostId, name: null }, details },
       async () => {
         if (!isAdmin(viewer)) throw new ForbiddenError('draining hosts', 'admin');
         const id = validateHostId(hostId);
+        const plan = this.drainPlan(viewer, drain, options);
         for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
           const host = await this.deps.store.findById(id);
           if (!host) throw new NotFoundError('host', id);
-          if (host.draining === drain) return host;
-          const written = await this.write(host, { draining: drain });
+          const same =
+            host.draining === drain &&
+            (host.drainDeadline?.deadline ?? null) === (plan?.deadline ?? null) &&
+            (host.drainDeadline?.stopServers ?? false) === (plan?.stopServers ?? false);
+          if (same) return host;
+          const written = await this.write(host, { draining: drain, drainDeadline: plan });
           if (!written) continue;
           this.publish('STATUS_CHANGED', written);
           return written;
@@ -162,6 +181,43 @@ export class HostService {
         throw new ConflictError(`host ${id} kept changing; retry`);
       },
       (h) => ({ target: { type: 'host', id: h.id, name: h.name } }),
+    );
+  }
+
+  private drainPlan(
+    viewer: Viewer,
+    drain: boolean,
+    options: { deadline?: string | null; stopServers?: boolean },
+  ): Host['drainDeadline'] {
+    const deadline = options.deadline ?? null;
+    if (deadline === null) {
+      if (options.stopServers) throw new ValidationError('stopServers', 'needs a deadline');
+      return null;
+    }
+    if (!drain) throw new ValidationError('deadline', 'is only given with drain: true');
+    const ms = Date.parse(deadline);
+    if (Number.isNaN(ms)) throw new ValidationError('deadline', 'must be an ISO-8601 time');
+    const now = this.deps.clock.now().getTime();
+    if (ms <= now) throw new ValidationError('deadline', 'must be in the future');
+    if (ms - now > MAX_HOST_DRAIN_DAYS * 86_400_000) {
+      throw new ValidationError('deadline', `must be at most ${MAX_HOST_DRAIN_DAYS} days ahead`);
+    }
+    return { deadline: new Date(ms).toISOString(), stopServers: options.stopServers ?? false, by: viewer.userId };
+  }
+
+  /** Hosts that drain with a deadline, for the drain job (their servers drain with them). */
+  async drainingWithDeadline(): Promise<{ hostId: string; deadline: string; stopServers: boolean; startedBy: string }[]> {
+    return (await this.deps.store.list()).flatMap((h) =>
+      h.draining && h.drainDeadline
+        ? [
+            {
+              hostId: h.id,
+              deadline: h.drainDeadline.deadline,
+              stopServers: h.drainDeadline.stopServers,
+              startedBy: h.drainDeadline.by,
+            },
+          ]
+        : [],
     );
   }
 

@@ -44,6 +44,12 @@ export interface Host {
   connected: boolean;
   /** Set by an admin: no new servers or sessions are placed here; running ones continue. */
   draining: boolean;
+  /**
+   * Set with a drain that has a deadline: the servers of the host drain with it (a drain of
+   * origin HOST, docs/DOMAIN.md "Drain"), so their sessions get the countdown and end at the
+   * deadline. Null: the drain refuses new servers and sessions and ends nothing.
+   */
+  drainDeadline: { deadline: string; stopServers: boolean; by: string } | null;
   lastHeartbeatAt: string | null;
   agentVersion: string;
   /** What RDP clients connect to for servers on this host (a name or an address). */

@@ -1,4 +1,4 @@
-import { type AuditTarget, actorOf } from '../audit/audit-event.js';
+import { type AuditTarget, actorOf, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { canManage, canSee, isAdmin, isOperator, type Viewer } from '../auth/viewer.js';
 import { usablePorts } from '../hosts/host.js';
@@ -23,7 +23,7 @@ import type { InstanceProbe } from './instance-probe.js';
 import type { LiveSessions } from './live-sessions.js';
 import type { EnforcementCapability, ResourceEnforcement } from './resource-enforcement.js';
 import type { RdpServer, ServerStatus } from './server.js';
-import type { ServerEventKind } from './server-events.js';
+import type { ServerChangeKind } from './server-events.js';
 import { validateCreateServer, validateUpdateServer } from './server-input.js';
 import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
@@ -181,6 +181,7 @@ export class ServerService {
         updatedAt: now,
         lastStartedAt: null,
         lastStoppedAt: null,
+        drain: null,
         version: 1,
       };
       if (!(await this.insertOrFind(server))) {
@@ -310,7 +311,7 @@ export class ServerService {
 
   private async startUnaudited(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
-    if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
+    if (server.status === 'MAINTENANCE') return this.startInMaintenance(viewer, server);
     if (server.status === 'RUNNING' || server.status === 'STARTING') {
       throw new ConflictError(`server is already ${server.status.toLowerCase()}`);
     }
@@ -326,7 +327,7 @@ export class ServerService {
 
   private async stopUnaudited(viewer: Viewer, id: string, force: boolean): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
-    if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
+    if (server.status === 'MAINTENANCE') return this.stopInMaintenance(viewer, server, force);
     if (server.status === 'STOPPED') throw new ConflictError('server is already stopped');
     if (server.status === 'STOPPING') throw new ConflictError('server is already stopping');
     await this.endSessions(server, force);
@@ -339,7 +340,10 @@ export class ServerService {
 
   private async restartUnaudited(viewer: Viewer, id: string, force: boolean): Promise<RdpServer> {
     const server = await this.getManageable(viewer, id);
-    if (server.status === 'MAINTENANCE') throw new ConflictError('server is in maintenance; no start or stop');
+    if (server.status === 'MAINTENANCE') {
+      const stopped = await this.stopInMaintenance(viewer, server, force);
+      return this.startInMaintenance(viewer, stopped);
+    }
     if (server.status !== 'RUNNING' && server.status !== 'ERROR') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; only a running or failed server restarts`);
     }
@@ -357,6 +361,14 @@ export class ServerService {
     const server = await this.getManageable(viewer, id);
     if (server.status === 'STARTING' || server.status === 'STOPPING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; delete it once that has finished`);
+    }
+    if (!force && server.status === 'MAINTENANCE') {
+      throw new ConflictError('server is in maintenance; pass force: true to delete it anyway');
+    }
+    if (!force && server.drain) {
+      throw new ConflictError(
+        `server is draining (deadline ${server.drain.deadline}); pass force: true to delete it now and end its sessions`,
+      );
     }
     await this.endSessions(server, force);
     if (server.status !== 'STOPPED') await this.deps.runtime.stop(server);
@@ -584,6 +596,90 @@ export class ServerService {
     return this.deps.store.countByStatus();
   }
 
+  /**
+   * The deadline action of a drain with stopServer (docs/DOMAIN.md, "Drain"): stops the server as
+   * the system, whatever its status allows; null when there was nothing to stop. Its sessions were
+   * ended (DRAINED) before; any admitted since are ended as a forced stop would.
+   */
+  async stopForDrain(id: string): Promise<RdpServer | null> {
+    const server = await this.deps.store.findById(id);
+    if (!server) return null;
+    const system: Viewer = { userId: SYSTEM_ACTOR.userId ?? 'system', username: 'system', roles: ['admin'], permissions: [] };
+    const runs =
+      server.status === 'RUNNING' ||
+      server.status === 'ERROR' ||
+      (server.status === 'MAINTENANCE' &&
+        (server.statusBeforeMaintenance === 'RUNNING' || server.statusBeforeMaintenance === 'ERROR'));
+    if (!runs) return null;
+    return audited(
+      this.deps.audit,
+      { actor: SYSTEM_ACTOR, action: 'server.stop', target: serverTarget(id, server.name), details: { reason: 'drain' } },
+      () =>
+        server.status === 'MAINTENANCE' ? this.stopInMaintenance(system, server, true) : this.stopUnaudited(system, id, true),
+      (s) => ({ details: { status: s.status } }),
+    );
+  }
+
+  /**
+   * Maintenance hides the status a server had (statusBeforeMaintenance) without blocking an
+   * admin: an admin's start or stop acts on the instance and records the outcome there, and the
+   * server stays in maintenance. Others are refused, since an admin set it.
+   */
+  private mayOperateInMaintenance(viewer: Viewer): void {
+    if (!isAdmin(viewer)) {
+      throw new ConflictError('server is in maintenance; only an admin may start or stop it until maintenance ends');
+    }
+  }
+
+  private async startInMaintenance(viewer: Viewer, server: RdpServer): Promise<RdpServer> {
+    this.mayOperateInMaintenance(viewer);
+    if (server.statusBeforeMaintenance === 'RUNNING') throw new ConflictError('server is already running (in maintenance)');
+    await this.deps.runtime.checkAvailable();
+    await this.deps.admission?.check('server start', server.host);
+    try {
+      await this.deps.runtime.start(server);
+    } catch (err) {
+      if (!(err instanceof HostUnavailableError)) {
+        await this.write(server, 'STATUS_CHANGED', {
+          statusBeforeMaintenance: 'ERROR',
+          statusMessage: err instanceof Error ? err.message : String(err),
+        });
+      }
+      throw err instanceof DomainError ? err : new RuntimeFailureError(err instanceof Error ? err.message : String(err));
+    }
+    return this.write(server, 'STATUS_CHANGED', {
+      statusBeforeMaintenance: 'RUNNING',
+      statusMessage: null,
+      lastStartedAt: this.deps.clock.now().toISOString(),
+    });
+  }
+
+  private async stopInMaintenance(viewer: Viewer, server: RdpServer, force: boolean): Promise<RdpServer> {
+    this.mayOperateInMaintenance(viewer);
+    if (server.statusBeforeMaintenance !== 'RUNNING' && server.statusBeforeMaintenance !== 'ERROR') {
+      throw new ConflictError('server is already stopped (in maintenance)');
+    }
+    await this.endSessions(server, force);
+    try {
+      await this.deps.runtime.stop(server);
+    } catch (err) {
+      if (!(err instanceof HostUnavailableError)) {
+        await this.write(server, 'STATUS_CHANGED', {
+          statusBeforeMaintenance: 'ERROR',
+          statusMessage: err instanceof Error ? err.message : String(err),
+        });
+      }
+      throw err instanceof DomainError ? err : new RuntimeFailureError(err instanceof Error ? err.message : String(err));
+    }
+    const stopped = await this.write(server, 'STATUS_CHANGED', {
+      statusBeforeMaintenance: 'STOPPED',
+      statusMessage: null,
+      lastStoppedAt: this.deps.clock.now().toISOString(),
+    });
+    await this.sweepSessions(server.id, 'SERVER_STOPPED');
+    return stopped;
+  }
+
   private async getManageable(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.deps.store.findById(id);
     if (!server) throw new NotFoundError('server', id);
@@ -667,7 +763,7 @@ export class ServerService {
   }
 
   /** Compare-and-set write plus its event; a lost race is a CONFLICT the caller may retry. */
-  private async write(server: RdpServer, kind: ServerEventKind, patch: Partial<RdpServer>): Promise<RdpServer> {
+  private async write(server: RdpServer, kind: ServerChangeKind, patch: Partial<RdpServer>): Promise<RdpServer> {
     const next: RdpServer = {
       ...server,
       ...patch,
@@ -681,7 +777,7 @@ export class ServerService {
     return next;
   }
 
-  private publish(kind: ServerEventKind, server: RdpServer): void {
+  private publish(kind: ServerChangeKind, server: RdpServer): void {
     const at = this.deps.clock.now().toISOString();
     this.deps.events.publish('server:changed', server.id, { kind, server, at });
     this.deps.events.publish('fleet:changed', 'all', { subject: 'SERVER', change: kind, serverId: server.id, server, at });

@@ -8,6 +8,8 @@ export interface ServerFilter {
   hostId?: string | undefined;
   /** Only servers this user owns or created. */
   visibleTo?: string | undefined;
+  /** Only servers with a drain (true) or without one (false). */
+  draining?: boolean | undefined;
 }
 
 /** Persistence of RDP servers. Lists are ordered by (createdAt, id). */

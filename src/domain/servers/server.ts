@@ -48,8 +48,35 @@ export interface RdpServer {
   updatedAt: string;
   lastStartedAt: string | null;
   lastStoppedAt: string | null;
+  /** Set while the server drains (docs/DOMAIN.md, "Drain"): no new sessions; null otherwise. */
+  drain: ServerDrain | null;
   /** Incremented on every write; the basis of compare-and-set. */
   version: number;
+}
+
+/** Where a drain comes from: drainServer, or its host's drain with a deadline (setHostDrain). */
+export type DrainOrigin = 'SERVER' | 'HOST';
+
+/**
+ * A drain in progress, kept in the server document so every replica sees it and any one of them
+ * runs its steps (each step is a compare-and-set of this object, so it happens once).
+ */
+export interface ServerDrain {
+  /** New for every drain and every reschedule: a write for an old drain never touches a new one. */
+  id: string;
+  origin: DrainOrigin;
+  deadline: string;
+  /** Stop the server at the deadline, once its sessions have ended. */
+  stopServer: boolean;
+  startedAt: string;
+  /** User id of who started it (the host's drainer for HOST drains). */
+  startedBy: string;
+  /** The seconds left announced last (DRAIN_NOTICE): the next notice is for a lower step. */
+  noticeStep: number;
+  /** When a replica took the deadline action; another one retries it once this is stale. */
+  actionStartedAt: string | null;
+  /** When the deadline action finished: sessions ended (and the server stopped). It still drains. */
+  completedAt: string | null;
 }
 
 export const DEFAULT_CONFIGURATION: ServerConfiguration = {

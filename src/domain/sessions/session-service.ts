@@ -6,12 +6,13 @@ import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
 import type { ResourceEnforcement } from '../servers/resource-enforcement.js';
 import type { RdpServer } from '../servers/server.js';
+import { assertNotDraining, type DrainNotice } from '../servers/server-drain.js';
 import type { ServerStore } from '../servers/server-store.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
-import { decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
+import { type Cursor, decodeCursor, MAX_PAGE_SIZE, type Page, type PageRequest } from '../shared/page.js';
 import { SlotAllocator } from '../shared/slot-allocator.js';
 import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
 import { hashPassword, LINUX_USERNAME, newAccountName, newPassword } from './credentials.js';
@@ -26,7 +27,7 @@ import {
   type TerminationReason,
 } from './session.js';
 import type { AccountHost, SessionAccounts } from './session-accounts.js';
-import type { SessionEventKind } from './session-events.js';
+import type { SessionEvent, SessionEventKind } from './session-events.js';
 import type { SessionActivityReport, SessionHost, SessionHostState, SessionRef } from './session-host.js';
 import { validateCreateSession } from './session-input.js';
 import type { SessionFilter, SessionStore } from './session-store.js';
@@ -186,6 +187,7 @@ export class SessionService implements LiveSessions {
     if (server.status !== 'RUNNING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
     }
+    assertNotDraining(server);
     await this.deps.hosts?.checkAcceptsSessions(server.hostId);
     if (mode === 'HOST_ACCOUNT' && this.deps.accounts) {
       if (!(await this.deps.accounts.exists(viewer.username, { hostId: server.hostId }))) {
@@ -281,9 +283,15 @@ export class SessionService implements LiveSessions {
       this.deps.metrics?.created();
       // A stop may have begun while the account was made: a server that is not running now keeps
       // no session (its stop sweeps what it saw; this catches what it could not see yet).
-      if ((await this.deps.servers.findById(server.id).catch(() => null))?.status !== 'RUNNING') {
+      const current = await this.deps.servers.findById(server.id).catch(() => null);
+      if (current?.status !== 'RUNNING') {
         await this.end(session, 'SERVER_STOPPED');
         throw new ConflictError('the server stopped while the session was being admitted');
+      }
+      // Likewise a drain that began meanwhile: its notices may not have seen this session.
+      if (current.drain) {
+        await this.end(session, 'DRAINED');
+        assertNotDraining(current);
       }
       const connection = this.connectionInfo(server, session, password);
       return { session, connection };
@@ -480,7 +488,23 @@ export class SessionService implements LiveSessions {
     return this.deps.store.count({ serverId, statuses: LIVE_STATUSES });
   }
 
-  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR'): Promise<number> {
+  async notifyDrain(kind: 'DRAIN_NOTICE' | 'DRAIN_CANCELLED', notice: DrainNotice): Promise<number> {
+    let n = 0;
+    let after: Cursor | undefined;
+    const at = this.deps.clock.now().toISOString();
+    while (true) {
+      const page = await this.deps.store.list({ serverId: notice.serverId, status: 'ACTIVE' }, MAX_PAGE_SIZE, after);
+      for (const session of page.items) {
+        this.publish(kind, session, { at, drain: notice });
+        n++;
+      }
+      const last = page.items.at(-1);
+      if (!page.hasNextPage || !last) return n;
+      after = last;
+    }
+  }
+
+  async terminateAll(serverId: string, reason: 'SERVER_STOPPED' | 'SERVER_ERROR' | 'DRAINED'): Promise<number> {
     let n = 0;
     while (true) {
       const { items } = await this.deps.store.list({ serverId, statuses: LIVE_STATUSES }, MAX_PAGE_SIZE);
@@ -827,14 +851,19 @@ export class SessionService implements LiveSessions {
     return next;
   }
 
-  private publish(kind: SessionEventKind, session: RdpSession): void {
+  private publish(kind: SessionEventKind, session: RdpSession, extra?: { at: string; drain: DrainNotice }): void {
     // Events fan out to subscribers and across Redis: the credential hash never travels.
-    const event = { kind, session: { ...session, credentialHash: null }, at: this.deps.clock.now().toISOString() };
+    const event: SessionEvent = {
+      kind,
+      session: { ...session, credentialHash: null },
+      at: extra?.at ?? this.deps.clock.now().toISOString(),
+      ...(extra ? { drain: extra.drain } : {}),
+    };
     this.deps.events.publish('session:changed', session.id, event);
     this.deps.events.publish('session:changed', `server:${session.serverId}`, event);
     this.deps.events.publish('session:changed', `owner:${session.owner}`, event);
-    // A server's live counts move with admissions, ends and ACTIVE <-> DISCONNECTED.
-    if (kind !== 'UPDATED') {
+    // A server's live counts move with admissions, ends and ACTIVE <-> DISCONNECTED (not with drain notices).
+    if (kind !== 'UPDATED' && !extra) {
       this.deps.events.publish('fleet:changed', 'all', {
         subject: 'SERVER',
         change: 'SESSIONS_CHANGED',

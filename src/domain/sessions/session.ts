@@ -10,6 +10,7 @@ export const TERMINATION_REASONS = [
   'SESSION_TIMEOUT',
   'SERVER_STOPPED',
   'SERVER_ERROR',
+  'DRAINED',
 ] as const;
 export type TerminationReason = (typeof TERMINATION_REASONS)[number];
 

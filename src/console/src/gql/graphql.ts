@@ -50,6 +50,14 @@ export type ServerEventKind =
   | 'CREATED'
   /** It was deleted; the stream ends. */
   | 'DELETED'
+  /** Its drain's deadline came: the sessions left were ended (and, with stopServer, it stopped). */
+  | 'DRAINED'
+  /** Its drain was cancelled: it takes new sessions again. */
+  | 'DRAIN_CANCELLED'
+  /** A countdown step of its drain (DRAIN_NOTICE_SECONDS; `drain` has the seconds left). */
+  | 'DRAIN_NOTICE'
+  /** A drain started or was rescheduled (`drain` has the countdown). */
+  | 'DRAIN_STARTED'
   /** The state when the subscription started. */
   | 'SNAPSHOT'
   /** Its status changed. */
@@ -61,7 +69,7 @@ export type ServerEventKind =
 export type ServerStatus =
   /** The process died or a start failed; see statusMessage. */
   | 'ERROR'
-  /** Set by an admin; no start, stop or new sessions. */
+  /** Set by an admin; hides the status it had (it comes back when maintenance ends). No new sessions; only an admin may start, stop or restart it meanwhile, and deleting it needs force. */
   | 'MAINTENANCE'
   /** Accepting RDP connections. */
   | 'RUNNING'
@@ -166,6 +174,7 @@ export type ConsoleCreateSessionMutation = { createSession:
     | { __typename: 'CreateSessionSuccess', session: { id: string, status: SessionStatus }, connection: { host: string, port: number, username: string, password: string | null, expiresAt: string, rdpFile: string } }
     | { __typename: 'LimitExceededError', code: string, message: string }
     | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'ServerDrainingError', code: string, message: string }
    };
 
 export type ConsoleTerminateSessionMutationVariables = Exact<{
