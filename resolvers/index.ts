@@ -5,6 +5,7 @@ import './audit/index.js';
 import './server/index.js';
 import './host/index.js';
 import './session/index.js';
+import './pool/index.js';
 import './resources/index.js';
 import './xrdp/xrdp-config.js';
 import './xrdp/xrdp-logs.js';

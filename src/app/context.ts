@@ -41,6 +41,8 @@ function servicesOf(container: Container): GraphQLContext['services'] {
       servers: container.servers,
       sessions: container.sessions,
       hosts: container.hosts,
+      pools: container.pools,
+      broker: container.broker,
       xrdpConfig: container.xrdpConfig,
       xrdpHost: container.xrdpHost,
       xrdpLogs: container.xrdpLogs,

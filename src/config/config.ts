@@ -81,6 +81,11 @@ const envSchema = z.object({
   JWT_SECRET: z.string().optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  // A claim name: letters, digits, and the `_ - . : /` of namespaced claims (https://example.com/groups).
+  GROUPS_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_\-.:/]{1,200}$/, { message: 'must be a claim name (letters, digits, _ - . : /)' })
+    .default('groups'),
   AUTH_SERVICE_URL: url(['http:', 'https:']).optional(),
   MAX_CONCURRENT_SERVERS: int(1, 100000).default(50),
   MAX_CONCURRENT_SESSIONS: int(1, 100000).default(100),
@@ -223,6 +228,8 @@ export interface AuthConfig {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** The token claim that lists the caller's groups (assignments to a group reach its members). @default 'groups' */
+  groupsClaim: string;
 }
 
 export interface Config {
@@ -383,6 +390,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       ...(e.AUTH_SERVICE_URL ? { jwksUrl: e.AUTH_SERVICE_URL } : {}),
       ...(e.JWT_ISSUER ? { issuer: e.JWT_ISSUER } : {}),
       ...(e.JWT_AUDIENCE ? { audience: e.JWT_AUDIENCE } : {}),
+      groupsClaim: e.GROUPS_CLAIM,
     },
     limits: {
       maxServers: e.MAX_CONCURRENT_SERVERS,

@@ -179,7 +179,7 @@ describe('loadConfig', () => {
       { NODE_ENV: 'production', AUTH_SERVICE_URL: 'https://auth.example.test/jwks' },
       { devSecret: () => SECRET_32 },
     );
-    expect(config.auth).toEqual({ secretGenerated: false, jwksUrl: 'https://auth.example.test/jwks' });
+    expect(config.auth).toEqual({ secretGenerated: false, jwksUrl: 'https://auth.example.test/jwks', groupsClaim: 'groups' });
   });
 
   it('uses the devSecret outside production when JWT_SECRET is unset, marking it generated', () => {

@@ -8,6 +8,8 @@ export interface Viewer {
   email?: string | undefined;
   roles: Role[];
   permissions: string[];
+  /** Groups from the token's GROUPS_CLAIM (assignments to a group reach its members); none when absent. */
+  groups?: string[] | undefined;
   /** Address the request came from, set per request by the API (for the audit log); not a claim. */
   ip?: string | null | undefined;
 }
