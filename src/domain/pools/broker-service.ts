@@ -109,20 +109,36 @@ export class BrokerService {
 
     const refused: string[] = [];
     const candidates: RdpServer[] = [];
+    // Servers share hosts: each host is asked once per connect.
+    const hostChecks = new Map<string, Promise<unknown>>();
+    const hostRefusal = (server: RdpServer) => {
+      const key = `${server.hostId}\n${server.host}`;
+      let check = hostChecks.get(key);
+      if (!check) {
+        check = (async () => {
+          await this.deps.hosts?.checkAcceptsSessions(server.hostId);
+          await this.deps.admission?.check('session', server.host);
+        })().then(
+          () => null,
+          (err: unknown) => err,
+        );
+        hostChecks.set(key, check);
+      }
+      return check;
+    };
     for (const server of servers) {
       if (server.status !== 'RUNNING') {
         refused.push(`${server.name}: ${server.status.toLowerCase()}`);
         continue;
       }
-      try {
-        await this.deps.hosts?.checkAcceptsSessions(server.hostId);
-        await this.deps.admission?.check('session', server.host);
+      const err = await hostRefusal(server);
+      if (err === null) {
         candidates.push(server);
-      } catch (err) {
-        // A single server named by the caller answers as createSession does.
-        if (target.serverId !== undefined) throw err;
-        refused.push(`${server.name}: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
       }
+      // A single server named by the caller answers as createSession does.
+      if (target.serverId !== undefined) throw err;
+      refused.push(`${server.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (candidates.length === 0) {
       if (target.serverId !== undefined) {

@@ -437,9 +437,14 @@ export class SessionService implements LiveSessions {
       const prefix = SLOT.server(server.id);
       return new Set((await this.deps.claims.list(prefix)).map((c) => Number(c.key.slice(prefix.length))));
     };
-    const taken = new Map<string, Set<number>>(
-      await Promise.all(candidates.map(async (s) => [s.id, await readTaken(s)] as [string, Set<number>])),
-    );
+    // One read of every server's slots (bounded by the global cap), not one per candidate.
+    const taken = new Map<string, Set<number>>(candidates.map((s) => [s.id, new Set<number>()]));
+    const all = await this.deps.claims.list('slot:sessions:server:');
+    for (const server of candidates) {
+      const prefix = SLOT.server(server.id);
+      const mine = taken.get(server.id) as Set<number>;
+      for (const c of all) if (c.key.startsWith(prefix)) mine.add(Number(c.key.slice(prefix.length)));
+    }
     const countOf = (s: RdpServer) => taken.get(s.id)?.size ?? 0;
     // Bounded: each turn either wins, or learns of at least one more taken slot.
     for (let turn = 0; turn < 10_000; turn++) {
