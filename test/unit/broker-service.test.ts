@@ -69,6 +69,7 @@ function setup(offline: string[] = []) {
     sessions,
     grants,
     pools: { exists: async (id) => (await poolStore.findById(id)) !== null },
+    forgetAssignments: (serverId) => assignments.deleteByTarget('SERVER', serverId),
   });
   const pools = new PoolService({
     store: poolStore,
@@ -102,7 +103,7 @@ function setup(offline: string[] = []) {
       await sessions.create({ ...olga, userId: `${tag}-${i}`, username: `${tag}${i}` }, { serverId });
     }
   }
-  return { broker, pools, servers, sessions, sessionStore, claims, pool, load };
+  return { broker, pools, servers, sessions, sessionStore, claims, assignments, pool, load };
 }
 
 describe('BrokerService.connect placement', () => {
@@ -161,6 +162,15 @@ describe('BrokerService.connect placement', () => {
     );
     expect(await h.claims.count('slot:sessions:global:')).toBe(2);
     expect(await h.claims.count('slot:sessions:user:')).toBe(2);
+  });
+
+  it('deleting a server removes its assignments', async () => {
+    const h = setup();
+    const s = await h.servers.create(olga, { name: 'solo' });
+    await h.pools.assign(olga, { principalType: 'USER', principal: 'u1', targetType: 'SERVER', targetId: s.id });
+    expect(await h.assignments.findByTarget('SERVER', s.id)).toHaveLength(1);
+    await h.servers.delete(olga, s.id);
+    expect(await h.assignments.findByTarget('SERVER', s.id)).toEqual([]);
   });
 
   it('a host that refuses sessions is skipped with its reason', async () => {

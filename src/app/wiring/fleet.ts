@@ -161,6 +161,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     audit,
     grants,
     pools: { exists: async (id) => (await stores.pools.findById(id)) !== null },
+    forgetAssignments: (serverId) => stores.assignments.deleteByTarget('SERVER', serverId),
     store: stores.servers,
     claims: stores.claims,
     runtime: host.runtime,

@@ -68,6 +68,8 @@ export interface ServerServiceDeps {
   grants?: GrantSource;
   /** Whether a pool exists (pools area), for setPool. */
   pools?: { exists(id: string): Promise<boolean> };
+  /** Removes the assignments of a deleted server (pools area). */
+  forgetAssignments?: (serverId: string) => Promise<unknown>;
 }
 
 const NO_ENFORCEMENT: EnforcementCapability = {
@@ -386,6 +388,8 @@ export class ServerService {
     await this.sweepSessions(id, 'SERVER_STOPPED');
     await this.releaseClaims(id, { hostId: server.hostId, address: server.host, port: server.port }, null);
     await this.deps.runtime.remove(server).catch(() => undefined);
+    // Ids are never reused, so one left behind by a failure grants nothing; it is only clutter.
+    await this.deps.forgetAssignments?.(id).catch(() => undefined);
     this.publish('DELETED', server);
     this.deps.metrics?.deleted();
     return server;
