@@ -7,7 +7,6 @@ import {
 } from '../../src/domain/pools/pool.js';
 import type { EffectiveAccess } from '../../src/domain/pools/pool-service.js';
 import { builder } from '../builder.js';
-import { CredentialModeEnum } from '../session/session-type.js';
 
 export const PlacementPolicyEnum = builder.enumType('PlacementPolicy', {
   description: 'How the broker picks a server of a pool for a new session.',
@@ -81,5 +80,3 @@ export const EffectiveAccessRef = builder.objectRef<EffectiveAccess>('EffectiveA
     }),
   }),
 });
-
-export { CredentialModeEnum };
