@@ -3,6 +3,8 @@ import type { AuditService } from '../src/domain/audit/audit-service.js';
 import type { Viewer } from '../src/domain/auth/viewer.js';
 import type { Host } from '../src/domain/hosts/host.js';
 import type { HostService } from '../src/domain/hosts/host-service.js';
+import type { BrokerService } from '../src/domain/pools/broker-service.js';
+import type { PoolService } from '../src/domain/pools/pool-service.js';
 import type { AlertService } from '../src/domain/resources/alert-service.js';
 import type { ResourceLimitsService } from '../src/domain/resources/resource-limits-service.js';
 import type { ResourceSample } from '../src/domain/resources/resource-sample.js';
@@ -30,6 +32,8 @@ export interface Services {
   drains: DrainService;
   sessions: SessionService;
   hosts: HostService;
+  pools: PoolService;
+  broker: BrokerService;
   xrdpConfig: XrdpConfigService;
   xrdpHost: XrdpHostService;
   xrdpLogs: XrdpLogService;

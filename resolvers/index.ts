@@ -6,6 +6,7 @@ import './server/index.js';
 import './host/index.js';
 import './fleet/index.js';
 import './session/index.js';
+import './pool/index.js';
 import './resources/index.js';
 import './xrdp/xrdp-config.js';
 import './xrdp/xrdp-logs.js';

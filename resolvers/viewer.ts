@@ -9,7 +9,7 @@ export function viewerOf(ctx: GraphQLContext): Viewer {
   return ctx.viewer;
 }
 
-const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
+export const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
   description: 'The authenticated caller, as the token describes them.',
   fields: (t) => ({
     userId: t.exposeString('userId', { description: 'User id (the token subject).' }),

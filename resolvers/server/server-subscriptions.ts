@@ -15,6 +15,7 @@ async function* snapshotThenChanges(
   snapshot: RdpServer,
   changes: AsyncIterator<Watched<'server:changed'>>,
   reread: () => Promise<RdpServer | null>,
+  visible: (server: RdpServer) => Promise<boolean>,
 ): AsyncGenerator<ServerEventShape> {
   try {
     let last = snapshot;
@@ -34,7 +35,8 @@ async function* snapshotThenChanges(
       }
       const event = next.value.event;
       if (event.kind !== 'DELETED' && event.server.version <= last.version) continue;
-      if (!canSee(viewer, event.server)) return;
+      // The fast rule first; a user's assignments (pools area) are read only when it says no.
+      if (!canSee(viewer, event.server) && !(await visible(event.server))) return;
       last = event.server;
       yield event;
       if (event.kind === 'DELETED') return;
@@ -59,7 +61,8 @@ builder.subscriptionField('serverEvents', (t) =>
       try {
         const snapshot = await ctx.services.servers.get(viewer, id);
         const reread = async () => (await ctx.services.servers.getMany(viewer, [id]))[0] ?? null;
-        return snapshotThenChanges(viewer, snapshot, changes, reread);
+        const visible = (server: RdpServer) => ctx.services.servers.canSee(viewer, server);
+        return snapshotThenChanges(viewer, snapshot, changes, reread, visible);
       } catch (err) {
         await changes.return?.();
         throw err;

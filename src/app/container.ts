@@ -11,6 +11,8 @@ import type { Config } from '../config/config.js';
 import type { AuditService } from '../domain/audit/audit-service.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
 import type { HostService } from '../domain/hosts/host-service.js';
+import type { BrokerService } from '../domain/pools/broker-service.js';
+import type { PoolService } from '../domain/pools/pool-service.js';
 import type { HostProbe } from '../domain/resources/host-probe.js';
 import type { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';
 import type { DrainService } from '../domain/servers/drain-service.js';
@@ -67,6 +69,10 @@ export interface Container {
   sessions: SessionService;
   /** RDP hosts: registration, heartbeats, drain, placement. */
   hosts: HostService;
+  /** Pools and assignments. */
+  pools: PoolService;
+  /** connect: a user's way to a pool or a server. */
+  broker: BrokerService;
   rateLimiter: RateLimiter;
   xrdpConfig: XrdpConfigService;
   /** The host's one xrdp-sesman. */
@@ -209,6 +215,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       discovery: config.auth.oidc ? createOidcDiscovery(config.auth.oidc.issuer) : undefined,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
+      groupsClaim: config.auth.groupsClaim,
     });
 
   return {

@@ -42,6 +42,8 @@ function servicesOf(container: Container): GraphQLContext['services'] {
       drains: container.drains,
       sessions: container.sessions,
       hosts: container.hosts,
+      pools: container.pools,
+      broker: container.broker,
       xrdpConfig: container.xrdpConfig,
       xrdpHost: container.xrdpHost,
       xrdpLogs: container.xrdpLogs,

@@ -15,6 +15,8 @@ import type { RateGroup, RateLimiter, RateRule } from '../domain/shared/rate-lim
 export function rateGroupOf(field: string): RateGroup | null {
   if (field.startsWith('__') || field === 'viewer') return null;
   if (/session/i.test(field) && !/xrdpSession/i.test(field)) return 'sessions';
+  // The broker admits sessions: the same budget as createSession.
+  if (field === 'connect') return 'sessions';
   if (/xrdp/i.test(field)) return 'xrdp';
   if (/resource|alert|usage|limit/i.test(field)) return 'resources';
   if (/server/i.test(field)) return 'servers';

@@ -88,6 +88,11 @@ const envSchema = z.object({
   JWT_SECRET: z.string().optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  // A claim name: letters, digits, and the `_ - . : /` of namespaced claims (https://example.com/groups).
+  GROUPS_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_\-.:/]{1,200}$/, { message: 'must be a claim name (letters, digits, _ - . : /)' })
+    .default('groups'),
   AUTH_SERVICE_URL: url(['http:', 'https:']).optional(),
   OIDC_ISSUER: url(['https:', 'http:']).optional(),
   OIDC_CLIENT_ID: z.string().min(1).max(255).optional(),
@@ -246,6 +251,8 @@ export interface AuthConfig {
    * takes its JWT access tokens, with the keys its discovery document names.
    */
   oidc?: { issuer: string; clientId: string; scopes: string };
+  /** The token claim that lists the caller's groups (assignments to a group reach its members). @default 'groups' */
+  groupsClaim: string;
 }
 
 export interface Config {
@@ -437,6 +444,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
       ...(e.OIDC_ISSUER && e.OIDC_CLIENT_ID
         ? { oidc: { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, scopes: e.OIDC_SCOPES } }
         : {}),
+      groupsClaim: e.GROUPS_CLAIM,
     },
     limits: {
       maxServers: e.MAX_CONCURRENT_SERVERS,

@@ -1,17 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { MongoClaimStore } from '../../src/adapters/mongo/mongo-claim-store.js';
 import { MongoHostStore } from '../../src/adapters/mongo/mongo-host-store.js';
+import { MongoAssignmentStore, MongoPoolStore } from '../../src/adapters/mongo/mongo-pool-store.js';
 import { MongoServerStore } from '../../src/adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../../src/adapters/mongo/mongo-session-store.js';
 import { useFreshDatabases } from '../support/fresh-databases.js';
 import { need } from '../support/real-services.js';
 import { claimStoreContract } from './claim-store.contract.js';
 import { hostStoreContract } from './host-store.contract.js';
+import { poolStoresContract } from './pool-store.contract.js';
 import { aServer, serverStoreContract } from './server-store.contract.js';
 import { sessionStoreContract } from './session-store.contract.js';
 
 describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a real MongoDB-wire database', () => {
   const { freshDb } = useFreshDatabases('contract', 60);
+
+  poolStoresContract('MongoPoolStore + MongoAssignmentStore', async () => {
+    const { db, cleanup } = freshDb();
+    const pools = new MongoPoolStore(db);
+    const assignments = new MongoAssignmentStore(db);
+    await pools.ensureIndexes();
+    await assignments.ensureIndexes();
+    // Twice, as every restart does (FerretDB and existing indexes: mongo-database.ts, ensureIndexes).
+    await pools.ensureIndexes();
+    await assignments.ensureIndexes();
+    return { pools, assignments, cleanup };
+  });
 
   serverStoreContract('MongoServerStore', async () => {
     const { db, cleanup } = freshDb();
@@ -26,7 +40,7 @@ describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a rea
       await new MongoServerStore(db).ensureIndexes();
       await new MongoServerStore(db).ensureIndexes();
       const names = (await db.collection('servers').indexes()).map((i) => i.name).sort();
-      expect(names).toEqual(['_id_', 'by_creator', 'by_host', 'by_owner', 'by_status', 'created_order']);
+      expect(names).toEqual(['_id_', 'by_creator', 'by_host', 'by_owner', 'by_pool', 'by_status', 'created_order']);
       const store = new MongoServerStore(db);
       expect(await store.count({})).toBe(0);
     } finally {
@@ -78,7 +92,7 @@ describe.skipIf(!need('mongo store contract', ['mongo']))('Mongo stores on a rea
       await new MongoSessionStore(db).ensureIndexes();
       await new MongoSessionStore(db).ensureIndexes();
       const names = (await db.collection('sessions').indexes()).map((i) => i.name).sort();
-      expect(names).toEqual(['_id_', 'by_account', 'by_deadline', 'by_owner', 'by_server', 'created_order']);
+      expect(names).toEqual(['_id_', 'by_account', 'by_deadline', 'by_owner', 'by_pool', 'by_server', 'created_order']);
     } finally {
       await cleanup();
     }

@@ -37,6 +37,7 @@ export function aServer(overrides: Partial<RdpServer> & { id: string }): RdpServ
     hostId: 'host-a',
     host: 'rdp.example.test',
     port: 33890,
+    poolId: null,
     configuration: {
       desktop: 'kde',
       resolution: '2560x1440',
@@ -359,9 +360,19 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
           aServer({ id: 'srv-2', owner: 'bob', createdBy: 'alice', status: 'RUNNING', createdAt: T1, hostId: 'host-b' }),
         );
         await store.insert(aServer({ id: 'srv-3', owner: 'alice', createdBy: 'olga', status: 'RUNNING', createdAt: T2 }));
-        await store.insert(aServer({ id: 'srv-4', owner: 'bob', createdBy: 'bob', status: 'STOPPED', createdAt: T2 }));
         await store.insert(
-          aServer({ id: 'srv-5', owner: 'carol', createdBy: 'carol', status: 'ERROR', createdAt: T3, drain: DRAIN }),
+          aServer({ id: 'srv-4', owner: 'bob', createdBy: 'bob', status: 'STOPPED', createdAt: T2, poolId: 'pool-1' }),
+        );
+        await store.insert(
+          aServer({
+            id: 'srv-5',
+            owner: 'carol',
+            createdBy: 'carol',
+            status: 'ERROR',
+            createdAt: T3,
+            poolId: 'pool-2',
+            drain: DRAIN,
+          }),
         );
       });
 
@@ -384,6 +395,24 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
         ['draining', { draining: true }, ['srv-5']],
         ['not draining', { draining: false }, ['srv-1', 'srv-2', 'srv-3', 'srv-4']],
         ['draining on host-b (none)', { draining: true, hostId: 'host-b' }, []],
+        ['poolId pool-1', { poolId: 'pool-1' }, ['srv-4']],
+        ['poolId of no server', { poolId: 'pool-z' }, []],
+        [
+          'visibleTo alice via a server grant and a pool grant',
+          { visibleTo: 'alice', visibleVia: { serverIds: ['srv-4'], poolIds: ['pool-2'] } },
+          ['srv-1', 'srv-2', 'srv-3', 'srv-4', 'srv-5'],
+        ],
+        [
+          'visibleTo mallory via a pool grant only',
+          { visibleTo: 'mallory', visibleVia: { serverIds: [], poolIds: ['pool-1'] } },
+          ['srv-4'],
+        ],
+        ['visibleTo mallory with empty grants', { visibleTo: 'mallory', visibleVia: { serverIds: [], poolIds: [] } }, []],
+        [
+          'poolId pool-2 and visibleTo mallory via server grant of another pool',
+          { poolId: 'pool-2', visibleTo: 'mallory', visibleVia: { serverIds: ['srv-4'], poolIds: [] } },
+          [],
+        ],
       ];
 
       for (const [label, filter, want] of cases) {

@@ -17,6 +17,8 @@ describe('rate groups', () => {
     const ungrouped = roots.filter((f) => rateGroupOf(f) === null);
     expect(ungrouped).toEqual(['viewer']);
     expect(rateGroupOf('createSession')).toBe('sessions');
+    expect(rateGroupOf('connect')).toBe('sessions');
+    expect(rateGroupOf('createPool')).toBe('servers');
     expect(rateGroupOf('startServer')).toBe('servers');
     expect(rateGroupOf('updateXrdpConfig')).toBe('xrdp');
   });

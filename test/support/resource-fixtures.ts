@@ -68,6 +68,7 @@ export function makeServer(over: Partial<RdpServer> & { id: string }): RdpServer
     status: 'RUNNING',
     statusMessage: null,
     statusBeforeMaintenance: null,
+    poolId: null,
     hostId: 'local',
     host: 'localhost',
     port: 33890,

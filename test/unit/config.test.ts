@@ -180,7 +180,7 @@ describe('loadConfig', () => {
       { NODE_ENV: 'production', AUTH_SERVICE_URL: 'https://auth.example.test/jwks' },
       { devSecret: () => SECRET_32 },
     );
-    expect(config.auth).toEqual({ secretGenerated: false, jwksUrl: 'https://auth.example.test/jwks' });
+    expect(config.auth).toEqual({ secretGenerated: false, jwksUrl: 'https://auth.example.test/jwks', groupsClaim: 'groups' });
   });
 
   it('accepts production with only an OpenID provider: its issuer is the one tokens are checked against', () => {

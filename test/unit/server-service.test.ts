@@ -147,6 +147,7 @@ describe('ServerService.create', () => {
       hostId: HOST,
       host: HOST,
       port: 33890,
+      poolId: null,
       configuration: DEFAULT_CONFIGURATION,
       resources: DEFAULT_RESOURCES,
       createdAt: '2025-01-01T00:00:00.000Z',

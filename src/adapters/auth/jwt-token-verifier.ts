@@ -20,6 +20,8 @@ export interface JwtVerifierOptions {
   audience?: string | undefined;
   /** Seconds of clock skew accepted on exp/nbf. @default 30 */
   clockToleranceSeconds?: number;
+  /** The claim listing the caller's groups: an array of strings, or one string. @default 'groups' */
+  groupsClaim?: string | undefined;
   /** Verified tokens remembered (each until its exp, at most CACHE_TTL_MS); 0 turns it off. @default 10000 */
   cacheSize?: number;
 }
@@ -37,7 +39,19 @@ type VerifiedViewer = Viewer & { expiresAt: Date };
 const HMAC_ALGS = ['HS256'];
 const JWKS_ALGS = ['RS256', 'ES256'];
 
-function toViewer(payload: JWTPayload): Viewer {
+/** At most this many groups are taken from a token, each at most 255 characters. */
+const MAX_GROUPS = 200;
+
+function groupsOf(payload: JWTPayload, claim: string): string[] {
+  const raw = payload[claim];
+  const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : [];
+  return [...new Set(list.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 255))].slice(
+    0,
+    MAX_GROUPS,
+  );
+}
+
+function toViewer(payload: JWTPayload, groupsClaim: string): Viewer {
   const userId = typeof payload.sub === 'string' && payload.sub ? payload.sub : payload.user_id;
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
     throw new UnauthenticatedError('token has no subject (sub or user_id)');
@@ -53,6 +67,7 @@ function toViewer(payload: JWTPayload): Viewer {
     email: typeof payload.email === 'string' ? payload.email : undefined,
     roles: roles.length > 0 ? roles : ['user'],
     permissions,
+    groups: groupsOf(payload, groupsClaim),
   };
 }
 
@@ -97,7 +112,7 @@ export function createJwtTokenVerifier(options: JwtVerifierOptions): TokenVerifi
       } else {
         throw new UnauthenticatedError(`token algorithm ${alg ?? 'none'} is not accepted`);
       }
-      return { ...toViewer(payload), expiresAt: new Date((payload.exp as number) * 1000) };
+      return { ...toViewer(payload, options.groupsClaim ?? 'groups'), expiresAt: new Date((payload.exp as number) * 1000) };
     } catch (err) {
       if (err instanceof UnauthenticatedError) throw err;
       const code = typeof err === 'object' && err && 'code' in err ? String(err.code) : '';

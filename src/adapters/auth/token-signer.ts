@@ -7,6 +7,8 @@ export interface TokenClaims {
   email?: string;
   roles: Role[];
   permissions?: string[];
+  /** Other claims (e.g. groups), set as given. */
+  extra?: Record<string, unknown>;
 }
 
 /** Signs an HS256 token; used by `npm run token` and by tests. */
@@ -16,6 +18,7 @@ export async function signToken(
   options: { expiresInSeconds?: number; issuer?: string; audience?: string } = {},
 ): Promise<string> {
   let jwt = new SignJWT({
+    ...claims.extra,
     username: claims.username ?? claims.sub,
     roles: claims.roles,
     permissions: claims.permissions ?? [],

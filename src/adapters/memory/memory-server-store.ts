@@ -6,7 +6,11 @@ function matches(s: RdpServer, f: ServerFilter): boolean {
   if (f.status !== undefined && s.status !== f.status) return false;
   if (f.ownerId !== undefined && s.owner !== f.ownerId) return false;
   if (f.hostId !== undefined && s.hostId !== f.hostId) return false;
-  if (f.visibleTo !== undefined && s.owner !== f.visibleTo && s.createdBy !== f.visibleTo) return false;
+  if (f.poolId !== undefined && s.poolId !== f.poolId) return false;
+  if (f.visibleTo !== undefined && s.owner !== f.visibleTo && s.createdBy !== f.visibleTo) {
+    const via = f.visibleVia;
+    if (!via || !(via.serverIds.includes(s.id) || (s.poolId !== null && via.poolIds.includes(s.poolId)))) return false;
+  }
   if (f.draining !== undefined && (s.drain !== null) !== f.draining) return false;
   return true;
 }
@@ -29,6 +33,7 @@ function copyServer(s: RdpServer): RdpServer {
     hostId: s.hostId,
     host: s.host,
     port: s.port,
+    poolId: s.poolId,
     configuration: { ...s.configuration },
     resources: { ...s.resources },
     createdAt: s.createdAt,

@@ -4,6 +4,7 @@ import { type Cursor, compareByCursor } from '../../domain/shared/page.js';
 
 function matches(s: RdpSession, f: SessionFilter): boolean {
   if (f.serverId !== undefined && s.serverId !== f.serverId) return false;
+  if (f.poolId !== undefined && s.poolId !== f.poolId) return false;
   if (f.userId !== undefined && s.owner !== f.userId) return false;
   if (f.status !== undefined && s.status !== f.status) return false;
   if (f.statuses !== undefined && !f.statuses.includes(s.status)) return false;
@@ -22,6 +23,7 @@ function copySession(s: RdpSession): RdpSession {
     id: s.id,
     serverId: s.serverId,
     ...(s.hostId !== undefined ? { hostId: s.hostId } : {}),
+    ...(s.poolId !== undefined ? { poolId: s.poolId } : {}),
     owner: s.owner,
     createdBy: s.createdBy,
     status: s.status,

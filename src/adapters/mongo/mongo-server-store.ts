@@ -17,12 +17,14 @@ type DrainDoc = Omit<ServerDrain, 'deadline' | 'startedAt' | 'actionStartedAt' |
   completedAt: Date | null;
 };
 
-type ServerDoc = Omit<RdpServer, 'id' | 'hostId' | 'drain' | (typeof DATE_FIELDS)[number]> & {
+type ServerDoc = Omit<RdpServer, 'id' | 'hostId' | 'poolId' | 'drain' | (typeof DATE_FIELDS)[number]> & {
   _id: string;
   /** Absent on records written before drains existed. */
   drain?: DrainDoc | null;
   /** Absent on records written before hosts existed. */
   hostId?: string;
+  /** Absent on records written before pools existed. */
+  poolId?: string | null;
   createdAt: Date;
   updatedAt: Date;
   lastStartedAt: Date | null;
@@ -84,6 +86,7 @@ function fromDoc(d: ServerDoc, legacyHostId: string): RdpServer {
     hostId: d.hostId ?? legacyHostId,
     host: d.host,
     port: d.port,
+    poolId: d.poolId ?? null,
     configuration: d.configuration,
     resources: d.resources,
     createdAt: d.createdAt.toISOString(),
@@ -102,7 +105,13 @@ function toFilter(f: ServerFilter, legacyHostId: string): Filter<ServerDoc> {
   if (f.hostId !== undefined) {
     and.push(f.hostId === legacyHostId ? { $or: [{ hostId: f.hostId }, { hostId: { $exists: false } }] } : { hostId: f.hostId });
   }
-  if (f.visibleTo !== undefined) and.push({ $or: [{ owner: f.visibleTo }, { createdBy: f.visibleTo }] });
+  if (f.poolId !== undefined) and.push({ poolId: f.poolId });
+  if (f.visibleTo !== undefined) {
+    const or: Filter<ServerDoc>[] = [{ owner: f.visibleTo }, { createdBy: f.visibleTo }];
+    if (f.visibleVia?.serverIds.length) or.push({ _id: { $in: [...f.visibleVia.serverIds] } });
+    if (f.visibleVia?.poolIds.length) or.push({ poolId: { $in: [...f.visibleVia.poolIds] } });
+    and.push({ $or: or });
+  }
   // Records from before drains have no drain field: they do not drain.
   if (f.draining !== undefined) and.push({ 'drain.id': { $exists: f.draining } } as Filter<ServerDoc>);
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<ServerDoc>) : { $and: and };
@@ -132,6 +141,7 @@ export class MongoServerStore implements ServerStore {
       { key: { createdBy: 1, createdAt: 1 }, name: 'by_creator' },
       { key: { status: 1 }, name: 'by_status' },
       { key: { hostId: 1, createdAt: 1 }, name: 'by_host' },
+      { key: { poolId: 1, createdAt: 1 }, name: 'by_pool' },
     ]);
     await this.writes.ensureIndexes();
   }

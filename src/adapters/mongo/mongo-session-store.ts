@@ -45,6 +45,7 @@ const LIVE: SessionStatus[] = ['ACTIVE', 'DISCONNECTED'];
 function toFilter(f: SessionFilter): Filter<SessionDoc> {
   const and: Filter<SessionDoc>[] = [];
   if (f.serverId !== undefined) and.push({ serverId: f.serverId });
+  if (f.poolId !== undefined) and.push({ poolId: f.poolId });
   if (f.userId !== undefined) and.push({ owner: f.userId });
   if (f.status !== undefined) and.push({ status: f.status });
   if (f.statuses !== undefined) and.push({ status: { $in: [...f.statuses] } });
@@ -66,6 +67,7 @@ export class MongoSessionStore implements SessionStore {
     await ensureIndexes(this.col, [
       { key: { createdAt: 1, _id: 1 }, name: 'created_order' },
       { key: { serverId: 1, status: 1 }, name: 'by_server' },
+      { key: { poolId: 1, status: 1 }, name: 'by_pool' },
       { key: { owner: 1, status: 1 }, name: 'by_owner' },
       { key: { status: 1, sessionDeadline: 1 }, name: 'by_deadline' },
       { key: { serverId: 1, username: 1 }, name: 'by_account' },

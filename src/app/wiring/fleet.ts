@@ -8,6 +8,9 @@ import type { Config } from '../../config/config.js';
 import { actorOf } from '../../domain/audit/audit-event.js';
 import { AuditService } from '../../domain/audit/audit-service.js';
 import type { HostService } from '../../domain/hosts/host-service.js';
+import { AssignmentGrants } from '../../domain/pools/assignment-grants.js';
+import { BrokerService } from '../../domain/pools/broker-service.js';
+import { PoolService } from '../../domain/pools/pool-service.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import { defaultResourceLimits } from '../../domain/resources/resource-limits.js';
 import { ResourceLimitsService } from '../../domain/resources/resource-limits-service.js';
@@ -99,6 +102,10 @@ export interface Fleet {
   /** RDP hosts: registration, heartbeats, drain; their placement of new servers. */
   hosts: HostService;
   resources: Resources;
+  /** Pools and assignments. */
+  pools: PoolService;
+  /** connect: a user's way to a pool or a server. */
+  broker: BrokerService;
   xrdpHost: XrdpHostService;
   xrdpLogs: XrdpLogService;
 }
@@ -124,7 +131,10 @@ export function createFleet(deps: FleetDeps): Fleet {
   });
   const admission = createHostAdmission(config, stores.resources.samples, limits, clock);
   const hosts = createHosts({ config, store: stores.hosts, claims: stores.claims, events, clock, audit });
+  const grants = new AssignmentGrants(stores.assignments);
   const sessions = new SessionService({
+    pools: stores.pools,
+    grants,
     audit,
     store: stores.sessions,
     claims: stores.claims,
@@ -152,6 +162,9 @@ export function createFleet(deps: FleetDeps): Fleet {
   });
   const servers = new ServerService({
     audit,
+    grants,
+    pools: { exists: async (id) => (await stores.pools.findById(id)) !== null },
+    forgetAssignments: (serverId) => stores.assignments.deleteByTarget('SERVER', serverId),
     store: stores.servers,
     claims: stores.claims,
     runtime: host.runtime,
@@ -195,6 +208,27 @@ export function createFleet(deps: FleetDeps): Fleet {
     ...(deps.redis ? { redis: deps.redis } : {}),
     ...(deps.probe ? { probe: deps.probe } : {}),
   });
+  const pools = new PoolService({
+    store: stores.pools,
+    assignments: stores.assignments,
+    servers: stores.servers,
+    clearPool: (id) => servers.clearPool(id),
+    countServers: (poolId) => stores.servers.count({ poolId }),
+    countLiveSessions: (poolId) => stores.sessions.count({ poolId, statuses: ['ACTIVE', 'DISCONNECTED'] }),
+    clock,
+    newId: randomUUID,
+    audit,
+  });
+  const broker = new BrokerService({
+    pools,
+    servers,
+    serverStore: stores.servers,
+    sessionStore: stores.sessions,
+    sessions,
+    hosts: hosts.service,
+    ...(admission ? { admission } : {}),
+    audit,
+  });
   const xrdpHost = new XrdpHostService({
     supervisor: host.sesman,
     servers: stores.servers,
@@ -217,6 +251,8 @@ export function createFleet(deps: FleetDeps): Fleet {
     drains,
     hosts: hosts.service,
     resources,
+    pools,
+    broker,
     xrdpHost,
     xrdpLogs: new XrdpLogService(host.logs),
   };

@@ -1,6 +1,7 @@
 import { MemoryAuditLog } from '../../adapters/memory/memory-audit-log.js';
 import { MemoryClaimStore } from '../../adapters/memory/memory-claim-store.js';
 import { MemoryHostStore } from '../../adapters/memory/memory-host-store.js';
+import { MemoryAssignmentStore, MemoryPoolStore } from '../../adapters/memory/memory-pool-store.js';
 import { MemoryServerStore } from '../../adapters/memory/memory-server-store.js';
 import { MemorySessionStore } from '../../adapters/memory/memory-session-store.js';
 import { MemoryXrdpConfigStore } from '../../adapters/memory/memory-xrdp-config-store.js';
@@ -8,6 +9,7 @@ import { MongoAuditLog } from '../../adapters/mongo/mongo-audit-log.js';
 import { MongoClaimStore } from '../../adapters/mongo/mongo-claim-store.js';
 import { type MongoDatabase, openMongo } from '../../adapters/mongo/mongo-database.js';
 import { MongoHostStore } from '../../adapters/mongo/mongo-host-store.js';
+import { MongoAssignmentStore, MongoPoolStore } from '../../adapters/mongo/mongo-pool-store.js';
 import { MongoServerStore } from '../../adapters/mongo/mongo-server-store.js';
 import { MongoSessionStore } from '../../adapters/mongo/mongo-session-store.js';
 import { MongoXrdpConfigStore } from '../../adapters/mongo/mongo-xrdp-config-store.js';
@@ -15,6 +17,7 @@ import { guardUnavailable } from '../../adapters/mongo/unavailable-guard.js';
 import type { Config } from '../../config/config.js';
 import type { AuditLog } from '../../domain/audit/audit-log.js';
 import type { HostStore } from '../../domain/hosts/host-store.js';
+import type { AssignmentStore, PoolStore } from '../../domain/pools/pool-store.js';
 import type { ServerStore } from '../../domain/servers/server-store.js';
 import type { SessionStore } from '../../domain/sessions/session-store.js';
 import type { ClaimStore } from '../../domain/shared/claim-store.js';
@@ -30,6 +33,8 @@ export interface Stores {
   sessions: SessionStore;
   claims: ClaimStore;
   hosts: HostStore;
+  pools: PoolStore;
+  assignments: AssignmentStore;
   xrdpConfigs: XrdpConfigStore;
   audit: AuditLog;
   resources: ResourceStores;
@@ -52,6 +57,8 @@ export function openStores(config: Config, logger: Logger, clock: Clock, options
       sessions: new MemorySessionStore(),
       claims: new MemoryClaimStore(clock),
       hosts: new MemoryHostStore(),
+      pools: new MemoryPoolStore(),
+      assignments: new MemoryAssignmentStore(),
       xrdpConfigs: new MemoryXrdpConfigStore(),
       audit: new MemoryAuditLog(),
       resources: memoryResourceStores(clock),
@@ -72,11 +79,13 @@ export function openStores(config: Config, logger: Logger, clock: Clock, options
   });
   const servers = new MongoServerStore(mongo.db, { legacyHostId: config.hosts.localId });
   const hosts = new MongoHostStore(mongo.db);
+  const pools = new MongoPoolStore(mongo.db);
+  const assignments = new MongoAssignmentStore(mongo.db);
   const sessions = new MongoSessionStore(mongo.db);
   const claims = new MongoClaimStore(mongo.db, clock);
   const audit = new MongoAuditLog(mongo.db);
   const resources = mongoResourceStores(mongo.db, clock);
-  indexed = [servers, sessions, claims, audit, hosts, ...resources.indexed];
+  indexed = [servers, sessions, claims, audit, hosts, pools, assignments, ...resources.indexed];
   // To the services an unreachable database is one fast ServiceUnavailableError.
   const reachable = mongo.isReachable;
   return {
@@ -85,6 +94,8 @@ export function openStores(config: Config, logger: Logger, clock: Clock, options
     sessions: guardUnavailable(sessions, reachable),
     claims: guardUnavailable(claims, reachable),
     hosts: guardUnavailable(hosts, reachable),
+    pools: guardUnavailable(pools, reachable),
+    assignments: guardUnavailable(assignments, reachable),
     audit: guardUnavailable(audit, reachable),
     xrdpConfigs: guardUnavailable(new MongoXrdpConfigStore(mongo.db), reachable),
     resources,

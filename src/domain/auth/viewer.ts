@@ -8,6 +8,8 @@ export interface Viewer {
   email?: string | undefined;
   roles: Role[];
   permissions: string[];
+  /** Groups from the token's GROUPS_CLAIM (assignments to a group reach its members); none when absent. */
+  groups?: string[] | undefined;
   /** Address the request came from, set per request by the API (for the audit log); not a claim. */
   ip?: string | null | undefined;
 }
@@ -42,12 +44,15 @@ export const canManage = canSee;
 
 /**
  * Viewers with the same key are shown the same objects and fields: operators and admins see all
- * (by role), a user sees their own. What may be computed once for one viewer and handed to every
+ * (by role), a user sees their own and what is assigned to them or their groups. What may be computed once for one viewer and handed to every
  * viewer with the same key (a subscription's result for an event).
  */
 export function visibilityKey(viewer: Viewer | null): string {
   if (!viewer) return 'anonymous';
   if (isAdmin(viewer)) return 'role:admin';
   if (isOperator(viewer)) return 'role:operator';
-  return `user:${viewer.userId}`;
+  // What a user sees also follows their groups (assignments to a group): two tokens of one user
+  // with other groups see different servers.
+  const groups = viewer.groups?.length ? `|groups:${JSON.stringify([...viewer.groups].sort())}` : '';
+  return `user:${viewer.userId}${groups}`;
 }

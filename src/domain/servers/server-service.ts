@@ -28,6 +28,7 @@ import { validateCreateServer, validateUpdateServer } from './server-input.js';
 import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
 import type { ServerFilter, ServerStore } from './server-store.js';
+import { type GrantSource, type Grants, NO_GRANTS, seesServer } from './server-visibility.js';
 
 /** Counters the service bumps; the app binds them to Prometheus. */
 export interface ServerMetrics {
@@ -63,6 +64,12 @@ export interface ServerServiceDeps {
   enforcement?: ResourceEnforcement;
   /** Health probe of running instances (checkHealth). */
   health?: InstanceProbe;
+  /** What users were assigned (pools area): assigned servers are visible to them. */
+  grants?: GrantSource;
+  /** Whether a pool exists (pools area), for setPool. */
+  pools?: { exists(id: string): Promise<boolean> };
+  /** Removes the assignments of a deleted server (pools area). */
+  forgetAssignments?: (serverId: string) => Promise<unknown>;
 }
 
 const NO_ENFORCEMENT: EnforcementCapability = {
@@ -104,7 +111,7 @@ export class ServerService {
   async get(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.deps.store.findById(id);
     if (!server) throw new NotFoundError('server', id);
-    if (!canSee(viewer, server)) throw new NotFoundError('server', id, true);
+    if (!(await this.canSee(viewer, server))) throw new NotFoundError('server', id, true);
     return server;
   }
 
@@ -112,10 +119,23 @@ export class ServerService {
   async getMany(viewer: Viewer, ids: readonly string[]): Promise<(RdpServer | null)[]> {
     const found = await this.deps.store.findByIds(ids);
     const byId = new Map(found.map((s) => [s.id, s]));
+    const grants = await this.grantsOf(viewer);
     return ids.map((id) => {
       const s = byId.get(id);
-      return s && canSee(viewer, s) ? s : null;
+      return s && seesServer(viewer, s, grants) ? s : null;
     });
+  }
+
+  /** Whether the viewer may see the server: own, assigned (directly or through its pool), or an operator. */
+  async canSee(viewer: Viewer, server: RdpServer): Promise<boolean> {
+    if (canSee(viewer, server)) return true;
+    return seesServer(viewer, server, await this.grantsOf(viewer));
+  }
+
+  /** A user's assignments; operators see everything and need none. */
+  private async grantsOf(viewer: Viewer): Promise<Grants> {
+    if (isOperator(viewer) || !this.deps.grants) return NO_GRANTS;
+    return this.deps.grants.grantsOf(viewer);
   }
 
   async list(viewer: Viewer, filter: Omit<ServerFilter, 'visibleTo'>, page: PageRequest): Promise<Page<RdpServer>> {
@@ -124,7 +144,10 @@ export class ServerService {
     }
     const after = page.after === undefined ? undefined : decodeCursor(page.after);
     if (after === null) throw new ValidationError('after', 'is not a cursor from this API');
-    const scoped: ServerFilter = { ...filter, ...(isOperator(viewer) ? {} : { visibleTo: viewer.userId }) };
+    const scoped: ServerFilter = {
+      ...filter,
+      ...(isOperator(viewer) ? {} : { visibleTo: viewer.userId, visibleVia: await this.grantsOf(viewer) }),
+    };
     const [{ items, hasNextPage }, totalCount] = await Promise.all([
       this.deps.store.list(scoped, page.first, after),
       this.deps.store.count(scoped),
@@ -175,6 +198,7 @@ export class ServerService {
         hostId: placed.hostId,
         host: placed.address,
         port: placed.port,
+        poolId: null,
         configuration: valid.configuration,
         resources: valid.resources,
         createdAt: now,
@@ -376,6 +400,8 @@ export class ServerService {
     await this.sweepSessions(id, 'SERVER_STOPPED');
     await this.releaseClaims(id, { hostId: server.hostId, address: server.host, port: server.port }, null);
     await this.deps.runtime.remove(server).catch(() => undefined);
+    // Ids are never reused, so one left behind by a failure grants nothing; it is only clutter.
+    await this.deps.forgetAssignments?.(id).catch(() => undefined);
     this.publish('DELETED', server);
     this.deps.metrics?.deleted();
     return server;
@@ -400,6 +426,40 @@ export class ServerService {
       status: server.statusBeforeMaintenance ?? 'STOPPED',
       statusBeforeMaintenance: null,
     });
+  }
+
+  /**
+   * Puts a server into a pool or takes it out (null), operators and admins only. A server is in
+   * at most one pool; its live sessions stay where they are and keep the pool slot they hold.
+   */
+  async setPool(viewer: Viewer, id: string, poolId: string | null): Promise<RdpServer> {
+    return this.audited(viewer, 'server.pool', id, () => this.setPoolUnaudited(viewer, id, poolId), { poolId });
+  }
+
+  private async setPoolUnaudited(viewer: Viewer, id: string, poolId: string | null): Promise<RdpServer> {
+    if (!isOperator(viewer)) throw new ForbiddenError('putting a server into a pool', 'operator');
+    const server = await this.get(viewer, id);
+    if (poolId !== null && !(await this.deps.pools?.exists(poolId))) throw new NotFoundError('pool', poolId);
+    if (server.poolId === poolId) return server;
+    return this.write(server, 'UPDATED', { poolId });
+  }
+
+  /** Takes every server out of a deleted pool; returns how many. */
+  async clearPool(poolId: string): Promise<number> {
+    let n = 0;
+    for (let round = 0; round < 50; round++) {
+      const { items } = await this.deps.store.list({ poolId }, MAX_PAGE_SIZE);
+      if (items.length === 0) return n;
+      for (const server of items) {
+        try {
+          await this.write(server, 'UPDATED', { poolId: null });
+          n++;
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+        }
+      }
+    }
+    throw new ConflictError("the pool's servers kept changing; retry");
   }
 
   /** Called when the runtime reports an instance that died on its own. */

@@ -1,15 +1,20 @@
 import type { Cursor } from '../shared/page.js';
 import type { RdpServer, ServerStatus } from './server.js';
+import type { Grants } from './server-visibility.js';
 
 export interface ServerFilter {
   status?: ServerStatus | undefined;
   ownerId?: string | undefined;
   /** Only servers placed on this host. */
   hostId?: string | undefined;
-  /** Only servers this user owns or created. */
+  /** Only servers of this pool. */
+  poolId?: string | undefined;
+  /** Only servers this user owns or created (or, with visibleVia, is granted). */
   visibleTo?: string | undefined;
   /** Only servers with a drain (true) or without one (false). */
   draining?: boolean | undefined;
+  /** With visibleTo: also these servers and the servers of these pools. */
+  visibleVia?: Grants | undefined;
 }
 
 /** Persistence of RDP servers. Lists are ordered by (createdAt, id). */

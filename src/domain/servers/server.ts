@@ -42,6 +42,8 @@ export interface RdpServer {
   host: string;
   /** Its port on that host; ports are unique per host, not across the fleet. */
   port: number;
+  /** The pool it belongs to (at most one), or null. */
+  poolId: string | null;
   configuration: ServerConfiguration;
   resources: ServerResources;
   createdAt: string;

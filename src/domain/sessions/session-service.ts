@@ -1,6 +1,7 @@
 import { type AuditActor, type AuditTarget, actorOf, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { type AuditRecorder, audited } from '../audit/audit-service.js';
 import { canManage, canSee, isOperator, type Viewer } from '../auth/viewer.js';
+import type { PlacementPolicy, Pool } from '../pools/pool.js';
 import type { AdmissionGate } from '../resources/host-admission.js';
 import type { ResourceLimitsProvider } from '../resources/resource-limits.js';
 import type { LiveSessions } from '../servers/live-sessions.js';
@@ -8,6 +9,7 @@ import type { ResourceEnforcement } from '../servers/resource-enforcement.js';
 import type { RdpServer } from '../servers/server.js';
 import { assertNotDraining, type DrainNotice } from '../servers/server-drain.js';
 import type { ServerStore } from '../servers/server-store.js';
+import { type GrantSource, NO_GRANTS, seesServer } from '../servers/server-visibility.js';
 import { type ClaimStore, releaseOrphanClaims } from '../shared/claim-store.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../shared/errors.js';
@@ -72,12 +74,35 @@ export interface SessionServiceDeps {
   enforcement?: ResourceEnforcement;
   /** Refuses sessions on a server whose host is draining or OFFLINE (hosts area). */
   hosts?: { checkAcceptsSessions(hostId: string): Promise<void> };
+  /** Pools (pools area): a pooled server's sessions also hold a slot of its pool's cap. */
+  pools?: { findById(id: string): Promise<Pool | null> };
+  /** What users were assigned (pools area): a user may open sessions on servers assigned to them. */
+  grants?: GrantSource;
+}
+
+/** Where the broker may place a session: RUNNING servers that passed the host checks, and the rule. */
+export interface PlacementRequest {
+  candidates: readonly RdpServer[];
+  policy: PlacementPolicy;
+  pool: Pool | null;
+  credentialMode?: CredentialMode | undefined;
+  clientInfo?: unknown;
+}
+
+/** An admission with where it went and why. */
+export interface Admission {
+  session: RdpSession;
+  connection: ConnectionInfo;
+  server: RdpServer;
+  /** Sessions the chosen server held when it was chosen (its server slots). */
+  loadBefore: number;
 }
 
 const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
 
 const SLOT = {
   global: 'slot:sessions:global:',
+  pool: (poolId: string) => `slot:sessions:pool:${encodeURIComponent(poolId)}:`,
   server: (serverId: string) => `slot:sessions:server:${encodeURIComponent(serverId)}:`,
   user: (userId: string) => `slot:sessions:user:${encodeURIComponent(userId)}:`,
   /** One live HOST_ACCOUNT session per account and server: xrdp would put a second on the same desktop. */
@@ -176,13 +201,7 @@ export class SessionService implements LiveSessions {
 
   private async createUnaudited(viewer: Viewer, input: unknown): Promise<{ session: RdpSession; connection: ConnectionInfo }> {
     const valid = validateCreateSession(input);
-    const mode = valid.credentialMode ?? this.deps.defaultCredentialMode;
-    if (mode === 'EPHEMERAL' && !this.deps.accounts) {
-      throw new ValidationError('credentialMode', 'EPHEMERAL accounts are not available on this host');
-    }
-    if (mode === 'HOST_ACCOUNT' && !LINUX_USERNAME.test(viewer.username)) {
-      throw new ValidationError('credentialMode', `"${viewer.username}" is not a Linux account name; use EPHEMERAL`);
-    }
+    const mode = this.modeFor(viewer, valid.credentialMode);
     const server = await this.visibleServer(viewer, valid.serverId);
     if (server.status !== 'RUNNING') {
       throw new ConflictError(`server is ${server.status.toLowerCase()}; sessions are admitted on running servers only`);
@@ -198,6 +217,46 @@ export class SessionService implements LiveSessions {
       }
     }
     await this.deps.admission?.check('session', server.host);
+    const pool = server.poolId && this.deps.pools ? await this.deps.pools.findById(server.poolId) : null;
+    const { session, connection } = await this.admit(viewer, mode, valid.clientInfo, [server], 'DEPTH_FIRST', pool, false);
+    return { session, connection };
+  }
+
+  /**
+   * Admits the caller onto one of `request.candidates` (servers the broker checked are RUNNING on
+   * hosts that accept sessions), chosen by the policy, through the same caps as createSession.
+   * Not audited here: the broker audits its connect.
+   */
+  async admitPlaced(viewer: Viewer, request: PlacementRequest): Promise<Admission> {
+    const clientInfo = validateCreateSession({
+      serverId: request.candidates[0]?.id ?? '-',
+      ...(typeof request.clientInfo === 'object' && request.clientInfo !== null ? { clientInfo: request.clientInfo } : {}),
+    }).clientInfo;
+    const mode = this.modeFor(viewer, request.credentialMode);
+    return this.admit(viewer, mode, clientInfo, request.candidates, request.policy, request.pool, true);
+  }
+
+  private modeFor(viewer: Viewer, asked: CredentialMode | undefined): CredentialMode {
+    const mode = asked ?? this.deps.defaultCredentialMode;
+    if (mode === 'EPHEMERAL' && !this.deps.accounts) {
+      throw new ValidationError('credentialMode', 'EPHEMERAL accounts are not available on this host');
+    }
+    if (mode === 'HOST_ACCOUNT' && !LINUX_USERNAME.test(viewer.username)) {
+      throw new ValidationError('credentialMode', `"${viewer.username}" is not a Linux account name; use EPHEMERAL`);
+    }
+    return mode;
+  }
+
+  private async admit(
+    viewer: Viewer,
+    mode: CredentialMode,
+    clientInfo: RdpSession['clientInfo'],
+    candidates: readonly RdpServer[],
+    policy: PlacementPolicy,
+    pool: Pool | null,
+    /** Read the chosen server's load before admission (for the broker's reason). */
+    measure: boolean,
+  ): Promise<Admission> {
     const limits = await this.deps.limits.get();
     const id = this.deps.newId();
     const held: [string, number][] = [];
@@ -206,28 +265,89 @@ export class SessionService implements LiveSessions {
     const release = async () => {
       for (const [prefix, n] of held) await this.deps.claims.release(`${prefix}${n}`, id).catch(() => false);
     };
-    // Widest cap first: under a burst it is the one that is full, and a caller it refuses has no
-    // other slot to give back (1,000 callers for 100 slots: about half the database round trips).
-    const caps: [string, string, number, string][] = [
-      ['global', SLOT.global, limits.global.maxSessions, 'the fleet already has the maximum of %d sessions'],
-      ['server', SLOT.server(server.id), server.configuration.maxSessions, 'this server already has its maximum of %d sessions'],
-      ['user', SLOT.user(viewer.userId), limits.perUser.maxSessions, 'you already have the maximum of %d sessions'],
-    ];
-    const limitNames: Record<string, string> = { user: 'user.maxSessions', server: 'server.maxSessions', global: 'maxSessions' };
-    const settings: Record<string, string> = {
-      user: 'raise perUser.maxSessions with updateResourceLimits',
-      server: "raise the server's configuration.maxSessions with updateServer",
-      global: 'raise global.maxSessions with updateResourceLimits; MAX_CONCURRENT_SESSIONS sets the default',
+    const refuse = async (limit: string, max: number, text: string, setting: string): Promise<never> => {
+      await release();
+      throw new LimitExceededError(limit, max, text, setting);
     };
-    for (const [which, prefix, max, text] of caps) {
-      const slot = await this.slots.claim(prefix, max, id);
+    // The cap most likely full first: under a burst a caller it refuses has no other slot to give
+    // back (1,000 callers for 100 slots: about half the database round trips). That is the
+    // pool's where there is one (at most the fleet's in practice), else the global one. Both come
+    // before the server's, so a caller they refuse never held (nor skewed the spread of) a server slot.
+    const claimPool = async (): Promise<number | null> => {
+      if (pool?.maxSessions == null) return null;
+      const slot = await this.slots.claim(SLOT.pool(pool.id), pool.maxSessions, id);
       if (slot === null) {
-        await release();
-        throw new LimitExceededError(limitNames[which] ?? which, max, text.replace('%d', String(max)), settings[which] ?? null);
+        await refuse(
+          'pool.maxSessions',
+          pool.maxSessions,
+          `pool ${pool.name} already has its maximum of ${pool.maxSessions} sessions`,
+          "raise the pool's maxSessions with updatePool",
+        );
       }
-      held.push([prefix, slot]);
+      held.push([SLOT.pool(pool.id), slot as number]);
+      return slot;
+    };
+    const claimGlobal = async (): Promise<number> => {
+      const max = limits.global.maxSessions;
+      const slot = await this.slots.claim(SLOT.global, max, id);
+      if (slot === null) {
+        await refuse(
+          'maxSessions',
+          max,
+          `the fleet already has the maximum of ${max} sessions`,
+          'raise global.maxSessions with updateResourceLimits; MAX_CONCURRENT_SESSIONS sets the default',
+        );
+      }
+      held.push([SLOT.global, slot as number]);
+      return slot as number;
+    };
+    let poolSlot: number | null;
+    let globalSlot: number;
+    if (pool?.maxSessions != null) {
+      poolSlot = await claimPool();
+      globalSlot = await claimGlobal();
+    } else {
+      globalSlot = await claimGlobal();
+      poolSlot = null;
     }
-    const slots = Object.fromEntries(caps.map(([which], i) => [which, held[i]?.[1] ?? 0])) as unknown as SessionSlots;
+    const placed = await this.claimServerSlot(candidates, policy, id, measure);
+    if (placed === null) {
+      const only = candidates.length === 1 ? candidates[0] : undefined;
+      if (only) {
+        await refuse(
+          'server.maxSessions',
+          only.configuration.maxSessions,
+          `this server already has its maximum of ${only.configuration.maxSessions} sessions`,
+          "raise the server's configuration.maxSessions with updateServer",
+        );
+      }
+      const room = candidates.reduce((n, s) => n + s.configuration.maxSessions, 0);
+      await refuse(
+        'server.maxSessions',
+        room,
+        `every server of ${pool ? `pool ${pool.name}` : 'the target'} that takes sessions is full (${candidates.length} servers, ${room} sessions)`,
+        "raise the servers' configuration.maxSessions with updateServer, or add running servers to the pool with setServerPool",
+      );
+    }
+    const { server, slot: serverSlot, loadBefore } = placed as NonNullable<typeof placed>;
+    held.push([SLOT.server(server.id), serverSlot]);
+    const userMax = limits.perUser.maxSessions;
+    const userSlot = await this.slots.claim(SLOT.user(viewer.userId), userMax, id);
+    if (userSlot === null) {
+      await refuse(
+        'user.maxSessions',
+        userMax,
+        `you already have the maximum of ${userMax} sessions`,
+        'raise perUser.maxSessions with updateResourceLimits',
+      );
+    }
+    held.push([SLOT.user(viewer.userId), userSlot as number]);
+    const slots: SessionSlots = {
+      global: globalSlot,
+      server: serverSlot,
+      user: userSlot as number,
+      ...(poolSlot !== null ? { pool: poolSlot } : {}),
+    };
     if (mode === 'HOST_ACCOUNT') {
       // xrdp's sesman joins a second login of the same account (same size and depth) to the desktop
       // it already runs, so two live sessions would be one desktop with two records and no way to
@@ -240,6 +360,18 @@ export class SessionService implements LiveSessions {
         );
       }
       held.push([prefix, 0]);
+      // createSession checked its one server before any slot; the broker's pick is known only now.
+      if (
+        candidates.length > 1 &&
+        this.deps.accounts &&
+        !(await this.deps.accounts.exists(viewer.username, { hostId: server.hostId }))
+      ) {
+        await release();
+        throw new ValidationError(
+          'credentialMode',
+          `there is no Linux account "${viewer.username}" on the host of server ${server.name}; ask for one or use EPHEMERAL`,
+        );
+      }
     }
 
     let username = viewer.username;
@@ -258,11 +390,12 @@ export class SessionService implements LiveSessions {
         id,
         serverId: server.id,
         hostId: server.hostId,
+        ...(pool ? { poolId: pool.id } : {}),
         owner: viewer.userId,
         createdBy: viewer.userId,
         status: 'ACTIVE',
         terminationReason: null,
-        clientInfo: valid.clientInfo,
+        clientInfo,
         credentialMode: mode,
         username,
         credentialHash: password ? await hashPassword(password) : null,
@@ -293,8 +426,7 @@ export class SessionService implements LiveSessions {
         await this.end(session, 'DRAINED');
         assertNotDraining(current);
       }
-      const connection = this.connectionInfo(server, session, password);
-      return { session, connection };
+      return { session, connection: this.connectionOf(session, server, password), server, loadBefore };
     } catch (err) {
       if (accountMade) await this.deps.accounts?.remove(username, { hostId: server.hostId }).catch(() => undefined);
       await release();
@@ -363,13 +495,16 @@ export class SessionService implements LiveSessions {
         }).catch(() => undefined);
         throw err;
       }
-      return { session: next, connection: this.connectionInfo(server, next, password) };
+      return { session: next, connection: this.connectionOf(next, server, password) };
     }
     throw new ConflictError('session kept changing; retry');
   }
 
-  /** What a client needs to log in to the session (docs/DOMAIN.md, "The .rdp file"). */
-  private connectionInfo(server: RdpServer, session: RdpSession, password: string | null): ConnectionInfo {
+  /**
+   * What an RDP client needs for a session on its server (docs/DOMAIN.md, "The .rdp file");
+   * `password` only right after admission or a reissue.
+   */
+  connectionOf(session: RdpSession, server: RdpServer, password: string | null): ConnectionInfo {
     const { configuration } = server;
     return {
       host: server.host,
@@ -391,6 +526,73 @@ export class SessionService implements LiveSessions {
         },
       }),
     };
+  }
+
+  /**
+   * Claims a server slot on one of the candidates. One candidate: any free slot (the SlotAllocator,
+   * as createSession always did). Several: the policy picks the server by how many slots each
+   * holds — BREADTH_FIRST the fewest (ties at random, so a burst spreads instead of colliding),
+   * DEPTH_FIRST the most that still has room (ties in the candidates' order) — and its lowest
+   * free slot is claimed by insert. A lost insert re-reads that server's slots and picks again.
+   * Slots only move by inserts, so under a burst a caller that wins a slot at count n saw every
+   * other server at n or more: BREADTH_FIRST holds across replicas (docs/DOMAIN.md, "Broker").
+   */
+  private async claimServerSlot(
+    candidates: readonly RdpServer[],
+    policy: PlacementPolicy,
+    owner: string,
+    measure: boolean,
+  ): Promise<{ server: RdpServer; slot: number; loadBefore: number } | null> {
+    if (candidates.length === 1) {
+      const server = candidates[0] as RdpServer;
+      const prefix = SLOT.server(server.id);
+      const loadBefore = measure ? await this.deps.claims.count(prefix) : 0;
+      const slot = await this.slots.claim(prefix, server.configuration.maxSessions, owner);
+      return slot === null ? null : { server, slot, loadBefore };
+    }
+    const readTaken = async (server: RdpServer) => {
+      const prefix = SLOT.server(server.id);
+      return new Set((await this.deps.claims.list(prefix)).map((c) => Number(c.key.slice(prefix.length))));
+    };
+    // One read of every server's slots (bounded by the global cap), not one per candidate.
+    const taken = new Map<string, Set<number>>(candidates.map((s) => [s.id, new Set<number>()]));
+    const all = await this.deps.claims.list('slot:sessions:server:');
+    for (const server of candidates) {
+      const prefix = SLOT.server(server.id);
+      const mine = taken.get(server.id) as Set<number>;
+      for (const c of all) if (c.key.startsWith(prefix)) mine.add(Number(c.key.slice(prefix.length)));
+    }
+    const countOf = (s: RdpServer) => taken.get(s.id)?.size ?? 0;
+    // Bounded: each turn either wins, or learns of at least one more taken slot.
+    for (let turn = 0; turn < 10_000; turn++) {
+      const open = candidates.filter((s) => countOf(s) < s.configuration.maxSessions);
+      if (open.length === 0) return null;
+      let server: RdpServer;
+      if (policy === 'BREADTH_FIRST') {
+        const least = Math.min(...open.map(countOf));
+        const tied = open.filter((s) => countOf(s) === least);
+        server = tied[Math.floor(Math.random() * tied.length)] as RdpServer;
+      } else {
+        const most = Math.max(...open.map(countOf));
+        server = open.find((s) => countOf(s) === most) as RdpServer;
+      }
+      const mine = taken.get(server.id) as Set<number>;
+      let slot = 0;
+      while (mine.has(slot)) slot++;
+      const prefix = SLOT.server(server.id);
+      const loadBefore = mine.size;
+      if (await this.deps.claims.tryClaim(`${prefix}${slot}`, owner)) {
+        // As claimSlot: after a lowered cap, slots above it are still held.
+        if ((await this.deps.claims.count(prefix)) <= server.configuration.maxSessions) return { server, slot, loadBefore };
+        await this.deps.claims.release(`${prefix}${slot}`, owner).catch(() => false);
+        for (let n = 0; n < server.configuration.maxSessions; n++) mine.add(n);
+        continue;
+      }
+      const now = await readTaken(server);
+      now.add(slot);
+      taken.set(server.id, now);
+    }
+    return null;
   }
 
   async connect(viewer: Viewer, id: string): Promise<RdpSession> {
@@ -703,7 +905,9 @@ export class SessionService implements LiveSessions {
   private async visibleServer(viewer: Viewer, id: string): Promise<RdpServer> {
     const server = await this.deps.servers.findById(id);
     if (!server) throw new NotFoundError('server', id);
-    if (!canSee(viewer, server)) throw new NotFoundError('server', id, true);
+    if (canSee(viewer, server)) return server;
+    const grants = isOperator(viewer) || !this.deps.grants ? NO_GRANTS : await this.deps.grants.grantsOf(viewer);
+    if (!seesServer(viewer, server, grants)) throw new NotFoundError('server', id, true);
     return server;
   }
 
@@ -836,6 +1040,9 @@ export class SessionService implements LiveSessions {
       `${SLOT.user(session.owner)}${session.slots.user}`,
       `${SLOT.server(session.serverId)}${session.slots.server}`,
       `${SLOT.global}${session.slots.global}`,
+      ...(session.poolId !== undefined && session.slots.pool !== undefined
+        ? [`${SLOT.pool(session.poolId)}${session.slots.pool}`]
+        : []),
     ]) {
       // What fails here is freed by the reconciler: the session is TERMINATED either way.
       await this.deps.claims.release(key, session.id).catch(() => false);

@@ -3,6 +3,8 @@ import type { RdpSession, SessionStatus } from './session.js';
 
 export interface SessionFilter {
   serverId?: string | undefined;
+  /** Sessions admitted in this pool. */
+  poolId?: string | undefined;
   /** Sessions of this owner. */
   userId?: string | undefined;
   status?: SessionStatus | undefined;

@@ -30,6 +30,8 @@ export interface SessionSlots {
   global: number;
   server: number;
   user: number;
+  /** Held when its server's pool has a session cap (maxSessions). */
+  pool?: number;
 }
 
 /** A user's admitted session on a server. Times are ISO-8601 UTC strings. */
@@ -38,6 +40,8 @@ export interface RdpSession {
   serverId: string;
   /** The host of its server, where its account and desktop live (absent on records from before hosts). */
   hostId?: string;
+  /** The pool its server was in at admission (absent: none); its pool slot is that pool's. */
+  poolId?: string;
   /** The user the session belongs to. */
   owner: string;
   createdBy: string;

@@ -1,0 +1,4 @@
+import './pool-type.js';
+import './pool-fields.js';
+import './pool-queries.js';
+import './pool-mutations.js';
