@@ -100,6 +100,8 @@ export interface FanoutOptions {
   maxBufferedBytes: number;
   /** Closes a client that reads too slowly (a resync close code). */
   onSlowConsumer(socket: WebSocket): void;
+  /** Told the number of shared streams (groups) whenever it changes. */
+  onGroupCount?(groups: number): void;
 }
 
 /** What one subscribe operation brings to the fan-out: its socket, id and selection. */
@@ -169,15 +171,21 @@ class Group {
   }
 
   private close(each: (m: SharedSubscription) => void): void {
-    if (this.groups.get(this.key) === this) this.groups.delete(this.key);
+    this.forget();
     const members = [...this.members];
     this.members.clear();
     for (const m of members) each(m);
   }
 
+  private forget(): void {
+    if (this.groups.get(this.key) !== this) return;
+    this.groups.delete(this.key);
+    this.options.onGroupCount?.(this.groups.size);
+  }
+
   remove(member: SharedSubscription): void {
     if (!this.members.delete(member) || this.members.size > 0) return;
-    if (this.groups.get(this.key) === this) this.groups.delete(this.key);
+    this.forget();
     // Ends the resolver's wait for the next event; its generator then finishes and cleans up.
     this.stream.end();
     this.upstream.return?.().catch(() => undefined);
@@ -383,6 +391,7 @@ export class SubscriptionFanout {
     if (!group) {
       group = new Group(this.groups, key, own, stream, this.options);
       this.groups.set(key, group);
+      this.options.onGroupCount?.(this.groups.size);
     }
     group.members.add(member);
     return { group, founded };

@@ -132,7 +132,11 @@ export function attachWebSocketServer(
   const closeSlow = (socket: WebSocket) => socket.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
   // Subscribers of one stream with the same selection and visibility share one upstream, one
   // execution and one serialization per event; each gets the frame written to its socket.
-  const fanout = new SubscriptionFanout({ maxBufferedBytes: maxBuffered, onSlowConsumer: closeSlow });
+  const fanout = new SubscriptionFanout({
+    maxBufferedBytes: maxBuffered,
+    onSlowConsumer: closeSlow,
+    onGroupCount: (n) => container.metrics.subscriptionStreamsShared.set(n),
+  });
   const release = (conn: Connection, id: string) => {
     const userId = conn.active.get(id);
     if (userId === undefined) return;
