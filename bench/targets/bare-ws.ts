@@ -5,7 +5,7 @@
  * for `serverEvents` (the same keys, the same size, the publish time in the name), then written to
  * every socket: with `ws.send` of the pre-serialized buffer (`send`, ws's public path: a header
  * and a body written corked), or as one pre-framed buffer straight to the TCP socket that the
- * public upgrade callback handed over (`write`, what src/app/ws-fanout.ts does). No GraphQL, no
+ * public upgrade callback handed over (`write`, what src/app/subscription-fanout.ts does). No GraphQL, no
  * auth, no per-subscriber state beyond the socket and its id.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
