@@ -17,13 +17,21 @@ import { runP1 } from './cases/p1-query-throughput.js';
 import { runP2 } from './cases/p2-subscription-fanout.js';
 import { runP3 } from './cases/p3-session-admission.js';
 import { runP4 } from './cases/p4-round-trips.js';
+import { runP5 } from './cases/p5-xrdp.js';
 import { runP6 } from './cases/p6-host-commands.js';
 import { canPin } from './lib/processes.js';
 import { type BenchServices, startBenchServices } from './lib/services.js';
 import { type CaseContext, type Row, renderTable } from './lib/table.js';
 import { summarize } from './profile-summary.js';
 
-const CASES: Record<string, (ctx: CaseContext) => Promise<Row[]>> = { p1: runP1, p2: runP2, p3: runP3, p4: runP4, p6: runP6 };
+const CASES: Record<string, (ctx: CaseContext) => Promise<Row[]>> = {
+  p1: runP1,
+  p2: runP2,
+  p3: runP3,
+  p4: runP4,
+  p5: runP5,
+  p6: runP6,
+};
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 if (!Number.isFinite(seconds) || seconds < 1 || seconds > 120) throw new Error('BENCH_SECONDS must be 1 to 120');

@@ -245,9 +245,16 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     registers: [registry],
   });
 
+  const subscriptionStreamsShared = new Gauge({
+    name: 'rdp_subscription_streams_shared',
+    help: 'Shared subscription streams on this replica: each executes and serializes an event once for all its subscribers',
+    registers: [registry],
+  });
+
   return {
     registry,
     subscriptionsActive,
+    subscriptionStreamsShared,
     requestsTotal,
     requestDuration,
     operationsTotal,

@@ -39,7 +39,7 @@ async function gql(url: string, token: string, query: string, variables: Record<
   return (await postJson<Outcome>(url, { query, variables }, { authorization: `Bearer ${token}` })).body;
 }
 
-async function run(p: AdmissionParams): Promise<RoundResult[]> {
+async function run(p: AdmissionParams, terminate = true): Promise<RoundResult[]> {
   const tokens = await Promise.all(Array.from({ length: p.callers }, (_, i) => benchToken(`racer-${i}`, ['operator'])));
   const admin = await benchToken('bench-admin', ['admin']);
   const rounds: RoundResult[] = [];
@@ -82,16 +82,39 @@ async function run(p: AdmissionParams): Promise<RoundResult[]> {
       p99: percentile(latencies, 99),
     });
     // Every admitted session must end before the next round, or that round starts with fewer slots.
-    const ended = await Promise.all(admitted.map((id, i) => gql(p.urls[i % p.urls.length] ?? '', admin, TERMINATE, { id })));
-    const notEnded = ended.filter(
-      (o) =>
-        (o.data as { terminateSession?: { __typename?: string } } | undefined)?.terminateSession?.__typename !==
-        'TerminateSessionSuccess',
-    );
+    if (!terminate) {
+      leftOver = { urls: p.urls, ids: admitted };
+      continue;
+    }
+    const notEnded = await end(p.urls, admin, admitted);
     if (notEnded.length > 0)
       rounds.at(-1)?.other.push(`terminate failed ${notEnded.length}x: ${JSON.stringify(notEnded[0]).slice(0, 200)}`);
   }
   return rounds;
 }
 
-serveRpc({ run: (p) => run(p as AdmissionParams) });
+/** The sessions of the last round run with `terminate: false`, ended by `cleanup`. */
+let leftOver: { urls: string[]; ids: string[] } | null = null;
+
+async function end(urls: string[], admin: string, ids: string[]): Promise<Outcome[]> {
+  const ended = await Promise.all(ids.map((id, i) => gql(urls[i % urls.length] ?? '', admin, TERMINATE, { id })));
+  return ended.filter(
+    (o) =>
+      (o.data as { terminateSession?: { __typename?: string } } | undefined)?.terminateSession?.__typename !==
+      'TerminateSessionSuccess',
+  );
+}
+
+async function cleanup(): Promise<{ notEnded: number }> {
+  if (!leftOver) return { notEnded: 0 };
+  const { urls, ids } = leftOver;
+  leftOver = null;
+  return { notEnded: (await end(urls, await benchToken('bench-admin', ['admin']), ids)).length };
+}
+
+serveRpc({
+  run: (p) => run(p as AdmissionParams),
+  /** One round whose admitted sessions stay until `cleanup` (so what is counted is the burst alone). */
+  burst: (p) => run({ ...(p as AdmissionParams), rounds: 1 }, false),
+  cleanup: () => cleanup(),
+});

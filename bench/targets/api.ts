@@ -109,6 +109,19 @@ serveRpc(
       if (body.errors) throw new Error(`query failed: ${JSON.stringify(body.errors)}`);
       return { commands: [...commands], bytes: JSON.stringify(body).length };
     },
+    /** Counts the Mongo commands this process sends from now on (needs mongoMonitorCommands). */
+    countStart: () => {
+      commands.length = 0;
+      counting = true;
+    },
+    /** Stops counting; returns the commands sent since countStart, by name. */
+    countStop: () => {
+      counting = false;
+      const byName: Record<string, number> = {};
+      for (const c of commands) byName[c] = (byName[c] ?? 0) + 1;
+      commands.length = 0;
+      return byName;
+    },
     memory: () => memory(),
     /** Writes a heap snapshot (for finding what a subscription holds); returns its path. */
     heapSnapshot: (params) => writeHeapSnapshot((params as { path?: string } | null)?.path),

@@ -1,8 +1,97 @@
+/**
+ * The subscription fan-out: the one place where WebSocket subscribers share work. Its contract:
+ *
+ * - WHAT is shared: once a subscriber's own stream is caught up (its snapshot and anything queued
+ *   behind it sent through graphql-ws as usual), its upstream — the subscribe resolver's one bus
+ *   stream, executed through yoga's enveloped subscribe, so masking and the request scope apply —,
+ *   the execution of each event and its JSON serialization. Snapshots and everything before the
+ *   hand-over stay per subscriber; so does a subscription whose resolver opened anything but
+ *   exactly one bus stream.
+ * - KEYED BY the bus channel (`<topic>:<id>`) and the selection key: document text, operation
+ *   name, variables (JSON) and `visibilityKey(viewer)` (src/domain/auth/viewer.ts): subscribers
+ *   with equal keys would be sent equal results, so one result serves them all.
+ * - WRITTEN as each member's graphql-transport-ws message `{"id":<id>,"type":"next","payload":
+ *   <shared JSON>}` (byte for byte what graphql-ws's stringifyMessage makes of it), in ONE
+ *   write of a whole WebSocket frame to the TCP socket that ws's public `handleUpgrade` callback
+ *   handed to `createFanoutServer`. ws frames a message as a header and a body written corked
+ *   (a writev per message); with one small frame per subscriber per event that syscall is most
+ *   of the fan-out's cost (bench P2's limit rows). This is safe because this module creates the
+ *   WebSocketServer itself: permessage-deflate off, and nothing sends a Blob (graphql-ws sends
+ *   strings, this module Buffers), so ws writes every frame of its own synchronously and frames
+ *   never interleave. A socket not accepted here gets `ws.send`.
+ *
+ * test/unit/ws-fanout-contract.test.ts fails when an upgrade of ws or graphql-ws changes any of
+ * that: the message bytes, deflate staying off, whole frames interleaving with ws's own sends,
+ * pings and close in order.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
-import type { WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { EventBus } from '../domain/shared/event-publisher.js';
 import { BusStream, currentSequence, type IdleDecision } from './bus-stream.js';
-import { sendSplicedText } from './ws-frame.js';
+
+/** The TCP socket under each WebSocket accepted by createFanoutServer (ws's upgrade callback gives it). */
+const tcpSockets = new WeakMap<WebSocket, Duplex>();
+
+/**
+ * A WebSocketServer on `path` of the HTTP server whose sockets the fan-out may write whole frames
+ * to: permessage-deflate is off (the frames are written uncompressed), each accepted connection's
+ * TCP socket is remembered, and an upgrade to any other path is refused with 400, as ws does.
+ */
+export function createFanoutServer(httpServer: HttpServer, options: { path: string; maxPayload: number }): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxPayload });
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = (req.url ?? '/').split('?', 1)[0];
+    if (pathname !== options.path) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      tcpSockets.set(ws, socket);
+      wss.emit('connection', ws, req);
+    });
+  });
+  return wss;
+}
+
+const CLOSING_BRACE = 0x7d;
+const FIN_TEXT = 0x81;
+
+/**
+ * Writes the text message `prefix + payload + "}"` as one whole frame straight to the client's TCP
+ * socket (see the contract above), or through ws.send for a socket not accepted here.
+ */
+export function sendSplicedText(socket: WebSocket, prefix: Buffer, payload: Buffer): void {
+  const raw = tcpSockets.get(socket);
+  const length = prefix.length + payload.length + 1;
+  if (!raw || raw.destroyed) {
+    socket.send(Buffer.concat([prefix, payload, Buffer.from('}')]), { binary: false });
+    return;
+  }
+  const head = length <= 125 ? 2 : length <= 0xffff ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = FIN_TEXT;
+  if (head === 2) {
+    frame[1] = length;
+  } else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  prefix.copy(frame, head);
+  payload.copy(frame, head + prefix.length);
+  frame[head + length - 1] = CLOSING_BRACE;
+  raw.write(frame);
+}
+
+/** `{"id":<id>,"type":"next","payload":` — a member's frame minus the shared payload and closing brace. */
+export function nextMessagePrefix(id: string): Buffer {
+  return Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+}
 
 type Step = IteratorResult<ExecutionResult>;
 
@@ -11,6 +100,8 @@ export interface FanoutOptions {
   maxBufferedBytes: number;
   /** Closes a client that reads too slowly (a resync close code). */
   onSlowConsumer(socket: WebSocket): void;
+  /** Told the number of shared streams (groups) whenever it changes. */
+  onGroupCount?(groups: number): void;
 }
 
 /** What one subscribe operation brings to the fan-out: its socket, id and selection. */
@@ -80,15 +171,21 @@ class Group {
   }
 
   private close(each: (m: SharedSubscription) => void): void {
-    if (this.groups.get(this.key) === this) this.groups.delete(this.key);
+    this.forget();
     const members = [...this.members];
     this.members.clear();
     for (const m of members) each(m);
   }
 
+  private forget(): void {
+    if (this.groups.get(this.key) !== this) return;
+    this.groups.delete(this.key);
+    this.options.onGroupCount?.(this.groups.size);
+  }
+
   remove(member: SharedSubscription): void {
     if (!this.members.delete(member) || this.members.size > 0) return;
-    if (this.groups.get(this.key) === this) this.groups.delete(this.key);
+    this.forget();
     // Ends the resolver's wait for the next event; its generator then finishes and cleans up.
     this.stream.end();
     this.upstream.return?.().catch(() => undefined);
@@ -124,7 +221,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
     request: ShareRequest,
   ) {
     this.socket = request.socket;
-    this.prefix = Buffer.from(`{"id":${JSON.stringify(request.id)},"type":"next","payload":`);
+    this.prefix = nextMessagePrefix(request.id);
     this.own = own;
     this.stream = stream;
     this.request = request;
@@ -294,6 +391,7 @@ export class SubscriptionFanout {
     if (!group) {
       group = new Group(this.groups, key, own, stream, this.options);
       this.groups.set(key, group);
+      this.options.onGroupCount?.(this.groups.size);
     }
     group.members.add(member);
     return { group, founded };

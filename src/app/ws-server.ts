@@ -1,14 +1,14 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { type Viewer, visibilityKey } from '../domain/auth/viewer.js';
 import { UnauthenticatedError } from '../domain/shared/errors.js';
 import { createDeniedRecorder } from './audit-plugin.js';
 import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
-import { type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
+import { createFanoutServer, type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
 import { resolveDocument, type TrustedDocuments, trustedDocuments } from './trusted-documents.js';
 import type { AppYoga } from './yoga.js';
 
@@ -22,48 +22,6 @@ interface RootWithEnvelope {
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<ExecutionResult> =>
   typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-
-/**
- * A `next` payload serialized once for every subscriber it goes to. graphql-ws stringifies each
- * message itself; toJSON hands it a marker instead of the payload and parks the JSON, which
- * SplicingWebSocket.send (called right after, synchronously) puts in place of the marker.
- */
-class SharedPayload {
-  constructor(readonly json: string) {}
-
-  toJSON(): string {
-    parkedJson = this.json;
-    return SHARED_MARKER;
-  }
-}
-
-const SHARED_MARKER = '\u0000shared-payload\u0000';
-const MARKER_TAIL = `"payload":${JSON.stringify(SHARED_MARKER)}}`;
-let parkedJson: string | null = null;
-
-/** The payload is the last key of graphql-ws's message, so the marker can only be the tail. */
-class SplicingWebSocket extends WebSocket {
-  override send(data: unknown, ...rest: unknown[]): void {
-    if (parkedJson !== null && typeof data === 'string' && data.endsWith(MARKER_TAIL)) {
-      data = `${data.slice(0, data.length - MARKER_TAIL.length)}"payload":${parkedJson}}`;
-      parkedJson = null;
-    }
-    (super.send as (data: unknown, ...rest: unknown[]) => void)(data, ...rest);
-  }
-}
-
-const sharedPayloads = new WeakMap<ExecutionResult, SharedPayload>();
-
-/** The same result object (shared execution) is serialized once; results with errors are not shared. */
-function sharedPayload(result: ExecutionResult): SharedPayload | undefined {
-  if (result.errors) return undefined;
-  let shared = sharedPayloads.get(result);
-  if (!shared) {
-    shared = new SharedPayload(JSON.stringify(result));
-    sharedPayloads.set(result, shared);
-  }
-  return shared;
-}
 
 /**
  * `extensions.http` tells yoga the HTTP status and headers of an error (429 + Retry-After, 400
@@ -164,14 +122,8 @@ export function attachWebSocketServer(
 ) {
   const maxPerUser = limits.maxSubscriptionsPerUser ?? 100;
   const maxBuffered = limits.maxBufferedBytes ?? 4 * 1024 * 1024;
-  const wss = new WebSocketServer({
-    server: httpServer,
-    path: '/graphql',
-    maxPayload: 1024 * 1024,
-    // Also ws's default; the fan-out writes whole frames itself, which needs uncompressed ones.
-    perMessageDeflate: false,
-    WebSocket: SplicingWebSocket,
-  });
+  // The fan-out's own server: it writes whole frames to these sockets (src/app/subscription-fanout.ts).
+  const wss = createFanoutServer(httpServer, { path: '/graphql', maxPayload: 1024 * 1024 });
   const connections = new WeakMap<object, Connection>();
   const openByUser = new Map<string, number>();
   const gauge = container.metrics.subscriptionsActive;
@@ -180,7 +132,11 @@ export function attachWebSocketServer(
   const closeSlow = (socket: WebSocket) => socket.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
   // Subscribers of one stream with the same selection and visibility share one upstream, one
   // execution and one serialization per event; each gets the frame written to its socket.
-  const fanout = new SubscriptionFanout({ maxBufferedBytes: maxBuffered, onSlowConsumer: closeSlow });
+  const fanout = new SubscriptionFanout({
+    maxBufferedBytes: maxBuffered,
+    onSlowConsumer: closeSlow,
+    onGroupCount: (n) => container.metrics.subscriptionStreamsShared.set(n),
+  });
   const release = (conn: Connection, id: string) => {
     const userId = conn.active.get(id);
     if (userId === undefined) return;
@@ -243,7 +199,7 @@ export function attachWebSocketServer(
         const socket = ctx.extra.socket;
         if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
         // graphql-ws takes the returned object as the payload it serializes.
-        return (sharedPayload(result) ?? withoutHttpHints(result)) as FormattedExecutionResult | undefined;
+        return withoutHttpHints(result) as FormattedExecutionResult | undefined;
       },
       onComplete: (ctx, id) => {
         const conn = connections.get(ctx);

@@ -19,7 +19,6 @@ import { createRateLimitPlugin } from './rate-limit-plugin.js';
 import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
 import { createSecurityPlugins } from './security-plugins.js';
-import { useSharedSubscriptionExecution } from './shared-subscription-execution.js';
 import { type TrustedDocuments, trustedDocuments, trustedDocumentsPlugin } from './trusted-documents.js';
 import { createVariableCostPlugin } from './variable-cost-plugin.js';
 import { createVariablesPlugin } from './variables-plugin.js';
@@ -91,8 +90,6 @@ export function createAppYoga(
       // Not subscriptions: graphql-jit 0.8 hands a subscribe resolver the operation's variables
       // instead of the field's arguments (serverEvents(serverId: $id) saw serverId undefined).
       useGraphQlJit({}, { enableIf: (args) => !isSubscription(args.document, args.operationName) }),
-      // Subscriptions: one execution per event for all subscribers who would see the same result.
-      useSharedSubscriptionExecution(),
       // Last: it wraps whichever executor the plugins before it chose (graphql-jit's).
       createRequestPlugin({ isUnavailable: isMongoUnavailableError }),
     ],
