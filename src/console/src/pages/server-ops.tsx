@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, request, unwrap } from '../api';
 import type { ConsoleXrdpConfigVersionFragment, XrdpLogLevel } from '../gql/graphql';
 import { ServerLogsQuery, UpdateXrdpConfigMutation, XrdpConfigQuery } from '../operations';
@@ -34,7 +34,7 @@ export function ServerLogs({ serverId }: { serverId: string }) {
       <h2 id="logs-title">xrdp log</h2>
       <div class="row">
         <label>
-          Level{' '}
+          Show log lines{' '}
           <select value={level} onChange={(e) => setLevel(e.currentTarget.value as XrdpLogLevel | '')}>
             {LEVELS.map((l) => (
               <option key={l.value} value={l.value}>
@@ -130,6 +130,10 @@ export function ServerConfig({ canEdit }: { canEdit: boolean }) {
   const [saveError, setSaveError] = useState<unknown>(null);
   const [saved, setSaved] = useState<number | null>(null);
   const [compare, setCompare] = useState<number | null>(null);
+  // Every version this page has seen (the current one too): version 0, the built-in defaults,
+  // is not in the stored history, but a page open since then can still diff against it.
+  const seen = useRef(new Map<number, ConsoleXrdpConfigVersionFragment>());
+  if (data) for (const v of [data.xrdpConfig, ...data.xrdpConfigHistory]) seen.current.set(v.version, v);
   if (error) return <ErrorText error={error} />;
   if (!data) return <p>Loading the xrdp configuration…</p>;
   const current = data.xrdpConfig;
@@ -159,7 +163,9 @@ export function ServerConfig({ canEdit }: { canEdit: boolean }) {
   };
   const history = data.xrdpConfigHistory;
   const selected = history.find((v) => v.version === compare);
-  const previous = selected ? history.find((v) => v.version < selected.version) : undefined;
+  const previous = selected
+    ? [...seen.current.values()].filter((v) => v.version < selected.version).sort((a, b) => b.version - a.version)[0]
+    : undefined;
   return (
     <section aria-labelledby="config-title">
       <h2 id="config-title">xrdp configuration (version {current.version})</h2>
@@ -290,7 +296,7 @@ function ConfigDiff({ title, before, after }: { title: string; before: Config | 
   return (
     <div class="diff" data-testid="config-diff">
       <h4>{title}</h4>
-      {!before && <p>The previous version is older than the history shown.</p>}
+      {!before && <p>The version before it is not in the history shown (the built-in defaults, version 0, are not stored).</p>}
       {before && rows.length === 0 && <p>No setting changed.</p>}
       {rows.length > 0 && (
         <table>
