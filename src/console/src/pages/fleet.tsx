@@ -1,3 +1,4 @@
+import { memo } from 'preact/compat';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { live, request, unwrap } from '../api';
 import { Sparkline, UsageCharts } from '../charts';
@@ -153,20 +154,106 @@ function useServerAction(onServer: (s: FleetServerFragment) => void) {
   return { ask: setPending, dialog, error };
 }
 
+const NONE: number[] = [];
+
+/** What a row shows; an event that changes none of it leaves the row alone. */
+function sameRow(a: FleetServerFragment, b: FleetServerFragment): boolean {
+  return (
+    a.status === b.status &&
+    a.statusMessage === b.statusMessage &&
+    a.updatedAt === b.updatedAt &&
+    a.name === b.name &&
+    a.host === b.host &&
+    a.port === b.port &&
+    a.owner === b.owner &&
+    a.sessions.length === b.sessions.length &&
+    a.usage?.at === b.usage?.at
+  );
+}
+
+/** One server's row; re-rendered only when its server or its sparkline values change. */
+const FleetRow = memo(function FleetRow({
+  server: s,
+  cpu,
+  mem,
+  onAction,
+}: {
+  server: FleetServerFragment;
+  cpu: number[];
+  mem: number[];
+  onAction: (a: Action) => void;
+}) {
+  return (
+    <tr data-server={s.name}>
+      <td>
+        <a href={`/console/servers/${encodeURIComponent(s.id)}`}>{s.name}</a>
+      </td>
+      <td>
+        <span class={`status status-${s.status}`} data-testid="status">
+          {s.status}
+        </span>
+        {s.statusMessage && <small> {s.statusMessage}</small>}
+      </td>
+      <td>
+        {s.host}:{s.port}
+      </td>
+      <td>{s.sessions.length}</td>
+      <td>
+        <Sparkline label="CPU" values={cpu} />
+      </td>
+      <td>
+        <Sparkline label="Memory" values={mem} />
+      </td>
+      <td>{s.owner}</td>
+      <td>
+        <ServerActions server={s} onAction={onAction} />
+      </td>
+    </tr>
+  );
+});
+
 export function FleetPage({ isOperator = false }: { isOperator?: boolean }) {
   const { data, setData, error, reload } = useQuery(loadFleet);
   const [filter, setFilter] = useState('');
   const [name, setName] = useState('');
   const [createError, setCreateError] = useState<unknown>(null);
   const servers = data?.servers.edges.map((e) => e.node) ?? [];
-  const upsert = (s: FleetServerFragment) =>
+  // Events arrive in bursts (a SNAPSHOT per server on every (re)subscribe): they are applied
+  // together, at most every 50 ms, and a row that did not change keeps its object (no re-render).
+  const pending = useRef(new Map<string, FleetServerFragment>());
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const flush = () => {
+    timer.current = null;
+    const batch = pending.current;
+    pending.current = new Map();
     setData((d) => {
       if (!d) return d;
-      const edges = d.servers.edges.some((e) => e.node.id === s.id)
-        ? d.servers.edges.map((e) => (e.node.id === s.id ? { node: s } : e))
-        : [...d.servers.edges, { node: s }];
-      return { servers: { ...d.servers, edges } };
+      let changed = false;
+      const edges = d.servers.edges.map((e) => {
+        const next = batch.get(e.node.id);
+        if (!next) return e;
+        batch.delete(e.node.id);
+        if (sameRow(e.node, next)) return e;
+        changed = true;
+        return { node: next };
+      });
+      for (const node of batch.values()) {
+        edges.push({ node });
+        changed = true;
+      }
+      return changed ? { servers: { ...d.servers, edges } } : d;
     });
+  };
+  const upsert = (s: FleetServerFragment) => {
+    pending.current.set(s.id, s);
+    timer.current ??= setTimeout(flush, 50);
+  };
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
   useServerEvents(
     servers.map((s) => s.id),
     upsert,
@@ -222,31 +309,13 @@ export function FleetPage({ isOperator = false }: { isOperator?: boolean }) {
         </thead>
         <tbody>
           {shown.map((s) => (
-            <tr key={s.id} data-server={s.name}>
-              <td>
-                <a href={`/console/servers/${encodeURIComponent(s.id)}`}>{s.name}</a>
-              </td>
-              <td>
-                <span class={`status status-${s.status}`} data-testid="status">
-                  {s.status}
-                </span>
-                {s.statusMessage && <small> {s.statusMessage}</small>}
-              </td>
-              <td>
-                {s.host}:{s.port}
-              </td>
-              <td>{s.sessions.length}</td>
-              <td>
-                <Sparkline label="CPU" values={sparks.get(s.id)?.cpu ?? []} />
-              </td>
-              <td>
-                <Sparkline label="Memory" values={sparks.get(s.id)?.mem ?? []} />
-              </td>
-              <td>{s.owner}</td>
-              <td>
-                <ServerActions server={s} onAction={action.ask} />
-              </td>
-            </tr>
+            <FleetRow
+              key={s.id}
+              server={s}
+              cpu={sparks.get(s.id)?.cpu ?? NONE}
+              mem={sparks.get(s.id)?.mem ?? NONE}
+              onAction={action.ask}
+            />
           ))}
         </tbody>
       </table>
