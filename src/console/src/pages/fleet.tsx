@@ -42,6 +42,13 @@ const SPARK_POINTS = 30;
 function useSparklines(servers: FleetServerFragment[]) {
   const series = useRef(new Map<string, { at: string; cpu: number[]; mem: number[] }>());
   const [, setTick] = useState(0);
+  const redraw = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(
+    () => () => {
+      if (redraw.current) clearTimeout(redraw.current);
+    },
+    [],
+  );
   for (const s of servers) {
     if (s.usage && !series.current.has(s.id)) {
       series.current.set(s.id, {
@@ -66,7 +73,11 @@ function useSparklines(servers: FleetServerFragment[]) {
           cpu: add(cur.cpu, sample.cpuPercent),
           mem: add(cur.mem, sample.memoryPercent),
         });
-        setTick((n) => n + 1);
+        // Every server samples in the same round: one render for the round, not one per server.
+        redraw.current ??= setTimeout(() => {
+          redraw.current = null;
+          setTick((n) => n + 1);
+        }, 100);
       }),
     );
     return () => {
