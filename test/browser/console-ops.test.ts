@@ -235,6 +235,20 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     await screenshot(page, 'console-server-page');
     expect(await seriousAxeViolations(page)).toEqual([]);
 
+    // A session's own page charts its CPU and memory (sessions have no network figures).
+    await page.getByRole('button', { name: 'New desktop session' }).click();
+    await page.getByTestId('connection').waitFor({ timeout: 60_000 });
+    await page.reload();
+    await page.getByRole('link', { name: /^Usage of the session of / }).click();
+    await page.getByRole('heading', { name: /^Session of .+ on ops-desk$/ }).waitFor();
+    expect(page.url()).toMatch(/\/console\/sessions\/[\w-]+$/);
+    await page.getByTestId('chart-cpu').waitFor();
+    await page.getByTestId('chart-memory').waitFor();
+    expect(await page.getByTestId('chart-network').count()).toBe(0);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: 'Back to the server' }).click();
+    await page.getByRole('heading', { name: 'ops-desk' }).waitFor();
+
     // Restart: asked first, then the status goes through the restart back to RUNNING.
     const linesBefore = await log.locator('li').count();
     await page.getByRole('button', { name: 'Restart ops-desk' }).click();
