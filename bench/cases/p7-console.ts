@@ -56,7 +56,12 @@ async function coldLoad(browser: Browser, url: string, token: string) {
     const fcp = await page.evaluate(
       () => performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime ?? 0,
     );
-    return { fcp, live, page, close: () => context.close() };
+    // Leaving the page first closes its WebSocket cleanly (a closed context cuts it mid-write).
+    const close = async () => {
+      await page.goto('about:blank').catch(() => undefined);
+      await context.close();
+    };
+    return { fcp, live, page, close };
   } catch (err) {
     await context.close();
     throw err;
