@@ -8,6 +8,9 @@
  *   BENCH_PROFILE=p1:api  profile that server process during its measured phase, write
  *                         bench/profiles/<case>-<label>.cpuprofile and a summary .txt beside it
  *                         (<case>:<label>, label optional; e.g. p2:inproc-10000)
+ *   BENCH_WRITE=0         print the table only; bench/results.md is left as it is (for
+ *                         running one case alone, e.g. npm run bench:console)
+ *   BENCH_CONSOLE_FLEET   servers in P7's fleet table (default 500)
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { runP3 } from './cases/p3-session-admission.js';
 import { runP4 } from './cases/p4-round-trips.js';
 import { runP5 } from './cases/p5-xrdp.js';
 import { runP6 } from './cases/p6-host-commands.js';
+import { runP7 } from './cases/p7-console.js';
 import { canPin } from './lib/processes.js';
 import { type BenchServices, startBenchServices } from './lib/services.js';
 import { type CaseContext, type Row, renderTable } from './lib/table.js';
@@ -31,6 +35,7 @@ const CASES: Record<string, (ctx: CaseContext) => Promise<Row[]>> = {
   p4: runP4,
   p5: runP5,
   p6: runP6,
+  p7: runP7,
 };
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
     ...(failures.length > 0 ? ['Failed cases:', ...failures.map((f) => `- ${f}`), ''] : []),
   ].join('\n');
   process.stdout.write(`\n${text}\n`);
-  writeFileSync(new URL('./results.md', import.meta.url), text);
+  if (process.env.BENCH_WRITE !== '0') writeFileSync(new URL('./results.md', import.meta.url), text);
   for (const path of profiles) {
     if (!existsSync(path)) continue;
     const summary = summarize(path, 30);

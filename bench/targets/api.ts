@@ -19,6 +19,8 @@ import { BENCH_ADMIN, type SeedRequest, seedFleet } from './seed.js';
 interface StartParams {
   env: Record<string, string>;
   mongoMonitorCommands?: boolean;
+  /** The built console to serve at /console/ (P7); the default build folder otherwise. */
+  consoleDir?: string;
 }
 
 let app: App | undefined;
@@ -72,7 +74,7 @@ function createControl(a: App): ReturnType<typeof createServer> {
 serveRpc(
   {
     async start(params) {
-      const { env, mongoMonitorCommands } = params as StartParams;
+      const { env, mongoMonitorCommands, consoleDir } = params as StartParams;
       const config = loadConfig(env, { version: PACKAGE_VERSION });
       app = await buildApp(config, {
         logger: createLogger({ level: config.log.level }),
@@ -81,6 +83,7 @@ serveRpc(
         sweepIntervalMs: 3_600_000,
         reconcileIntervalMs: 3_600_000,
         ...(mongoMonitorCommands ? { mongoMonitorCommands: true } : {}),
+        ...(consoleDir ? { consoleDir } : {}),
       });
       await app.container.mongo?.ready;
       app.container.mongo?.client.on('commandStarted', (e) => {

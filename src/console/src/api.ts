@@ -19,13 +19,23 @@ const MESSAGES: Record<string, string> = {
   SIGN_IN_FAILED: 'Sign-in with the identity provider did not complete. Try again.',
 };
 
+/** One problem with one input field, as BAD_USER_INPUT errors carry them (`extensions.fields`). */
+export type FieldProblem = { field: string; message: string };
+
 export class ApiError extends Error {
   constructor(
     readonly code: string,
     detail?: string,
+    /** For BAD_USER_INPUT: every problem, by field path (e.g. `security.idleTimeout`). */
+    readonly fields: readonly FieldProblem[] = [],
   ) {
     super(friendlyMessage(code, detail));
     this.name = 'ApiError';
+  }
+
+  /** The problem with this field, in words; undefined when there is none. */
+  fieldMessage(field: string): string | undefined {
+    return this.fields.find((f) => f.field === field)?.message;
   }
 }
 
@@ -47,7 +57,15 @@ export const auth = {
   },
 };
 
-type GqlError = { message: string; extensions?: { code?: string } };
+type GqlError = { message: string; extensions?: { code?: string; fields?: unknown } };
+
+function fieldsOf(e: GqlError): FieldProblem[] {
+  const f = e.extensions?.fields;
+  if (!Array.isArray(f)) return [];
+  return f.filter(
+    (p): p is FieldProblem => typeof p === 'object' && p !== null && typeof p.field === 'string' && typeof p.message === 'string',
+  );
+}
 
 /**
  * The operation as a trusted document: its sha256 from the generated list, never the text, so
@@ -88,7 +106,7 @@ export async function request<TResult, TVariables>(
   const first = body.errors?.[0];
   if (first) {
     const code = first.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-    throw new ApiError(code, code === 'INTERNAL_SERVER_ERROR' ? undefined : first.message);
+    throw new ApiError(code, code === 'INTERNAL_SERVER_ERROR' ? undefined : first.message, fieldsOf(first));
   }
   if (!body.data) throw new ApiError('INTERNAL_SERVER_ERROR');
   return body.data;

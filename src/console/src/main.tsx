@@ -3,6 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { auth, claimsOf, type LiveState, live } from './api';
 import { AlertsPage, AuditPage, LimitsPage } from './pages/admin';
 import { FleetPage, ServerPage } from './pages/fleet';
+import { HostPage, HostsPage } from './pages/hosts';
+import { SessionUsagePage } from './pages/session-usage';
 import { SessionsPage } from './pages/sessions';
 import { CallbackPage, SignInPage } from './pages/sign-in';
 import { onLinkClick, usePath } from './router';
@@ -58,9 +60,14 @@ function App() {
       </main>
     );
   }
-  let page = <FleetPage />;
+  let page = <FleetPage isOperator={isOperator} />;
   const server = /^\/servers\/([^/]+)$/.exec(path);
-  if (server?.[1]) page = <ServerPage id={decodeURIComponent(server[1])} />;
+  const host = /^\/hosts\/([^/]+)$/.exec(path);
+  const session = /^\/sessions\/([^/]+)$/.exec(path);
+  if (server?.[1]) page = <ServerPage id={decodeURIComponent(server[1])} isOperator={isOperator} isAdmin={isAdmin} />;
+  else if (host?.[1] && isOperator) page = <HostPage id={decodeURIComponent(host[1])} isAdmin={isAdmin} />;
+  else if (path === '/hosts' && isOperator) page = <HostsPage />;
+  else if (session?.[1]) page = <SessionUsagePage id={decodeURIComponent(session[1])} />;
   else if (path === '/sessions') page = <SessionsPage />;
   else if (path === '/alerts') page = <AlertsPage />;
   else if (path === '/audit' && isOperator) page = <AuditPage />;
@@ -74,6 +81,7 @@ function App() {
         </a>
         <nav aria-label="Main">
           <a href="/console/fleet">Fleet</a>
+          {isOperator && <a href="/console/hosts">Hosts</a>}
           <a href="/console/sessions">My desktops</a>
           <a href="/console/alerts">Alerts</a>
           {isOperator && <a href="/console/audit">Audit log</a>}

@@ -19,6 +19,7 @@ export const FleetQuery = graphql(`
   fragment FleetServer on RdpServer {
     id name owner host port status statusMessage updatedAt
     sessions { id }
+    usage { at cpuPercent memoryPercent }
   }
 `);
 
@@ -137,5 +138,111 @@ export const LimitsQuery = graphql(`
       perUser { maxSessions }
       global { maxServers maxSessions maxTotalCpu maxTotalMemory }
     }
+  }
+`);
+
+export const RestartServerMutation = graphql(`
+  mutation ConsoleRestartServer($id: ID!) {
+    restartServer(id: $id, force: true) {
+      __typename
+      ... on RestartServerSuccess { server { ...FleetServer } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const UsageQuery = graphql(`
+  query ConsoleUsage($subjectId: ID!, $window: UsageWindow) {
+    resourceUsage(subjectId: $subjectId, window: $window) {
+      subjectId subjectKind window from to
+      points { at cpuPercent memoryPercent networkInKbps networkOutKbps }
+    }
+  }
+`);
+
+export const UsageSubscription = graphql(`
+  subscription ConsoleUsageLive($subjectId: ID!) {
+    resourceUsage(subjectId: $subjectId) {
+      kind
+      sample { at cpuPercent memoryPercent networkInKbps networkOutKbps }
+    }
+  }
+`);
+
+export const HostsQuery = graphql(`
+  query ConsoleHosts {
+    hosts { ...ConsoleHost }
+  }
+  fragment ConsoleHost on Host {
+    id name status draining rdpAddress agentVersion serverCount freeCapacity lastHeartbeatAt
+    labels { key value }
+    capacity { cpuCount memoryMb maxServers }
+    portRange { from to }
+    usage { at cpuPercent memoryPercent }
+  }
+`);
+
+export const HostQuery = graphql(`
+  query ConsoleHostOne($id: ID!) {
+    host(id: $id) {
+      ...ConsoleHost
+      servers(first: 100) { totalCount edges { node { id name status port } } }
+    }
+  }
+`);
+
+export const HostEventsSubscription = graphql(`
+  subscription ConsoleHostEvents($hostId: ID) {
+    hostEvents(hostId: $hostId) { kind host { ...ConsoleHost } }
+  }
+`);
+
+export const SetHostDrainMutation = graphql(`
+  mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {
+    setHostDrain(hostId: $hostId, drain: $drain) {
+      __typename
+      ... on SetHostDrainSuccess { host { ...ConsoleHost } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const ServerLogsQuery = graphql(`
+  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
+    server(id: $id) {
+      id
+      logs(last: 200, level: $level) { time level pid message }
+    }
+  }
+`);
+
+export const XrdpConfigQuery = graphql(`
+  query ConsoleXrdpConfig {
+    xrdpConfig { ...ConsoleXrdpConfigVersion }
+    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }
+  }
+  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {
+    version updatedAt updatedBy
+    config {
+      global { logLevel maxConnections useTls certificatePath keyPath }
+      security { encryptionLevel idleTimeout sessionTimeout }
+      performance { bitmapCache compression }
+    }
+  }
+`);
+
+export const UpdateXrdpConfigMutation = graphql(`
+  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {
+    updateXrdpConfig(input: $input) {
+      __typename
+      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const SessionQuery = graphql(`
+  query ConsoleSession($id: ID!) {
+    session(id: $id) { id username status serverId createdAt server { name } }
   }
 `);

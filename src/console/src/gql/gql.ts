@@ -16,7 +16,7 @@ import * as types from './graphql';
  */
 type Documents = {
     "\n  query ConsoleViewer {\n    viewer { userId username roles }\n  }\n": typeof types.ConsoleViewerDocument,
-    "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n  }\n": typeof types.ConsoleFleetDocument,
+    "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n    usage { at cpuPercent memoryPercent }\n  }\n": typeof types.ConsoleFleetDocument,
     "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": typeof types.ConsoleServerDocument,
     "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": typeof types.ConsoleServerEventsDocument,
     "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleCreateServerDocument,
@@ -30,10 +30,21 @@ type Documents = {
     "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleResolveAlertDocument,
     "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n": typeof types.ConsoleAuditDocument,
     "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n": typeof types.ConsoleLimitsDocument,
+    "\n  mutation ConsoleRestartServer($id: ID!) {\n    restartServer(id: $id, force: true) {\n      __typename\n      ... on RestartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleRestartServerDocument,
+    "\n  query ConsoleUsage($subjectId: ID!, $window: UsageWindow) {\n    resourceUsage(subjectId: $subjectId, window: $window) {\n      subjectId subjectKind window from to\n      points { at cpuPercent memoryPercent networkInKbps networkOutKbps }\n    }\n  }\n": typeof types.ConsoleUsageDocument,
+    "\n  subscription ConsoleUsageLive($subjectId: ID!) {\n    resourceUsage(subjectId: $subjectId) {\n      kind\n      sample { at cpuPercent memoryPercent networkInKbps networkOutKbps }\n    }\n  }\n": typeof types.ConsoleUsageLiveDocument,
+    "\n  query ConsoleHosts {\n    hosts { ...ConsoleHost }\n  }\n  fragment ConsoleHost on Host {\n    id name status draining rdpAddress agentVersion serverCount freeCapacity lastHeartbeatAt\n    labels { key value }\n    capacity { cpuCount memoryMb maxServers }\n    portRange { from to }\n    usage { at cpuPercent memoryPercent }\n  }\n": typeof types.ConsoleHostsDocument,
+    "\n  query ConsoleHostOne($id: ID!) {\n    host(id: $id) {\n      ...ConsoleHost\n      servers(first: 100) { totalCount edges { node { id name status port } } }\n    }\n  }\n": typeof types.ConsoleHostOneDocument,
+    "\n  subscription ConsoleHostEvents($hostId: ID) {\n    hostEvents(hostId: $hostId) { kind host { ...ConsoleHost } }\n  }\n": typeof types.ConsoleHostEventsDocument,
+    "\n  mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {\n    setHostDrain(hostId: $hostId, drain: $drain) {\n      __typename\n      ... on SetHostDrainSuccess { host { ...ConsoleHost } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleSetHostDrainDocument,
+    "\n  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {\n    server(id: $id) {\n      id\n      logs(last: 200, level: $level) { time level pid message }\n    }\n  }\n": typeof types.ConsoleServerLogsDocument,
+    "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n": typeof types.ConsoleXrdpConfigDocument,
+    "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleUpdateXrdpConfigDocument,
+    "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n": typeof types.ConsoleSessionDocument,
 };
 const documents: Documents = {
     "\n  query ConsoleViewer {\n    viewer { userId username roles }\n  }\n": types.ConsoleViewerDocument,
-    "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n  }\n": types.ConsoleFleetDocument,
+    "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n    usage { at cpuPercent memoryPercent }\n  }\n": types.ConsoleFleetDocument,
     "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": types.ConsoleServerDocument,
     "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": types.ConsoleServerEventsDocument,
     "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleCreateServerDocument,
@@ -47,6 +58,17 @@ const documents: Documents = {
     "\n  mutation ConsoleResolveAlert($id: ID!) {\n    resolveAlert(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleResolveAlertDocument,
     "\n  query ConsoleAudit($action: String) {\n    auditEvents(first: 50, filter: { action: $action }) {\n      edges { node { id time action result actor { userId name ip } target { type id name } } }\n    }\n  }\n": types.ConsoleAuditDocument,
     "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n": types.ConsoleLimitsDocument,
+    "\n  mutation ConsoleRestartServer($id: ID!) {\n    restartServer(id: $id, force: true) {\n      __typename\n      ... on RestartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleRestartServerDocument,
+    "\n  query ConsoleUsage($subjectId: ID!, $window: UsageWindow) {\n    resourceUsage(subjectId: $subjectId, window: $window) {\n      subjectId subjectKind window from to\n      points { at cpuPercent memoryPercent networkInKbps networkOutKbps }\n    }\n  }\n": types.ConsoleUsageDocument,
+    "\n  subscription ConsoleUsageLive($subjectId: ID!) {\n    resourceUsage(subjectId: $subjectId) {\n      kind\n      sample { at cpuPercent memoryPercent networkInKbps networkOutKbps }\n    }\n  }\n": types.ConsoleUsageLiveDocument,
+    "\n  query ConsoleHosts {\n    hosts { ...ConsoleHost }\n  }\n  fragment ConsoleHost on Host {\n    id name status draining rdpAddress agentVersion serverCount freeCapacity lastHeartbeatAt\n    labels { key value }\n    capacity { cpuCount memoryMb maxServers }\n    portRange { from to }\n    usage { at cpuPercent memoryPercent }\n  }\n": types.ConsoleHostsDocument,
+    "\n  query ConsoleHostOne($id: ID!) {\n    host(id: $id) {\n      ...ConsoleHost\n      servers(first: 100) { totalCount edges { node { id name status port } } }\n    }\n  }\n": types.ConsoleHostOneDocument,
+    "\n  subscription ConsoleHostEvents($hostId: ID) {\n    hostEvents(hostId: $hostId) { kind host { ...ConsoleHost } }\n  }\n": types.ConsoleHostEventsDocument,
+    "\n  mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {\n    setHostDrain(hostId: $hostId, drain: $drain) {\n      __typename\n      ... on SetHostDrainSuccess { host { ...ConsoleHost } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleSetHostDrainDocument,
+    "\n  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {\n    server(id: $id) {\n      id\n      logs(last: 200, level: $level) { time level pid message }\n    }\n  }\n": types.ConsoleServerLogsDocument,
+    "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n": types.ConsoleXrdpConfigDocument,
+    "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleUpdateXrdpConfigDocument,
+    "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n": types.ConsoleSessionDocument,
 };
 
 /**
@@ -56,7 +78,7 @@ export function graphql(source: "\n  query ConsoleViewer {\n    viewer { userId 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n  }\n"): typeof import('./graphql').ConsoleFleetDocument;
+export function graphql(source: "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n    usage { at cpuPercent memoryPercent }\n  }\n"): typeof import('./graphql').ConsoleFleetDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -109,6 +131,50 @@ export function graphql(source: "\n  query ConsoleAudit($action: String) {\n    
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ConsoleLimits {\n    resourceLimits {\n      version updatedAt updatedBy\n      perUser { maxSessions }\n      global { maxServers maxSessions maxTotalCpu maxTotalMemory }\n    }\n  }\n"): typeof import('./graphql').ConsoleLimitsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleRestartServer($id: ID!) {\n    restartServer(id: $id, force: true) {\n      __typename\n      ... on RestartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleRestartServerDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleUsage($subjectId: ID!, $window: UsageWindow) {\n    resourceUsage(subjectId: $subjectId, window: $window) {\n      subjectId subjectKind window from to\n      points { at cpuPercent memoryPercent networkInKbps networkOutKbps }\n    }\n  }\n"): typeof import('./graphql').ConsoleUsageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleUsageLive($subjectId: ID!) {\n    resourceUsage(subjectId: $subjectId) {\n      kind\n      sample { at cpuPercent memoryPercent networkInKbps networkOutKbps }\n    }\n  }\n"): typeof import('./graphql').ConsoleUsageLiveDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleHosts {\n    hosts { ...ConsoleHost }\n  }\n  fragment ConsoleHost on Host {\n    id name status draining rdpAddress agentVersion serverCount freeCapacity lastHeartbeatAt\n    labels { key value }\n    capacity { cpuCount memoryMb maxServers }\n    portRange { from to }\n    usage { at cpuPercent memoryPercent }\n  }\n"): typeof import('./graphql').ConsoleHostsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleHostOne($id: ID!) {\n    host(id: $id) {\n      ...ConsoleHost\n      servers(first: 100) { totalCount edges { node { id name status port } } }\n    }\n  }\n"): typeof import('./graphql').ConsoleHostOneDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleHostEvents($hostId: ID) {\n    hostEvents(hostId: $hostId) { kind host { ...ConsoleHost } }\n  }\n"): typeof import('./graphql').ConsoleHostEventsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {\n    setHostDrain(hostId: $hostId, drain: $drain) {\n      __typename\n      ... on SetHostDrainSuccess { host { ...ConsoleHost } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleSetHostDrainDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {\n    server(id: $id) {\n      id\n      logs(last: 200, level: $level) { time level pid message }\n    }\n  }\n"): typeof import('./graphql').ConsoleServerLogsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n"): typeof import('./graphql').ConsoleXrdpConfigDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleUpdateXrdpConfigDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n"): typeof import('./graphql').ConsoleSessionDocument;
 
 
 export function graphql(source: string) {

@@ -44,6 +44,35 @@ export type AuditResult =
   /** The action was carried out. */
   | 'SUCCESS';
 
+/** What happened to a host. */
+export type HostEventKind =
+  /** A heartbeat: new lastHeartbeatAt and usage. */
+  | 'HEARTBEAT'
+  /** Its agent registered for the first time. */
+  | 'REGISTERED'
+  /** The state when the subscription started (or after a resync). */
+  | 'SNAPSHOT'
+  /** It came online, went OFFLINE, or its drain flag changed. */
+  | 'STATUS_CHANGED'
+  /** Its agent registered again and reported different facts (name, labels, ports, capacity...). */
+  | 'UPDATED';
+
+/** Whether a host takes new servers and sessions. */
+export type HostStatus =
+  /** Online, but an admin set drain: running servers and sessions continue, nothing new goes here. */
+  | 'DRAINING'
+  /** No heartbeat for 3 heartbeat intervals (draining or not); its servers are kept and shown, nothing new goes here. */
+  | 'OFFLINE'
+  /** Heartbeating and not draining: new servers and sessions may be placed here. */
+  | 'ONLINE';
+
+/** Why a resourceUsage message was sent. */
+export type ResourceUsageEventKind =
+  /** A new sample. */
+  | 'SAMPLE'
+  /** The newest sample when the subscription started (or resynced); may be null. */
+  | 'SNAPSHOT';
+
 /** What happened to a server. */
 export type ServerEventKind =
   /** The server was created. */
@@ -89,6 +118,132 @@ export type SessionStatus =
   /** Ended for good. */
   | 'TERMINATED';
 
+/** What a resource sample or alert is about. */
+export type SubjectKind =
+  /** A host running RDP servers (subject id `host:<name>`). */
+  | 'HOST'
+  /** An RDP server: its xrdp processes and its sessions. */
+  | 'SERVER'
+  /** A session's processes: X server, window manager and what runs in it. */
+  | 'SESSION';
+
+/** Changes to the xrdp configuration, applied over the latest version; running instances get them on restart. */
+export type UpdateXrdpConfigInput = {
+  /** Listener, TLS and logging. */
+  global?: XrdpGlobalConfigInput | null | undefined;
+  /** Compression and caches. */
+  performance?: XrdpPerformanceConfigInput | null | undefined;
+  /** Authentication and timeouts. */
+  security?: XrdpSecurityConfigInput | null | undefined;
+};
+
+/** How far back resource history goes. */
+export type UsageWindow =
+  /** The last 7 days (per-minute averages, at most 300 points). */
+  | 'D7'
+  /** The last hour (raw samples, averaged into at most 300 points). */
+  | 'H1'
+  /** The last 6 hours (per-minute averages, at most 300 points). */
+  | 'H6'
+  /** The last 24 hours (per-minute averages, at most 300 points). */
+  | 'H24';
+
+/** How users prove who they are. */
+export type XrdpAuthentication =
+  /** A password and a client certificate. */
+  | 'BOTH'
+  /** A client certificate. */
+  | 'CERTIFICATE'
+  /** A password. */
+  | 'PASSWORD';
+
+/** Minimum encryption for classic RDP security (xrdp's crypt_level). */
+export type XrdpEncryptionLevel =
+  /** crypt_level=high. */
+  | 'HIGH'
+  /** crypt_level=low. */
+  | 'LOW'
+  /** crypt_level=medium. */
+  | 'MEDIUM';
+
+/** Listener, TLS and logging changes; omitted fields keep their value. */
+export type XrdpGlobalConfigInput = {
+  /** PEM certificate for every instance: an absolute path of letters, digits, ., _, - and /, at most 255 bytes, no .. segment. Set with keyPath; both are read at once and must be readable by the service, PEM, and match (else BAD_USER_INPUT naming the field). Instances started afterwards present it. The empty string (for both) goes back to generated certificates. */
+  certificatePath?: string | null | undefined;
+  /** Unencrypted PEM private key of certificatePath, with the same path rules; the empty string clears it. */
+  keyPath?: string | null | undefined;
+  /** Log level. */
+  logLevel?: XrdpLogLevel | null | undefined;
+  /** Most sessions at once, 1-1000. */
+  maxConnections?: number | null | undefined;
+  /**
+   * Not used; only its current value is accepted.
+   * @deprecated No effect: each server listens on its own port from RDP_PORT_RANGE; there is no host-wide RDP port. Changing it is refused (BAD_USER_INPUT); it will be removed.
+   */
+  port?: number | null | undefined;
+  /** Require TLS. */
+  useTls?: boolean | null | undefined;
+};
+
+/** How much xrdp and sesman write to their logs. */
+export type XrdpLogLevel =
+  /** Everything, for troubleshooting. */
+  | 'DEBUG'
+  /** Failures only. */
+  | 'ERROR'
+  /** Connections, logins and other normal events. */
+  | 'INFO'
+  /** Problems xrdp recovered from, and worse. */
+  | 'WARN';
+
+/** Severity of one xrdp log line, most severe first. */
+export type XrdpLogLineLevel =
+  /** Always written (startup, fatal problems). */
+  | 'CORE'
+  /** Detail for troubleshooting. */
+  | 'DEBUG'
+  /** A failure. */
+  | 'ERROR'
+  /** A normal event: connection, login, session. */
+  | 'INFO'
+  /** The finest detail. */
+  | 'TRACE'
+  /** A problem xrdp recovered from. */
+  | 'WARN';
+
+/** Compression and cache changes; omitted fields keep their value. */
+export type XrdpPerformanceConfigInput = {
+  /** Bitmap cache. */
+  bitmapCache?: boolean | null | undefined;
+  /** Bitmap and bulk compression. */
+  compression?: boolean | null | undefined;
+  /**
+   * Not used; only its current value is accepted.
+   * @deprecated No effect: xrdp 0.9.21 has no setting for the glyph cache; the client negotiates it. Changing it is refused (BAD_USER_INPUT); it will be removed.
+   */
+  glyphCache?: boolean | null | undefined;
+  /**
+   * Not used; only its current value is accepted.
+   * @deprecated No effect: xrdp 0.9.21 has no setting for the bitmap cache size; the client negotiates it. Changing it is refused (BAD_USER_INPUT); it will be removed.
+   */
+  maxBitmapCacheSize?: number | null | undefined;
+};
+
+/** Authentication, timeout and encryption changes; omitted fields keep their value. */
+export type XrdpSecurityConfigInput = {
+  /**
+   * Not used; only its current value is accepted.
+   * @deprecated No effect: xrdp 0.9.21 authenticates users by password (PAM) only; it has no client certificate login. Changing it is refused (BAD_USER_INPUT); it will be removed.
+   */
+  authentication?: XrdpAuthentication | null | undefined;
+  /** Minimum encryption level. */
+  encryptionLevel?: XrdpEncryptionLevel | null | undefined;
+  /** Seconds, 60-7200, less than sessionTimeout. */
+  idleTimeout?: number | null | undefined;
+  /** Seconds, 300-86400. */
+  sessionTimeout?: number | null | undefined;
+};
+
 export type ConsoleViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -100,23 +255,23 @@ export type ConsoleFleetQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleFleetQuery = { servers: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }> } }> } };
+export type ConsoleFleetQuery = { servers: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } }> } };
 
-export type FleetServerFragment = { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }> };
+export type FleetServerFragment = { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null };
 
 export type ConsoleServerQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ConsoleServerQuery = { server: { description: string, createdAt: string, createdBy: string, lastStartedAt: string | null, lastStoppedAt: string | null, uptimeSeconds: number | null, id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string, username: string, status: SessionStatus, owner: string, createdAt: string }> } | null };
+export type ConsoleServerQuery = { server: { description: string, createdAt: string, createdBy: string, lastStartedAt: string | null, lastStoppedAt: string | null, uptimeSeconds: number | null, id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string, username: string, status: SessionStatus, owner: string, createdAt: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } | null };
 
 export type ConsoleServerEventsSubscriptionVariables = Exact<{
   serverId: string | number;
 }>;
 
 
-export type ConsoleServerEventsSubscription = { serverEvents: { kind: ServerEventKind, server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }> } } };
+export type ConsoleServerEventsSubscription = { serverEvents: { kind: ServerEventKind, server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } } };
 
 export type ConsoleCreateServerMutationVariables = Exact<{
   name: string;
@@ -124,7 +279,7 @@ export type ConsoleCreateServerMutationVariables = Exact<{
 
 
 export type ConsoleCreateServerMutation = { createServer:
-    | { __typename: 'CreateServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }> } }
+    | { __typename: 'CreateServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } }
     | { __typename: 'LimitExceededError', code: string, message: string }
     | { __typename: 'PlacementError', code: string, message: string }
     | { __typename: 'PortExhaustedError', code: string, message: string }
@@ -141,7 +296,7 @@ export type ConsoleStartServerMutation = { startServer:
     | { __typename: 'NotFoundError', code: string, message: string }
     | { __typename: 'RuntimeFailureError', code: string, message: string }
     | { __typename: 'RuntimeUnavailableError', code: string, message: string }
-    | { __typename: 'StartServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }> } }
+    | { __typename: 'StartServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } }
    };
 
 export type ConsoleStopServerMutationVariables = Exact<{
@@ -154,7 +309,7 @@ export type ConsoleStopServerMutation = { stopServer:
     | { __typename: 'NotFoundError', code: string, message: string }
     | { __typename: 'RuntimeFailureError', code: string, message: string }
     | { __typename: 'RuntimeUnavailableError', code: string, message: string }
-    | { __typename: 'StopServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }> } }
+    | { __typename: 'StopServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } }
    };
 
 export type ConsoleSessionsQueryVariables = Exact<{
@@ -221,6 +376,98 @@ export type ConsoleLimitsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type ConsoleLimitsQuery = { resourceLimits: { version: number, updatedAt: string, updatedBy: string, perUser: { maxSessions: number }, global: { maxServers: number, maxSessions: number, maxTotalCpu: number, maxTotalMemory: number } } };
 
+export type ConsoleRestartServerMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleRestartServerMutation = { restartServer:
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'RestartServerSuccess', server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } }
+    | { __typename: 'RuntimeFailureError', code: string, message: string }
+    | { __typename: 'RuntimeUnavailableError', code: string, message: string }
+   };
+
+export type ConsoleUsageQueryVariables = Exact<{
+  subjectId: string | number;
+  window?: UsageWindow | null | undefined;
+}>;
+
+
+export type ConsoleUsageQuery = { resourceUsage: { subjectId: string, subjectKind: SubjectKind, window: UsageWindow, from: string, to: string, points: Array<{ at: string, cpuPercent: number | null, memoryPercent: number | null, networkInKbps: number | null, networkOutKbps: number | null }> } | null };
+
+export type ConsoleUsageLiveSubscriptionVariables = Exact<{
+  subjectId: string | number;
+}>;
+
+
+export type ConsoleUsageLiveSubscription = { resourceUsage: { kind: ResourceUsageEventKind, sample: { at: string, cpuPercent: number | null, memoryPercent: number | null, networkInKbps: number | null, networkOutKbps: number | null } | null } };
+
+export type ConsoleHostsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleHostsQuery = { hosts: Array<{ id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null }> };
+
+export type ConsoleHostFragment = { id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null };
+
+export type ConsoleHostOneQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleHostOneQuery = { host: { id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, servers: { totalCount: number, edges: Array<{ node: { id: string, name: string, status: ServerStatus, port: number } }> }, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null } | null };
+
+export type ConsoleHostEventsSubscriptionVariables = Exact<{
+  hostId?: string | number | null | undefined;
+}>;
+
+
+export type ConsoleHostEventsSubscription = { hostEvents: { kind: HostEventKind, host: { id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null } } };
+
+export type ConsoleSetHostDrainMutationVariables = Exact<{
+  hostId: string | number;
+  drain: boolean;
+}>;
+
+
+export type ConsoleSetHostDrainMutation = { setHostDrain:
+    | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'SetHostDrainSuccess', host: { id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null } }
+   };
+
+export type ConsoleServerLogsQueryVariables = Exact<{
+  id: string | number;
+  level?: XrdpLogLevel | null | undefined;
+}>;
+
+
+export type ConsoleServerLogsQuery = { server: { id: string, logs: Array<{ time: string, level: XrdpLogLineLevel, pid: number | null, message: string }> } | null };
+
+export type ConsoleXrdpConfigQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleXrdpConfigQuery = { xrdpConfig: { version: number, updatedAt: string, updatedBy: string, config: { global: { logLevel: XrdpLogLevel, maxConnections: number, useTls: boolean, certificatePath: string | null, keyPath: string | null }, security: { encryptionLevel: XrdpEncryptionLevel, idleTimeout: number, sessionTimeout: number }, performance: { bitmapCache: boolean, compression: boolean } } }, xrdpConfigHistory: Array<{ version: number, updatedAt: string, updatedBy: string, config: { global: { logLevel: XrdpLogLevel, maxConnections: number, useTls: boolean, certificatePath: string | null, keyPath: string | null }, security: { encryptionLevel: XrdpEncryptionLevel, idleTimeout: number, sessionTimeout: number }, performance: { bitmapCache: boolean, compression: boolean } } }> };
+
+export type ConsoleXrdpConfigVersionFragment = { version: number, updatedAt: string, updatedBy: string, config: { global: { logLevel: XrdpLogLevel, maxConnections: number, useTls: boolean, certificatePath: string | null, keyPath: string | null }, security: { encryptionLevel: XrdpEncryptionLevel, idleTimeout: number, sessionTimeout: number }, performance: { bitmapCache: boolean, compression: boolean } } };
+
+export type ConsoleUpdateXrdpConfigMutationVariables = Exact<{
+  input: UpdateXrdpConfigInput;
+}>;
+
+
+export type ConsoleUpdateXrdpConfigMutation = { updateXrdpConfig:
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'UpdateXrdpConfigSuccess', config: { version: number, updatedAt: string, updatedBy: string, config: { global: { logLevel: XrdpLogLevel, maxConnections: number, useTls: boolean, certificatePath: string | null, keyPath: string | null }, security: { encryptionLevel: XrdpEncryptionLevel, idleTimeout: number, sessionTimeout: number }, performance: { bitmapCache: boolean, compression: boolean } } } }
+   };
+
+export type ConsoleSessionQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleSessionQuery = { session: { id: string, username: string, status: SessionStatus, serverId: string, createdAt: string, server: { name: string } | null } | null };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -252,8 +499,69 @@ export const FleetServerFragmentDoc = new TypedDocumentString(`
   sessions {
     id
   }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
 }
     `, {"fragmentName":"FleetServer"}) as unknown as TypedDocumentString<FleetServerFragment, unknown>;
+export const ConsoleHostFragmentDoc = new TypedDocumentString(`
+    fragment ConsoleHost on Host {
+  id
+  name
+  status
+  draining
+  rdpAddress
+  agentVersion
+  serverCount
+  freeCapacity
+  lastHeartbeatAt
+  labels {
+    key
+    value
+  }
+  capacity {
+    cpuCount
+    memoryMb
+    maxServers
+  }
+  portRange {
+    from
+    to
+  }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}
+    `, {"fragmentName":"ConsoleHost"}) as unknown as TypedDocumentString<ConsoleHostFragment, unknown>;
+export const ConsoleXrdpConfigVersionFragmentDoc = new TypedDocumentString(`
+    fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {
+  version
+  updatedAt
+  updatedBy
+  config {
+    global {
+      logLevel
+      maxConnections
+      useTls
+      certificatePath
+      keyPath
+    }
+    security {
+      encryptionLevel
+      idleTimeout
+      sessionTimeout
+    }
+    performance {
+      bitmapCache
+      compression
+    }
+  }
+}
+    `, {"fragmentName":"ConsoleXrdpConfigVersion"}) as unknown as TypedDocumentString<ConsoleXrdpConfigVersionFragment, unknown>;
 export const ConsoleViewerDocument = new TypedDocumentString(`
     query ConsoleViewer {
   viewer {
@@ -290,7 +598,12 @@ export const ConsoleFleetDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`, {"hash":"sha256:ec817606177ca9196b5cb150864e6ea12cbf4eadc2fc47c90a63bf8a7569a30d"}) as unknown as TypedDocumentString<ConsoleFleetQuery, ConsoleFleetQueryVariables>;
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:c5c43ee12f2235471bfb86ae8c0f98dd3b6191f5cb83ba285a03cba16a507f6f"}) as unknown as TypedDocumentString<ConsoleFleetQuery, ConsoleFleetQueryVariables>;
 export const ConsoleServerDocument = new TypedDocumentString(`
     query ConsoleServer($id: ID!) {
   server(id: $id) {
@@ -322,7 +635,12 @@ export const ConsoleServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`, {"hash":"sha256:49aa23aa490e882e158e07e83a13503e4e48c355f2562a792a6de2bc9c6de829"}) as unknown as TypedDocumentString<ConsoleServerQuery, ConsoleServerQueryVariables>;
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:2c1d997c88bec78a6604d81f49d5c959f7817d73e797ca4aa20c1ac7c4041759"}) as unknown as TypedDocumentString<ConsoleServerQuery, ConsoleServerQueryVariables>;
 export const ConsoleServerEventsDocument = new TypedDocumentString(`
     subscription ConsoleServerEvents($serverId: ID!) {
   serverEvents(serverId: $serverId) {
@@ -344,7 +662,12 @@ export const ConsoleServerEventsDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`, {"hash":"sha256:eb80e042f4b1e2cdfd0f415797e44ec76fe4eb8fdf9c72eb0de2426169831da5"}) as unknown as TypedDocumentString<ConsoleServerEventsSubscription, ConsoleServerEventsSubscriptionVariables>;
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:b00d93a07efe0f142954bac0280336236778aa8fc20b82c63b4d010ed865ba18"}) as unknown as TypedDocumentString<ConsoleServerEventsSubscription, ConsoleServerEventsSubscriptionVariables>;
 export const ConsoleCreateServerDocument = new TypedDocumentString(`
     mutation ConsoleCreateServer($name: String!) {
   createServer(input: {name: $name}) {
@@ -372,7 +695,12 @@ export const ConsoleCreateServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`, {"hash":"sha256:e7405075b343bab557b753aa5cba83311e9ffa96df3ad73525e9388fb5981b6b"}) as unknown as TypedDocumentString<ConsoleCreateServerMutation, ConsoleCreateServerMutationVariables>;
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:493e341277d14c8bb7f9c2a2dffb12e9d6039c9ccadc2e17c198360c2f2469a9"}) as unknown as TypedDocumentString<ConsoleCreateServerMutation, ConsoleCreateServerMutationVariables>;
 export const ConsoleStartServerDocument = new TypedDocumentString(`
     mutation ConsoleStartServer($id: ID!) {
   startServer(id: $id) {
@@ -400,7 +728,12 @@ export const ConsoleStartServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`, {"hash":"sha256:9937100f3d7e149f91a9edd94322cd328269dbe00dab161ae94e5a5a86fffcc9"}) as unknown as TypedDocumentString<ConsoleStartServerMutation, ConsoleStartServerMutationVariables>;
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:da06467a5e323cc9286df5310cb38f3d8ff020b15e070037ace6b430f46c3ac3"}) as unknown as TypedDocumentString<ConsoleStartServerMutation, ConsoleStartServerMutationVariables>;
 export const ConsoleStopServerDocument = new TypedDocumentString(`
     mutation ConsoleStopServer($id: ID!) {
   stopServer(id: $id, force: true) {
@@ -428,7 +761,12 @@ export const ConsoleStopServerDocument = new TypedDocumentString(`
   sessions {
     id
   }
-}`, {"hash":"sha256:4bf350303d58dafdc763877093519443f48452b020824171506450246536bde5"}) as unknown as TypedDocumentString<ConsoleStopServerMutation, ConsoleStopServerMutationVariables>;
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:aa47554bd0a70b9884eaa0d51dd9a7d23176ec183f45ce5a4c8b2962eac289f3"}) as unknown as TypedDocumentString<ConsoleStopServerMutation, ConsoleStopServerMutationVariables>;
 export const ConsoleSessionsDocument = new TypedDocumentString(`
     query ConsoleSessions($first: Int) {
   sessions(first: $first) {
@@ -565,3 +903,328 @@ export const ConsoleLimitsDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:4d637e20d59147bfa8cef0ee62173c7f2af4b0014a520b2d8896b173bdfdd8ed"}) as unknown as TypedDocumentString<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;
+export const ConsoleRestartServerDocument = new TypedDocumentString(`
+    mutation ConsoleRestartServer($id: ID!) {
+  restartServer(id: $id, force: true) {
+    __typename
+    ... on RestartServerSuccess {
+      server {
+        ...FleetServer
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    fragment FleetServer on RdpServer {
+  id
+  name
+  owner
+  host
+  port
+  status
+  statusMessage
+  updatedAt
+  sessions {
+    id
+  }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:7311d85e15443c21f77d8cbd7a7dcf8a3b7a1e60b079f251d8d3d522e1d45834"}) as unknown as TypedDocumentString<ConsoleRestartServerMutation, ConsoleRestartServerMutationVariables>;
+export const ConsoleUsageDocument = new TypedDocumentString(`
+    query ConsoleUsage($subjectId: ID!, $window: UsageWindow) {
+  resourceUsage(subjectId: $subjectId, window: $window) {
+    subjectId
+    subjectKind
+    window
+    from
+    to
+    points {
+      at
+      cpuPercent
+      memoryPercent
+      networkInKbps
+      networkOutKbps
+    }
+  }
+}
+    `, {"hash":"sha256:5b269e345e8ae20c69e5d5ebe3e6b5992f3a14f5b2632a18bf65cdaa9b1688a8"}) as unknown as TypedDocumentString<ConsoleUsageQuery, ConsoleUsageQueryVariables>;
+export const ConsoleUsageLiveDocument = new TypedDocumentString(`
+    subscription ConsoleUsageLive($subjectId: ID!) {
+  resourceUsage(subjectId: $subjectId) {
+    kind
+    sample {
+      at
+      cpuPercent
+      memoryPercent
+      networkInKbps
+      networkOutKbps
+    }
+  }
+}
+    `, {"hash":"sha256:c84adf2226ab4f99acf8b76b1c6ff26b96ac3689c90a0d3431638683a2900525"}) as unknown as TypedDocumentString<ConsoleUsageLiveSubscription, ConsoleUsageLiveSubscriptionVariables>;
+export const ConsoleHostsDocument = new TypedDocumentString(`
+    query ConsoleHosts {
+  hosts {
+    ...ConsoleHost
+  }
+}
+    fragment ConsoleHost on Host {
+  id
+  name
+  status
+  draining
+  rdpAddress
+  agentVersion
+  serverCount
+  freeCapacity
+  lastHeartbeatAt
+  labels {
+    key
+    value
+  }
+  capacity {
+    cpuCount
+    memoryMb
+    maxServers
+  }
+  portRange {
+    from
+    to
+  }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:dc2e31fcb590ae0ecacf9efa0c884d0546f15ea2ba288780ace967657fc30ed8"}) as unknown as TypedDocumentString<ConsoleHostsQuery, ConsoleHostsQueryVariables>;
+export const ConsoleHostOneDocument = new TypedDocumentString(`
+    query ConsoleHostOne($id: ID!) {
+  host(id: $id) {
+    ...ConsoleHost
+    servers(first: 100) {
+      totalCount
+      edges {
+        node {
+          id
+          name
+          status
+          port
+        }
+      }
+    }
+  }
+}
+    fragment ConsoleHost on Host {
+  id
+  name
+  status
+  draining
+  rdpAddress
+  agentVersion
+  serverCount
+  freeCapacity
+  lastHeartbeatAt
+  labels {
+    key
+    value
+  }
+  capacity {
+    cpuCount
+    memoryMb
+    maxServers
+  }
+  portRange {
+    from
+    to
+  }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:c438dc5c8ac51e8831dd7e6a62770e802fba44bdf051c2c591ccaf6831f8398c"}) as unknown as TypedDocumentString<ConsoleHostOneQuery, ConsoleHostOneQueryVariables>;
+export const ConsoleHostEventsDocument = new TypedDocumentString(`
+    subscription ConsoleHostEvents($hostId: ID) {
+  hostEvents(hostId: $hostId) {
+    kind
+    host {
+      ...ConsoleHost
+    }
+  }
+}
+    fragment ConsoleHost on Host {
+  id
+  name
+  status
+  draining
+  rdpAddress
+  agentVersion
+  serverCount
+  freeCapacity
+  lastHeartbeatAt
+  labels {
+    key
+    value
+  }
+  capacity {
+    cpuCount
+    memoryMb
+    maxServers
+  }
+  portRange {
+    from
+    to
+  }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:21eee13e5e45d4790856d22b863ad642a79be5b8f82d8a2b2f8ed8dc700a8d31"}) as unknown as TypedDocumentString<ConsoleHostEventsSubscription, ConsoleHostEventsSubscriptionVariables>;
+export const ConsoleSetHostDrainDocument = new TypedDocumentString(`
+    mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {
+  setHostDrain(hostId: $hostId, drain: $drain) {
+    __typename
+    ... on SetHostDrainSuccess {
+      host {
+        ...ConsoleHost
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    fragment ConsoleHost on Host {
+  id
+  name
+  status
+  draining
+  rdpAddress
+  agentVersion
+  serverCount
+  freeCapacity
+  lastHeartbeatAt
+  labels {
+    key
+    value
+  }
+  capacity {
+    cpuCount
+    memoryMb
+    maxServers
+  }
+  portRange {
+    from
+    to
+  }
+  usage {
+    at
+    cpuPercent
+    memoryPercent
+  }
+}`, {"hash":"sha256:a8cb9dc513db55673fa2e2fcea44cbc6493da5937c6da8969c51d62af390d442"}) as unknown as TypedDocumentString<ConsoleSetHostDrainMutation, ConsoleSetHostDrainMutationVariables>;
+export const ConsoleServerLogsDocument = new TypedDocumentString(`
+    query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
+  server(id: $id) {
+    id
+    logs(last: 200, level: $level) {
+      time
+      level
+      pid
+      message
+    }
+  }
+}
+    `, {"hash":"sha256:afd38ab85166473182332ba0e5fe0f936c64adc95006159ab9e2e18efbb61264"}) as unknown as TypedDocumentString<ConsoleServerLogsQuery, ConsoleServerLogsQueryVariables>;
+export const ConsoleXrdpConfigDocument = new TypedDocumentString(`
+    query ConsoleXrdpConfig {
+  xrdpConfig {
+    ...ConsoleXrdpConfigVersion
+  }
+  xrdpConfigHistory(last: 20) {
+    ...ConsoleXrdpConfigVersion
+  }
+}
+    fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {
+  version
+  updatedAt
+  updatedBy
+  config {
+    global {
+      logLevel
+      maxConnections
+      useTls
+      certificatePath
+      keyPath
+    }
+    security {
+      encryptionLevel
+      idleTimeout
+      sessionTimeout
+    }
+    performance {
+      bitmapCache
+      compression
+    }
+  }
+}`, {"hash":"sha256:eb2e15dece1d50f06cff5f3b7dbbcd1805fc2ff07c8a842c32e1f78c02f1d791"}) as unknown as TypedDocumentString<ConsoleXrdpConfigQuery, ConsoleXrdpConfigQueryVariables>;
+export const ConsoleUpdateXrdpConfigDocument = new TypedDocumentString(`
+    mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {
+  updateXrdpConfig(input: $input) {
+    __typename
+    ... on UpdateXrdpConfigSuccess {
+      config {
+        ...ConsoleXrdpConfigVersion
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {
+  version
+  updatedAt
+  updatedBy
+  config {
+    global {
+      logLevel
+      maxConnections
+      useTls
+      certificatePath
+      keyPath
+    }
+    security {
+      encryptionLevel
+      idleTimeout
+      sessionTimeout
+    }
+    performance {
+      bitmapCache
+      compression
+    }
+  }
+}`, {"hash":"sha256:c0314801fcb2b0812595adc433f74c98398da3ff67dd55ea4618f3c9a3044eec"}) as unknown as TypedDocumentString<ConsoleUpdateXrdpConfigMutation, ConsoleUpdateXrdpConfigMutationVariables>;
+export const ConsoleSessionDocument = new TypedDocumentString(`
+    query ConsoleSession($id: ID!) {
+  session(id: $id) {
+    id
+    username
+    status
+    serverId
+    createdAt
+    server {
+      name
+    }
+  }
+}
+    `, {"hash":"sha256:7671bb1fa9f2d021f3b0d66efffa3a14bda769a1572ee930853a83ee21c6c8c4"}) as unknown as TypedDocumentString<ConsoleSessionQuery, ConsoleSessionQueryVariables>;
