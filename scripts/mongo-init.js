@@ -95,6 +95,8 @@ const collections = {
         updatedAt: date,
         lastStartedAt: nullable(date),
         lastStoppedAt: nullable(date),
+        // Absent on servers created before pools; null outside a pool.
+        poolId: nullable(nonEmpty),
         // Absent on servers from before drains; null when not draining.
         drain: {
           bsonType: ['object', 'null'],
@@ -120,6 +122,7 @@ const collections = {
       { key: { createdBy: 1, createdAt: 1 }, name: 'by_creator' },
       { key: { status: 1 }, name: 'by_status' },
       { key: { hostId: 1, createdAt: 1 }, name: 'by_host' },
+      { key: { poolId: 1, createdAt: 1 }, name: 'by_pool' },
     ],
   },
   server_revisions: { schema: revision, indexes: [{ key: { entityId: 1, version: 1 }, name: 'by_entity' }] },
@@ -146,6 +149,8 @@ const collections = {
         serverId: nonEmpty,
         owner: nonEmpty,
         createdBy: nonEmpty,
+        // Absent on sessions admitted outside a pool.
+        poolId: nullable(nonEmpty),
         status: { enum: SESSION_STATUSES },
         terminationReason: { enum: [...TERMINATION_REASONS, null] },
         clientInfo: object([], {
@@ -161,7 +166,7 @@ const collections = {
         credentialExpiresAt: date,
         credentialDeadline: nullable(date),
         display: nullable(integer),
-        slots: object(['global', 'server', 'user'], { global: integer, server: integer, user: integer }),
+        slots: object(['global', 'server', 'user'], { global: integer, server: integer, user: integer, pool: integer }),
         createdAt: date,
         connectedAt: nullable(date),
         lastActivityAt: date,
@@ -177,6 +182,7 @@ const collections = {
       { key: { owner: 1, status: 1 }, name: 'by_owner' },
       { key: { status: 1, sessionDeadline: 1 }, name: 'by_deadline' },
       { key: { serverId: 1, username: 1 }, name: 'by_account' },
+      { key: { poolId: 1, status: 1 }, name: 'by_pool' },
     ],
   },
   session_revisions: { schema: revision, indexes: [{ key: { entityId: 1, version: 1 }, name: 'by_entity' }] },
@@ -233,6 +239,39 @@ const collections = {
     indexes: [],
   },
   host_revisions: { schema: revision, indexes: [{ key: { entityId: 1, version: 1 }, name: 'by_entity' }] },
+  pools: {
+    schema: object(['_id', 'name', 'placementPolicy', 'createdBy', 'createdAt', 'updatedAt', 'version'], {
+      _id: nonEmpty,
+      name: { bsonType: 'string', minLength: 1, maxLength: 255 },
+      description: { bsonType: 'string', maxLength: 1000 },
+      placementPolicy: { enum: ['BREADTH_FIRST', 'DEPTH_FIRST'] },
+      maxSessions: nullable({ bsonType: ['int', 'long'], minimum: 1 }),
+      defaultCredentialMode: { enum: ['HOST_ACCOUNT', 'EPHEMERAL', null] },
+      createdBy: nonEmpty,
+      createdAt: date,
+      updatedAt: date,
+      version: integer,
+    }),
+    indexes: [{ key: { name: 1, _id: 1 }, name: 'by_name' }],
+  },
+  pool_revisions: { schema: revision, indexes: [{ key: { entityId: 1, version: 1 }, name: 'by_entity' }] },
+  assignments: {
+    schema: object(['_id', 'key', 'principalType', 'principal', 'targetType', 'targetId', 'createdBy', 'createdAt'], {
+      _id: nonEmpty,
+      key: nonEmpty,
+      principalType: { enum: ['USER', 'GROUP'] },
+      principal: nonEmpty,
+      targetType: { enum: ['POOL', 'SERVER'] },
+      targetId: nonEmpty,
+      createdBy: nonEmpty,
+      createdAt: date,
+    }),
+    indexes: [
+      { key: { key: 1 }, name: 'unique_key', unique: true },
+      { key: { principalType: 1, principal: 1 }, name: 'by_principal' },
+      { key: { targetType: 1, targetId: 1 }, name: 'by_target' },
+    ],
+  },
   claims: { schema: claim, indexes: [{ key: { scope: 1 }, name: 'by_scope' }] },
   alert_claims: { schema: claim, indexes: [{ key: { scope: 1 }, name: 'by_scope' }] },
   audit_events: {
@@ -329,7 +368,7 @@ for (const [name, spec] of Object.entries(collections)) {
     db.createCollection(name, validation);
   }
   for (const index of spec.indexes) {
-    db.getCollection(name).createIndex(index.key, { name: index.name });
+    db.getCollection(name).createIndex(index.key, { name: index.name, ...(index.unique ? { unique: true } : {}) });
   }
   print(`mongo-init: ${db.getName()}.${name}: validator and ${spec.indexes.length} index(es)`);
 }

@@ -191,6 +191,7 @@ describe('loadConfig', () => {
     expect(config.auth).toEqual({
       secretGenerated: false,
       issuer: 'https://id.example.test/realms/rdp',
+      groupsClaim: 'groups',
       oidc: { issuer: 'https://id.example.test/realms/rdp', clientId: 'rdp-console', scopes: 'openid profile email' },
     });
   });
