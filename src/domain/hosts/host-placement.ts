@@ -117,12 +117,13 @@ export class HostPlacement implements ServerPlacement {
   private async rank(candidates: Host[], owner: string, refusals: HostRefusal[]): Promise<Host[]> {
     const now = this.deps.clock.now().getTime();
     // A caller holding a host's slot or port is placed there, its port claim done or not.
-    // Three reads whatever the number of hosts (each an indexed prefix range).
-    const [intents, ports, slots] = await Promise.all([
-      this.deps.claims.list(INTENT_PREFIX),
-      this.deps.claims.list('port:'),
-      this.deps.claims.list(HOST_SLOT_PREFIX),
-    ]);
+    // Three reads whatever the number of hosts (each an indexed prefix range). The intents come
+    // first, the claims after: a caller that gave its intent back before the first read holds its
+    // port (or slot) by then, so every earlier caller is counted, as waiting or as placed. Read
+    // together, one that finished between the two reads was in neither, and under load (CI) a
+    // burst then piled onto one host.
+    const intents = await this.deps.claims.list(INTENT_PREFIX);
+    const [ports, slots] = await Promise.all([this.deps.claims.list('port:'), this.deps.claims.list(HOST_SLOT_PREFIX)]);
     const ownersOn = (host: Host) =>
       new Set(
         [...ports, ...slots]
