@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../src/console/build-if-missing.js';
 import { startTestApp, type TestApp } from '../support/app-harness.js';
 import { isolatedContext, launchBrowser, needBrowser, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { lockHostSesman } from '../support/host-sesman-lock.js';
 import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { needXrdp } from '../support/xrdp-available.js';
 
 const enabled = needBrowser('console pools in a browser') && need('console pools in a browser', ['mongo', 'redis']);
 
@@ -200,5 +202,135 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     await page.getByRole('link', { name: 'My desktops' }).click();
     await page.getByText('No pool is assigned to you.').waitFor();
     expect(await page.content()).not.toContain('Secret');
+  });
+});
+
+/** xrdp listeners started under the test's config directory (killed if a test left one). */
+function xrdpPidsUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+        return cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const withXrdp = enabled && needXrdp('console pool connect on real xrdp');
+
+// Connect through a pool to a RUNNING server of real xrdp: the .rdp file and the one-time password.
+describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeout: 240_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let dbUri: string;
+  let dir: string;
+  let consoleDir = '';
+  let unlock: () => Promise<void> = async () => {};
+  const contexts: BrowserContext[] = [];
+  const base = 25000 + Math.floor(Math.random() * 100) * 10;
+
+  beforeAll(async () => {
+    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    await buildConsole(consoleDir);
+    unlock = await lockHostSesman();
+    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-xrdp-'));
+    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools_xrdp');
+    t = await startTestApp(
+      {
+        MONGODB_URI: dbUri,
+        REDIS_URL: services.redisUrl ?? '',
+        XRDP_CONFIG_PATH: dir,
+        RDP_LOOPBACK_ONLY: 'true',
+        RDP_PORT_RANGE: `${base}-${base + 9}`,
+      },
+      { consoleDir },
+    );
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    if (dir) for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
+    await t?.app.container.sesman.stop().catch(() => undefined);
+    await t?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+    await unlock();
+    if (dbUri) {
+      const client = new MongoClient(dbUri);
+      await client.db().dropDatabase();
+      await client.close();
+    }
+  });
+
+  it("alice connects through her pool: the broker's reason, the one-time password and a .rdp file for the picked server", async () => {
+    const opToken = await t.token('olga', ['operator']);
+    const gql = async <T>(query: string, variables: Record<string, unknown> = {}) => {
+      const r = await t.gql<T>(query, variables, opToken);
+      expect(r.body.errors).toBeUndefined();
+      return r.body.data as T;
+    };
+    const { createPool } = await gql<{ createPool: { pool: { id: string } } }>(
+      'mutation { createPool(input: { name: "Lab" }) { ... on CreatePoolSuccess { pool { id } } } }',
+    );
+    const { createServer } = await gql<{
+      createServer: { server?: { id: string; host: string; port: number }; message?: string };
+    }>(
+      'mutation { createServer(input: { name: "lab-1" }) { ... on CreateServerSuccess { server { id host port } } ... on Error { code message } } }',
+    );
+    const poolId = createPool.pool.id;
+    const server = createServer.server;
+    if (!server) throw new Error(`createServer refused: ${createServer.message}`);
+    const started = await gql<{ startServer: { __typename: string } }>(
+      'mutation($id: ID!) { startServer(id: $id) { __typename ... on Error { code message } } }',
+      { id: server.id },
+    );
+    expect(started.startServer.__typename).toBe('StartServerSuccess');
+    await gql('mutation($s: ID!, $p: ID) { setServerPool(serverId: $s, poolId: $p) { __typename } }', {
+      s: server.id,
+      p: poolId,
+    });
+    await gql(
+      'mutation($p: ID!) { assign(input: { principal: "alice", principalType: USER, targetId: $p, targetType: POOL }) { __typename } }',
+      { p: poolId },
+    );
+
+    const { context } = await isolatedContext(browser, t.url);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/`);
+    await page.getByLabel('User id').fill('alice');
+    await page.getByLabel('Role').selectOption('user');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('link', { name: 'My desktops' }).click();
+    const item = page.locator('li[data-pool="Lab"]');
+    await item.getByRole('button', { name: 'Connect to Lab' }).click();
+    const card = item.getByTestId('connection');
+    await card.waitFor({ timeout: 30_000 });
+    expect(await card.getByTestId('reason').textContent()).toMatch(/^A new session on lab-1: .*pool Lab/);
+    const password = (await card.getByTestId('password').textContent()) ?? '';
+    expect(password.length).toBeGreaterThan(7);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      card.getByRole('link', { name: 'Download .rdp file' }).click(),
+    ]);
+    const rdp = readFileSync((await download.path()) ?? '', 'utf8');
+    expect(rdp).toContain(`full address:s:${server.host}:${server.port}`);
+    expect(rdp).not.toContain(password);
+    const found = await seriousAxeViolations(page);
+    expect(found, JSON.stringify(found, null, 2)).toEqual([]);
+    await screenshot(page, 'console-pools-connect');
+
+    // Connecting again hands back the same session, and no password is shown (it was shown once).
+    await item.getByRole('button', { name: 'Connect to Lab' }).click();
+    await expect
+      .poll(() => card.getByTestId('reason').textContent(), { timeout: 15_000 })
+      .toMatch(/^Your session is still there on lab-1/);
+    expect(await card.getByTestId('password').count()).toBe(0);
   });
 });
