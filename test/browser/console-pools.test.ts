@@ -322,6 +322,8 @@ describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeou
     const rdp = readFileSync((await download.path()) ?? '', 'utf8');
     expect(rdp).toContain(`full address:s:${server.host}:${server.port}`);
     expect(rdp).not.toContain(password);
+    // The new session is listed under Sessions at once.
+    await page.locator('tbody tr', { hasText: 'lab-1' }).waitFor({ timeout: 15_000 });
     const found = await seriousAxeViolations(page);
     expect(found, JSON.stringify(found, null, 2)).toEqual([]);
     await screenshot(page, 'console-pools-connect');

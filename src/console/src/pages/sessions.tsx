@@ -77,7 +77,7 @@ export function CreateSession({ serverId }: { serverId: string }) {
 type PoolConnect = { reason: string; reconnected: boolean; server: { name: string }; connection: Connection };
 
 /** The pools assigned to the signed-in user (or a group of theirs), each with Connect (the broker picks the server). */
-function MyPools() {
+function MyPools({ onConnected }: { onConnected: () => void }) {
   const { data, error } = useQuery(() => request(MyPoolsQuery));
   const [result, setResult] = useState<{ poolId: string; r: PoolConnect } | null>(null);
   const [connectError, setConnectError] = useState<{ poolId: string; error: unknown } | null>(null);
@@ -89,6 +89,7 @@ function MyPools() {
     try {
       const r = unwrap((await request(ConnectPoolMutation, { poolId })).connect);
       if ('connection' in r) setResult({ poolId, r });
+      onConnected();
     } catch (e) {
       setConnectError({ poolId, error: e });
     }
@@ -142,7 +143,7 @@ export function SessionsPage() {
       <h1 id="sessions-title">My desktops</h1>
       <ErrorText error={error} />
       <ErrorText error={actionError} />
-      <MyPools />
+      <MyPools onConnected={reload} />
       <h2>Sessions</h2>
       <table>
         <caption class="sr-only">Sessions</caption>
