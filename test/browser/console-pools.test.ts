@@ -144,6 +144,12 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     expect(await refusal.textContent()).not.toMatch(/\[object|\bat \S+:\d+|Error:/);
     await axe(alice);
 
+    // Unassigning takes the pool away from alice.
+    await page.getByRole('button', { name: 'Unassign alice' }).click();
+    await expect.poll(() => page.locator('tr[data-assignment="alice"]').count(), { timeout: 15_000 }).toBe(0);
+    await alice.reload();
+    await alice.getByText('No pool is assigned to you.').waitFor();
+
     // Removing the server and deleting the pool (asked first) empties the list.
     await page.getByRole('button', { name: 'Remove pool-desk from the pool' }).click();
     await expect.poll(() => page.locator('tr[data-server="pool-desk"]').count(), { timeout: 15_000 }).toBe(0);
