@@ -4,6 +4,7 @@ import { auth, claimsOf, type LiveState, live } from './api';
 import { AlertsPage, AuditPage, LimitsPage } from './pages/admin';
 import { FleetPage, ServerPage } from './pages/fleet';
 import { HostPage, HostsPage } from './pages/hosts';
+import { PoolPage, PoolsPage } from './pages/pools';
 import { SessionUsagePage } from './pages/session-usage';
 import { SessionsPage } from './pages/sessions';
 import { CallbackPage, SignInPage } from './pages/sign-in';
@@ -64,9 +65,12 @@ function App() {
   const server = /^\/servers\/([^/]+)$/.exec(path);
   const host = /^\/hosts\/([^/]+)$/.exec(path);
   const session = /^\/sessions\/([^/]+)$/.exec(path);
+  const pool = /^\/pools\/([^/]+)$/.exec(path);
   if (server?.[1]) page = <ServerPage id={decodeURIComponent(server[1])} isOperator={isOperator} isAdmin={isAdmin} />;
   else if (host?.[1] && isOperator) page = <HostPage id={decodeURIComponent(host[1])} isAdmin={isAdmin} />;
   else if (path === '/hosts' && isOperator) page = <HostsPage />;
+  else if (pool?.[1] && isOperator) page = <PoolPage id={decodeURIComponent(pool[1])} />;
+  else if (path === '/pools' && isOperator) page = <PoolsPage />;
   else if (session?.[1]) page = <SessionUsagePage id={decodeURIComponent(session[1])} />;
   else if (path === '/sessions') page = <SessionsPage />;
   else if (path === '/alerts') page = <AlertsPage />;
@@ -82,6 +86,7 @@ function App() {
         <nav aria-label="Main">
           <a href="/console/fleet">Fleet</a>
           {isOperator && <a href="/console/hosts">Hosts</a>}
+          {isOperator && <a href="/console/pools">Pools</a>}
           <a href="/console/sessions">My desktops</a>
           <a href="/console/alerts">Alerts</a>
           {isOperator && <a href="/console/audit">Audit log</a>}

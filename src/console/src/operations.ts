@@ -246,3 +246,91 @@ export const SessionQuery = graphql(`
     session(id: $id) { id username status serverId createdAt server { name } }
   }
 `);
+
+export const PoolsQuery = graphql(`
+  query ConsolePools {
+    pools { ...ConsolePool }
+  }
+  fragment ConsolePool on Pool {
+    id name description placementPolicy maxSessions defaultCredentialMode liveSessions
+    serverCount: servers(first: 1) { totalCount }
+  }
+`);
+
+export const PoolQuery = graphql(`
+  query ConsolePoolPage($id: ID!) {
+    pool(id: $id) {
+      ...ConsolePool
+      createdAt createdBy
+      members: servers(first: 100) { edges { node { id name status host port } } }
+      assignments { id principal principalType createdAt createdBy }
+    }
+    allServers: servers(first: 100) { edges { node { id name poolId } } }
+  }
+`);
+
+export const CreatePoolMutation = graphql(`
+  mutation ConsoleCreatePool($input: CreatePoolInput!) {
+    createPool(input: $input) {
+      __typename
+      ... on CreatePoolSuccess { pool { id name } }
+    }
+  }
+`);
+
+export const DeletePoolMutation = graphql(`
+  mutation ConsoleDeletePool($id: ID!, $force: Boolean) {
+    deletePool(id: $id, force: $force) {
+      __typename
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const SetServerPoolMutation = graphql(`
+  mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {
+    setServerPool(serverId: $serverId, poolId: $poolId) {
+      __typename
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const AssignMutation = graphql(`
+  mutation ConsoleAssign($input: AssignInput!) {
+    assign(input: $input) {
+      __typename
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const UnassignMutation = graphql(`
+  mutation ConsoleUnassign($id: ID!) {
+    unassign(id: $id) {
+      __typename
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const MyPoolsQuery = graphql(`
+  query ConsoleMyPools {
+    viewer { assignments { id targetType targetId } }
+    pools { id name description }
+  }
+`);
+
+export const ConnectPoolMutation = graphql(`
+  mutation ConsoleConnectPool($poolId: ID!) {
+    connect(input: { poolId: $poolId }) {
+      __typename
+      ... on ConnectSuccess {
+        reason reconnected
+        server { name }
+        connection { host port username password expiresAt rdpFile }
+      }
+      ... on Error { code message }
+    }
+  }
+`);

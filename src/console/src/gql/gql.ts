@@ -41,6 +41,15 @@ type Documents = {
     "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n": typeof types.ConsoleXrdpConfigDocument,
     "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleUpdateXrdpConfigDocument,
     "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n": typeof types.ConsoleSessionDocument,
+    "\n  query ConsolePools {\n    pools { ...ConsolePool }\n  }\n  fragment ConsolePool on Pool {\n    id name description placementPolicy maxSessions defaultCredentialMode liveSessions\n    serverCount: servers(first: 1) { totalCount }\n  }\n": typeof types.ConsolePoolsDocument,
+    "\n  query ConsolePoolPage($id: ID!) {\n    pool(id: $id) {\n      ...ConsolePool\n      createdAt createdBy\n      members: servers(first: 100) { edges { node { id name status host port } } }\n      assignments { id principal principalType createdAt createdBy }\n    }\n    allServers: servers(first: 100) { edges { node { id name poolId } } }\n  }\n": typeof types.ConsolePoolPageDocument,
+    "\n  mutation ConsoleCreatePool($input: CreatePoolInput!) {\n    createPool(input: $input) {\n      __typename\n      ... on CreatePoolSuccess { pool { id name } }\n    }\n  }\n": typeof types.ConsoleCreatePoolDocument,
+    "\n  mutation ConsoleDeletePool($id: ID!, $force: Boolean) {\n    deletePool(id: $id, force: $force) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleDeletePoolDocument,
+    "\n  mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {\n    setServerPool(serverId: $serverId, poolId: $poolId) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleSetServerPoolDocument,
+    "\n  mutation ConsoleAssign($input: AssignInput!) {\n    assign(input: $input) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleAssignDocument,
+    "\n  mutation ConsoleUnassign($id: ID!) {\n    unassign(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleUnassignDocument,
+    "\n  query ConsoleMyPools {\n    viewer { assignments { id targetType targetId } }\n    pools { id name description }\n  }\n": typeof types.ConsoleMyPoolsDocument,
+    "\n  mutation ConsoleConnectPool($poolId: ID!) {\n    connect(input: { poolId: $poolId }) {\n      __typename\n      ... on ConnectSuccess {\n        reason reconnected\n        server { name }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleConnectPoolDocument,
 };
 const documents: Documents = {
     "\n  query ConsoleViewer {\n    viewer { userId username roles }\n  }\n": types.ConsoleViewerDocument,
@@ -69,6 +78,15 @@ const documents: Documents = {
     "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n": types.ConsoleXrdpConfigDocument,
     "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleUpdateXrdpConfigDocument,
     "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n": types.ConsoleSessionDocument,
+    "\n  query ConsolePools {\n    pools { ...ConsolePool }\n  }\n  fragment ConsolePool on Pool {\n    id name description placementPolicy maxSessions defaultCredentialMode liveSessions\n    serverCount: servers(first: 1) { totalCount }\n  }\n": types.ConsolePoolsDocument,
+    "\n  query ConsolePoolPage($id: ID!) {\n    pool(id: $id) {\n      ...ConsolePool\n      createdAt createdBy\n      members: servers(first: 100) { edges { node { id name status host port } } }\n      assignments { id principal principalType createdAt createdBy }\n    }\n    allServers: servers(first: 100) { edges { node { id name poolId } } }\n  }\n": types.ConsolePoolPageDocument,
+    "\n  mutation ConsoleCreatePool($input: CreatePoolInput!) {\n    createPool(input: $input) {\n      __typename\n      ... on CreatePoolSuccess { pool { id name } }\n    }\n  }\n": types.ConsoleCreatePoolDocument,
+    "\n  mutation ConsoleDeletePool($id: ID!, $force: Boolean) {\n    deletePool(id: $id, force: $force) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleDeletePoolDocument,
+    "\n  mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {\n    setServerPool(serverId: $serverId, poolId: $poolId) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleSetServerPoolDocument,
+    "\n  mutation ConsoleAssign($input: AssignInput!) {\n    assign(input: $input) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleAssignDocument,
+    "\n  mutation ConsoleUnassign($id: ID!) {\n    unassign(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleUnassignDocument,
+    "\n  query ConsoleMyPools {\n    viewer { assignments { id targetType targetId } }\n    pools { id name description }\n  }\n": types.ConsoleMyPoolsDocument,
+    "\n  mutation ConsoleConnectPool($poolId: ID!) {\n    connect(input: { poolId: $poolId }) {\n      __typename\n      ... on ConnectSuccess {\n        reason reconnected\n        server { name }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleConnectPoolDocument,
 };
 
 /**
@@ -175,6 +193,42 @@ export function graphql(source: "\n  mutation ConsoleUpdateXrdpConfig($input: Up
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n"): typeof import('./graphql').ConsoleSessionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsolePools {\n    pools { ...ConsolePool }\n  }\n  fragment ConsolePool on Pool {\n    id name description placementPolicy maxSessions defaultCredentialMode liveSessions\n    serverCount: servers(first: 1) { totalCount }\n  }\n"): typeof import('./graphql').ConsolePoolsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsolePoolPage($id: ID!) {\n    pool(id: $id) {\n      ...ConsolePool\n      createdAt createdBy\n      members: servers(first: 100) { edges { node { id name status host port } } }\n      assignments { id principal principalType createdAt createdBy }\n    }\n    allServers: servers(first: 100) { edges { node { id name poolId } } }\n  }\n"): typeof import('./graphql').ConsolePoolPageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreatePool($input: CreatePoolInput!) {\n    createPool(input: $input) {\n      __typename\n      ... on CreatePoolSuccess { pool { id name } }\n    }\n  }\n"): typeof import('./graphql').ConsoleCreatePoolDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleDeletePool($id: ID!, $force: Boolean) {\n    deletePool(id: $id, force: $force) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleDeletePoolDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {\n    setServerPool(serverId: $serverId, poolId: $poolId) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleSetServerPoolDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleAssign($input: AssignInput!) {\n    assign(input: $input) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleAssignDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleUnassign($id: ID!) {\n    unassign(id: $id) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleUnassignDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleMyPools {\n    viewer { assignments { id targetType targetId } }\n    pools { id name description }\n  }\n"): typeof import('./graphql').ConsoleMyPoolsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleConnectPool($poolId: ID!) {\n    connect(input: { poolId: $poolId }) {\n      __typename\n      ... on ConnectSuccess {\n        reason reconnected\n        server { name }\n        connection { host port username password expiresAt rdpFile }\n      }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleConnectPoolDocument;
 
 
 export function graphql(source: string) {

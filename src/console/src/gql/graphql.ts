@@ -35,6 +35,25 @@ export type AlertSeverity =
   /** Worth a look. */
   | 'MEDIUM';
 
+/** Who gets the use of what. */
+export type AssignInput = {
+  /** User id (token subject) or group name, 1-255 characters. */
+  principal: string;
+  /** User or group. */
+  principalType: PrincipalType;
+  /** Id of the pool or server (it must exist). */
+  targetId: string | number;
+  /** Pool or server. */
+  targetType: AssignmentTargetType;
+};
+
+/** What an assignment gives the use of. */
+export type AssignmentTargetType =
+  /** A pool: every server in it, through connect. */
+  | 'POOL'
+  /** One server. */
+  | 'SERVER';
+
 /** Outcome of an audited action. */
 export type AuditResult =
   /** The action was refused: no or a bad token, a missing role, a limit, a rate limit, or another user’s object. */
@@ -43,6 +62,27 @@ export type AuditResult =
   | 'FAILURE'
   /** The action was carried out. */
   | 'SUCCESS';
+
+/** A new pool. */
+export type CreatePoolInput = {
+  /** Credential mode of sessions connect admits here; omitted: the service's default. */
+  defaultCredentialMode?: CredentialMode | null | undefined;
+  /** Free text, up to 1000 characters. */
+  description?: string | null | undefined;
+  /** Session cap of the whole pool, 1-100000; omitted: none. */
+  maxSessions?: number | null | undefined;
+  /** Display name, 1-255 characters after trimming. */
+  name: string;
+  /** Default BREADTH_FIRST. */
+  placementPolicy?: PlacementPolicy | null | undefined;
+};
+
+/** How the RDP client logs in. */
+export type CredentialMode =
+  /** With a Linux account made for this session and a one-time password; removed when the session ends. */
+  | 'EPHEMERAL'
+  /** With the user's own account on the host and its password. */
+  | 'HOST_ACCOUNT';
 
 /** What happened to a host. */
 export type HostEventKind =
@@ -65,6 +105,20 @@ export type HostStatus =
   | 'OFFLINE'
   /** Heartbeating and not draining: new servers and sessions may be placed here. */
   | 'ONLINE';
+
+/** How the broker picks a server of a pool for a new session. */
+export type PlacementPolicy =
+  /** The server with the fewest sessions first (ties at random): sessions spread over the servers. */
+  | 'BREADTH_FIRST'
+  /** The fullest server that still has room first (by name, then id): a server fills before the next is used. */
+  | 'DEPTH_FIRST';
+
+/** Who an assignment is for. */
+export type PrincipalType =
+  /** Every user whose token lists this group in the GROUPS_CLAIM claim. */
+  | 'GROUP'
+  /** A user, by user id (the token subject). */
+  | 'USER';
 
 /** Why a resourceUsage message was sent. */
 export type ResourceUsageEventKind =
@@ -468,6 +522,90 @@ export type ConsoleSessionQueryVariables = Exact<{
 
 export type ConsoleSessionQuery = { session: { id: string, username: string, status: SessionStatus, serverId: string, createdAt: string, server: { name: string } | null } | null };
 
+export type ConsolePoolsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsolePoolsQuery = { pools: Array<{ id: string, name: string, description: string, placementPolicy: PlacementPolicy, maxSessions: number | null, defaultCredentialMode: CredentialMode | null, liveSessions: number, serverCount: { totalCount: number } }> };
+
+export type ConsolePoolFragment = { id: string, name: string, description: string, placementPolicy: PlacementPolicy, maxSessions: number | null, defaultCredentialMode: CredentialMode | null, liveSessions: number, serverCount: { totalCount: number } };
+
+export type ConsolePoolPageQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsolePoolPageQuery = { pool: { createdAt: string, createdBy: string, id: string, name: string, description: string, placementPolicy: PlacementPolicy, maxSessions: number | null, defaultCredentialMode: CredentialMode | null, liveSessions: number, members: { edges: Array<{ node: { id: string, name: string, status: ServerStatus, host: string, port: number } }> }, assignments: Array<{ id: string, principal: string, principalType: PrincipalType, createdAt: string, createdBy: string }>, serverCount: { totalCount: number } } | null, allServers: { edges: Array<{ node: { id: string, name: string, poolId: string | null } }> } };
+
+export type ConsoleCreatePoolMutationVariables = Exact<{
+  input: CreatePoolInput;
+}>;
+
+
+export type ConsoleCreatePoolMutation = { createPool: { __typename: 'CreatePoolSuccess', pool: { id: string, name: string } } };
+
+export type ConsoleDeletePoolMutationVariables = Exact<{
+  id: string | number;
+  force?: boolean | null | undefined;
+}>;
+
+
+export type ConsoleDeletePoolMutation = { deletePool:
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'DeletePoolSuccess' }
+    | { __typename: 'NotFoundError', code: string, message: string }
+   };
+
+export type ConsoleSetServerPoolMutationVariables = Exact<{
+  serverId: string | number;
+  poolId?: string | number | null | undefined;
+}>;
+
+
+export type ConsoleSetServerPoolMutation = { setServerPool:
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'SetServerPoolSuccess' }
+   };
+
+export type ConsoleAssignMutationVariables = Exact<{
+  input: AssignInput;
+}>;
+
+
+export type ConsoleAssignMutation = { assign:
+    | { __typename: 'AssignSuccess' }
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'NotFoundError', code: string, message: string }
+   };
+
+export type ConsoleUnassignMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleUnassignMutation = { unassign:
+    | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'UnassignSuccess' }
+   };
+
+export type ConsoleMyPoolsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleMyPoolsQuery = { viewer: { assignments: Array<{ id: string, targetType: AssignmentTargetType, targetId: string }> }, pools: Array<{ id: string, name: string, description: string }> };
+
+export type ConsoleConnectPoolMutationVariables = Exact<{
+  poolId: string | number;
+}>;
+
+
+export type ConsoleConnectPoolMutation = { connect:
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'ConnectSuccess', reason: string, reconnected: boolean, server: { name: string }, connection: { host: string, port: number, username: string, password: string | null, expiresAt: string, rdpFile: string } }
+    | { __typename: 'LimitExceededError', code: string, message: string }
+    | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'ServerDrainingError', code: string, message: string }
+   };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -562,6 +700,20 @@ export const ConsoleXrdpConfigVersionFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"ConsoleXrdpConfigVersion"}) as unknown as TypedDocumentString<ConsoleXrdpConfigVersionFragment, unknown>;
+export const ConsolePoolFragmentDoc = new TypedDocumentString(`
+    fragment ConsolePool on Pool {
+  id
+  name
+  description
+  placementPolicy
+  maxSessions
+  defaultCredentialMode
+  liveSessions
+  serverCount: servers(first: 1) {
+    totalCount
+  }
+}
+    `, {"fragmentName":"ConsolePool"}) as unknown as TypedDocumentString<ConsolePoolFragment, unknown>;
 export const ConsoleViewerDocument = new TypedDocumentString(`
     query ConsoleViewer {
   viewer {
@@ -1228,3 +1380,167 @@ export const ConsoleSessionDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:7671bb1fa9f2d021f3b0d66efffa3a14bda769a1572ee930853a83ee21c6c8c4"}) as unknown as TypedDocumentString<ConsoleSessionQuery, ConsoleSessionQueryVariables>;
+export const ConsolePoolsDocument = new TypedDocumentString(`
+    query ConsolePools {
+  pools {
+    ...ConsolePool
+  }
+}
+    fragment ConsolePool on Pool {
+  id
+  name
+  description
+  placementPolicy
+  maxSessions
+  defaultCredentialMode
+  liveSessions
+  serverCount: servers(first: 1) {
+    totalCount
+  }
+}`, {"hash":"sha256:c5e820fb541d903aae9110b06f9a8842926d440b53bac179fb275e5193e707ff"}) as unknown as TypedDocumentString<ConsolePoolsQuery, ConsolePoolsQueryVariables>;
+export const ConsolePoolPageDocument = new TypedDocumentString(`
+    query ConsolePoolPage($id: ID!) {
+  pool(id: $id) {
+    ...ConsolePool
+    createdAt
+    createdBy
+    members: servers(first: 100) {
+      edges {
+        node {
+          id
+          name
+          status
+          host
+          port
+        }
+      }
+    }
+    assignments {
+      id
+      principal
+      principalType
+      createdAt
+      createdBy
+    }
+  }
+  allServers: servers(first: 100) {
+    edges {
+      node {
+        id
+        name
+        poolId
+      }
+    }
+  }
+}
+    fragment ConsolePool on Pool {
+  id
+  name
+  description
+  placementPolicy
+  maxSessions
+  defaultCredentialMode
+  liveSessions
+  serverCount: servers(first: 1) {
+    totalCount
+  }
+}`, {"hash":"sha256:04eabc6149f39c1759504c57b2e4ee3542e090c1eb219c150c0304c54b5ad2f7"}) as unknown as TypedDocumentString<ConsolePoolPageQuery, ConsolePoolPageQueryVariables>;
+export const ConsoleCreatePoolDocument = new TypedDocumentString(`
+    mutation ConsoleCreatePool($input: CreatePoolInput!) {
+  createPool(input: $input) {
+    __typename
+    ... on CreatePoolSuccess {
+      pool {
+        id
+        name
+      }
+    }
+  }
+}
+    `, {"hash":"sha256:84dd71cf96a85b9efa9dfe8bdf360384be4bac0466984ecd295c58e822d77120"}) as unknown as TypedDocumentString<ConsoleCreatePoolMutation, ConsoleCreatePoolMutationVariables>;
+export const ConsoleDeletePoolDocument = new TypedDocumentString(`
+    mutation ConsoleDeletePool($id: ID!, $force: Boolean) {
+  deletePool(id: $id, force: $force) {
+    __typename
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    `, {"hash":"sha256:20b7dbb8ce52fae905a47f19031fc00e8822078705fb27fa4c0357f1d4b08829"}) as unknown as TypedDocumentString<ConsoleDeletePoolMutation, ConsoleDeletePoolMutationVariables>;
+export const ConsoleSetServerPoolDocument = new TypedDocumentString(`
+    mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {
+  setServerPool(serverId: $serverId, poolId: $poolId) {
+    __typename
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    `, {"hash":"sha256:e9be6d446f114a73525e98594dd4f03d69ddbcd42d3520717109e02d5589faf7"}) as unknown as TypedDocumentString<ConsoleSetServerPoolMutation, ConsoleSetServerPoolMutationVariables>;
+export const ConsoleAssignDocument = new TypedDocumentString(`
+    mutation ConsoleAssign($input: AssignInput!) {
+  assign(input: $input) {
+    __typename
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    `, {"hash":"sha256:534b69cb6aa78bc8ef18096ff368138025f0f769c5194393fbbf10c6153368b3"}) as unknown as TypedDocumentString<ConsoleAssignMutation, ConsoleAssignMutationVariables>;
+export const ConsoleUnassignDocument = new TypedDocumentString(`
+    mutation ConsoleUnassign($id: ID!) {
+  unassign(id: $id) {
+    __typename
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    `, {"hash":"sha256:186de2494acddfecf2aadf9a6bd75a4771d3608ae4c27e04e6a315ac8a559e46"}) as unknown as TypedDocumentString<ConsoleUnassignMutation, ConsoleUnassignMutationVariables>;
+export const ConsoleMyPoolsDocument = new TypedDocumentString(`
+    query ConsoleMyPools {
+  viewer {
+    assignments {
+      id
+      targetType
+      targetId
+    }
+  }
+  pools {
+    id
+    name
+    description
+  }
+}
+    `, {"hash":"sha256:f8df38f83a7f2e559c8164e083767bf08291d2dc3aeeb3198fd30489a37e311a"}) as unknown as TypedDocumentString<ConsoleMyPoolsQuery, ConsoleMyPoolsQueryVariables>;
+export const ConsoleConnectPoolDocument = new TypedDocumentString(`
+    mutation ConsoleConnectPool($poolId: ID!) {
+  connect(input: {poolId: $poolId}) {
+    __typename
+    ... on ConnectSuccess {
+      reason
+      reconnected
+      server {
+        name
+      }
+      connection {
+        host
+        port
+        username
+        password
+        expiresAt
+        rdpFile
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    `, {"hash":"sha256:72ecac7ebd1615bb942d18e061a5ebcb7906df31e9688a9ad2dbe4c727086b78"}) as unknown as TypedDocumentString<ConsoleConnectPoolMutation, ConsoleConnectPoolMutationVariables>;

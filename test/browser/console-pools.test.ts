@@ -1,0 +1,344 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../../src/console/build-if-missing.js';
+import { startTestApp, type TestApp } from '../support/app-harness.js';
+import { isolatedContext, launchBrowser, needBrowser, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { lockHostSesman } from '../support/host-sesman-lock.js';
+import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { needXrdp } from '../support/xrdp-available.js';
+
+const enabled = needBrowser('console pools in a browser') && need('console pools in a browser', ['mongo', 'redis']);
+
+// The pools pages and My pools on FerretDB, Redis, the API and chromium. No xrdp is started: the
+// pool's server stays STOPPED, so alice's Connect is the broker's refusal, in words.
+describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let dbUri: string;
+  let dir: string;
+  let consoleDir = '';
+  const contexts: BrowserContext[] = [];
+  const base = 24000 + Math.floor(Math.random() * 100) * 10;
+
+  beforeAll(async () => {
+    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    await buildConsole(consoleDir);
+    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-'));
+    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools');
+    t = await startTestApp(
+      {
+        MONGODB_URI: dbUri,
+        REDIS_URL: services.redisUrl ?? '',
+        XRDP_CONFIG_PATH: dir,
+        RDP_LOOPBACK_ONLY: 'true',
+        RDP_PORT_RANGE: `${base}-${base + 9}`,
+      },
+      { consoleDir },
+    );
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await t?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+    if (dbUri) {
+      const client = new MongoClient(dbUri);
+      await client.db().dropDatabase();
+      await client.close();
+    }
+  });
+
+  async function signIn(sub: string, role: 'user' | 'operator' | 'admin'): Promise<Page> {
+    const { context } = await isolatedContext(browser, t.url);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/`);
+    await page.getByLabel('User id').fill(sub);
+    await page.getByLabel('Role').selectOption(role);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    return page;
+  }
+
+  const axe = async (page: Page) => {
+    const found = await seriousAxeViolations(page);
+    expect(found, JSON.stringify(found, null, 2)).toEqual([]);
+  };
+
+  it('an operator creates a pool, adds a server and assigns alice; alice sees it and Connect answers in words', async () => {
+    const opToken = await t.token('olga', ['operator']);
+    const created = await t.gql<{ createServer: { server?: { id: string } } }>(
+      'mutation { createServer(input: { name: "pool-desk" }) { ... on CreateServerSuccess { server { id } } ... on Error { code message } } }',
+      {},
+      opToken,
+    );
+    expect(created.body.data?.createServer.server?.id).toBeTruthy();
+
+    const page = await signIn('olga', 'operator');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pools' }).click();
+    await page.getByRole('heading', { name: 'Pools', level: 1 }).waitFor();
+
+    // A blank name is refused on the field itself, in words, and creates nothing.
+    await page.getByLabel('Pool name').fill('   ');
+    await page.getByRole('button', { name: 'Create pool' }).click();
+    const nameError = page.locator('[data-field="name"] [data-testid="field-error"]');
+    await expect.poll(() => nameError.textContent(), { timeout: 15_000 }).toContain('Pool name: must not be blank');
+    expect(await page.getByLabel('Pool name').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Session cap (empty: none)').fill('0');
+    await page.getByLabel('Pool name').fill('Design');
+    await page.getByRole('button', { name: 'Create pool' }).click();
+    const capError = page.locator('[data-field="maxSessions"] [data-testid="field-error"]');
+    await expect.poll(() => capError.textContent(), { timeout: 15_000 }).toContain('must be at least 1');
+    expect(await page.locator('tr[data-pool="Design"]').count()).toBe(0);
+
+    // With the keyboard only: a valid cap, then Enter submits.
+    await page.getByLabel('Session cap (empty: none)').fill('5');
+    await page.getByLabel('Session cap (empty: none)').press('Enter');
+    const row = page.locator('tr[data-pool="Design"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(2).textContent()).toBe('5');
+    expect(await row.getByTestId('server-count').textContent()).toBe('0');
+    await axe(page);
+
+    await row.getByRole('link', { name: 'Design' }).click();
+    await page.getByRole('heading', { name: 'Pool Design' }).waitFor();
+    await page.getByLabel('Server to add').selectOption({ label: 'pool-desk' });
+    await page.getByRole('button', { name: 'Add server' }).click();
+    await page.locator('tr[data-server="pool-desk"]').waitFor();
+    await page.getByLabel('User id or group name').fill('alice');
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.locator('tr[data-assignment="alice"]').waitFor();
+    // The same user twice is refused in words.
+    await page.getByLabel('User id or group name').fill('alice');
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent(), { timeout: 15_000 })
+      .toContain('cannot be done in its current state');
+    expect(await page.locator('tr[data-assignment="alice"]').count()).toBe(1);
+    await axe(page);
+    await screenshot(page, 'console-pools');
+
+    // The API agrees with what the page shows.
+    const pools = await t.gql<{
+      pools: { name: string; servers: { totalCount: number }; assignments: { principal: string }[] }[];
+    }>('{ pools { name servers { totalCount } assignments { principal } } }', {}, opToken);
+    expect(pools.body.data?.pools).toEqual([
+      { name: 'Design', servers: { totalCount: 1 }, assignments: [{ principal: 'alice' }] },
+    ]);
+
+    // Alice sees the pool in My desktops; Connect gets the broker's refusal (the server is stopped).
+    const alice = await signIn('alice', 'user');
+    await alice.getByRole('link', { name: 'My desktops' }).click();
+    const item = alice.locator('li[data-pool="Design"]');
+    await item.waitFor();
+    await item.getByRole('button', { name: 'Connect to Design' }).focus();
+    await alice.keyboard.press('Enter');
+    const refusal = item.getByRole('alert');
+    await expect.poll(() => refusal.textContent(), { timeout: 15_000 }).toContain('no server of');
+    expect(await refusal.textContent()).not.toMatch(/\[object|\bat \S+:\d+|Error:/);
+    await axe(alice);
+
+    // Unassigning takes the pool away from alice.
+    await page.getByRole('button', { name: 'Unassign alice' }).click();
+    await expect.poll(() => page.locator('tr[data-assignment="alice"]').count(), { timeout: 15_000 }).toBe(0);
+    await alice.reload();
+    await alice.getByText('No pool is assigned to you.').waitFor();
+
+    // Removing the server and deleting the pool (asked first) empties the list.
+    await page.getByRole('button', { name: 'Remove pool-desk from the pool' }).click();
+    await expect.poll(() => page.locator('tr[data-server="pool-desk"]').count(), { timeout: 15_000 }).toBe(0);
+    await page.getByRole('button', { name: 'Delete pool' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete pool?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Pools', level: 1 }).waitFor();
+    await expect.poll(() => page.locator('tr[data-pool="Design"]').count(), { timeout: 15_000 }).toBe(0);
+  });
+
+  it('a pool with servers is deleted only with force, which the page asks for', async () => {
+    const opToken = await t.token('olga', ['operator']);
+    const pool = await t.gql<{ createPool: { pool: { id: string } } }>(
+      'mutation { createPool(input: { name: "Busy" }) { ... on CreatePoolSuccess { pool { id } } } }',
+      {},
+      opToken,
+    );
+    const poolId = pool.body.data?.createPool.pool.id ?? '';
+    const server = await t.gql<{ createServer: { server: { id: string } } }>(
+      'mutation { createServer(input: { name: "busy-desk" }) { ... on CreateServerSuccess { server { id } } } }',
+      {},
+      opToken,
+    );
+    const serverId = server.body.data?.createServer.server.id ?? '';
+    await t.gql(
+      'mutation($s: ID!, $p: ID) { setServerPool(serverId: $s, poolId: $p) { __typename } }',
+      { s: serverId, p: poolId },
+      opToken,
+    );
+    const page = await signIn('olga', 'operator');
+    await page.goto(`${t.url}/console/pools/${poolId}`);
+    await page.locator('tr[data-server="busy-desk"]').waitFor();
+    await page.getByRole('button', { name: 'Delete pool' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete pool?' });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('servers leave it and keep running');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Pools', level: 1 }).waitFor();
+    const after = await t.gql<{ pool: unknown; server: { poolId: string | null } }>(
+      'query($p: ID!, $s: ID!) { pool(id: $p) { id } server(id: $s) { poolId } }',
+      { p: poolId, s: serverId },
+      opToken,
+    );
+    expect(after.body.data).toEqual({ pool: null, server: { poolId: null } });
+  });
+
+  it('a plain user has no Pools link and /console/pools shows no pool data', async () => {
+    const opToken = await t.token('olga', ['operator']);
+    await t.gql('mutation { createPool(input: { name: "Secret" }) { __typename } }', {}, opToken);
+    const page = await signIn('bob', 'user');
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pools' }).count()).toBe(0);
+    await page.goto(`${t.url}/console/pools`);
+    await page.getByText('This page does not exist, or your role cannot open it.').waitFor();
+    expect(await page.content()).not.toContain('Secret');
+    await page.getByRole('link', { name: 'My desktops' }).click();
+    await page.getByText('No pool is assigned to you.').waitFor();
+    expect(await page.content()).not.toContain('Secret');
+  });
+});
+
+/** xrdp listeners started under the test's config directory (killed if a test left one). */
+function xrdpPidsUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+        return cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const withXrdp = enabled && needXrdp('console pool connect on real xrdp');
+
+// Connect through a pool to a RUNNING server of real xrdp: the .rdp file and the one-time password.
+describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeout: 240_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let dbUri: string;
+  let dir: string;
+  let consoleDir = '';
+  let unlock: () => Promise<void> = async () => {};
+  const contexts: BrowserContext[] = [];
+  const base = 25000 + Math.floor(Math.random() * 100) * 10;
+
+  beforeAll(async () => {
+    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    await buildConsole(consoleDir);
+    unlock = await lockHostSesman();
+    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-xrdp-'));
+    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools_xrdp');
+    t = await startTestApp(
+      {
+        MONGODB_URI: dbUri,
+        REDIS_URL: services.redisUrl ?? '',
+        XRDP_CONFIG_PATH: dir,
+        RDP_LOOPBACK_ONLY: 'true',
+        RDP_PORT_RANGE: `${base}-${base + 9}`,
+      },
+      { consoleDir },
+    );
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    if (dir) for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
+    await t?.app.container.sesman.stop().catch(() => undefined);
+    await t?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+    await unlock();
+    if (dbUri) {
+      const client = new MongoClient(dbUri);
+      await client.db().dropDatabase();
+      await client.close();
+    }
+  });
+
+  it("alice connects through her pool: the broker's reason, the one-time password and a .rdp file for the picked server", async () => {
+    const opToken = await t.token('olga', ['operator']);
+    const gql = async <T>(query: string, variables: Record<string, unknown> = {}) => {
+      const r = await t.gql<T>(query, variables, opToken);
+      expect(r.body.errors).toBeUndefined();
+      return r.body.data as T;
+    };
+    const { createPool } = await gql<{ createPool: { pool: { id: string } } }>(
+      'mutation { createPool(input: { name: "Lab" }) { ... on CreatePoolSuccess { pool { id } } } }',
+    );
+    const { createServer } = await gql<{
+      createServer: { server?: { id: string; host: string; port: number }; message?: string };
+    }>(
+      'mutation { createServer(input: { name: "lab-1" }) { ... on CreateServerSuccess { server { id host port } } ... on Error { code message } } }',
+    );
+    const poolId = createPool.pool.id;
+    const server = createServer.server;
+    if (!server) throw new Error(`createServer refused: ${createServer.message}`);
+    const started = await gql<{ startServer: { __typename: string } }>(
+      'mutation($id: ID!) { startServer(id: $id) { __typename ... on Error { code message } } }',
+      { id: server.id },
+    );
+    expect(started.startServer.__typename).toBe('StartServerSuccess');
+    await gql('mutation($s: ID!, $p: ID) { setServerPool(serverId: $s, poolId: $p) { __typename } }', {
+      s: server.id,
+      p: poolId,
+    });
+    await gql(
+      'mutation($p: ID!) { assign(input: { principal: "alice", principalType: USER, targetId: $p, targetType: POOL }) { __typename } }',
+      { p: poolId },
+    );
+
+    const { context } = await isolatedContext(browser, t.url);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/`);
+    await page.getByLabel('User id').fill('alice');
+    await page.getByLabel('Role').selectOption('user');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('link', { name: 'My desktops' }).click();
+    const item = page.locator('li[data-pool="Lab"]');
+    await item.getByRole('button', { name: 'Connect to Lab' }).click();
+    const card = item.getByTestId('connection');
+    await card.waitFor({ timeout: 30_000 });
+    expect(await card.getByTestId('reason').textContent()).toMatch(/^A new session on lab-1: .*pool Lab/);
+    const password = (await card.getByTestId('password').textContent()) ?? '';
+    expect(password.length).toBeGreaterThan(7);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      card.getByRole('link', { name: 'Download .rdp file' }).click(),
+    ]);
+    const rdp = readFileSync((await download.path()) ?? '', 'utf8');
+    expect(rdp).toContain(`full address:s:${server.host}:${server.port}`);
+    expect(rdp).not.toContain(password);
+    // The new session is listed under Sessions at once.
+    await page.locator('tbody tr', { hasText: 'lab-1' }).waitFor({ timeout: 15_000 });
+    const found = await seriousAxeViolations(page);
+    expect(found, JSON.stringify(found, null, 2)).toEqual([]);
+    await screenshot(page, 'console-pools-connect');
+
+    // Connecting again hands back the same session, and no password is shown (it was shown once).
+    await item.getByRole('button', { name: 'Connect to Lab' }).click();
+    await expect
+      .poll(() => card.getByTestId('reason').textContent(), { timeout: 15_000 })
+      .toMatch(/^Your session is still there on lab-1/);
+    expect(await card.getByTestId('password').count()).toBe(0);
+  });
+});
