@@ -172,6 +172,8 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     // Cancelling changes nothing.
     await page.getByRole('button', { name: 'End drain' }).click();
     await page.getByRole('dialog', { name: 'End drain?' }).getByRole('button', { name: 'Cancel' }).click();
+    // Until it has closed, the dialog's own "End drain" button matches too.
+    await page.getByRole('dialog', { name: 'End drain?' }).waitFor({ state: 'hidden' });
     expect(await page.getByTestId('host-status').first().textContent()).toBe('DRAINING');
     await page.getByRole('button', { name: 'End drain' }).click();
     await confirmWithKeyboard(page, 'End drain?', 'End drain');
