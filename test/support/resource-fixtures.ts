@@ -1,4 +1,4 @@
-export { FakeClock, RecordingPublisher } from './recording.js';
+export { FakeClock, RecordingPublisher } from './service-fixtures.js';
 
 import type { HostProbe, ProbeResult, ProbeServer, ProbeSession } from '../../src/domain/resources/host-probe.js';
 import { emptyFigures, type ResourceFigures } from '../../src/domain/resources/resource-sample.js';

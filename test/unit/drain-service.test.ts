@@ -19,7 +19,7 @@ import { ConflictError, ForbiddenError, ValidationError } from '../../src/domain
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
 import { FakeSessionHost } from '../support/fake-session-host.js';
-import { FakeClock, RecordingPublisher } from '../support/recording.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const olga: Viewer = { userId: 'olga', username: 'olga', roles: ['operator'], permissions: [] };
@@ -121,15 +121,6 @@ function setup() {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 async function runningServer(h: Harness): Promise<RdpServer> {
   const created = await h.servers.create(alice, { name: 'desk' });

@@ -20,7 +20,7 @@ import {
   ValidationError,
 } from '../../src/domain/shared/errors.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
-import { FakeClock, RecordingPublisher } from '../support/recording.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const olga: Viewer = { userId: 'olga', username: 'olga', roles: ['operator'], permissions: [] };
@@ -80,15 +80,6 @@ function setup(maxServers = 200) {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 describe('HostService.register', () => {
   let h: Harness;

@@ -22,7 +22,7 @@ import {
 } from '../../src/domain/shared/errors.js';
 import { encodeCursor } from '../../src/domain/shared/page.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
-import { FakeClock, RecordingPublisher } from '../support/recording.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const bob: Viewer = { userId: 'bob', username: 'bob', roles: ['user'], permissions: [] };
@@ -89,15 +89,6 @@ function setup(options: SetupOptions = {}) {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 async function running(h: Harness, viewer: Viewer = alice, name = 'desk'): Promise<RdpServer> {
   const created = await h.service.create(viewer, { name });

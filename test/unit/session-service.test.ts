@@ -15,7 +15,7 @@ import type { XrdpSessionEvent } from '../../src/domain/xrdp/xrdp-session-events
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
 import { FakeSessionHost } from '../support/fake-session-host.js';
-import { FakeClock, RecordingPublisher } from '../support/recording.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const bob: Viewer = { userId: 'bob', username: 'bob', roles: ['user'], permissions: [] };
@@ -100,15 +100,6 @@ function setup(options: SetupOptions = {}) {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 async function runningServer(
   h: Harness,

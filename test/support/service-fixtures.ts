@@ -36,3 +36,13 @@ export class RecordingPublisher implements EventPublisher {
     this.published.length = 0;
   }
 }
+
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
