@@ -202,6 +202,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
         hostStore: stores.hosts,
         clock,
         heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+        collectIntervalSeconds: config.metrics.intervalSeconds,
         resources: fleet.resources,
         remote,
         logger,
