@@ -319,6 +319,20 @@ describe.skipIf(!need('response cache on two replicas (FerretDB and Redis)', ['m
       expect((await cacheCounts(a)).hit + (await cacheCounts(b)).hit).toBeGreaterThan(0);
     });
 
+    it('a hit over WebSocket answers the same data as over HTTP', async () => {
+      const olga = await token('olga', ['operator']);
+      await exact(b, olga);
+      await exact(b, olga);
+      const client = b.ws(olga);
+      const before = await cacheCounts(b);
+      const viaWs = await new Promise<unknown>((resolve, reject) => {
+        let value: unknown;
+        client.subscribe({ query: SERVERS }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });
+      });
+      expect((await cacheCounts(b)).hit).toBe(before.hit + 1);
+      expect(viaWs).toEqual({ data: await data(c, SERVERS, {}, olga) });
+    });
+
     it('on a hit a rate limit still bites, and a caller without a valid token is still refused', async () => {
       const ops = async () =>
         (await limited.app.container.metrics.operationsTotal.get()).values.find(
