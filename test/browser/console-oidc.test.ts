@@ -1,24 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/adapters/auth/token-signer.js';
-import { buildConsole } from '../../src/console/build-if-missing.js';
 import type { Role } from '../../src/domain/auth/viewer.js';
-import { startTestApp, TEST_SECRET, type TestApp } from '../support/app-harness.js';
+import { TEST_SECRET, type TestApp } from '../support/app-harness.js';
 import {
-  isolatedContext,
-  launchBrowser,
+  type ConsoleApp,
   needBrowser,
   screenshot,
   seriousAxeViolations,
+  startConsoleApp,
   type Traffic,
 } from '../support/browser.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { reserveOidcIssuer, startOidcProvider, TEST_OIDC } from '../support/oidc-provider.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { need } from '../support/real-services.js';
 
 const enabled = needBrowser('console OIDC sign-in') && need('console OIDC sign-in', ['mongo', 'redis']);
 
@@ -26,36 +21,30 @@ const enabled = needBrowser('console OIDC sign-in') && need('console OIDC sign-i
 // the console, the API (verifying the provider's RS256 access tokens), FerretDB and Redis are the
 // real ones. Servers are only created, never started, so the runtime is the test's.
 describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium', { timeout: 120_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
   let provider: { issuer: string; stop(): Promise<void> };
   let issuer = '';
-  let dbUri = '';
-  let consoleDir = '';
-  const contexts: BrowserContext[] = [];
 
   /** A token of the development secret, as a script holding JWT_SECRET would make one. */
   const scriptToken = (sub: string, roles: Role[] = ['user']) =>
     signToken(new TextEncoder().encode(TEST_SECRET), { sub, roles }, { issuer, audience: TEST_OIDC.resource });
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
     const reserved = await reserveOidcIssuer();
     issuer = reserved.issuer;
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_oidc');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
+    c = await startConsoleApp({
+      db: 'console_oidc',
+      env: {
         OIDC_ISSUER: issuer,
         OIDC_CLIENT_ID: TEST_OIDC.clientId,
         OIDC_SCOPES: `openid profile ${TEST_OIDC.apiScope}`,
         JWT_AUDIENCE: TEST_OIDC.resource,
         RDP_PUBLIC_HOST: `console-oidc-${process.pid}`,
       },
-      { runtime: new FakeServerRuntime(), consoleDir },
-    );
+      appOptions: { runtime: new FakeServerRuntime() },
+    });
+    t = c.api;
     provider = await startOidcProvider({
       port: reserved.port,
       redirectUri: `${t.url}/console/callback`,
@@ -72,26 +61,15 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
       );
       expect(made.body.data).toEqual({ createServer: { __typename: 'CreateServerSuccess' } });
     }
-    browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await t?.stop();
+    await c?.close();
     await provider?.stop();
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
   });
 
   /** A fresh browser profile that opens `path`, is sent to the provider's login page and back. */
   async function signIn(login: string, path = '/console/fleet'): Promise<{ page: Page; traffic: Traffic }> {
-    const { context, traffic } = await isolatedContext(browser, t.url, [issuer]);
-    contexts.push(context);
-    const page = await context.newPage();
+    const { page, traffic } = await c.newPage({ alsoAllowed: [issuer] });
     await page.goto(`${t.url}${path}`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.getByRole('button', { name: `Sign in with ${new URL(issuer).host}` }).click();
@@ -143,9 +121,7 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
   });
 
   it('offers the provider only: no development sign-in, and a callback nobody started is refused in words', async () => {
-    const { context, traffic } = await isolatedContext(browser, t.url, [issuer]);
-    contexts.push(context);
-    const page = await context.newPage();
+    const { page, traffic } = await c.newPage({ alsoAllowed: [issuer] });
     await page.goto(`${t.url}/`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.getByLabel('User id').count()).toBe(0);

@@ -1,14 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../src/console/build-if-missing.js';
-import { startTestApp, type TestApp } from '../support/app-harness.js';
-import { isolatedContext, launchBrowser, needBrowser, screenshot, seriousAxeViolations } from '../support/browser.js';
-import { lockHostSesman } from '../support/host-sesman-lock.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import type { TestApp } from '../support/app-harness.js';
+import { type ConsoleApp, needBrowser, screenshot, seriousAxeViolations, startConsoleApp } from '../support/browser.js';
+import { need } from '../support/real-services.js';
 import { needXrdp } from '../support/xrdp-available.js';
 
 const enabled = needBrowser('console pools in a browser') && need('console pools in a browser', ['mongo', 'redis']);
@@ -16,55 +11,17 @@ const enabled = needBrowser('console pools in a browser') && need('console pools
 // The pools pages and My pools on FerretDB, Redis, the API and chromium. No xrdp is started: the
 // pool's server stays STOPPED, so alice's Connect is the broker's refusal, in words.
 describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
-  let dir: string;
-  let consoleDir = '';
-  const contexts: BrowserContext[] = [];
-  const base = 24000 + Math.floor(Math.random() * 100) * 10;
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
-    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-'));
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
-        XRDP_CONFIG_PATH: dir,
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-      },
-      { consoleDir },
-    );
-    browser = await launchBrowser();
+    c = await startConsoleApp({
+      db: 'console_pools',
+      xrdp: { portBase: 24000 + Math.floor(Math.random() * 100) * 10, real: false },
+    });
+    t = c.api;
   }, 240_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
-  });
-
-  async function signIn(sub: string, role: 'user' | 'operator' | 'admin'): Promise<Page> {
-    const { context } = await isolatedContext(browser, t.url);
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('User id').fill(sub);
-    await page.getByLabel('Role').selectOption(role);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    return page;
-  }
+  afterAll(() => c?.close());
 
   const axe = async (page: Page) => {
     const found = await seriousAxeViolations(page);
@@ -80,7 +37,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     );
     expect(created.body.data?.createServer.server?.id).toBeTruthy();
 
-    const page = await signIn('olga', 'operator');
+    const { page } = await c.signInDev('olga', 'operator');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pools' }).click();
     await page.getByRole('heading', { name: 'Pools', level: 1 }).waitFor();
 
@@ -133,7 +90,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     ]);
 
     // Alice sees the pool in My desktops; Connect gets the broker's refusal (the server is stopped).
-    const alice = await signIn('alice', 'user');
+    const { page: alice } = await c.signInDev('alice', 'user');
     await alice.getByRole('link', { name: 'My desktops' }).click();
     const item = alice.locator('li[data-pool="Design"]');
     await item.waitFor();
@@ -180,7 +137,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
       { s: serverId, p: poolId },
       opToken,
     );
-    const page = await signIn('olga', 'operator');
+    const { page } = await c.signInDev('olga', 'operator');
     await page.goto(`${t.url}/console/pools/${poolId}`);
     await page.locator('tr[data-server="busy-desk"]').waitFor();
     await page.getByRole('button', { name: 'Delete pool' }).click();
@@ -200,7 +157,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
   it('a plain user has no Pools link and /console/pools shows no pool data', async () => {
     const opToken = await t.token('olga', ['operator']);
     await t.gql('mutation { createPool(input: { name: "Secret" }) { __typename } }', {}, opToken);
-    const page = await signIn('bob', 'user');
+    const { page } = await c.signInDev('bob', 'user');
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pools' }).count()).toBe(0);
     await page.goto(`${t.url}/console/pools`);
     await page.getByText('This page does not exist, or your role cannot open it.').waitFor();
@@ -211,67 +168,21 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
   });
 });
 
-/** xrdp listeners started under the test's config directory (killed if a test left one). */
-function xrdpPidsUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-        return cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 const withXrdp = enabled && needXrdp('console pool connect on real xrdp');
 
 // Connect through a pool to a RUNNING server of real xrdp: the .rdp file and the one-time password.
 describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeout: 240_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
-  let dir: string;
-  let consoleDir = '';
-  let unlock: () => Promise<void> = async () => {};
-  const contexts: BrowserContext[] = [];
-  const base = 25000 + Math.floor(Math.random() * 100) * 10;
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
-    unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-xrdp-'));
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools_xrdp');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
-        XRDP_CONFIG_PATH: dir,
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-      },
-      { consoleDir },
-    );
-    browser = await launchBrowser();
+    c = await startConsoleApp({
+      db: 'console_pools_xrdp',
+      xrdp: { portBase: 25000 + Math.floor(Math.random() * 100) * 10, real: true },
+    });
+    t = c.api;
   }, 240_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    if (dir) for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
-    await t?.app.container.sesman.stop().catch(() => undefined);
-    await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    await unlock();
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
-  });
+  afterAll(() => c?.close());
 
   it("alice connects through her pool: the broker's reason, the one-time password and a .rdp file for the picked server", async () => {
     const opToken = await t.token('olga', ['operator']);
@@ -305,14 +216,7 @@ describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeou
       { p: poolId },
     );
 
-    const { context } = await isolatedContext(browser, t.url);
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('User id').fill('alice');
-    await page.getByLabel('Role').selectOption('user');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    const { page } = await c.signInDev('alice', 'user');
     await page.getByRole('link', { name: 'My desktops' }).click();
     const item = page.locator('li[data-pool="Lab"]');
     await item.getByRole('button', { name: 'Connect to Lab' }).click();
