@@ -118,6 +118,123 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     await expect.poll(() => page.locator('tr[data-pool="Design"]').count(), { timeout: 15_000 }).toBe(0);
   });
 
+  it('an operator edits a pool: the cap and policy take effect; a bad cap is shown on its field and changes nothing', async () => {
+    const opToken = await t.token('olga', ['operator']);
+    type Settings = { name: string; placementPolicy: string; maxSessions: number | null; defaultCredentialMode: string | null };
+    const stored = async (id: string) =>
+      (
+        await t.gql<{ pool: Settings }>(
+          'query($id: ID!) { pool(id: $id) { name placementPolicy maxSessions defaultCredentialMode } }',
+          { id },
+          opToken,
+        )
+      ).body.data?.pool;
+    const made = await t.gql<{ createPool: { pool: { id: string } } }>(
+      'mutation { createPool(input: { name: "Editable", maxSessions: 5 }) { ... on CreatePoolSuccess { pool { id } } } }',
+      {},
+      opToken,
+    );
+    const poolId = made.body.data?.createPool.pool.id ?? '';
+    const before: Settings = { name: 'Editable', placementPolicy: 'BREADTH_FIRST', maxSessions: 5, defaultCredentialMode: null };
+    expect(await stored(poolId)).toEqual(before);
+
+    const { page } = await c.signInDev('olga', 'operator');
+    await page.goto(`${t.url}/console/pools/${poolId}`);
+    await page.getByRole('heading', { name: 'Pool Editable' }).waitFor();
+    const form = page.getByRole('form', { name: 'Settings' });
+    /** Submits and waits for the API's answer to this very change (an earlier error stays until then). */
+    const saveAndWait = async (button: ReturnType<Page['locator']>) => {
+      const answered = page.waitForResponse(
+        (r) =>
+          r.url() === `${t.url}/graphql` &&
+          (r.request().postDataJSON() as { variables?: { input?: unknown } })?.variables?.input !== undefined,
+      );
+      await button.click();
+      await answered;
+    };
+    const cap = form.getByLabel('Session cap (empty: none)');
+    const policy = form.getByLabel('Placement policy');
+    expect(await cap.inputValue()).toBe('5');
+    expect(await policy.inputValue()).toBe('BREADTH_FIRST');
+
+    // A cap below 1 (zero, then negative) is refused on its field, together with the policy
+    // change in the same submission: nothing is stored.
+    const capError = form.locator('[data-field="maxSessions"] [data-testid="field-error"]');
+    for (const bad of ['0', '-3']) {
+      await policy.selectOption('DEPTH_FIRST');
+      await cap.fill(bad);
+      await saveAndWait(form.getByRole('button', { name: 'Save pool' }));
+      expect(await capError.textContent()).toBe('Session cap (empty: none): must be at least 1');
+      expect(await cap.getAttribute('aria-invalid')).toBe('true');
+      expect(await cap.getAttribute('aria-describedby')).toBe(await capError.getAttribute('id'));
+      expect(await form.getByRole('alert').textContent()).toContain('Some of what you entered is not valid');
+      expect(await stored(poolId)).toEqual(before);
+    }
+    // Not a number at all: said on the field before anything is sent.
+    await cap.fill('ten');
+    await form.getByRole('button', { name: 'Save pool' }).click();
+    await expect
+      .poll(() => capError.textContent(), { timeout: 15_000 })
+      .toBe('Session cap (empty: none): must be a whole number');
+    expect(await stored(poolId)).toEqual(before);
+    await screenshot(page, 'console-pool-edit-errors');
+    await axe(page);
+
+    // With the keyboard only: a valid cap, then Enter saves it and the policy.
+    await cap.fill('12');
+    await cap.press('Enter');
+    await expect
+      .poll(() => form.getByTestId('edit-pool-saved').textContent(), { timeout: 15_000 })
+      .toBe('Saved the settings of pool Editable.');
+    expect(await capError.count()).toBe(0);
+    expect(await cap.getAttribute('aria-invalid')).toBeNull();
+    expect(await stored(poolId)).toEqual({ ...before, placementPolicy: 'DEPTH_FIRST', maxSessions: 12 });
+    // The page's own summary and the list of pools show it.
+    await page.getByText('Placement DEPTH_FIRST; session cap 12;').waitFor({ timeout: 15_000 });
+    await axe(page);
+
+    // Renaming, a credential mode, and emptying the cap (no cap) in one save.
+    await form.getByLabel('Pool name').fill('  Edited  ');
+    await form.getByLabel('Credential mode of new sessions').selectOption('HOST_ACCOUNT');
+    await cap.fill('');
+    await form.getByRole('button', { name: 'Save pool' }).click();
+    await expect
+      .poll(() => form.getByTestId('edit-pool-saved').textContent(), { timeout: 15_000 })
+      .toBe('Saved the settings of pool Edited.');
+    await page.getByRole('heading', { name: 'Pool Edited' }).waitFor();
+    expect(await stored(poolId)).toEqual({
+      name: 'Edited',
+      placementPolicy: 'DEPTH_FIRST',
+      maxSessions: null,
+      defaultCredentialMode: 'HOST_ACCOUNT',
+    });
+    // Saving again without a change stores nothing new.
+    await form.getByRole('button', { name: 'Save pool' }).click();
+    await expect
+      .poll(() => form.getByTestId('edit-pool-saved').textContent(), { timeout: 15_000 })
+      .toBe('Nothing changed, so nothing was saved.');
+    await screenshot(page, 'console-pool-edit');
+
+    await page.getByRole('link', { name: 'All pools' }).click();
+    const row = page.locator('tr[data-pool="Edited"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(1).textContent()).toBe('DEPTH_FIRST');
+    expect(await row.locator('td').nth(2).textContent()).toBe('none');
+
+    // A user cannot open the pool's page (no form), and the API refuses the change anyway.
+    const { page: bob } = await c.signInDev('bob', 'user');
+    await bob.goto(`${t.url}/console/pools/${poolId}`);
+    await bob.getByText('This page does not exist, or your role cannot open it.').waitFor();
+    expect(await bob.getByRole('button', { name: 'Save pool' }).count()).toBe(0);
+    const refused = await t.gql<{ updatePool: { __typename: string } }>(
+      'mutation($id: ID!) { updatePool(id: $id, input: { maxSessions: 99 }) { __typename } }',
+      { id: poolId },
+      await t.token('bob', ['user']),
+    );
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await stored(poolId))?.maxSessions).toBeNull();
+  });
+
   it('a pool with servers is deleted only with force, which the page asks for', async () => {
     const opToken = await t.token('olga', ['operator']);
     const pool = await t.gql<{ createPool: { pool: { id: string } } }>(
