@@ -48,6 +48,7 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
     provider = await startOidcProvider({
       port: reserved.port,
       redirectUri: `${t.url}/console/callback`,
+      postLogoutRedirectUri: `${t.url}/console/signed-out`,
       roles: { olga: ['operator'] },
     });
     for (const [owner, name] of [
@@ -118,6 +119,74 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
     expect(await page.locator('.who').textContent()).toBe('olga (operator)');
     expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(1);
     await screenshot(page, 'console-fleet-operator');
+  });
+
+  it('Sign out, from the keyboard, ends the session at the provider too (RP-initiated logout): the next sign-in asks for credentials again', async () => {
+    const host = new URL(issuer).host;
+    const { page, traffic } = await signIn('alice');
+    const stored = () =>
+      page.evaluate(() => [sessionStorage.getItem('rdp-console-token'), sessionStorage.getItem('rdp-console-id-token')]);
+    const [, idToken] = await stored();
+    // The ID token of the sign-in is kept in the tab, for the sign-out's id_token_hint.
+    const idClaims = JSON.parse(Buffer.from(idToken?.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      aud: string;
+      sub: string;
+    };
+    expect(idClaims).toMatchObject({ aud: TEST_OIDC.clientId, sub: 'alice' });
+
+    // Control: a tab that only forgets its tokens leaves the provider's session, which signs the
+    // next "Sign in" in again without asking for anything.
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(`${t.url}/console/fleet`);
+    let from = traffic.requests.length;
+    await page.getByRole('button', { name: `Sign in with ${host}` }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    expect(traffic.requests.slice(from).some((u) => u.startsWith(`${issuer}/interaction/`))).toBe(false);
+
+    // Sign out with the keyboard: the console forgets its tokens, then sends the browser to the
+    // provider's end_session_endpoint (from discovery) with the hint and where to come back to.
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+      end_session_endpoint: string;
+    };
+    expect(discovery.end_session_endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    const [, hint] = await stored();
+    from = traffic.requests.length;
+    await page.getByRole('button', { name: 'Sign out' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.href.startsWith(discovery.end_session_endpoint));
+    const endSession = new URL(traffic.requests.slice(from).find((u) => u.startsWith(discovery.end_session_endpoint)) ?? '');
+    expect(Object.fromEntries(endSession.searchParams)).toEqual({
+      id_token_hint: hint,
+      client_id: TEST_OIDC.clientId,
+      post_logout_redirect_uri: `${t.url}/console/signed-out`,
+    });
+    // The provider asks whether to sign out; its "Yes" has the focus, Enter confirms.
+    const yes = page.getByRole('button', { name: 'Yes, sign me out' });
+    await yes.waitFor();
+    expect(await yes.evaluate((b) => b === document.activeElement)).toBe(true);
+    await screenshot(page, 'console-oidc-provider-logout');
+    await page.keyboard.press('Enter');
+
+    // Back on the console's signed-out page, with nothing kept in the tab.
+    await page.waitForURL((u) => u.origin === t.url);
+    expect(new URL(page.url()).pathname).toBe('/console/signed-out');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByTestId('signed-out').textContent()).toBe('You are signed out.');
+    expect(await stored()).toEqual([null, null]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'console-signed-out-oidc');
+
+    // The provider's session is gone: signing in again asks for credentials.
+    const again = page.getByRole('button', { name: `Sign in with ${host}` });
+    await again.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.origin === issuer);
+    await page.locator('input[name="login"]').waitFor();
+    expect(await page.locator('input[name="password"]').count()).toBe(1);
+
+    expect(traffic.blocked.filter((u) => !providerFonts(u))).toEqual([]);
+    expect(traffic.cspViolations).toEqual([]);
+    expect(traffic.pageErrors).toEqual([]);
   });
 
   it('offers the provider only: no development sign-in, and a callback nobody started is refused in words', async () => {

@@ -173,6 +173,10 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     }
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // The development sign-in has no provider: signing out forgets the token and stays here.
+    expect(new URL(page.url()).pathname).toBe('/console/signed-out');
+    expect(await page.getByTestId('signed-out').textContent()).toBe('You are signed out.');
+    expect(await page.evaluate(() => sessionStorage.getItem('rdp-console-token'))).toBeNull();
     await screenshot(page, 'console-sign-in');
     const v = await seriousAxeViolations(page);
     if (v.length > 0) found['sign-in'] = v;
