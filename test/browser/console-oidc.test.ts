@@ -1,24 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/adapters/auth/token-signer.js';
-import { buildConsole } from '../../src/console/build-if-missing.js';
 import type { Role } from '../../src/domain/auth/viewer.js';
-import { startTestApp, TEST_SECRET, type TestApp } from '../support/app-harness.js';
+import { TEST_SECRET, type TestApp } from '../support/app-harness.js';
 import {
-  isolatedContext,
-  launchBrowser,
+  type ConsoleApp,
   needBrowser,
   screenshot,
   seriousAxeViolations,
+  startConsoleApp,
   type Traffic,
 } from '../support/browser.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { reserveOidcIssuer, startOidcProvider, TEST_OIDC } from '../support/oidc-provider.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { need } from '../support/real-services.js';
 
 const enabled = needBrowser('console OIDC sign-in') && need('console OIDC sign-in', ['mongo', 'redis']);
 
@@ -26,39 +21,34 @@ const enabled = needBrowser('console OIDC sign-in') && need('console OIDC sign-i
 // the console, the API (verifying the provider's RS256 access tokens), FerretDB and Redis are the
 // real ones. Servers are only created, never started, so the runtime is the test's.
 describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium', { timeout: 120_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
   let provider: { issuer: string; stop(): Promise<void> };
   let issuer = '';
-  let dbUri = '';
-  let consoleDir = '';
-  const contexts: BrowserContext[] = [];
 
   /** A token of the development secret, as a script holding JWT_SECRET would make one. */
   const scriptToken = (sub: string, roles: Role[] = ['user']) =>
     signToken(new TextEncoder().encode(TEST_SECRET), { sub, roles }, { issuer, audience: TEST_OIDC.resource });
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
     const reserved = await reserveOidcIssuer();
     issuer = reserved.issuer;
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_oidc');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
+    c = await startConsoleApp({
+      db: 'console_oidc',
+      env: {
         OIDC_ISSUER: issuer,
         OIDC_CLIENT_ID: TEST_OIDC.clientId,
         OIDC_SCOPES: `openid profile ${TEST_OIDC.apiScope}`,
         JWT_AUDIENCE: TEST_OIDC.resource,
         RDP_PUBLIC_HOST: `console-oidc-${process.pid}`,
       },
-      { runtime: new FakeServerRuntime(), consoleDir },
-    );
+      appOptions: { runtime: new FakeServerRuntime() },
+    });
+    t = c.api;
     provider = await startOidcProvider({
       port: reserved.port,
       redirectUri: `${t.url}/console/callback`,
+      postLogoutRedirectUri: `${t.url}/console/signed-out`,
       roles: { olga: ['operator'] },
     });
     for (const [owner, name] of [
@@ -72,26 +62,15 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
       );
       expect(made.body.data).toEqual({ createServer: { __typename: 'CreateServerSuccess' } });
     }
-    browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await t?.stop();
+    await c?.close();
     await provider?.stop();
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
   });
 
   /** A fresh browser profile that opens `path`, is sent to the provider's login page and back. */
   async function signIn(login: string, path = '/console/fleet'): Promise<{ page: Page; traffic: Traffic }> {
-    const { context, traffic } = await isolatedContext(browser, t.url, [issuer]);
-    contexts.push(context);
-    const page = await context.newPage();
+    const { page, traffic } = await c.newPage({ alsoAllowed: [issuer] });
     await page.goto(`${t.url}${path}`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.getByRole('button', { name: `Sign in with ${new URL(issuer).host}` }).click();
@@ -142,10 +121,76 @@ describe.skipIf(!enabled)('console sign-in with an OpenID provider, in chromium'
     await screenshot(page, 'console-fleet-operator');
   });
 
+  it('Sign out, from the keyboard, ends the session at the provider too (RP-initiated logout): the next sign-in asks for credentials again', async () => {
+    const host = new URL(issuer).host;
+    const { page, traffic } = await signIn('alice');
+    const stored = () =>
+      page.evaluate(() => [sessionStorage.getItem('rdp-console-token'), sessionStorage.getItem('rdp-console-id-token')]);
+    const [, idToken] = await stored();
+    // The ID token of the sign-in is kept in the tab, for the sign-out's id_token_hint.
+    const idClaims = JSON.parse(Buffer.from(idToken?.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      aud: string;
+      sub: string;
+    };
+    expect(idClaims).toMatchObject({ aud: TEST_OIDC.clientId, sub: 'alice' });
+
+    // Control: a tab that only forgets its tokens leaves the provider's session, which signs the
+    // next "Sign in" in again without asking for anything.
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(`${t.url}/console/fleet`);
+    let from = traffic.requests.length;
+    await page.getByRole('button', { name: `Sign in with ${host}` }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    expect(traffic.requests.slice(from).some((u) => u.startsWith(`${issuer}/interaction/`))).toBe(false);
+
+    // Sign out with the keyboard: the console forgets its tokens, then sends the browser to the
+    // provider's end_session_endpoint (from discovery) with the hint and where to come back to.
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+      end_session_endpoint: string;
+    };
+    expect(discovery.end_session_endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    const [, hint] = await stored();
+    from = traffic.requests.length;
+    await page.getByRole('button', { name: 'Sign out' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.href.startsWith(discovery.end_session_endpoint));
+    const endSession = new URL(traffic.requests.slice(from).find((u) => u.startsWith(discovery.end_session_endpoint)) ?? '');
+    expect(Object.fromEntries(endSession.searchParams)).toEqual({
+      id_token_hint: hint,
+      client_id: TEST_OIDC.clientId,
+      post_logout_redirect_uri: `${t.url}/console/signed-out`,
+    });
+    // The provider asks whether to sign out; its "Yes" has the focus, Enter confirms.
+    const yes = page.getByRole('button', { name: 'Yes, sign me out' });
+    await yes.waitFor();
+    expect(await yes.evaluate((b) => b === document.activeElement)).toBe(true);
+    await screenshot(page, 'console-oidc-provider-logout');
+    await page.keyboard.press('Enter');
+
+    // Back on the console's signed-out page, with nothing kept in the tab.
+    await page.waitForURL((u) => u.origin === t.url);
+    expect(new URL(page.url()).pathname).toBe('/console/signed-out');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByTestId('signed-out').textContent()).toBe('You are signed out.');
+    expect(await stored()).toEqual([null, null]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'console-signed-out-oidc');
+
+    // The provider's session is gone: signing in again asks for credentials.
+    const again = page.getByRole('button', { name: `Sign in with ${host}` });
+    await again.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.origin === issuer);
+    await page.locator('input[name="login"]').waitFor();
+    expect(await page.locator('input[name="password"]').count()).toBe(1);
+
+    expect(traffic.blocked.filter((u) => !providerFonts(u))).toEqual([]);
+    expect(traffic.cspViolations).toEqual([]);
+    expect(traffic.pageErrors).toEqual([]);
+  });
+
   it('offers the provider only: no development sign-in, and a callback nobody started is refused in words', async () => {
-    const { context, traffic } = await isolatedContext(browser, t.url, [issuer]);
-    contexts.push(context);
-    const page = await context.newPage();
+    const { page, traffic } = await c.newPage({ alsoAllowed: [issuer] });
     await page.goto(`${t.url}/`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.getByLabel('User id').count()).toBe(0);

@@ -1,43 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../src/console/build-if-missing.js';
-import { startTestApp, type TestApp } from '../support/app-harness.js';
-import {
-  isolatedContext,
-  launchBrowser,
-  needBrowser,
-  screenshot,
-  seriousAxeViolations,
-  type Traffic,
-} from '../support/browser.js';
-import { lockHostSesman } from '../support/host-sesman-lock.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import type { TestApp } from '../support/app-harness.js';
+import { type ConsoleApp, needBrowser, screenshot, seriousAxeViolations, startConsoleApp } from '../support/browser.js';
+import { need } from '../support/real-services.js';
 import { needXrdp } from '../support/xrdp-available.js';
 
 const enabled =
   needBrowser('console operations in a browser') &&
   need('console operations in a browser', ['mongo', 'redis']) &&
   needXrdp('console operations in a browser');
-
-/** xrdp listeners started under the test's config directory (killed if a test left one). */
-function xrdpPidsUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-        return cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** One busy-looping process per core of this machine (2 here): real load on the host. */
 function burnCpu(processes: number): ChildProcess[] {
@@ -49,69 +21,25 @@ function burnCpu(processes: number): ChildProcess[] {
 // Charts, hosts, the server page's log tail, restart and xrdp config editor: the collector (1 s
 // rounds), FerretDB, Redis, real xrdp, the API and the page are the real ones.
 describe.skipIf(!enabled)('console charts, hosts and server operations in chromium', { timeout: 180_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
-  let dir: string;
-  let consoleDir = '';
-  let unlock: () => Promise<void> = async () => {};
-  const contexts: BrowserContext[] = [];
   const burners: ChildProcess[] = [];
-  const base = 23000 + Math.floor(Math.random() * 100) * 10;
   // The collector's lease in the shared Redis is per host name: one of its own, so this
   // service is the one measuring it.
   const hostName = `console-ops-${process.pid}`;
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
-    unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), 'rdp-console-ops-'));
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_ops');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
-        XRDP_CONFIG_PATH: dir,
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-        RDP_PUBLIC_HOST: hostName,
-        METRICS_INTERVAL: '1',
-        HOST_HEARTBEAT_INTERVAL: '1',
-      },
-      { consoleDir },
-    );
-    browser = await launchBrowser();
+    c = await startConsoleApp({
+      db: 'console_ops',
+      xrdp: { portBase: 23000 + Math.floor(Math.random() * 100) * 10, real: true },
+      env: { RDP_PUBLIC_HOST: hostName, METRICS_INTERVAL: '1', HOST_HEARTBEAT_INTERVAL: '1' },
+    });
+    t = c.api;
   }, 240_000);
   afterAll(async () => {
     for (const b of burners) b.kill('SIGKILL');
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    if (dir) for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
-    await t?.app.container.sesman.stop().catch(() => undefined);
-    await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    await unlock();
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
+    await c?.close();
   });
-
-  async function signIn(sub: string, role: 'user' | 'operator' | 'admin'): Promise<{ page: Page; traffic: Traffic }> {
-    const { context, traffic } = await isolatedContext(browser, t.url);
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('User id').fill(sub);
-    await page.getByLabel('Role').selectOption(role);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
-    return { page, traffic };
-  }
 
   const points = async (page: Page, chart: string) =>
     Number((await page.getByTestId(chart).first().getAttribute('data-points')) ?? 0);
@@ -128,7 +56,7 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
   }
 
   it('the hosts page shows status, labels, capacity and usage; its CPU chart rises while load runs; an admin drains it after confirming', async () => {
-    const { page, traffic } = await signIn('root', 'admin');
+    const { page, traffic } = await c.signInDev('root', 'admin');
     // The fleet page lists the hosts for operators and admins.
     const row = page.locator('tr[data-host]').first();
     await row.waitFor();
@@ -180,11 +108,11 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     await expect.poll(() => page.getByTestId('host-status').first().textContent(), { timeout: 10_000 }).toBe('ONLINE');
 
     // An operator sees the hosts but no drain control; a user has no hosts page at all.
-    const { page: olga } = await signIn('olga', 'operator');
+    const { page: olga } = await c.signInDev('olga', 'operator');
     await olga.goto(page.url());
     await olga.getByRole('heading', { name: /^Host / }).waitFor();
     expect(await olga.getByRole('button', { name: /drain/i }).count()).toBe(0);
-    const { page: alice } = await signIn('alice', 'user');
+    const { page: alice } = await c.signInDev('alice', 'user');
     expect(await alice.getByRole('link', { name: 'Hosts' }).count()).toBe(0);
     await alice.goto(`${t.url}/console/hosts`);
     await alice.getByText('This page does not exist, or your role cannot open it.').waitFor();
@@ -194,7 +122,7 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
   });
 
   it('the server page starts, restarts and stops real xrdp with confirmation and progress, tails its log by level, and charts it; the fleet sparklines move', async () => {
-    const { page, traffic } = await signIn('olga', 'operator');
+    const { page, traffic } = await c.signInDev('olga', 'operator');
     await page.getByLabel('New server name').fill('ops-desk');
     await page.getByRole('button', { name: 'Create server' }).click();
     const row = page.locator('tr[data-server="ops-desk"]');
@@ -284,7 +212,7 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
   });
 
   it('the xrdp config editor shows each BAD_USER_INPUT on its field, saves a valid change, and the history shows what it changed', async () => {
-    const { page } = await signIn('root', 'admin');
+    const { page } = await c.signInDev('root', 'admin');
     await page.locator('tr[data-server="ops-desk"]').getByRole('link', { name: 'ops-desk' }).click();
     await page.getByRole('heading', { name: /^xrdp configuration \(version \d+\)/ }).waitFor();
     const heading = (await page.getByRole('heading', { name: /^xrdp configuration/ }).textContent()) ?? '';
@@ -339,7 +267,7 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     expect(await seriousAxeViolations(page)).toEqual([]);
 
     // An operator reads the configuration but has no save control.
-    const { page: olga } = await signIn('olga', 'operator');
+    const { page: olga } = await c.signInDev('olga', 'operator');
     await olga.goto(page.url());
     await olga.getByRole('heading', { name: /^xrdp configuration/ }).waitFor();
     expect(await olga.getByRole('button', { name: 'Save configuration' }).count()).toBe(0);

@@ -1,14 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../src/console/build-if-missing.js';
-import { startTestApp, type TestApp } from '../support/app-harness.js';
-import { isolatedContext, launchBrowser, needBrowser, screenshot, seriousAxeViolations } from '../support/browser.js';
-import { lockHostSesman } from '../support/host-sesman-lock.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import type { TestApp } from '../support/app-harness.js';
+import { type ConsoleApp, needBrowser, screenshot, seriousAxeViolations, startConsoleApp } from '../support/browser.js';
+import { need } from '../support/real-services.js';
 import { needXrdp } from '../support/xrdp-available.js';
 
 const enabled = needBrowser('console pools in a browser') && need('console pools in a browser', ['mongo', 'redis']);
@@ -16,55 +11,17 @@ const enabled = needBrowser('console pools in a browser') && need('console pools
 // The pools pages and My pools on FerretDB, Redis, the API and chromium. No xrdp is started: the
 // pool's server stays STOPPED, so alice's Connect is the broker's refusal, in words.
 describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
-  let dir: string;
-  let consoleDir = '';
-  const contexts: BrowserContext[] = [];
-  const base = 24000 + Math.floor(Math.random() * 100) * 10;
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
-    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-'));
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
-        XRDP_CONFIG_PATH: dir,
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-      },
-      { consoleDir },
-    );
-    browser = await launchBrowser();
+    c = await startConsoleApp({
+      db: 'console_pools',
+      xrdp: { portBase: 24000 + Math.floor(Math.random() * 100) * 10, real: false },
+    });
+    t = c.api;
   }, 240_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
-  });
-
-  async function signIn(sub: string, role: 'user' | 'operator' | 'admin'): Promise<Page> {
-    const { context } = await isolatedContext(browser, t.url);
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('User id').fill(sub);
-    await page.getByLabel('Role').selectOption(role);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    return page;
-  }
+  afterAll(() => c?.close());
 
   const axe = async (page: Page) => {
     const found = await seriousAxeViolations(page);
@@ -80,7 +37,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     );
     expect(created.body.data?.createServer.server?.id).toBeTruthy();
 
-    const page = await signIn('olga', 'operator');
+    const { page } = await c.signInDev('olga', 'operator');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pools' }).click();
     await page.getByRole('heading', { name: 'Pools', level: 1 }).waitFor();
 
@@ -133,7 +90,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     ]);
 
     // Alice sees the pool in My desktops; Connect gets the broker's refusal (the server is stopped).
-    const alice = await signIn('alice', 'user');
+    const { page: alice } = await c.signInDev('alice', 'user');
     await alice.getByRole('link', { name: 'My desktops' }).click();
     const item = alice.locator('li[data-pool="Design"]');
     await item.waitFor();
@@ -161,6 +118,123 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
     await expect.poll(() => page.locator('tr[data-pool="Design"]').count(), { timeout: 15_000 }).toBe(0);
   });
 
+  it('an operator edits a pool: the cap and policy take effect; a bad cap is shown on its field and changes nothing', async () => {
+    const opToken = await t.token('olga', ['operator']);
+    type Settings = { name: string; placementPolicy: string; maxSessions: number | null; defaultCredentialMode: string | null };
+    const stored = async (id: string) =>
+      (
+        await t.gql<{ pool: Settings }>(
+          'query($id: ID!) { pool(id: $id) { name placementPolicy maxSessions defaultCredentialMode } }',
+          { id },
+          opToken,
+        )
+      ).body.data?.pool;
+    const made = await t.gql<{ createPool: { pool: { id: string } } }>(
+      'mutation { createPool(input: { name: "Editable", maxSessions: 5 }) { ... on CreatePoolSuccess { pool { id } } } }',
+      {},
+      opToken,
+    );
+    const poolId = made.body.data?.createPool.pool.id ?? '';
+    const before: Settings = { name: 'Editable', placementPolicy: 'BREADTH_FIRST', maxSessions: 5, defaultCredentialMode: null };
+    expect(await stored(poolId)).toEqual(before);
+
+    const { page } = await c.signInDev('olga', 'operator');
+    await page.goto(`${t.url}/console/pools/${poolId}`);
+    await page.getByRole('heading', { name: 'Pool Editable' }).waitFor();
+    const form = page.getByRole('form', { name: 'Settings' });
+    /** Submits and waits for the API's answer to this very change (an earlier error stays until then). */
+    const saveAndWait = async (button: ReturnType<Page['locator']>) => {
+      const answered = page.waitForResponse(
+        (r) =>
+          r.url() === `${t.url}/graphql` &&
+          (r.request().postDataJSON() as { variables?: { input?: unknown } })?.variables?.input !== undefined,
+      );
+      await button.click();
+      await answered;
+    };
+    const cap = form.getByLabel('Session cap (empty: none)');
+    const policy = form.getByLabel('Placement policy');
+    expect(await cap.inputValue()).toBe('5');
+    expect(await policy.inputValue()).toBe('BREADTH_FIRST');
+
+    // A cap below 1 (zero, then negative) is refused on its field, together with the policy
+    // change in the same submission: nothing is stored.
+    const capError = form.locator('[data-field="maxSessions"] [data-testid="field-error"]');
+    for (const bad of ['0', '-3']) {
+      await policy.selectOption('DEPTH_FIRST');
+      await cap.fill(bad);
+      await saveAndWait(form.getByRole('button', { name: 'Save pool' }));
+      expect(await capError.textContent()).toBe('Session cap (empty: none): must be at least 1');
+      expect(await cap.getAttribute('aria-invalid')).toBe('true');
+      expect(await cap.getAttribute('aria-describedby')).toBe(await capError.getAttribute('id'));
+      expect(await form.getByRole('alert').textContent()).toContain('Some of what you entered is not valid');
+      expect(await stored(poolId)).toEqual(before);
+    }
+    // Not a number at all: said on the field before anything is sent.
+    await cap.fill('ten');
+    await form.getByRole('button', { name: 'Save pool' }).click();
+    await expect
+      .poll(() => capError.textContent(), { timeout: 15_000 })
+      .toBe('Session cap (empty: none): must be a whole number');
+    expect(await stored(poolId)).toEqual(before);
+    await screenshot(page, 'console-pool-edit-errors');
+    await axe(page);
+
+    // With the keyboard only: a valid cap, then Enter saves it and the policy.
+    await cap.fill('12');
+    await cap.press('Enter');
+    await expect
+      .poll(() => form.getByTestId('edit-pool-saved').textContent(), { timeout: 15_000 })
+      .toBe('Saved the settings of pool Editable.');
+    expect(await capError.count()).toBe(0);
+    expect(await cap.getAttribute('aria-invalid')).toBeNull();
+    expect(await stored(poolId)).toEqual({ ...before, placementPolicy: 'DEPTH_FIRST', maxSessions: 12 });
+    // The page's own summary and the list of pools show it.
+    await page.getByText('Placement DEPTH_FIRST; session cap 12;').waitFor({ timeout: 15_000 });
+    await axe(page);
+
+    // Renaming, a credential mode, and emptying the cap (no cap) in one save.
+    await form.getByLabel('Pool name').fill('  Edited  ');
+    await form.getByLabel('Credential mode of new sessions').selectOption('HOST_ACCOUNT');
+    await cap.fill('');
+    await form.getByRole('button', { name: 'Save pool' }).click();
+    await expect
+      .poll(() => form.getByTestId('edit-pool-saved').textContent(), { timeout: 15_000 })
+      .toBe('Saved the settings of pool Edited.');
+    await page.getByRole('heading', { name: 'Pool Edited' }).waitFor();
+    expect(await stored(poolId)).toEqual({
+      name: 'Edited',
+      placementPolicy: 'DEPTH_FIRST',
+      maxSessions: null,
+      defaultCredentialMode: 'HOST_ACCOUNT',
+    });
+    // Saving again without a change stores nothing new.
+    await form.getByRole('button', { name: 'Save pool' }).click();
+    await expect
+      .poll(() => form.getByTestId('edit-pool-saved').textContent(), { timeout: 15_000 })
+      .toBe('Nothing changed, so nothing was saved.');
+    await screenshot(page, 'console-pool-edit');
+
+    await page.getByRole('link', { name: 'All pools' }).click();
+    const row = page.locator('tr[data-pool="Edited"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(1).textContent()).toBe('DEPTH_FIRST');
+    expect(await row.locator('td').nth(2).textContent()).toBe('none');
+
+    // A user cannot open the pool's page (no form), and the API refuses the change anyway.
+    const { page: bob } = await c.signInDev('bob', 'user');
+    await bob.goto(`${t.url}/console/pools/${poolId}`);
+    await bob.getByText('This page does not exist, or your role cannot open it.').waitFor();
+    expect(await bob.getByRole('button', { name: 'Save pool' }).count()).toBe(0);
+    const refused = await t.gql<{ updatePool: { __typename: string } }>(
+      'mutation($id: ID!) { updatePool(id: $id, input: { maxSessions: 99 }) { __typename } }',
+      { id: poolId },
+      await t.token('bob', ['user']),
+    );
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await stored(poolId))?.maxSessions).toBeNull();
+  });
+
   it('a pool with servers is deleted only with force, which the page asks for', async () => {
     const opToken = await t.token('olga', ['operator']);
     const pool = await t.gql<{ createPool: { pool: { id: string } } }>(
@@ -180,7 +254,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
       { s: serverId, p: poolId },
       opToken,
     );
-    const page = await signIn('olga', 'operator');
+    const { page } = await c.signInDev('olga', 'operator');
     await page.goto(`${t.url}/console/pools/${poolId}`);
     await page.locator('tr[data-server="busy-desk"]').waitFor();
     await page.getByRole('button', { name: 'Delete pool' }).click();
@@ -200,7 +274,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
   it('a plain user has no Pools link and /console/pools shows no pool data', async () => {
     const opToken = await t.token('olga', ['operator']);
     await t.gql('mutation { createPool(input: { name: "Secret" }) { __typename } }', {}, opToken);
-    const page = await signIn('bob', 'user');
+    const { page } = await c.signInDev('bob', 'user');
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pools' }).count()).toBe(0);
     await page.goto(`${t.url}/console/pools`);
     await page.getByText('This page does not exist, or your role cannot open it.').waitFor();
@@ -211,67 +285,21 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
   });
 });
 
-/** xrdp listeners started under the test's config directory (killed if a test left one). */
-function xrdpPidsUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-        return cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 const withXrdp = enabled && needXrdp('console pool connect on real xrdp');
 
 // Connect through a pool to a RUNNING server of real xrdp: the .rdp file and the one-time password.
 describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeout: 240_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
-  let dir: string;
-  let consoleDir = '';
-  let unlock: () => Promise<void> = async () => {};
-  const contexts: BrowserContext[] = [];
-  const base = 25000 + Math.floor(Math.random() * 100) * 10;
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
-    unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), 'rdp-console-pools-xrdp-'));
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_pools_xrdp');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
-        XRDP_CONFIG_PATH: dir,
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-      },
-      { consoleDir },
-    );
-    browser = await launchBrowser();
+    c = await startConsoleApp({
+      db: 'console_pools_xrdp',
+      xrdp: { portBase: 25000 + Math.floor(Math.random() * 100) * 10, real: true },
+    });
+    t = c.api;
   }, 240_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    if (dir) for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
-    await t?.app.container.sesman.stop().catch(() => undefined);
-    await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    await unlock();
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
-  });
+  afterAll(() => c?.close());
 
   it("alice connects through her pool: the broker's reason, the one-time password and a .rdp file for the picked server", async () => {
     const opToken = await t.token('olga', ['operator']);
@@ -305,14 +333,7 @@ describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeou
       { p: poolId },
     );
 
-    const { context } = await isolatedContext(browser, t.url);
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('User id').fill('alice');
-    await page.getByLabel('Role').selectOption('user');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    const { page } = await c.signInDev('alice', 'user');
     await page.getByRole('link', { name: 'My desktops' }).click();
     const item = page.locator('li[data-pool="Lab"]');
     await item.getByRole('button', { name: 'Connect to Lab' }).click();

@@ -1,110 +1,33 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../src/console/build-if-missing.js';
-import { startTestApp, type TestApp } from '../support/app-harness.js';
-import {
-  isolatedContext,
-  launchBrowser,
-  needBrowser,
-  screenshot,
-  seriousAxeViolations,
-  type Traffic,
-} from '../support/browser.js';
+import type { TestApp } from '../support/app-harness.js';
+import { type ConsoleApp, needBrowser, screenshot, seriousAxeViolations, startConsoleApp } from '../support/browser.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { lockHostSesman } from '../support/host-sesman-lock.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import { need } from '../support/real-services.js';
 import { needXrdp } from '../support/xrdp-available.js';
 
 const enabled =
   needBrowser('console in a browser') && need('console in a browser', ['mongo', 'redis']) && needXrdp('console in a browser');
 
-/** xrdp listeners started under the test's config directory (killed if a test left one). */
-function xrdpPidsUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-        return cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real xrdp', { timeout: 180_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
-  let dir: string;
-  let consoleDir = '';
-  let unlock: () => Promise<void> = async () => {};
-  const contexts: BrowserContext[] = [];
-  // Below the kernel's ephemeral range (32768+), so no outgoing connection holds a test port.
-  const base = 22000 + Math.floor(Math.random() * 100) * 10;
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'console-build-'));
-    await buildConsole(consoleDir);
-    unlock = await lockHostSesman();
-    dir = mkdtempSync(join(tmpdir(), 'rdp-console-'));
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'console_browser');
-    t = await startTestApp(
-      {
-        MONGODB_URI: dbUri,
-        REDIS_URL: services.redisUrl ?? '',
-        XRDP_CONFIG_PATH: dir,
-        RDP_LOOPBACK_ONLY: 'true',
-        RDP_PORT_RANGE: `${base}-${base + 9}`,
-      },
-      { consoleDir },
-    );
-    browser = await launchBrowser();
-    // The host's sesman lock may be held by another suite for a while.
+    // Below the kernel's ephemeral range (32768+), so no outgoing connection holds a test port.
+    c = await startConsoleApp({
+      db: 'console_browser',
+      xrdp: { portBase: 22000 + Math.floor(Math.random() * 100) * 10, real: true },
+    });
+    t = c.api;
   }, 240_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    if (dir) for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
-    await t?.app.container.sesman.stop().catch(() => undefined);
-    await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
-    await unlock();
-    if (dbUri) {
-      const client = new MongoClient(dbUri);
-      await client.db().dropDatabase();
-      await client.close();
-    }
-  });
-
-  /** A fresh browser profile signed in through the development sign-in page. */
-  async function signIn(
-    sub: string,
-    role: 'user' | 'operator' | 'admin',
-    origin = t.url,
-  ): Promise<{ page: Page; traffic: Traffic }> {
-    const { context, traffic } = await isolatedContext(browser, origin);
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${origin}/`);
-    await page.getByLabel('User id').fill(sub);
-    await page.getByLabel('Role').selectOption(role);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
-    return { page, traffic };
-  }
+  afterAll(() => c?.close());
 
   const statusOf = (page: Page, name: string) => page.locator(`tr[data-server="${name}"] [data-testid="status"]`);
 
   it('a user creates and starts a server and watches it go RUNNING, then gets a .rdp file that matches it', async () => {
-    const { page, traffic } = await signIn('alice', 'user');
+    const { page, traffic } = await c.signInDev('alice', 'user');
     // Bad input comes back in words, never a code alone, a stack or [object Object].
     await page.getByLabel('New server name').fill('   ');
     await page.getByRole('button', { name: 'Create server' }).click();
@@ -180,19 +103,19 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     const bob = await t.token('bob');
     await t.gql('mutation { createServer(input: { name: "bob-box" }) { __typename } }', {}, bob);
 
-    const { page: alice } = await signIn('alice', 'user');
+    const { page: alice } = await c.signInDev('alice', 'user');
     await alice.locator('tr[data-server="alice-desk"]').waitFor();
     expect(await alice.locator('tr[data-server="bob-box"]').count()).toBe(0);
     expect(await alice.getByRole('link', { name: 'Limits' }).count()).toBe(0);
     await alice.goto(`${t.url}/console/limits`);
     await alice.getByText('This page does not exist, or your role cannot open it.').waitFor();
 
-    const { page: olga } = await signIn('olga', 'operator');
+    const { page: olga } = await c.signInDev('olga', 'operator');
     await olga.locator('tr[data-server="bob-box"]').waitFor();
     await olga.locator('tr[data-server="alice-desk"]').waitFor();
     expect(await olga.getByRole('link', { name: 'Limits' }).count()).toBe(0);
 
-    const { page: root } = await signIn('root', 'admin');
+    const { page: root } = await c.signInDev('root', 'admin');
     await root.getByRole('link', { name: 'Limits' }).click();
     await root.getByRole('heading', { name: 'Limits' }).waitFor();
     await root.getByText('Sessions per user').waitFor();
@@ -203,7 +126,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     const proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(new URL(t.url).port) });
     try {
       const origin = `http://127.0.0.1:${proxy.port}`;
-      const { page } = await signIn('alice', 'user', origin);
+      const { page } = await c.signInDev('alice', 'user', { origin });
       await expect.poll(() => statusOf(page, 'alice-desk').textContent(), { timeout: 15_000 }).toBe('RUNNING');
       const indicator = page.getByTestId('live-indicator');
 
@@ -233,7 +156,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
   });
 
   it('axe-core finds no serious or critical violation on the console pages', async () => {
-    const { page } = await signIn('root', 'admin');
+    const { page } = await c.signInDev('root', 'admin');
     const found: Record<string, unknown> = {};
     for (const [path, heading] of [
       ['/console/fleet', 'Fleet'],
@@ -250,6 +173,10 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     }
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // The development sign-in has no provider: signing out forgets the token and stays here.
+    expect(new URL(page.url()).pathname).toBe('/console/signed-out');
+    expect(await page.getByTestId('signed-out').textContent()).toBe('You are signed out.');
+    expect(await page.evaluate(() => sessionStorage.getItem('rdp-console-token'))).toBeNull();
     await screenshot(page, 'console-sign-in');
     const v = await seriousAxeViolations(page);
     if (v.length > 0) found['sign-in'] = v;

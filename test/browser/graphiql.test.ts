@@ -1,9 +1,8 @@
-import { MongoClient } from 'mongodb';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app-harness.js';
-import { isolatedContext, launchBrowser, needBrowser, screenshot, seriousAxeViolations } from '../support/browser.js';
-import { need, services, uniqueMongoUri } from '../support/real-services.js';
+import type { TestApp } from '../support/app-harness.js';
+import { type ConsoleApp, needBrowser, screenshot, seriousAxeViolations, startConsoleApp } from '../support/browser.js';
+import { need } from '../support/real-services.js';
 
 const enabled = needBrowser('GraphiQL in a browser') && need('GraphiQL in a browser', ['mongo', 'redis']);
 
@@ -23,26 +22,17 @@ async function setEditor(page: Page, editor: ReturnType<Page['locator']>, text: 
 const textOf = async (locator: ReturnType<Page['locator']>) => ((await locator.textContent()) ?? '').replace(/\u00a0/g, ' ');
 
 describe.skipIf(!enabled)('GraphiQL in chromium, on FerretDB and Redis', { timeout: 120_000 }, () => {
+  let c: ConsoleApp;
   let t: TestApp;
-  let browser: Browser;
-  let dbUri: string;
 
   beforeAll(async () => {
-    dbUri = uniqueMongoUri(services.mongoUri ?? '', 'graphiql_browser');
-    t = await startTestApp({ MONGODB_URI: dbUri, REDIS_URL: services.redisUrl ?? '' });
-    browser = await launchBrowser();
+    c = await startConsoleApp({ db: 'graphiql_browser', console: false });
+    t = c.api;
   });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-    const client = new MongoClient(dbUri);
-    await client.db().dropDatabase();
-    await client.close();
-  });
+  afterAll(() => c?.close());
 
   it('loads from this origin only, runs a query and a live subscription with the token from its Headers tab', async () => {
-    const { context, traffic } = await isolatedContext(browser, t.url);
-    const page = await context.newPage();
+    const { page, traffic, context } = await c.newPage();
     try {
       await page.goto(`${t.url}/graphql`);
       const queryEditor = page.locator('.graphiql-query-editor .monaco-editor').first();
@@ -90,8 +80,7 @@ describe.skipIf(!enabled)('GraphiQL in chromium, on FerretDB and Redis', { timeo
   });
 
   it('axe-core finds no serious or critical violation on the page', async () => {
-    const { context } = await isolatedContext(browser, t.url);
-    const page = await context.newPage();
+    const { page, context } = await c.newPage();
     try {
       await page.goto(`${t.url}/graphql`);
       await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();

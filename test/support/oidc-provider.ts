@@ -21,13 +21,15 @@ export async function reserveOidcIssuer(): Promise<{ port: number; issuer: strin
 
 /**
  * panva's oidc-provider on a loopback port: one public client (PKCE, no secret) that may return
- * to `redirectUri`, its development login page (any login name, any password; the login name is
+ * to `redirectUri`, and after an RP-initiated logout (its end_session_endpoint, with the
+ * confirmation page the provider shows by default) to `postLogoutRedirectUri`; its development login page (any login name, any password; the login name is
  * the subject), consent, and RS256 JWT access tokens for TEST_OIDC.resource that carry the
  * `roles` claim the API reads. Roles come from `roles` by login name; any other name is a user.
  */
 export async function startOidcProvider(options: {
   port: number;
   redirectUri: string;
+  postLogoutRedirectUri: string;
   roles: Record<string, Role[]>;
 }): Promise<{ issuer: string; stop(): Promise<void> }> {
   const issuer = `http://127.0.0.1:${options.port}`;
@@ -43,6 +45,7 @@ export async function startOidcProvider(options: {
         grant_types: ['authorization_code'],
         response_types: ['code'],
         redirect_uris: [options.redirectUri],
+        post_logout_redirect_uris: [options.postLogoutRedirectUri],
       },
     ],
     jwks: { keys: [jwk] },

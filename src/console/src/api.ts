@@ -46,14 +46,25 @@ export function friendlyMessage(code: string, detail?: string | null): string {
 }
 
 const TOKEN_KEY = 'rdp-console-token';
+const ID_TOKEN_KEY = 'rdp-console-id-token';
 
+/**
+ * The sign-in of this tab, in its sessionStorage: the access token the API takes and, after an
+ * OpenID sign-in, the provider's ID token (only ever sent back to the provider, as the
+ * id_token_hint of the sign-out). `set(null)` forgets both.
+ */
 export const auth = {
   get token(): string | null {
     return sessionStorage.getItem(TOKEN_KEY);
   },
-  set(token: string | null) {
+  get idToken(): string | null {
+    return sessionStorage.getItem(ID_TOKEN_KEY);
+  },
+  set(token: string | null, idToken?: string) {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
     else sessionStorage.removeItem(TOKEN_KEY);
+    if (token && idToken) sessionStorage.setItem(ID_TOKEN_KEY, idToken);
+    else sessionStorage.removeItem(ID_TOKEN_KEY);
   },
 };
 

@@ -7,8 +7,8 @@ import { HostPage, HostsPage } from './pages/hosts';
 import { PoolPage, PoolsPage } from './pages/pools';
 import { SessionUsagePage } from './pages/session-usage';
 import { SessionsPage } from './pages/sessions';
-import { CallbackPage, SignInPage } from './pages/sign-in';
-import { onLinkClick, usePath } from './router';
+import { CallbackPage, SIGNED_OUT, SignInPage, signOutAtProvider } from './pages/sign-in';
+import { navigate, onLinkClick, usePath } from './router';
 
 function LiveIndicator() {
   const [state, setState] = useState<LiveState>(live.current);
@@ -33,13 +33,26 @@ function App() {
   const roles = claims?.roles ?? [];
   const isAdmin = roles.includes('admin');
   const isOperator = isAdmin || roles.includes('operator');
-  const signOut = () => {
+  const [signingOut, setSigningOut] = useState(false);
+  const [signedOutNotice, setSignedOutNotice] = useState<string>();
+  /** Forgets the tokens here first, then ends the provider's session too when there is one. */
+  const signOut = async () => {
+    const idToken = auth.idToken;
     auth.set(null);
     live.reset();
     setToken(null);
+    setSigningOut(true);
+    const next = await signOutAtProvider(idToken);
+    if ('leaveTo' in next) {
+      location.assign(next.leaveTo);
+      return;
+    }
+    setSignedOutNotice(next.notice);
+    setSigningOut(false);
+    navigate('/signed-out');
   };
-  const onSignedIn = (t: string, returnTo = '/') => {
-    auth.set(t);
+  const onSignedIn = (t: string, returnTo = '/', idToken?: string) => {
+    auth.set(t, idToken);
     live.reset();
     setToken(t);
     // Only a path of this console: never a URL elsewhere taken from the round trip.
@@ -54,10 +67,24 @@ function App() {
       </main>
     );
   }
-  if (!token || path === '/sign-in') {
+  if (signingOut) {
     return (
       <main id="main">
-        <SignInPage onSignedIn={onSignedIn} returnTo={path === '/sign-in' ? '/' : path} />
+        <section class="sign-in" aria-labelledby="sign-in-title">
+          <h1 id="sign-in-title">Signing out…</h1>
+        </section>
+      </main>
+    );
+  }
+  if (!token || path === '/sign-in' || path === '/signed-out') {
+    const signedOut = path === '/signed-out';
+    return (
+      <main id="main">
+        <SignInPage
+          onSignedIn={onSignedIn}
+          returnTo={path === '/sign-in' || signedOut ? '/' : path}
+          notice={signedOut ? (signedOutNotice ?? SIGNED_OUT) : undefined}
+        />
       </main>
     );
   }
@@ -96,7 +123,7 @@ function App() {
         <span class="who">
           {claims?.sub} ({roles.join(', ')})
         </span>
-        <button type="button" onClick={signOut}>
+        <button type="button" onClick={() => void signOut()}>
           Sign out
         </button>
       </header>

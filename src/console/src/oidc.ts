@@ -1,7 +1,7 @@
 /** Loaded only by the sign-in and callback pages (a chunk of its own): oauth4webapi. */
 import * as oauth from 'oauth4webapi';
 import { ApiError } from './api';
-import type { OidcSettings } from './sign-in-config';
+import { type OidcSettings, SIGNED_OUT_PATH } from './sign-in-config';
 
 /** Where the provider sends the browser back: one fixed URL, registered with the client. */
 export const CALLBACK_PATH = '/console/callback';
@@ -50,9 +50,12 @@ export async function startSignIn(settings: OidcSettings, returnTo: string): Pro
 
 /**
  * On the callback page: checks the state, exchanges the code (with the PKCE verifier) for tokens
- * and returns the access token, which is what the API takes.
+ * and returns the access token, which is what the API takes, and the ID token (validated by
+ * oauth4webapi), the id_token_hint of a later sign-out.
  */
-export async function finishSignIn(settings: OidcSettings): Promise<{ token: string; returnTo: string }> {
+export async function finishSignIn(
+  settings: OidcSettings,
+): Promise<{ token: string; idToken: string | undefined; returnTo: string }> {
   const raw = sessionStorage.getItem(PENDING_KEY);
   sessionStorage.removeItem(PENDING_KEY);
   const pending = raw ? (JSON.parse(raw) as Pending) : null;
@@ -77,7 +80,7 @@ export async function finishSignIn(settings: OidcSettings): Promise<{ token: str
         'the identity provider issued an access token that is not a JWT; set JWT_AUDIENCE to a resource it issues JWTs for',
       );
     }
-    return { token: result.access_token, returnTo: pending.returnTo };
+    return { token: result.access_token, idToken: result.id_token, returnTo: pending.returnTo };
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (err instanceof oauth.AuthorizationResponseError || err instanceof oauth.ResponseBodyError) {
@@ -85,4 +88,19 @@ export async function finishSignIn(settings: OidcSettings): Promise<{ token: str
     }
     throw new ApiError('SIGN_IN_FAILED', err instanceof Error ? err.message : undefined);
   }
+}
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0: the provider's end_session_endpoint (from its discovery
+ * document) with the ID token as id_token_hint, the client id, and this console's signed-out page
+ * as post_logout_redirect_uri. Null when the provider names no end_session_endpoint.
+ */
+export async function endSessionUrl(settings: OidcSettings, idToken: string | null): Promise<string | null> {
+  const as = await authorizationServer(settings);
+  if (!as.end_session_endpoint) return null;
+  const url = new URL(as.end_session_endpoint);
+  if (idToken) url.searchParams.set('id_token_hint', idToken);
+  url.searchParams.set('client_id', settings.clientId);
+  url.searchParams.set('post_logout_redirect_uri', `${location.origin}${SIGNED_OUT_PATH}`);
+  return url.href;
 }

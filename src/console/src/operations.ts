@@ -278,6 +278,16 @@ export const CreatePoolMutation = graphql(`
   }
 `);
 
+export const UpdatePoolMutation = graphql(`
+  mutation ConsoleUpdatePool($id: ID!, $input: UpdatePoolInput!) {
+    updatePool(id: $id, input: $input) {
+      __typename
+      ... on UpdatePoolSuccess { pool { ...ConsolePool } }
+      ... on Error { code message }
+    }
+  }
+`);
+
 export const DeletePoolMutation = graphql(`
   mutation ConsoleDeletePool($id: ID!, $force: Boolean) {
     deletePool(id: $id, force: $force) {

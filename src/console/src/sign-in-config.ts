@@ -11,6 +11,12 @@ export interface OidcSettings {
   resource?: string;
 }
 
+/**
+ * Where a sign-out ends: the identity provider sends the browser back here after ending its own
+ * session (the post_logout_redirect_uri to register with the client).
+ */
+export const SIGNED_OUT_PATH = '/console/signed-out';
+
 let loaded: Promise<SignInConfig> | undefined;
 
 export function signInConfig(): Promise<SignInConfig> {

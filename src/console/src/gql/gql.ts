@@ -44,6 +44,7 @@ type Documents = {
     "\n  query ConsolePools {\n    pools { ...ConsolePool }\n  }\n  fragment ConsolePool on Pool {\n    id name description placementPolicy maxSessions defaultCredentialMode liveSessions\n    serverCount: servers(first: 1) { totalCount }\n  }\n": typeof types.ConsolePoolsDocument,
     "\n  query ConsolePoolPage($id: ID!) {\n    pool(id: $id) {\n      ...ConsolePool\n      createdAt createdBy\n      members: servers(first: 100) { edges { node { id name status host port } } }\n      assignments { id principal principalType createdAt createdBy }\n    }\n    allServers: servers(first: 100) { edges { node { id name poolId } } }\n  }\n": typeof types.ConsolePoolPageDocument,
     "\n  mutation ConsoleCreatePool($input: CreatePoolInput!) {\n    createPool(input: $input) {\n      __typename\n      ... on CreatePoolSuccess { pool { id name } }\n    }\n  }\n": typeof types.ConsoleCreatePoolDocument,
+    "\n  mutation ConsoleUpdatePool($id: ID!, $input: UpdatePoolInput!) {\n    updatePool(id: $id, input: $input) {\n      __typename\n      ... on UpdatePoolSuccess { pool { ...ConsolePool } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleUpdatePoolDocument,
     "\n  mutation ConsoleDeletePool($id: ID!, $force: Boolean) {\n    deletePool(id: $id, force: $force) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleDeletePoolDocument,
     "\n  mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {\n    setServerPool(serverId: $serverId, poolId: $poolId) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleSetServerPoolDocument,
     "\n  mutation ConsoleAssign($input: AssignInput!) {\n    assign(input: $input) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleAssignDocument,
@@ -81,6 +82,7 @@ const documents: Documents = {
     "\n  query ConsolePools {\n    pools { ...ConsolePool }\n  }\n  fragment ConsolePool on Pool {\n    id name description placementPolicy maxSessions defaultCredentialMode liveSessions\n    serverCount: servers(first: 1) { totalCount }\n  }\n": types.ConsolePoolsDocument,
     "\n  query ConsolePoolPage($id: ID!) {\n    pool(id: $id) {\n      ...ConsolePool\n      createdAt createdBy\n      members: servers(first: 100) { edges { node { id name status host port } } }\n      assignments { id principal principalType createdAt createdBy }\n    }\n    allServers: servers(first: 100) { edges { node { id name poolId } } }\n  }\n": types.ConsolePoolPageDocument,
     "\n  mutation ConsoleCreatePool($input: CreatePoolInput!) {\n    createPool(input: $input) {\n      __typename\n      ... on CreatePoolSuccess { pool { id name } }\n    }\n  }\n": types.ConsoleCreatePoolDocument,
+    "\n  mutation ConsoleUpdatePool($id: ID!, $input: UpdatePoolInput!) {\n    updatePool(id: $id, input: $input) {\n      __typename\n      ... on UpdatePoolSuccess { pool { ...ConsolePool } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleUpdatePoolDocument,
     "\n  mutation ConsoleDeletePool($id: ID!, $force: Boolean) {\n    deletePool(id: $id, force: $force) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleDeletePoolDocument,
     "\n  mutation ConsoleSetServerPool($serverId: ID!, $poolId: ID) {\n    setServerPool(serverId: $serverId, poolId: $poolId) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleSetServerPoolDocument,
     "\n  mutation ConsoleAssign($input: AssignInput!) {\n    assign(input: $input) {\n      __typename\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleAssignDocument,
@@ -205,6 +207,10 @@ export function graphql(source: "\n  query ConsolePoolPage($id: ID!) {\n    pool
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ConsoleCreatePool($input: CreatePoolInput!) {\n    createPool(input: $input) {\n      __typename\n      ... on CreatePoolSuccess { pool { id name } }\n    }\n  }\n"): typeof import('./graphql').ConsoleCreatePoolDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleUpdatePool($id: ID!, $input: UpdatePoolInput!) {\n    updatePool(id: $id, input: $input) {\n      __typename\n      ... on UpdatePoolSuccess { pool { ...ConsolePool } }\n      ... on Error { code message }\n    }\n  }\n"): typeof import('./graphql').ConsoleUpdatePoolDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -181,6 +181,24 @@ export type SubjectKind =
   /** A session's processes: X server, window manager and what runs in it. */
   | 'SESSION';
 
+/** Changes to a pool; omitted fields keep their value. */
+export type UpdatePoolInput = {
+  /** True: the service's default mode (not with defaultCredentialMode). */
+  clearDefaultCredentialMode?: boolean | null | undefined;
+  /** True: no pool cap (not with maxSessions). */
+  clearMaxSessions?: boolean | null | undefined;
+  /** Credential mode of new sessions. */
+  defaultCredentialMode?: CredentialMode | null | undefined;
+  /** Free text, up to 1000 characters. */
+  description?: string | null | undefined;
+  /** Session cap, 1-100000. Lowering it below the live sessions ends none; new ones wait for room. */
+  maxSessions?: number | null | undefined;
+  /** Display name, 1-255 characters after trimming. */
+  name?: string | null | undefined;
+  /** Placement of new sessions. */
+  placementPolicy?: PlacementPolicy | null | undefined;
+};
+
 /** Changes to the xrdp configuration, applied over the latest version; running instances get them on restart. */
 export type UpdateXrdpConfigInput = {
   /** Listener, TLS and logging. */
@@ -542,6 +560,18 @@ export type ConsoleCreatePoolMutationVariables = Exact<{
 
 
 export type ConsoleCreatePoolMutation = { createPool: { __typename: 'CreatePoolSuccess', pool: { id: string, name: string } } };
+
+export type ConsoleUpdatePoolMutationVariables = Exact<{
+  id: string | number;
+  input: UpdatePoolInput;
+}>;
+
+
+export type ConsoleUpdatePoolMutation = { updatePool:
+    | { __typename: 'ConflictError', code: string, message: string }
+    | { __typename: 'NotFoundError', code: string, message: string }
+    | { __typename: 'UpdatePoolSuccess', pool: { id: string, name: string, description: string, placementPolicy: PlacementPolicy, maxSessions: number | null, defaultCredentialMode: CredentialMode | null, liveSessions: number, serverCount: { totalCount: number } } }
+   };
 
 export type ConsoleDeletePoolMutationVariables = Exact<{
   id: string | number;
@@ -1458,6 +1488,33 @@ export const ConsoleCreatePoolDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:84dd71cf96a85b9efa9dfe8bdf360384be4bac0466984ecd295c58e822d77120"}) as unknown as TypedDocumentString<ConsoleCreatePoolMutation, ConsoleCreatePoolMutationVariables>;
+export const ConsoleUpdatePoolDocument = new TypedDocumentString(`
+    mutation ConsoleUpdatePool($id: ID!, $input: UpdatePoolInput!) {
+  updatePool(id: $id, input: $input) {
+    __typename
+    ... on UpdatePoolSuccess {
+      pool {
+        ...ConsolePool
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+    fragment ConsolePool on Pool {
+  id
+  name
+  description
+  placementPolicy
+  maxSessions
+  defaultCredentialMode
+  liveSessions
+  serverCount: servers(first: 1) {
+    totalCount
+  }
+}`, {"hash":"sha256:9be5c5fcef73d2663abf07c283664a5003be1fcd30601128b2b2dfee5610dda3"}) as unknown as TypedDocumentString<ConsoleUpdatePoolMutation, ConsoleUpdatePoolMutationVariables>;
 export const ConsoleDeletePoolDocument = new TypedDocumentString(`
     mutation ConsoleDeletePool($id: ID!, $force: Boolean) {
   deletePool(id: $id, force: $force) {

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, request, unwrap } from '../api';
-import type { PlacementPolicy, PrincipalType } from '../gql/graphql';
+import type { ConsolePoolFragment, CredentialMode, PlacementPolicy, PrincipalType, UpdatePoolInput } from '../gql/graphql';
 import {
   AssignMutation,
   CreatePoolMutation,
@@ -10,6 +10,7 @@ import {
   PoolsQuery,
   SetServerPoolMutation,
   UnassignMutation,
+  UpdatePoolMutation,
 } from '../operations';
 import { navigate } from '../router';
 import { Confirm, ErrorText, useQuery, when } from '../ui';
@@ -44,63 +45,171 @@ function Field(props: {
   );
 }
 
-function CreatePoolForm({ onCreated }: { onCreated: () => void }) {
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [policy, setPolicy] = useState<PlacementPolicy>('BREADTH_FIRST');
-  const [cap, setCap] = useState('');
+/**
+ * A session cap as typed: empty is none (null); a whole number, even out of range, goes to the
+ * API, which says what is wrong with it on the field; anything else is refused here, in words.
+ */
+function parseCap(raw: string): number | null {
+  const text = raw.trim();
+  if (text === '') return null;
+  if (!/^-?\d+$/.test(text)) {
+    throw new ApiError('BAD_USER_INPUT', undefined, [{ field: 'maxSessions', message: 'must be a whole number' }]);
+  }
+  return Number(text);
+}
+
+/** What the pool forms edit, as typed (cap: text; mode: '' is the service's default). */
+type PoolSettings = { name: string; description: string; policy: PlacementPolicy; cap: string; mode: CredentialMode | '' };
+
+const NEW_POOL: PoolSettings = { name: '', description: '', policy: 'BREADTH_FIRST', cap: '', mode: '' };
+
+type EditablePool = Pick<
+  ConsolePoolFragment,
+  'id' | 'name' | 'description' | 'placementPolicy' | 'maxSessions' | 'defaultCredentialMode'
+>;
+
+const settingsOf = (pool: EditablePool): PoolSettings => ({
+  name: pool.name,
+  description: pool.description,
+  policy: pool.placementPolicy,
+  cap: pool.maxSessions == null ? '' : String(pool.maxSessions),
+  mode: pool.defaultCredentialMode ?? '',
+});
+
+/**
+ * The settings of a pool: creating one, or changing one. `save` stores them and answers with what
+ * the form shows next and a confirmation; each BAD_USER_INPUT problem is shown on its field.
+ */
+function PoolSettingsForm(props: {
+  idPrefix: string;
+  title: string;
+  submitLabel: string;
+  initial: PoolSettings;
+  save: (values: PoolSettings) => Promise<{ next: PoolSettings; message: string }>;
+}) {
+  const [values, setValues] = useState(props.initial);
   const [error, setError] = useState<unknown>(null);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const set = (change: Partial<PoolSettings>) => setValues((v) => ({ ...v, ...change }));
+  const id = (name: string) => `${props.idPrefix}-${name}`;
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const raw = cap.trim();
-    if (raw !== '' && !/^\d+$/.test(raw)) {
-      setError(new ApiError('BAD_USER_INPUT', undefined, [{ field: 'maxSessions', message: 'must be a whole number' }]));
-      return;
-    }
+    setOutcome(null);
     try {
-      unwrap(
-        (
-          await request(CreatePoolMutation, {
-            input: { name, description, placementPolicy: policy, ...(raw === '' ? {} : { maxSessions: Number(raw) }) },
-          })
-        ).createPool,
-      );
-      setName('');
-      setDescription('');
-      setCap('');
-      onCreated();
+      const { next, message } = await props.save(values);
+      setValues(next);
+      setOutcome(message);
     } catch (err) {
       setError(err);
     }
   };
   return (
-    <form class="config" onSubmit={submit} noValidate aria-labelledby="create-pool-title">
-      <h2 id="create-pool-title">New pool</h2>
-      <Field id="pool-name" label="Pool name" field="name" error={error}>
-        {(aria) => <input {...aria} value={name} onInput={(e) => setName(e.currentTarget.value)} />}
+    <form class="config" onSubmit={submit} noValidate aria-labelledby={id('title')}>
+      <h2 id={id('title')}>{props.title}</h2>
+      <Field id={id('name')} label="Pool name" field="name" error={error}>
+        {(aria) => <input {...aria} value={values.name} onInput={(e) => set({ name: e.currentTarget.value })} />}
       </Field>
-      <Field id="pool-description" label="Description" field="description" error={error}>
-        {(aria) => <input {...aria} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}
+      <Field id={id('description')} label="Description" field="description" error={error}>
+        {(aria) => <input {...aria} value={values.description} onInput={(e) => set({ description: e.currentTarget.value })} />}
       </Field>
-      <Field id="pool-policy" label="Placement policy" field="placementPolicy" error={error}>
+      <Field id={id('policy')} label="Placement policy" field="placementPolicy" error={error}>
         {(aria) => (
-          <select {...aria} value={policy} onChange={(e) => setPolicy(e.currentTarget.value as PlacementPolicy)}>
+          <select {...aria} value={values.policy} onChange={(e) => set({ policy: e.currentTarget.value as PlacementPolicy })}>
             <option value="BREADTH_FIRST">Breadth first (spread sessions)</option>
             <option value="DEPTH_FIRST">Depth first (fill one server first)</option>
           </select>
         )}
       </Field>
-      <Field id="pool-cap" label="Session cap (empty: none)" field="maxSessions" error={error}>
-        {(aria) => <input {...aria} inputMode="numeric" value={cap} onInput={(e) => setCap(e.currentTarget.value)} />}
+      <Field id={id('cap')} label="Session cap (empty: none)" field="maxSessions" error={error}>
+        {(aria) => (
+          <input {...aria} inputMode="numeric" value={values.cap} onInput={(e) => set({ cap: e.currentTarget.value })} />
+        )}
+      </Field>
+      <Field id={id('mode')} label="Credential mode of new sessions" field="defaultCredentialMode" error={error}>
+        {(aria) => (
+          <select {...aria} value={values.mode} onChange={(e) => set({ mode: e.currentTarget.value as CredentialMode | '' })}>
+            <option value="">The service's default</option>
+            <option value="EPHEMERAL">An account made for the session, with a one-time password</option>
+            <option value="HOST_ACCOUNT">The user's own account on the host</option>
+          </select>
+        )}
       </Field>
       <ErrorText error={error} />
+      <p role="status" data-testid={id('saved')}>
+        {outcome}
+      </p>
       <div class="actions">
         <button type="submit" class="primary">
-          Create pool
+          {props.submitLabel}
         </button>
       </div>
     </form>
+  );
+}
+
+function CreatePoolForm({ onCreated }: { onCreated: () => void }) {
+  return (
+    <PoolSettingsForm
+      idPrefix="pool"
+      title="New pool"
+      submitLabel="Create pool"
+      initial={NEW_POOL}
+      save={async (v) => {
+        const maxSessions = parseCap(v.cap);
+        const { pool } = unwrap(
+          (
+            await request(CreatePoolMutation, {
+              input: {
+                name: v.name,
+                description: v.description,
+                placementPolicy: v.policy,
+                ...(maxSessions === null ? {} : { maxSessions }),
+                ...(v.mode === '' ? {} : { defaultCredentialMode: v.mode }),
+              },
+            })
+          ).createPool,
+        );
+        onCreated();
+        return { next: NEW_POOL, message: `Created pool ${pool.name}.` };
+      }}
+    />
+  );
+}
+
+/**
+ * What changed between the pool and the form, as updatePool's input: only the changed fields;
+ * an emptied cap or credential mode clears it.
+ */
+function poolChanges(pool: EditablePool, form: PoolSettings): UpdatePoolInput {
+  const input: UpdatePoolInput = {};
+  if (form.name !== pool.name) input.name = form.name;
+  if (form.description !== pool.description) input.description = form.description;
+  if (form.policy !== pool.placementPolicy) input.placementPolicy = form.policy;
+  const cap = parseCap(form.cap);
+  if (cap === null && pool.maxSessions != null) input.clearMaxSessions = true;
+  if (cap !== null && cap !== pool.maxSessions) input.maxSessions = cap;
+  if (form.mode === '' && pool.defaultCredentialMode != null) input.clearDefaultCredentialMode = true;
+  if (form.mode !== '' && form.mode !== pool.defaultCredentialMode) input.defaultCredentialMode = form.mode;
+  return input;
+}
+
+/** Changes a pool's settings (operators and admins: only they open a pool's page). */
+function EditPoolForm({ pool, onSaved }: { pool: EditablePool; onSaved: (saved: ConsolePoolFragment) => void }) {
+  return (
+    <PoolSettingsForm
+      idPrefix="edit-pool"
+      title="Settings"
+      submitLabel="Save pool"
+      initial={settingsOf(pool)}
+      save={async (v) => {
+        const input = poolChanges(pool, v);
+        if (Object.keys(input).length === 0) return { next: v, message: 'Nothing changed, so nothing was saved.' };
+        const { pool: saved } = unwrap((await request(UpdatePoolMutation, { id: pool.id, input })).updatePool);
+        onSaved(saved);
+        return { next: settingsOf(saved), message: `Saved the settings of pool ${saved.name}.` };
+      }}
+    />
   );
 }
 
@@ -144,7 +253,7 @@ export function PoolsPage() {
 
 /** One pool: its servers, who may use it, and deleting it (operators and admins). */
 export function PoolPage({ id }: { id: string }) {
-  const { data, error, reload } = useQuery(() => request(PoolQuery, { id }), [id]);
+  const { data, setData, error, reload } = useQuery(() => request(PoolQuery, { id }), [id]);
   const [actionError, setActionError] = useState<unknown>(null);
   const [addServer, setAddServer] = useState('');
   const [principalType, setPrincipalType] = useState<PrincipalType>('USER');
@@ -186,6 +295,14 @@ export function PoolPage({ id }: { id: string }) {
         {pool.description || 'No description.'} Placement {pool.placementPolicy}; session cap {pool.maxSessions ?? 'none'};{' '}
         {pool.liveSessions} live sessions. Created by {pool.createdBy} on {when(pool.createdAt)}.
       </p>
+      <EditPoolForm
+        pool={pool}
+        onSaved={(saved) => {
+          // The page shows what was stored at once (the form compares against it next time).
+          setData((d) => (d?.pool ? { ...d, pool: { ...d.pool, ...saved } } : d));
+          reload();
+        }}
+      />
       <ErrorText error={actionError} />
       <h2>Servers</h2>
       <table>

@@ -7,13 +7,44 @@ const oidc = () => import('../oidc');
 
 import { ErrorText } from '../ui';
 
-type SignedIn = (token: string, returnTo?: string) => void;
+type SignedIn = (token: string, returnTo?: string, idToken?: string) => void;
+
+/**
+ * After this tab has forgotten its tokens: where the sign-out goes on. With an OpenID provider
+ * that has an end_session_endpoint, to the provider (RP-initiated logout), which ends its own
+ * session and sends the browser back to the signed-out page; otherwise straight to that page,
+ * with what it should say.
+ */
+export async function signOutAtProvider(idToken: string | null): Promise<{ leaveTo: string } | { notice: string }> {
+  const config = await signInConfig().catch(() => null);
+  if (config?.signIn !== 'oidc') return { notice: SIGNED_OUT };
+  const host = new URL(config.oidc.issuer).host;
+  try {
+    const leaveTo = await (await oidc()).endSessionUrl(config.oidc, idToken);
+    if (leaveTo) return { leaveTo };
+    return { notice: `${SIGNED_OUT} ${host} offers no sign-out, so it may sign you in again without asking.` };
+  } catch {
+    return { notice: `${SIGNED_OUT} ${host} did not answer, so it may sign you in again without asking.` };
+  }
+}
+
+/** What the signed-out page says when there is nothing more to say. */
+export const SIGNED_OUT = 'You are signed out.';
 
 /**
  * Signing in as the service is configured (/console/config.json): with the OpenID provider
  * (authorization code + PKCE), or, in development with no provider, the development sign-in.
  */
-export function SignInPage({ onSignedIn, returnTo }: { onSignedIn: SignedIn; returnTo: string }) {
+export function SignInPage({
+  onSignedIn,
+  returnTo,
+  notice,
+}: {
+  onSignedIn: SignedIn;
+  returnTo: string;
+  /** Said first (after a sign-out). */
+  notice?: string | undefined;
+}) {
   const [config, setConfig] = useState<SignInConfig | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -22,6 +53,11 @@ export function SignInPage({ onSignedIn, returnTo }: { onSignedIn: SignedIn; ret
   return (
     <section class="sign-in" aria-labelledby="sign-in-title">
       <h1 id="sign-in-title">Sign in</h1>
+      {notice && (
+        <p role="status" data-testid="signed-out">
+          {notice}
+        </p>
+      )}
       {config?.signIn === 'oidc' && <OidcSignIn settings={config.oidc} returnTo={returnTo} />}
       {config?.signIn === 'development' && <DevSignIn onSignedIn={onSignedIn} />}
       {config?.signIn === 'none' && (
@@ -119,8 +155,8 @@ export function CallbackPage({ onSignedIn }: { onSignedIn: SignedIn }) {
       const config = await signInConfig();
       if (config.signIn !== 'oidc')
         throw new ApiError('SIGN_IN_FAILED', 'this service does not sign in with an identity provider');
-      const { token, returnTo } = await (await oidc()).finishSignIn(config.oidc);
-      if (!done) onSignedIn(token, returnTo);
+      const { token, idToken, returnTo } = await (await oidc()).finishSignIn(config.oidc);
+      if (!done) onSignedIn(token, returnTo, idToken);
     })().catch((err: unknown) => {
       if (!done) setError(err);
     });
