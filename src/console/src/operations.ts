@@ -207,6 +207,13 @@ export const SetHostDrainMutation = graphql(`
   }
 `);
 
+/** The replica's link to the event bus: the live indicator says "paused" while it is away. */
+export const LiveStatusSubscription = graphql(`
+  subscription ConsoleLiveStatus {
+    liveStatus { eventBus }
+  }
+`);
+
 export const ServerLogsQuery = graphql(`
   query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
     server(id: $id) {

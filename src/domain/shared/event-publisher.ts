@@ -35,8 +35,26 @@ export interface EventPublisher {
 /** A change, or word that changes may have been missed (the cross-replica bus reconnected). */
 export type Watched<T extends Topic> = { kind: 'event'; event: TopicMap[T] } | { kind: 'resync' };
 
+/**
+ * Whether events of every replica reach this one. `crossReplica` is false for the in-process bus
+ * (no REDIS_URL), which is always connected.
+ */
+export interface BusStatus {
+  connected: boolean;
+  crossReplica: boolean;
+  /** When `connected` last changed (or the bus started). */
+  since: string;
+}
+
 /** Publishing plus subscribing by topic and id; what subscriptions read from. */
 export interface EventBus extends EventPublisher {
+  /** The bus's connection now. */
+  status(): BusStatus;
+  /**
+   * Told each change of status(). A change back to connected comes before the resyncs of the
+   * `watch` streams it causes.
+   */
+  onStatus(listener: (status: BusStatus) => void): () => void;
   subscribe<T extends Topic>(topic: T, id: string): AsyncIterable<TopicMap[T]>;
   /**
    * The changes of `subscribe`, plus a `resync` whenever messages may have been lost in between

@@ -84,6 +84,13 @@ export type CredentialMode =
   /** With the user's own account on the host and its password. */
   | 'HOST_ACCOUNT';
 
+/** The replica's link to the event bus that carries every live update. */
+export type EventBusState =
+  /** Events of every replica reach this one: subscriptions are complete. */
+  | 'CONNECTED'
+  /** The bus (Redis) is away: no event reaches the subscriptions of this replica, from any replica, and what changes meanwhile is not sent. They stay open; on the change back to CONNECTED each one that starts with a SNAPSHOT sends a new one. */
+  | 'RECONNECTING';
+
 /** What happened to a host. */
 export type HostEventKind =
   /** A heartbeat: new lastHeartbeatAt and usage. */
@@ -489,6 +496,11 @@ export type ConsoleSetHostDrainMutation = { setHostDrain:
     | { __typename: 'NotFoundError', code: string, message: string }
     | { __typename: 'SetHostDrainSuccess', host: { id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null } }
    };
+
+export type ConsoleLiveStatusSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleLiveStatusSubscription = { liveStatus: { eventBus: EventBusState } };
 
 export type ConsoleServerLogsQueryVariables = Exact<{
   id: string | number;
@@ -1283,6 +1295,13 @@ export const ConsoleSetHostDrainDocument = new TypedDocumentString(`
     memoryPercent
   }
 }`, {"hash":"sha256:a8cb9dc513db55673fa2e2fcea44cbc6493da5937c6da8969c51d62af390d442"}) as unknown as TypedDocumentString<ConsoleSetHostDrainMutation, ConsoleSetHostDrainMutationVariables>;
+export const ConsoleLiveStatusDocument = new TypedDocumentString(`
+    subscription ConsoleLiveStatus {
+  liveStatus {
+    eventBus
+  }
+}
+    `, {"hash":"sha256:280d95b486b6d338e7b52fcfaa684fa089a42be7dcc166fac8c00a839d852f6b"}) as unknown as TypedDocumentString<ConsoleLiveStatusSubscription, ConsoleLiveStatusSubscriptionVariables>;
 export const ConsoleServerLogsDocument = new TypedDocumentString(`
     query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
   server(id: $id) {
