@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instancePaths } from '../../src/adapters/xrdp/instance-paths.js';
 import { buildConsole } from '../../src/console/build-if-missing.js';
 import { startTestApp, type TestApp } from '../support/app-harness.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from '../support/browser.js';
 import { lockHostSesman } from '../support/host-sesman-lock.js';
 import { need, services, uniqueMongoUri } from '../support/real-services.js';
-import { needXrdp } from '../support/xrdp-available.js';
+import { needXrdp, xrdpLogLine } from '../support/xrdp-available.js';
 
 const enabled =
   needBrowser('console operations in a browser') &&
@@ -229,8 +230,14 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     expect(await levels()).toContain('INFO');
     await page.getByLabel('Show log lines').selectOption('ERROR');
     await expect.poll(async () => (await levels()).every((l) => l === 'ERROR' || l === 'CORE'), { timeout: 10_000 }).toBe(true);
+    // Pushed, not polled: a line xrdp writes now appears without a reload, only at its level.
+    const logFile = instancePaths(dir, new URL(page.url()).pathname.split('/').pop() ?? '').log;
+    appendFileSync(logFile, `${xrdpLogLine('INFO', 'console-tail info')}\n${xrdpLogLine('ERROR', 'console-tail error')}\n`);
+    await log.getByText('console-tail error').waitFor({ timeout: 10_000 });
+    expect(await log.getByText('console-tail info').count()).toBe(0);
     await page.getByLabel('Show log lines').selectOption('');
     await expect.poll(async () => (await levels()).includes('INFO'), { timeout: 10_000 }).toBe(true);
+    await log.getByText('console-tail info').waitFor({ timeout: 10_000 });
 
     // The server's own charts follow its samples.
     await expect.poll(() => points(page, 'chart-cpu'), { timeout: 20_000 }).toBeGreaterThan(1);

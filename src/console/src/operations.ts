@@ -214,11 +214,11 @@ export const LiveStatusSubscription = graphql(`
   }
 `);
 
-export const ServerLogsQuery = graphql(`
-  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
-    server(id: $id) {
-      id
-      logs(last: 200, level: $level) { time level pid message }
+export const ServerLogsSubscription = graphql(`
+  subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {
+    serverLogs(serverId: $serverId, last: 200, level: $level) {
+      kind
+      lines { time level pid message }
     }
   }
 `);

@@ -8,6 +8,7 @@ import type { AlertEvent } from '../resources/alert.js';
 import type { ResourceSampleEvent } from '../resources/resource-events.js';
 import type { ServerEvent } from '../servers/server-events.js';
 import type { SessionEvent } from '../sessions/session-events.js';
+import type { XrdpLogLine } from '../xrdp/xrdp-log.js';
 import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
 
 export interface TopicMap {
@@ -24,6 +25,8 @@ export interface TopicMap {
   'host:changed': HostEvent;
   /** Servers created, changed or deleted and their live session counts moving, keyed `all`. */
   'fleet:changed': FleetEvent;
+  /** New lines of a server's xrdp log, keyed by server id: in a cluster, from its host's agent while a replica follows it. */
+  'xrdp:log-lines': { serverId: string; lines: XrdpLogLine[] };
 }
 
 export type Topic = keyof TopicMap;

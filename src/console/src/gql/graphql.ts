@@ -246,6 +246,13 @@ export type XrdpGlobalConfigInput = {
   useTls?: boolean | null | undefined;
 };
 
+/** What a serverLogs event carries. */
+export type XrdpLogEventKind =
+  /** New lines, as xrdp wrote them: append them. */
+  | 'LINES'
+  /** The last lines of the log (as RdpServer.logs): replace what is shown. Sent first, and again after lines may have been missed. */
+  | 'SNAPSHOT';
+
 /** How much xrdp and sesman write to their logs. */
 export type XrdpLogLevel =
   /** Everything, for troubleshooting. */
@@ -502,13 +509,13 @@ export type ConsoleLiveStatusSubscriptionVariables = Exact<{ [key: string]: neve
 
 export type ConsoleLiveStatusSubscription = { liveStatus: { eventBus: EventBusState } };
 
-export type ConsoleServerLogsQueryVariables = Exact<{
-  id: string | number;
+export type ConsoleServerLogsSubscriptionVariables = Exact<{
+  serverId: string | number;
   level?: XrdpLogLevel | null | undefined;
 }>;
 
 
-export type ConsoleServerLogsQuery = { server: { id: string, logs: Array<{ time: string, level: XrdpLogLineLevel, pid: number | null, message: string }> } | null };
+export type ConsoleServerLogsSubscription = { serverLogs: { kind: XrdpLogEventKind, lines: Array<{ time: string, level: XrdpLogLineLevel, pid: number | null, message: string }> } };
 
 export type ConsoleXrdpConfigQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -1303,10 +1310,10 @@ export const ConsoleLiveStatusDocument = new TypedDocumentString(`
 }
     `, {"hash":"sha256:280d95b486b6d338e7b52fcfaa684fa089a42be7dcc166fac8c00a839d852f6b"}) as unknown as TypedDocumentString<ConsoleLiveStatusSubscription, ConsoleLiveStatusSubscriptionVariables>;
 export const ConsoleServerLogsDocument = new TypedDocumentString(`
-    query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
-  server(id: $id) {
-    id
-    logs(last: 200, level: $level) {
+    subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {
+  serverLogs(serverId: $serverId, last: 200, level: $level) {
+    kind
+    lines {
       time
       level
       pid
@@ -1314,7 +1321,7 @@ export const ConsoleServerLogsDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"hash":"sha256:afd38ab85166473182332ba0e5fe0f936c64adc95006159ab9e2e18efbb61264"}) as unknown as TypedDocumentString<ConsoleServerLogsQuery, ConsoleServerLogsQueryVariables>;
+    `, {"hash":"sha256:5572d7aa562e497ee18db13aa48e0563498472f55615cdc91d74572ce32765f7"}) as unknown as TypedDocumentString<ConsoleServerLogsSubscription, ConsoleServerLogsSubscriptionVariables>;
 export const ConsoleXrdpConfigDocument = new TypedDocumentString(`
     query ConsoleXrdpConfig {
   xrdpConfig {
