@@ -11,7 +11,7 @@ import type { HostEventMap } from '../../src/domain/cluster/host-messages.js';
 import { ValidationError } from '../../src/domain/shared/errors.js';
 import type { XrdpLogLine } from '../../src/domain/xrdp/xrdp-log.js';
 import { sharedFollows, type XrdpLogFollowItem } from '../../src/domain/xrdp/xrdp-log-reader.js';
-import { notInSnapshot } from '../../src/domain/xrdp/xrdp-log-service.js';
+import { notInSnapshot, XrdpLogService } from '../../src/domain/xrdp/xrdp-log-service.js';
 import { waitFor } from '../support/net.js';
 import { xrdpLogLine } from '../support/xrdp-available.js';
 
@@ -133,5 +133,35 @@ describe('following xrdp logs', () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(published.map((p) => p.lines[0]?.message)).toEqual(['from the agent']);
     leases.stop();
+  });
+
+  it('XrdpLogService.follow: SNAPSHOT then LINES at its level; a subscriber that leaves while waiting stops following at once', async () => {
+    const file = new FileXrdpLogReader({ configPath: dir });
+    let active = 0;
+    const reader = {
+      readRecent: file.readRecent.bind(file),
+      follow: (serverId: string, listener: (item: XrdpLogFollowItem) => void) => {
+        active++;
+        const off = file.follow(serverId, listener);
+        return () => {
+          active--;
+          off();
+        };
+      },
+    };
+    const service = new XrdpLogService(reader, createEventBus());
+    expect(() => service.follow(id, -1, 'TRACE', async () => true)).toThrow(ValidationError);
+    const feed = service.follow(id, 1, 'WARN', async () => true);
+    const first = await feed.next();
+    expect(first.value).toMatchObject({ kind: 'SNAPSHOT', lines: [expect.objectContaining({ level: 'WARN' })] });
+    expect(first.value?.lines).toHaveLength(1);
+    const pending = feed.next();
+    appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('INFO', 'not at WARN')}\n${xrdpLogLine('ERROR', 'at WARN')}\n`);
+    expect((await pending).value).toMatchObject({ kind: 'LINES', lines: [expect.objectContaining({ message: 'at WARN' })] });
+    expect(active).toBe(1);
+    const waiting = feed.next();
+    await feed.return?.();
+    expect(active).toBe(0);
+    expect(await waiting).toEqual({ done: true, value: undefined });
   });
 });

@@ -53,9 +53,37 @@ export class XrdpLogService {
    * published). Following is shared: one tail per server in this process, whatever the number
    * of followers. The caller has been shown the server (see serverLogs).
    */
-  follow(serverId: string, last: number, level: XrdpLogLevel, exists: () => Promise<boolean>): AsyncGenerator<XrdpLogBatch> {
+  follow(
+    serverId: string,
+    last: number,
+    level: XrdpLogLevel,
+    exists: () => Promise<boolean>,
+  ): AsyncIterableIterator<XrdpLogBatch> {
     checkLast(last);
-    return this.followChecked(serverId, last, level, exists);
+    const control = { ended: false, wake: null as (() => void) | null };
+    const generator = this.followChecked(serverId, last, level, exists, control);
+    // A generator waiting for lines takes a return() only at its next yield: the subscriber's
+    // leaving wakes it first, so the tail stops at once and not with the next line.
+    const close = () => {
+      control.ended = true;
+      const wake = control.wake;
+      control.wake = null;
+      wake?.();
+    };
+    return {
+      next: () => generator.next(),
+      return: (value?: unknown) => {
+        close();
+        return generator.return(value as undefined);
+      },
+      throw: (err?: unknown) => {
+        close();
+        return generator.throw(err);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   private async *followChecked(
@@ -63,13 +91,12 @@ export class XrdpLogService {
     last: number,
     level: XrdpLogLevel,
     exists: () => Promise<boolean>,
+    control: { ended: boolean; wake: (() => void) | null },
   ): AsyncGenerator<XrdpLogBatch> {
     const queue: XrdpLogFollowItem[] = [];
-    let ended = false;
-    let wake: (() => void) | null = null;
     const signal = () => {
-      const w = wake;
-      wake = null;
+      const w = control.wake;
+      control.wake = null;
       w?.();
     };
     const deletions = this.events?.subscribe('server:changed', serverId)[Symbol.asyncIterator]();
@@ -79,7 +106,7 @@ export class XrdpLogService {
         if (next.done || next.value.kind === 'DELETED') break;
       }
       if (deletions) {
-        ended = true;
+        control.ended = true;
         signal();
       }
     })();
@@ -103,10 +130,10 @@ export class XrdpLogService {
     try {
       if (!(await exists())) return;
       yield await snapshot();
-      while (!ended) {
+      while (!control.ended) {
         if (queue.length === 0) {
           await new Promise<void>((resolve) => {
-            wake = resolve;
+            control.wake = resolve;
           });
           continue;
         }
@@ -119,7 +146,7 @@ export class XrdpLogService {
         if (lines.length > 0) yield { kind: 'LINES', lines, at: new Date().toISOString() };
       }
     } finally {
-      ended = true;
+      control.ended = true;
       unfollow();
       await deletions?.return?.();
     }
