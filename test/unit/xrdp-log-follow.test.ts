@@ -32,7 +32,7 @@ describe('following xrdp logs', () => {
     const follow = sharedFollows<number>((key, emit) => {
       started.push(key);
       emits.set(key, emit);
-      return () => stopped.push(key);
+      return { ready: Promise.resolve(), stop: () => void stopped.push(key) };
     });
     const a: number[] = [];
     const b: number[] = [];
@@ -41,12 +41,12 @@ describe('following xrdp logs', () => {
     emits.get('s1')?.(1);
     expect(started).toEqual(['s1']);
     expect([a, b]).toEqual([[1], [1]]);
-    offA();
-    offA();
+    offA.stop();
+    offA.stop();
     expect(stopped).toEqual([]);
     emits.get('s1')?.(2);
     expect([a, b]).toEqual([[1], [1, 2]]);
-    offB();
+    offB.stop();
     expect(stopped).toEqual(['s1']);
     follow('s1', () => undefined);
     expect(started).toEqual(['s1', 's1']);
@@ -67,7 +67,8 @@ describe('following xrdp logs', () => {
     const b: XrdpLogFollowItem[] = [];
     const offA = reader.follow(id, (i) => a.push(i));
     const offB = reader.follow(id, (i) => b.push(i));
-    await new Promise((r) => setTimeout(r, 300));
+    expect(offB.ready).toBe(offA.ready);
+    await offA.ready;
     appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('INFO', 'one')}\n  more of one\n${xrdpLogLine('ERROR', 'two')}\n`);
     const lines = (items: XrdpLogFollowItem[]) => items.flatMap((i) => (i.kind === 'lines' ? i.lines : []));
     await waitFor(async () => lines(a).length === 2 && lines(b).length === 2, 5000, 'the lines');
@@ -76,8 +77,8 @@ describe('following xrdp logs', () => {
       ['ERROR', 'two'],
     ]);
     expect(b).toEqual(a);
-    offA();
-    offB();
+    offA.stop();
+    offB.stop();
   });
 
   it("agents mode: a replica's followers share one lease; the agent tails the file and its lines come back over the bus", async () => {
@@ -96,7 +97,7 @@ describe('following xrdp logs', () => {
         sent.push({ type, payload });
         if (type === 'logs.follow') {
           const p = payload as { serverId: string; forMs: number };
-          leases.follow(p.serverId, p.forMs);
+          await leases.follow(p.serverId, p.forMs);
         }
         return null as never;
       },
@@ -112,22 +113,22 @@ describe('following xrdp logs', () => {
     const b: XrdpLogFollowItem[] = [];
     const offA = remote.logs.follow(id, (i) => a.push(i));
     const offB = remote.logs.follow(id, (i) => b.push(i));
-    await waitFor(async () => sent.length === 1, 5000, 'the lines');
-    await new Promise((r) => setTimeout(r, 300));
+    // Ready once the agent's tail is positioned.
+    await offA.ready;
     expect(sent).toEqual([{ type: 'logs.follow', payload: { serverId: id, forMs: 30_000 } }]);
     appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('WARN', 'from the agent')}\n`);
     await waitFor(async () => a.length === 1 && b.length === 1, 5000, 'the lines');
     expect(a).toEqual([{ kind: 'lines', lines: [expect.objectContaining({ level: 'WARN', message: 'from the agent' })] }]);
     expect(b).toEqual(a);
     expect(published).toHaveLength(1);
-    offA();
-    offB();
+    offA.stop();
+    offB.stop();
     // Refused leases change nothing.
-    expect(() => leases.follow('../etc', 1000)).toThrow(ValidationError);
-    expect(() => leases.follow(id, 0)).toThrow(ValidationError);
-    expect(() => leases.follow(id, 120_001)).toThrow(ValidationError);
+    await expect(leases.follow('../etc', 1000)).rejects.toThrow(ValidationError);
+    await expect(leases.follow(id, 0)).rejects.toThrow(ValidationError);
+    await expect(leases.follow(id, 120_001)).rejects.toThrow(ValidationError);
     // A lease that runs out stops the agent's tail: nothing more is published.
-    leases.follow(id, 50);
+    await leases.follow(id, 50);
     await new Promise((r) => setTimeout(r, 400));
     appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('WARN', 'after the lease')}\n`);
     await new Promise((r) => setTimeout(r, 600));
@@ -143,9 +144,12 @@ describe('following xrdp logs', () => {
       follow: (serverId: string, listener: (item: XrdpLogFollowItem) => void) => {
         active++;
         const off = file.follow(serverId, listener);
-        return () => {
-          active--;
-          off();
+        return {
+          ready: off.ready,
+          stop: () => {
+            active--;
+            off.stop();
+          },
         };
       },
     };

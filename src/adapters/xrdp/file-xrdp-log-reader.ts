@@ -1,6 +1,11 @@
 import { open } from 'node:fs/promises';
 import { isAtLeast, parseXrdpLogLine, type XrdpLogLevel, type XrdpLogLine } from '../../domain/xrdp/xrdp-log.js';
-import { sharedFollows, type XrdpLogFollowItem, type XrdpLogReader } from '../../domain/xrdp/xrdp-log-reader.js';
+import {
+  sharedFollows,
+  type XrdpLogFollow,
+  type XrdpLogFollowItem,
+  type XrdpLogReader,
+} from '../../domain/xrdp/xrdp-log-reader.js';
 import { instancePaths } from './instance-paths.js';
 import { createLogTailer } from './log-tailer.js';
 
@@ -99,9 +104,9 @@ export async function readRecentLines(
  * Follows a log from its current end (from its first line when it does not exist yet) and hands
  * out the lines written, parsed, in batches: what one read of the file found. A line that is not
  * an xrdp line continues the message before it in the same batch (xrdp writes a message at once);
- * one without such a line before it is dropped. Returns the function that stops the tail.
+ * one without such a line before it is dropped.
  */
-export function followLogLines(path: string, onLines: (lines: XrdpLogLine[]) => void, pollIntervalMs = 250): () => void {
+export function followLogLines(path: string, onLines: (lines: XrdpLogLine[]) => void, pollIntervalMs = 250): XrdpLogFollow {
   let batch: XrdpLogLine[] = [];
   let flushing = false;
   const flush = () => {
@@ -127,5 +132,5 @@ export function followLogLines(path: string, onLines: (lines: XrdpLogLine[]) => 
       }
     },
   });
-  return () => void tailer.stop();
+  return { ready: tailer.ready, stop: () => void tailer.stop() };
 }

@@ -3,6 +3,7 @@ import { probeResultToJson } from '../../domain/cluster/host-messages.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import { RuntimeUnavailableError, ValidationError } from '../../domain/shared/errors.js';
 import type { XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
+import type { XrdpLogFollow } from '../../domain/xrdp/xrdp-log-reader.js';
 import type { LocalHost } from '../wiring/local-host.js';
 
 type Handlers = { [K in HostCommandType]: (payload: HostCommandMap[K]['payload']) => Promise<HostCommandMap[K]['result']> };
@@ -19,7 +20,8 @@ export interface XrdpConfigHolder {
  */
 /** The agent's leases on following logs (`logs.follow`). */
 export interface LogFollowLeases {
-  follow(serverId: string, forMs: number): void;
+  /** Resolves once the tail is positioned (every line written after it is reported). */
+  follow(serverId: string, forMs: number): Promise<void>;
 }
 
 /**
@@ -30,30 +32,31 @@ export function createLogFollowLeases(
   host: Pick<LocalHost, 'logs'>,
   publish: (payload: HostEventMap['xrdp.log']) => void,
 ): LogFollowLeases & { stop(): void } {
-  const leases = new Map<string, { timer: NodeJS.Timeout; unfollow: () => void }>();
+  const leases = new Map<string, { timer: NodeJS.Timeout; follow: XrdpLogFollow }>();
   const end = (serverId: string) => {
     const lease = leases.get(serverId);
     if (!lease) return;
     leases.delete(serverId);
     clearTimeout(lease.timer);
-    lease.unfollow();
+    lease.follow.stop();
   };
   return {
-    follow(serverId, forMs) {
+    async follow(serverId, forMs) {
       if (!/^[A-Za-z0-9_-]{1,128}$/.test(serverId)) throw new ValidationError('serverId', 'is not a server id');
       if (!Number.isInteger(forMs) || forMs < 1 || forMs > 120_000) {
         throw new ValidationError('forMs', 'must be a whole number of milliseconds from 1 to 120000');
       }
       const lease = leases.get(serverId);
       if (lease) clearTimeout(lease.timer);
-      const unfollow =
-        lease?.unfollow ??
+      const follow =
+        lease?.follow ??
         host.logs.follow(serverId, (item) => {
           if (item.kind === 'lines') publish({ serverId, lines: item.lines });
         });
       const timer = setTimeout(() => end(serverId), forMs);
       timer.unref();
-      leases.set(serverId, { timer, unfollow });
+      leases.set(serverId, { timer, follow });
+      await follow.ready;
     },
     stop() {
       for (const serverId of [...leases.keys()]) end(serverId);
@@ -128,7 +131,7 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
     },
     'logs.read': ({ serverId, last, minLevel }) => host.logs.readRecent(serverId, last, minLevel),
     'logs.follow': async ({ serverId, forMs }) => {
-      logs.follow(serverId, forMs);
+      await logs.follow(serverId, forMs);
       return null;
     },
     'probe.measure': async (targets) => probeResultToJson(await probe.measure(targets)),

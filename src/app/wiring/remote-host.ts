@@ -127,13 +127,17 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
       })();
       const lease = (forMs: number) =>
         onHost(serverId, 'logs.follow', { serverId, forMs }).catch((err: unknown) => deps.onFollowError?.(serverId, err));
-      void lease(LOG_FOLLOW_LEASE_MS);
+      // The agent answers once its tail is positioned.
+      const ready = lease(LOG_FOLLOW_LEASE_MS).then(() => undefined);
       const renew = setInterval(() => void lease(LOG_FOLLOW_LEASE_MS), LOG_FOLLOW_RENEW_MS);
       renew.unref();
       // The lease is left to run out: another replica may still follow through it.
-      return () => {
-        clearInterval(renew);
-        void lines.return?.();
+      return {
+        ready,
+        stop: () => {
+          clearInterval(renew);
+          void lines.return?.();
+        },
       };
     }),
   };

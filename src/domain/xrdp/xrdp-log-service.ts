@@ -110,7 +110,7 @@ export class XrdpLogService {
         signal();
       }
     })();
-    const unfollow = this.reader.follow(serverId, (item) => {
+    const following = this.reader.follow(serverId, (item) => {
       queue.push(item);
       signal();
     });
@@ -129,6 +129,8 @@ export class XrdpLogService {
     };
     try {
       if (!(await exists())) return;
+      // The snapshot is read once the tail is positioned, so no line falls between the two.
+      await following.ready;
       yield await snapshot();
       while (!control.ended) {
         if (queue.length === 0) {
@@ -147,7 +149,7 @@ export class XrdpLogService {
       }
     } finally {
       control.ended = true;
-      unfollow();
+      following.stop();
       await deletions?.return?.();
     }
   }
