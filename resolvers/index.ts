@@ -12,6 +12,7 @@ import './xrdp/xrdp-config.js';
 import './xrdp/xrdp-logs.js';
 import './xrdp/xrdp-service.js';
 import './xrdp/xrdp-session-events.js';
+import './live/live-status.js';
 
 export type { GraphQLContext, Services } from './context.js';
 

@@ -1,7 +1,8 @@
 import { XRDP_LOG_LEVELS, type XrdpLogLevel, type XrdpLogLine } from '../../src/domain/xrdp/xrdp-log.js';
-import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../../src/domain/xrdp/xrdp-log-service.js';
+import { DEFAULT_LOG_LINES, MAX_LOG_LINES, type XrdpLogBatch } from '../../src/domain/xrdp/xrdp-log-service.js';
 import { builder } from '../builder.js';
 import { RdpServerRef } from '../server/server-type.js';
+import { viewerOf } from '../viewer.js';
 import { XrdpLogLevelEnum } from './xrdp-config.js';
 
 const LINE_LEVEL_DESCRIPTIONS: Record<XrdpLogLevel, string> = {
@@ -57,5 +58,60 @@ builder.objectField(RdpServerRef, 'logs', (t) =>
     },
     resolve: (server, { last, level }, ctx) =>
       ctx.services.xrdpLogs.serverLogs(server.id, last ?? DEFAULT_LOG_LINES, level ?? 'TRACE'),
+  }),
+);
+
+export const XrdpLogEventKindEnum = builder.enumType('XrdpLogEventKind', {
+  description: 'What a serverLogs event carries.',
+  values: {
+    SNAPSHOT: {
+      value: 'SNAPSHOT',
+      description:
+        'The last lines of the log (as RdpServer.logs): replace what is shown. Sent first, and again after lines may have been missed.',
+    },
+    LINES: { value: 'LINES', description: 'New lines, as xrdp wrote them: append them.' },
+  },
+});
+
+export const XrdpLogEventRef = builder.objectRef<XrdpLogBatch>('XrdpLogEvent').implement({
+  description: "Lines of a server's xrdp log, from serverLogs.",
+  fields: (t) => ({
+    kind: t.field({ type: XrdpLogEventKindEnum, description: 'Snapshot or new lines.', resolve: (e) => e.kind }),
+    lines: t.field({
+      type: [XrdpLogLineRef],
+      description: 'Oldest first, each at the level asked for or more severe.',
+      resolve: (e) => e.lines,
+    }),
+    at: t.field({ type: 'DateTime', description: 'When the event was sent.', resolve: (e) => e.at }),
+  }),
+});
+
+builder.subscriptionField('serverLogs', (t) =>
+  t.field({
+    type: XrdpLogEventRef,
+    description:
+      "A server's xrdp log, live: its last lines first (SNAPSHOT, as RdpServer.logs), then each batch of lines as xrdp writes them (LINES), filtered by level; a new SNAPSHOT after lines may have been missed (the event bus was away). The log is followed once per server and replica, however many subscribe: tailed where it is written (this process, or with RDP_HOSTS=agents the agent of the server's host, while a replica has subscribers). Whoever may see the server (else NOT_FOUND, as for a missing one). Ends when the server is deleted.",
+    authScopes: { authenticated: true },
+    args: {
+      serverId: t.arg.id({ required: true, description: 'Server id.' }),
+      last: t.arg.int({
+        required: false,
+        defaultValue: DEFAULT_LOG_LINES,
+        description: `How many lines the SNAPSHOT holds, 0 to ${MAX_LOG_LINES}.`,
+      }),
+      level: t.arg({
+        type: XrdpLogLevelEnum,
+        required: false,
+        description: 'Only lines at this level or more severe (CORE lines always pass); all levels when left out.',
+      }),
+    },
+    subscribe: async (_root, { serverId, last, level }, ctx) => {
+      const viewer = viewerOf(ctx);
+      const id = String(serverId);
+      await ctx.services.servers.get(viewer, id);
+      const exists = async () => (await ctx.services.servers.getMany(viewer, [id]))[0] != null;
+      return ctx.services.xrdpLogs.follow(id, last ?? DEFAULT_LOG_LINES, level ?? 'TRACE', exists);
+    },
+    resolve: (event) => event,
   }),
 );

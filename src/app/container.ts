@@ -178,6 +178,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
         },
         defaultHostId: config.hosts.localId,
         xrdpConfig,
+        events,
+        onFollowError: (serverId, err) => logger.warn({ err, serverId }, 'could not ask the agent to follow a log'),
       })
     : undefined;
   const host =

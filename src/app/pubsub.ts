@@ -1,5 +1,5 @@
 import { createPubSub } from 'graphql-yoga';
-import type { EventBus, TopicMap, Watched } from '../domain/shared/event-publisher.js';
+import type { BusStatus, EventBus, TopicMap, Watched } from '../domain/shared/event-publisher.js';
 import { BusStream, nextSequence } from './bus-stream.js';
 
 /** Yoga's publish-args shape derived from the domain topic map: every topic is keyed by an id. */
@@ -9,6 +9,12 @@ type EventTarget = NonNullable<Parameters<typeof createPubSub<PubSubArgs>>[0]>['
 /** Where word of a possible loss comes from: the Redis event target after a reconnection. */
 export interface ResyncSource {
   onResync(listener: () => void): () => void;
+}
+
+/** Where word of the connection comes from: the Redis event target (the in-process bus is always connected). */
+export interface ConnectionSource {
+  isConnected(): boolean;
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
 }
 
 type AnyStream = BusStream<unknown, unknown>;
@@ -24,8 +30,15 @@ const RESYNC: Watched<keyof TopicMap> = { kind: 'resync' };
  * one listener (no MaxListenersExceededWarning, no Redis SUBSCRIBE per subscriber) and an event
  * costs a queue push per subscriber. One resync listener serves every watching stream.
  */
-export function createEventBus(eventTarget?: EventTarget & Partial<ResyncSource>): EventBus {
+export function createEventBus(eventTarget?: EventTarget & Partial<ResyncSource & ConnectionSource>): EventBus {
   const target = eventTarget ?? new globalThis.EventTarget();
+  const crossReplica = eventTarget?.isConnected !== undefined;
+  let status: BusStatus = { connected: eventTarget?.isConnected?.() ?? true, crossReplica, since: new Date().toISOString() };
+  const statusListeners = new Set<(status: BusStatus) => void>();
+  eventTarget?.onConnectionChange?.((connected) => {
+    status = { connected, crossReplica, since: new Date().toISOString() };
+    for (const listener of [...statusListeners]) listener(status);
+  });
   const pubsub = createPubSub<PubSubArgs>({ eventTarget: target as EventTarget });
   const channels = new Map<string, { listener: (event: Event) => void; streams: Set<AnyStream> }>();
   const watching = new Set<AnyStream>();
@@ -72,6 +85,11 @@ export function createEventBus(eventTarget?: EventTarget & Partial<ResyncSource>
   const asWatched = (event: unknown) => ({ kind: 'event', event }) as Watched<keyof TopicMap>;
 
   return {
+    status: () => status,
+    onStatus(listener) {
+      statusListeners.add(listener);
+      return () => statusListeners.delete(listener);
+    },
     publish: (topic, id, payload) => (pubsub.publish as (t: string, i: string, p: unknown) => void)(topic, id, payload),
     subscribe: <T extends keyof TopicMap>(topic: T, id: string): AsyncIterable<TopicMap[T]> => {
       const channel = `${topic}:${id}`;

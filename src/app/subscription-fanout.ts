@@ -365,6 +365,8 @@ export class SubscriptionFanout {
       },
     });
     return {
+      status: () => events.status(),
+      onStatus: (listener) => events.onStatus(listener),
       publish: (topic, id, payload) => events.publish(topic, id, payload),
       subscribe: (topic, id) => record(events.subscribe(topic, id)),
       watch: (topic, id) => record(events.watch(topic, id)),

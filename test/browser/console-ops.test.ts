@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instancePaths } from '../../src/adapters/xrdp/instance-paths.js';
 import type { TestApp } from '../support/app-harness.js';
 import { type ConsoleApp, needBrowser, screenshot, seriousAxeViolations, startConsoleApp } from '../support/browser.js';
 import { need } from '../support/real-services.js';
-import { needXrdp } from '../support/xrdp-available.js';
+import { needXrdp, xrdpLogLine } from '../support/xrdp-available.js';
 
 const enabled =
   needBrowser('console operations in a browser') &&
@@ -157,8 +159,14 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     expect(await levels()).toContain('INFO');
     await page.getByLabel('Show log lines').selectOption('ERROR');
     await expect.poll(async () => (await levels()).every((l) => l === 'ERROR' || l === 'CORE'), { timeout: 10_000 }).toBe(true);
+    // Pushed, not polled: a line xrdp writes now appears without a reload, only at its level.
+    const logFile = instancePaths(c.xrdpDir as string, new URL(page.url()).pathname.split('/').pop() ?? '').log;
+    appendFileSync(logFile, `${xrdpLogLine('INFO', 'console-tail info')}\n${xrdpLogLine('ERROR', 'console-tail error')}\n`);
+    await log.getByText('console-tail error').waitFor({ timeout: 10_000 });
+    expect(await log.getByText('console-tail info').count()).toBe(0);
     await page.getByLabel('Show log lines').selectOption('');
     await expect.poll(async () => (await levels()).includes('INFO'), { timeout: 10_000 }).toBe(true);
+    await log.getByText('console-tail info').waitFor({ timeout: 10_000 });
 
     // The server's own charts follow its samples.
     await expect.poll(() => points(page, 'chart-cpu'), { timeout: 20_000 }).toBeGreaterThan(1);

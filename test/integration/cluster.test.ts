@@ -176,9 +176,35 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       owner,
     );
     expect(started.body.data?.startServer, JSON.stringify(started.body)).toEqual({ __typename: 'StartServerSuccess' });
+    // Its log, live on replica B: read from B's agent (SNAPSHOT), then tailed there while B has
+    // a subscriber (logs.follow), its lines coming back as xrdp.log events over the bus.
+    const logs = collect<{ serverLogs: { kind: string; lines: { level: string; message: string }[] } }>(
+      apiB.ws(owner),
+      'subscription($id: ID!) { serverLogs(serverId: $id) { kind lines { level message } } }',
+      { id: server.id },
+    );
+    await logs.until(() => logs.items.length >= 1, 15_000);
+    expect(logs.items[0]?.data?.serverLogs.kind, JSON.stringify(logs.items[0])).toBe('SNAPSHOT');
+    expect(logs.items[0]?.data?.serverLogs.lines.length).toBeGreaterThan(0);
     // X.224 + TLS on B's own address, from this machine's namespace.
     const probe = await probeRdp({ host: agents.b.ns.insideAddress, port: server.port, timeoutMs: 3000 });
     expect(probe.kind === 'selected' && probe.protocol).toBe(PROTOCOL_SSL);
+    // The connection made xrdp write lines (probed again while the agent's tail may still be starting).
+    let probedAt = Date.now();
+    await until(
+      async () => {
+        if (logs.items.length < 2 && Date.now() - probedAt > 2000) {
+          probedAt = Date.now();
+          await probeRdp({ host: agents.b.ns.insideAddress, port: server.port, timeoutMs: 3000 });
+        }
+        return logs.items.slice(1).flatMap((i) => i.data?.serverLogs.lines ?? []);
+      },
+      (lines) => lines.length > 0,
+      20_000,
+      "new lines of the server's log from host B",
+    );
+    expect(logs.items.slice(1).every((i) => i.data?.serverLogs.kind === 'LINES')).toBe(true);
+    logs.dispose();
     // Its resources are measured on host B by B's agent (probe.measure) and stored by a replica.
     const usage = await until(
       async () =>

@@ -9,31 +9,13 @@ import { probeRdp } from '../../src/adapters/xrdp/rdp-probe.js';
 import { collect, startTestApp, type TestApp } from '../support/app-harness.js';
 import { lockHostSesman } from '../support/host-sesman-lock.js';
 import { need, services, uniqueMongoUri } from '../support/real-services.js';
-import { needXrdp } from '../support/xrdp-available.js';
+import { needXrdp, xrdpListenersUnder } from '../support/xrdp-available.js';
 
 const CREATE = `mutation($name: String!) { createServer(input: { name: $name }) { ... on CreateServerSuccess { server { id port } } } }`;
 const START = `mutation($id: ID!) { startServer(id: $id) { __typename ... on StartServerSuccess { server { status } } ... on Error { code message } } }`;
 const STOP = `mutation($id: ID!) { stopServer(id: $id) { __typename ... on StopServerSuccess { server { status } } ... on Error { message } } }`;
 
 /** PIDs of xrdp processes whose command line mentions the directory. */
-function xrdpPidsUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${entry}/status`, 'utf8');
-      // The listeners only: the host's sesman, which a start brings up, is stopped in afterAll.
-      if (cmd.includes(dir) && cmd.includes('xrdp') && !cmd.includes('xrdp-sesman') && !/State:\s+Z/.test(state)) {
-        pids.push(Number(entry));
-      }
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
 function sesmanPidsUnder(dir: string): number[] {
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
@@ -82,7 +64,7 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
     token = await t.token('alice');
   });
   afterAll(async () => {
-    for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
+    for (const pid of xrdpListenersUnder(dir)) process.kill(pid, 'SIGKILL');
     await t.app.container.sesman.stop().catch(() => undefined);
     await t.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -113,14 +95,14 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
       fingerprints.add(written);
     }
     expect(fingerprints.size).toBe(3);
-    expect(xrdpPidsUnder(dir).length).toBeGreaterThanOrEqual(3);
+    expect(xrdpListenersUnder(dir).length).toBeGreaterThanOrEqual(3);
 
     const stopped = await Promise.all(
       servers.map((s) => t.gql<{ stopServer: { __typename: string } }>(STOP, { id: s.id }, token)),
     );
     for (const r of stopped) expect(r.body.data?.stopServer.__typename).toBe('StopServerSuccess');
     for (const s of servers) expect(await refused(s.port)).toBe(true);
-    await until(() => xrdpPidsUnder(dir).length === 0, 2000);
+    await until(() => xrdpListenersUnder(dir).length === 0, 2000);
   });
 
   it('kill -9 of an instance turns the server to ERROR and publishes it within 2 s', async () => {
@@ -166,7 +148,7 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
         token,
       );
       expect(after.body.data?.server.status).toBe('ERROR');
-      expect(xrdpPidsUnder(join(dir, 'servers', s.id)).length).toBe(0);
+      expect(xrdpListenersUnder(join(dir, 'servers', s.id)).length).toBe(0);
     } finally {
       squatter.close();
     }
@@ -212,7 +194,7 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
       const r = await t.gql<{ startServer: { __typename: string; message: string } }>(START, { id: s1.id }, token);
       expect(r.body.data?.startServer.__typename).toBe('RuntimeFailureError');
       expect(r.body.data?.startServer.message).toMatch(/xrdpConfig global\.keyPath: .*fleet\.key cannot be read \(ENOENT\)/);
-      expect(xrdpPidsUnder(join(dir, 'servers', s1.id)).length).toBe(0);
+      expect(xrdpListenersUnder(join(dir, 'servers', s1.id)).length).toBe(0);
     } finally {
       const cleared = await t.gql<{ updateXrdpConfig: { __typename: string } }>(
         UPDATE,
@@ -261,7 +243,7 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
       };
     });
     afterAll(async () => {
-      for (const pid of xrdpPidsUnder(dir)) process.kill(pid, 'SIGKILL');
+      for (const pid of xrdpListenersUnder(dir)) process.kill(pid, 'SIGKILL');
       for (const pid of sesmanPidsUnder(dir)) process.kill(-pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
       await unlock();
@@ -282,8 +264,8 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
       await first.stop();
       // While the control plane is down: one instance dies, one server record disappears.
       process.kill(Number(readFileSync(join(dir, 'servers', died, 'instance.pid'), 'utf8')), 'SIGKILL');
-      await until(() => xrdpPidsUnder(join(dir, 'servers', died)).length === 0, 2000);
-      expect(xrdpPidsUnder(join(dir, 'servers', kept)).length).toBeGreaterThan(0);
+      await until(() => xrdpListenersUnder(join(dir, 'servers', died)).length === 0, 2000);
+      expect(xrdpListenersUnder(join(dir, 'servers', kept)).length).toBeGreaterThan(0);
 
       const second = await startTestApp(env);
       try {
@@ -291,7 +273,7 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
         const recovered = await second.app.container.servers.recoverRuntime();
         expect(recovered.adopted).toContain(kept);
         expect(recovered.reaped).toContain(orphan);
-        expect(xrdpPidsUnder(join(dir, 'servers', orphan)).length).toBe(0);
+        expect(xrdpListenersUnder(join(dir, 'servers', orphan)).length).toBe(0);
 
         const status = async (id: string) =>
           (await second.gql<{ server: { status: string } }>('query($id: ID!) { server(id: $id) { status } }', { id }, token)).body

@@ -21,6 +21,14 @@ export interface RedisEventTarget {
    * Returns a function that removes the listener.
    */
   onResync(listener: () => void): () => void;
+  /**
+   * Whether events of every replica reach this one now: both connections are up and every topic
+   * is subscribed again. False from the moment either connection drops (publishes of this and
+   * other replicas are lost meanwhile) until the subscriber's topics are back.
+   */
+  isConnected(): boolean;
+  /** Told each change of isConnected(), true only after the topics are subscribed again and before the resync. */
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
 }
 
 const callbackOf = (arg: ListenerArg): Listener | null =>
@@ -37,6 +45,22 @@ export function createRedisEventTarget(options: RedisEventTargetOptions): RedisE
   const { publisher, subscriber, onError } = options;
   const listeners = new Map<string, Map<ListenerArg, Listener>>();
   const resyncListeners = new Set<() => void>();
+  const connectionListeners = new Set<(connected: boolean) => void>();
+  // The subscriber's topics are subscribed (on a subscriber ready now, there are none yet).
+  let subscribed = subscriber.status === 'ready';
+  let connected = subscribed && publisher.status === 'ready';
+  const update = () => {
+    const now = subscribed && publisher.status === 'ready' && subscriber.status === 'ready';
+    if (now === connected) return;
+    connected = now;
+    for (const listener of [...connectionListeners]) listener(now);
+  };
+  subscriber.on('close', () => {
+    subscribed = false;
+    update();
+  });
+  publisher.on('close', update);
+  publisher.on('ready', update);
 
   subscriber.on('message', (channel: string, message: string) => {
     const forTopic = listeners.get(channel);
@@ -64,6 +88,8 @@ export function createRedisEventTarget(options: RedisEventTargetOptions): RedisE
   // target sees one only after a reconnection), in which publishes from any replica were lost.
   subscriber.on('ready', () => {
     void subscribe([...listeners.keys()]).then(() => {
+      subscribed = subscriber.status === 'ready';
+      update();
       for (const listener of [...resyncListeners]) listener();
     });
   });
@@ -94,6 +120,11 @@ export function createRedisEventTarget(options: RedisEventTargetOptions): RedisE
     onResync(listener) {
       resyncListeners.add(listener);
       return () => resyncListeners.delete(listener);
+    },
+    isConnected: () => connected,
+    onConnectionChange(listener) {
+      connectionListeners.add(listener);
+      return () => connectionListeners.delete(listener);
     },
   };
 }

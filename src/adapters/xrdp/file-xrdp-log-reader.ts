@@ -1,7 +1,13 @@
 import { open } from 'node:fs/promises';
 import { isAtLeast, parseXrdpLogLine, type XrdpLogLevel, type XrdpLogLine } from '../../domain/xrdp/xrdp-log.js';
-import type { XrdpLogReader } from '../../domain/xrdp/xrdp-log-reader.js';
+import {
+  sharedFollows,
+  type XrdpLogFollow,
+  type XrdpLogFollowItem,
+  type XrdpLogReader,
+} from '../../domain/xrdp/xrdp-log-reader.js';
 import { instancePaths } from './instance-paths.js';
+import { createLogTailer } from './log-tailer.js';
 
 export interface FileXrdpLogReaderOptions {
   /** XRDP_CONFIG_PATH: instance logs are at `<configPath>/servers/<id>/xrdp.log`. */
@@ -23,6 +29,11 @@ export class FileXrdpLogReader implements XrdpLogReader {
   constructor(private readonly options: FileXrdpLogReaderOptions) {
     this.maxScanBytes = options.maxScanBytes ?? 8 * 1024 * 1024;
   }
+
+  /** One tail of each followed log in this process (log-tailer: watch plus poll), whoever listens. */
+  readonly follow = sharedFollows<XrdpLogFollowItem>((serverId, emit) =>
+    followLogLines(instancePaths(this.options.configPath, serverId).log, (lines) => emit({ kind: 'lines', lines })),
+  );
 
   async readRecent(serverId: string, last: number, minLevel: XrdpLogLevel): Promise<XrdpLogLine[]> {
     return readRecentLines(instancePaths(this.options.configPath, serverId).log, last, minLevel, this.maxScanBytes);
@@ -87,4 +98,39 @@ export async function readRecentLines(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Follows a log from its current end (from its first line when it does not exist yet) and hands
+ * out the lines written, parsed, in batches: what one read of the file found. A line that is not
+ * an xrdp line continues the message before it in the same batch (xrdp writes a message at once);
+ * one without such a line before it is dropped.
+ */
+export function followLogLines(path: string, onLines: (lines: XrdpLogLine[]) => void, pollIntervalMs = 250): XrdpLogFollow {
+  let batch: XrdpLogLine[] = [];
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    const lines = batch;
+    batch = [];
+    if (lines.length > 0) onLines(lines);
+  };
+  const tailer = createLogTailer({
+    path,
+    pollIntervalMs,
+    onLine: (raw) => {
+      const line = parseXrdpLogLine(raw);
+      const previous = batch.at(-1);
+      if (!line) {
+        if (previous && raw !== '') previous.message = `${previous.message}\n${raw}`;
+        return;
+      }
+      batch.push(line);
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
+    },
+  });
+  return { ready: tailer.ready, stop: () => void tailer.stop() };
 }

@@ -1,8 +1,9 @@
-import type { HostCommandMap, HostCommandType } from '../../domain/cluster/host-messages.js';
+import type { HostCommandMap, HostCommandType, HostEventMap } from '../../domain/cluster/host-messages.js';
 import { probeResultToJson } from '../../domain/cluster/host-messages.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import { RuntimeUnavailableError, ValidationError } from '../../domain/shared/errors.js';
 import type { XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
+import type { XrdpLogFollow } from '../../domain/xrdp/xrdp-log-reader.js';
 import type { LocalHost } from '../wiring/local-host.js';
 
 type Handlers = { [K in HostCommandType]: (payload: HostCommandMap[K]['payload']) => Promise<HostCommandMap[K]['result']> };
@@ -17,7 +18,53 @@ export interface XrdpConfigHolder {
  * Runs the API's commands on this host's own ports: the same xrdp runtime, sesman, accounts and
  * probe the all-in-one process uses in process.
  */
-export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp: XrdpConfigHolder) {
+/** The agent's leases on following logs (`logs.follow`). */
+export interface LogFollowLeases {
+  /** Resolves once the tail is positioned (every line written after it is reported). */
+  follow(serverId: string, forMs: number): Promise<void>;
+}
+
+/**
+ * Follows a server's log while its lease lasts, publishing each batch of lines: one tail per
+ * server (the host's shared follow), however many replicas renew the lease.
+ */
+export function createLogFollowLeases(
+  host: Pick<LocalHost, 'logs'>,
+  publish: (payload: HostEventMap['xrdp.log']) => void,
+): LogFollowLeases & { stop(): void } {
+  const leases = new Map<string, { timer: NodeJS.Timeout; follow: XrdpLogFollow }>();
+  const end = (serverId: string) => {
+    const lease = leases.get(serverId);
+    if (!lease) return;
+    leases.delete(serverId);
+    clearTimeout(lease.timer);
+    lease.follow.stop();
+  };
+  return {
+    async follow(serverId, forMs) {
+      if (!/^[A-Za-z0-9_-]{1,128}$/.test(serverId)) throw new ValidationError('serverId', 'is not a server id');
+      if (!Number.isInteger(forMs) || forMs < 1 || forMs > 120_000) {
+        throw new ValidationError('forMs', 'must be a whole number of milliseconds from 1 to 120000');
+      }
+      const lease = leases.get(serverId);
+      if (lease) clearTimeout(lease.timer);
+      const follow =
+        lease?.follow ??
+        host.logs.follow(serverId, (item) => {
+          if (item.kind === 'lines') publish({ serverId, lines: item.lines });
+        });
+      const timer = setTimeout(() => end(serverId), forMs);
+      timer.unref();
+      leases.set(serverId, { timer, follow });
+      await follow.ready;
+    },
+    stop() {
+      for (const serverId of [...leases.keys()]) end(serverId);
+    },
+  };
+}
+
+export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp: XrdpConfigHolder, logs: LogFollowLeases) {
   const accounts = () => {
     if (!host.accounts) throw new RuntimeUnavailableError('session accounts need the agent to run as root on this host');
     return host.accounts;
@@ -83,6 +130,10 @@ export function createHostCommandHandler(host: LocalHost, probe: HostProbe, xrdp
       return null;
     },
     'logs.read': ({ serverId, last, minLevel }) => host.logs.readRecent(serverId, last, minLevel),
+    'logs.follow': async ({ serverId, forMs }) => {
+      await logs.follow(serverId, forMs);
+      return null;
+    },
     'probe.measure': async (targets) => probeResultToJson(await probe.measure(targets)),
     'limits.capability': () => limits().capability(),
     'limits.updateServer': async ({ server }) => {

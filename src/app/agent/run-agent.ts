@@ -10,7 +10,7 @@ import type { EventPublisher } from '../../domain/shared/event-publisher.js';
 import { DEFAULT_XRDP_CONFIG, type XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
 import type { Logger } from '../logger.js';
 import { createLocalHost, type LocalHost } from '../wiring/local-host.js';
-import { createHostCommandHandler, type XrdpConfigHolder } from './host-command-handler.js';
+import { createHostCommandHandler, createLogFollowLeases, type XrdpConfigHolder } from './host-command-handler.js';
 
 /** How the agent hears commands and reports events (Redis Streams in production). */
 export interface AgentTransport {
@@ -108,7 +108,8 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
     reports.length > 0 ? publish('session.activity', { reports, measuredAt: measuredAt.toISOString() }) : undefined,
   );
 
-  await transport.serve(createHostCommandHandler(host, probe, xrdp));
+  const logLeases = createLogFollowLeases(host, (payload) => void publish('xrdp.log', payload));
+  await transport.serve(createHostCommandHandler(host, probe, xrdp, logLeases));
   await publish('agent.hello', { host: description, inventory: { instances }, at: new Date().toISOString() });
   logger.info({ adopted: instances.length }, 'host agent serving');
 
@@ -129,6 +130,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, transport: A
     async stop() {
       clearInterval(beat);
       await publish('agent.bye', { at: new Date().toISOString() });
+      logLeases.stop();
       await watcher?.stop();
       await activity?.stop();
       await transport.close();

@@ -154,6 +154,9 @@ export function createEventApplier(deps: EventApplierDeps) {
       for (const r of reports) if (await onHost(hostId, r.serverId)) mine.push(r);
       if (mine.length > 0) await fleet.sessions.applyActivity(mine, new Date(measuredAt));
     },
+    'xrdp.log': async (hostId, e) => {
+      if (await onHost(hostId, e.serverId)) deps.events.publish('xrdp:log-lines', e.serverId, e);
+    },
     'xrdp.session': async (hostId, e, event) => {
       if (!(await onHost(hostId, e.serverId))) return;
       deps.events.publish('xrdp:session-event', e.serverId, e);

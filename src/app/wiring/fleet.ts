@@ -254,6 +254,6 @@ export function createFleet(deps: FleetDeps): Fleet {
     pools,
     broker,
     xrdpHost,
-    xrdpLogs: new XrdpLogService(host.logs),
+    xrdpLogs: new XrdpLogService(host.logs, deps.events),
   };
 }

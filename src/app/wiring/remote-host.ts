@@ -7,8 +7,9 @@ import type { ResourceEnforcement } from '../../domain/servers/resource-enforcem
 import type { RuntimeExit, ServerRuntime } from '../../domain/servers/server-runtime.js';
 import type { SessionAccounts } from '../../domain/sessions/session-accounts.js';
 import type { SessionHost } from '../../domain/sessions/session-host.js';
+import type { EventBus } from '../../domain/shared/event-publisher.js';
 import type { XrdpConfig } from '../../domain/xrdp/xrdp-config.js';
-import type { XrdpLogReader } from '../../domain/xrdp/xrdp-log-reader.js';
+import { sharedFollows, type XrdpLogFollowItem, type XrdpLogReader } from '../../domain/xrdp/xrdp-log-reader.js';
 import type { XrdpSessionTerminator } from '../../domain/xrdp/xrdp-session-terminator.js';
 import type { LocalHost } from './local-host.js';
 
@@ -29,7 +30,15 @@ export interface RemoteHostDeps {
   /** The host that serves host-wide questions without a server (the xrdp service query). */
   defaultHostId: string;
   xrdpConfig: { current(): Promise<XrdpConfig> };
+  /** Where the lines of followed logs arrive (the event applier publishes the agents' `xrdp.log`). */
+  events: Pick<EventBus, 'watch'>;
+  /** Told when a lease to follow a log could not be renewed (the next round tries again). */
+  onFollowError?: (serverId: string, err: unknown) => void;
 }
+
+/** How long an agent follows a log on one request, and how often a replica with followers renews it. */
+export const LOG_FOLLOW_LEASE_MS = 30_000;
+const LOG_FOLLOW_RENEW_MS = 10_000;
 
 /** A host side whose exits are reported by the agents' events, not by child processes. */
 export interface RemoteHost extends LocalHost {
@@ -107,6 +116,33 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
   };
   const logs: XrdpLogReader = {
     readRecent: (serverId, last, minLevel) => onHost(serverId, 'logs.read', { serverId, last, minLevel }),
+    // The agent of the server's host tails the file; its lines come back as events, which one
+    // replica applies and publishes on the bus: this replica listens there, and keeps the
+    // agent's lease alive while it has followers (one lease per server per replica).
+    follow: sharedFollows<XrdpLogFollowItem>((serverId, emit) => {
+      const lines = deps.events.watch('xrdp:log-lines', serverId)[Symbol.asyncIterator]();
+      void (async () => {
+        while (true) {
+          const next = await lines.next();
+          if (next.done) return;
+          emit(next.value.kind === 'resync' ? { kind: 'resync' } : { kind: 'lines', lines: next.value.event.lines });
+        }
+      })();
+      const lease = (forMs: number) =>
+        onHost(serverId, 'logs.follow', { serverId, forMs }).catch((err: unknown) => deps.onFollowError?.(serverId, err));
+      // The agent answers once its tail is positioned.
+      const ready = lease(LOG_FOLLOW_LEASE_MS).then(() => undefined);
+      const renew = setInterval(() => void lease(LOG_FOLLOW_LEASE_MS), LOG_FOLLOW_RENEW_MS);
+      renew.unref();
+      // The lease is left to run out: another replica may still follow through it.
+      return {
+        ready,
+        stop: () => {
+          clearInterval(renew);
+          void lines.return?.();
+        },
+      };
+    }),
   };
   const sesman: HostSesman = {
     iniPath: '',

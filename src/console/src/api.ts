@@ -1,5 +1,6 @@
 import { type Client, createClient } from 'graphql-ws';
 import type { TypedDocumentString } from './gql/graphql';
+import { LiveStatusSubscription } from './operations';
 
 /** What people read instead of codes (and never a stack). */
 const MESSAGES: Record<string, string> = {
@@ -130,7 +131,7 @@ export function unwrap<T extends { __typename?: string }>(result: T): Exclude<T,
   return result as Exclude<T, { code: string }>;
 }
 
-export type LiveState = 'connecting' | 'live' | 'reconnecting';
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'paused';
 
 type Listener = (state: LiveState, resynced: boolean) => void;
 
@@ -139,15 +140,19 @@ type Listener = (state: LiveState, resynced: boolean) => void;
  * subscription is sent again on reconnect, and the server starts each with a SNAPSHOT, so the
  * pages resync from that (and refetch their lists on `resynced`).
  *
- * The server also resyncs without the connection dropping: when its Redis comes back (events
- * published meanwhile are lost), each subscription gets a new SNAPSHOT. A SNAPSHOT after a
- * subscription's first is taken as such a resync, and the pages refetch their lists too (what
- * was created meanwhile has no subscription of its own yet).
+ * The connection can be up while the server's event bus (its Redis) is not: then no update
+ * reaches any subscription. The `liveStatus` subscription says so, and the state is `paused`
+ * until it says CONNECTED again; then the server sends each subscription a new SNAPSHOT (events
+ * published meanwhile are lost) and the pages refetch their lists too (what was created meanwhile
+ * has no subscription of its own yet). A SNAPSHOT after a subscription's first is taken as such a
+ * resync as well.
  */
 class Live {
   private client: Client | null = null;
   private state: LiveState = 'connecting';
   private everConnected = false;
+  /** What liveStatus said last; the connection alone does not make the page live. */
+  private busConnected = true;
   private readonly listeners = new Set<Listener>();
   private resyncTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -163,7 +168,7 @@ class Live {
   private ensure(): Client {
     if (this.client) return this.client;
     const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`;
-    this.client = createClient({
+    const client = createClient({
       url,
       lazy: false,
       retryAttempts: Number.POSITIVE_INFINITY,
@@ -176,15 +181,35 @@ class Live {
         connected: () => {
           const resynced = this.everConnected;
           this.everConnected = true;
-          this.set('live', resynced);
+          this.set(this.busConnected ? 'live' : 'paused', resynced);
         },
         closed: () => this.set(this.everConnected ? 'reconnecting' : 'connecting', false),
         connecting: () => {
-          if (this.state === 'live') this.set('reconnecting', false);
+          if (this.state === 'live' || this.state === 'paused') this.set('reconnecting', false);
         },
       },
     });
-    return this.client;
+    this.client = client;
+    this.followBus(client);
+    return client;
+  }
+
+  /** liveStatus for the life of the client (graphql-ws subscribes it again on each reconnect). */
+  private followBus(client: Client) {
+    client.subscribe<{ liveStatus?: { eventBus?: string } }>(
+      { ...operation(LiveStatusSubscription as TypedDocumentString<unknown, unknown>), variables: {} },
+      {
+        next: (r) => {
+          const bus = r.data?.liveStatus?.eventBus;
+          if (client !== this.client || bus === undefined) return;
+          this.busConnected = bus === 'CONNECTED';
+          if (this.busConnected && this.state === 'paused') this.set('live', true);
+          else if (!this.busConnected && this.state === 'live') this.set('paused', false);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
   }
 
   private set(state: LiveState, resynced: boolean) {
@@ -230,6 +255,7 @@ class Live {
     const old = this.client;
     this.client = null;
     this.everConnected = false;
+    this.busConnected = true;
     void old?.dispose();
     if (this.listeners.size > 0) this.ensure();
   }

@@ -13,7 +13,12 @@ import { navigate, onLinkClick, usePath } from './router';
 function LiveIndicator() {
   const [state, setState] = useState<LiveState>(live.current);
   useEffect(() => live.onState((s) => setState(s)), []);
-  const text = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' }[state];
+  const text = {
+    live: 'Live',
+    connecting: 'Connecting…',
+    reconnecting: 'Reconnecting…',
+    paused: 'Live updates paused — reconnecting to the event bus',
+  }[state];
   return (
     <span class={`live live-${state}`} role="status" aria-live="polite" data-testid="live-indicator" data-state={state}>
       {text}

@@ -207,11 +207,18 @@ export const SetHostDrainMutation = graphql(`
   }
 `);
 
-export const ServerLogsQuery = graphql(`
-  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
-    server(id: $id) {
-      id
-      logs(last: 200, level: $level) { time level pid message }
+/** The replica's link to the event bus: the live indicator says "paused" while it is away. */
+export const LiveStatusSubscription = graphql(`
+  subscription ConsoleLiveStatus {
+    liveStatus { eventBus }
+  }
+`);
+
+export const ServerLogsSubscription = graphql(`
+  subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {
+    serverLogs(serverId: $serverId, last: 200, level: $level) {
+      kind
+      lines { time level pid message }
     }
   }
 `);

@@ -68,6 +68,12 @@ export interface HostCommandMap {
   'sesman.start': { payload: { xrdp: XrdpConfig }; result: null };
   'sesman.stop': { payload: Record<string, never>; result: null };
   'logs.read': { payload: { serverId: string; last: number; minLevel: XrdpLogLevel }; result: XrdpLogLine[] };
+  /**
+   * Report the server's new log lines (`xrdp.log` events) for the next `forMs` (1 ms to 2 min;
+   * a lease each replica renews while it has followers, left to run out). One tail per server
+   * on the agent, whatever the number of replicas renewing.
+   */
+  'logs.follow': { payload: { serverId: string; forMs: number }; result: null };
   'probe.measure': {
     payload: { servers: ProbeServer[]; sessions: ProbeSession[] };
     result: ProbeResultJson;
@@ -110,6 +116,8 @@ export interface HostEventMap {
   'runtime.exit': { serverId: string; message: string };
   /** What xrdp's and sesman's logs report. */
   'xrdp.session': XrdpSessionEvent;
+  /** New lines of a followed server's xrdp log (see `logs.follow`). */
+  'xrdp.log': { serverId: string; lines: XrdpLogLine[] };
   /** Input idle time and client of every live desktop, measured at `measuredAt`. */
   'session.activity': { reports: SessionActivityReport[]; measuredAt: string };
 }

@@ -8,6 +8,7 @@ import type { AlertEvent } from '../resources/alert.js';
 import type { ResourceSampleEvent } from '../resources/resource-events.js';
 import type { ServerEvent } from '../servers/server-events.js';
 import type { SessionEvent } from '../sessions/session-events.js';
+import type { XrdpLogLine } from '../xrdp/xrdp-log.js';
 import type { XrdpSessionEvent } from '../xrdp/xrdp-session-events.js';
 
 export interface TopicMap {
@@ -24,6 +25,8 @@ export interface TopicMap {
   'host:changed': HostEvent;
   /** Servers created, changed or deleted and their live session counts moving, keyed `all`. */
   'fleet:changed': FleetEvent;
+  /** New lines of a server's xrdp log, keyed by server id: in a cluster, from its host's agent while a replica follows it. */
+  'xrdp:log-lines': { serverId: string; lines: XrdpLogLine[] };
 }
 
 export type Topic = keyof TopicMap;
@@ -35,8 +38,26 @@ export interface EventPublisher {
 /** A change, or word that changes may have been missed (the cross-replica bus reconnected). */
 export type Watched<T extends Topic> = { kind: 'event'; event: TopicMap[T] } | { kind: 'resync' };
 
+/**
+ * Whether events of every replica reach this one. `crossReplica` is false for the in-process bus
+ * (no REDIS_URL), which is always connected.
+ */
+export interface BusStatus {
+  connected: boolean;
+  crossReplica: boolean;
+  /** When `connected` last changed (or the bus started). */
+  since: string;
+}
+
 /** Publishing plus subscribing by topic and id; what subscriptions read from. */
 export interface EventBus extends EventPublisher {
+  /** The bus's connection now. */
+  status(): BusStatus;
+  /**
+   * Told each change of status(). A change back to connected comes before the resyncs of the
+   * `watch` streams it causes.
+   */
+  onStatus(listener: (status: BusStatus) => void): () => void;
   subscribe<T extends Topic>(topic: T, id: string): AsyncIterable<TopicMap[T]>;
   /**
    * The changes of `subscribe`, plus a `resync` whenever messages may have been lost in between

@@ -37,7 +37,8 @@ type Documents = {
     "\n  query ConsoleHostOne($id: ID!) {\n    host(id: $id) {\n      ...ConsoleHost\n      servers(first: 100) { totalCount edges { node { id name status port } } }\n    }\n  }\n": typeof types.ConsoleHostOneDocument,
     "\n  subscription ConsoleHostEvents($hostId: ID) {\n    hostEvents(hostId: $hostId) { kind host { ...ConsoleHost } }\n  }\n": typeof types.ConsoleHostEventsDocument,
     "\n  mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {\n    setHostDrain(hostId: $hostId, drain: $drain) {\n      __typename\n      ... on SetHostDrainSuccess { host { ...ConsoleHost } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleSetHostDrainDocument,
-    "\n  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {\n    server(id: $id) {\n      id\n      logs(last: 200, level: $level) { time level pid message }\n    }\n  }\n": typeof types.ConsoleServerLogsDocument,
+    "\n  subscription ConsoleLiveStatus {\n    liveStatus { eventBus }\n  }\n": typeof types.ConsoleLiveStatusDocument,
+    "\n  subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {\n    serverLogs(serverId: $serverId, last: 200, level: $level) {\n      kind\n      lines { time level pid message }\n    }\n  }\n": typeof types.ConsoleServerLogsDocument,
     "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n": typeof types.ConsoleXrdpConfigDocument,
     "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleUpdateXrdpConfigDocument,
     "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n": typeof types.ConsoleSessionDocument,
@@ -75,7 +76,8 @@ const documents: Documents = {
     "\n  query ConsoleHostOne($id: ID!) {\n    host(id: $id) {\n      ...ConsoleHost\n      servers(first: 100) { totalCount edges { node { id name status port } } }\n    }\n  }\n": types.ConsoleHostOneDocument,
     "\n  subscription ConsoleHostEvents($hostId: ID) {\n    hostEvents(hostId: $hostId) { kind host { ...ConsoleHost } }\n  }\n": types.ConsoleHostEventsDocument,
     "\n  mutation ConsoleSetHostDrain($hostId: ID!, $drain: Boolean!) {\n    setHostDrain(hostId: $hostId, drain: $drain) {\n      __typename\n      ... on SetHostDrainSuccess { host { ...ConsoleHost } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleSetHostDrainDocument,
-    "\n  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {\n    server(id: $id) {\n      id\n      logs(last: 200, level: $level) { time level pid message }\n    }\n  }\n": types.ConsoleServerLogsDocument,
+    "\n  subscription ConsoleLiveStatus {\n    liveStatus { eventBus }\n  }\n": types.ConsoleLiveStatusDocument,
+    "\n  subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {\n    serverLogs(serverId: $serverId, last: 200, level: $level) {\n      kind\n      lines { time level pid message }\n    }\n  }\n": types.ConsoleServerLogsDocument,
     "\n  query ConsoleXrdpConfig {\n    xrdpConfig { ...ConsoleXrdpConfigVersion }\n    xrdpConfigHistory(last: 20) { ...ConsoleXrdpConfigVersion }\n  }\n  fragment ConsoleXrdpConfigVersion on XrdpConfigVersion {\n    version updatedAt updatedBy\n    config {\n      global { logLevel maxConnections useTls certificatePath keyPath }\n      security { encryptionLevel idleTimeout sessionTimeout }\n      performance { bitmapCache compression }\n    }\n  }\n": types.ConsoleXrdpConfigDocument,
     "\n  mutation ConsoleUpdateXrdpConfig($input: UpdateXrdpConfigInput!) {\n    updateXrdpConfig(input: $input) {\n      __typename\n      ... on UpdateXrdpConfigSuccess { config { ...ConsoleXrdpConfigVersion } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleUpdateXrdpConfigDocument,
     "\n  query ConsoleSession($id: ID!) {\n    session(id: $id) { id username status serverId createdAt server { name } }\n  }\n": types.ConsoleSessionDocument,
@@ -182,7 +184,11 @@ export function graphql(source: "\n  mutation ConsoleSetHostDrain($hostId: ID!, 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {\n    server(id: $id) {\n      id\n      logs(last: 200, level: $level) { time level pid message }\n    }\n  }\n"): typeof import('./graphql').ConsoleServerLogsDocument;
+export function graphql(source: "\n  subscription ConsoleLiveStatus {\n    liveStatus { eventBus }\n  }\n"): typeof import('./graphql').ConsoleLiveStatusDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {\n    serverLogs(serverId: $serverId, last: 200, level: $level) {\n      kind\n      lines { time level pid message }\n    }\n  }\n"): typeof import('./graphql').ConsoleServerLogsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

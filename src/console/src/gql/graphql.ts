@@ -84,6 +84,13 @@ export type CredentialMode =
   /** With the user's own account on the host and its password. */
   | 'HOST_ACCOUNT';
 
+/** The replica's link to the event bus that carries every live update. */
+export type EventBusState =
+  /** Events of every replica reach this one: subscriptions are complete. */
+  | 'CONNECTED'
+  /** The bus (Redis) is away: no event reaches the subscriptions of this replica, from any replica, and what changes meanwhile is not sent. They stay open; on the change back to CONNECTED each one that starts with a SNAPSHOT sends a new one. */
+  | 'RECONNECTING';
+
 /** What happened to a host. */
 export type HostEventKind =
   /** A heartbeat: new lastHeartbeatAt and usage. */
@@ -256,6 +263,13 @@ export type XrdpGlobalConfigInput = {
   /** Require TLS. */
   useTls?: boolean | null | undefined;
 };
+
+/** What a serverLogs event carries. */
+export type XrdpLogEventKind =
+  /** New lines, as xrdp wrote them: append them. */
+  | 'LINES'
+  /** The last lines of the log (as RdpServer.logs): replace what is shown. Sent first, and again after lines may have been missed. */
+  | 'SNAPSHOT';
 
 /** How much xrdp and sesman write to their logs. */
 export type XrdpLogLevel =
@@ -508,13 +522,18 @@ export type ConsoleSetHostDrainMutation = { setHostDrain:
     | { __typename: 'SetHostDrainSuccess', host: { id: string, name: string, status: HostStatus, draining: boolean, rdpAddress: string, agentVersion: string, serverCount: number, freeCapacity: number, lastHeartbeatAt: string | null, labels: Array<{ key: string, value: string }>, capacity: { cpuCount: number, memoryMb: number, maxServers: number }, portRange: { from: number, to: number }, usage: { at: string, cpuPercent: number, memoryPercent: number } | null } }
    };
 
-export type ConsoleServerLogsQueryVariables = Exact<{
-  id: string | number;
+export type ConsoleLiveStatusSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleLiveStatusSubscription = { liveStatus: { eventBus: EventBusState } };
+
+export type ConsoleServerLogsSubscriptionVariables = Exact<{
+  serverId: string | number;
   level?: XrdpLogLevel | null | undefined;
 }>;
 
 
-export type ConsoleServerLogsQuery = { server: { id: string, logs: Array<{ time: string, level: XrdpLogLineLevel, pid: number | null, message: string }> } | null };
+export type ConsoleServerLogsSubscription = { serverLogs: { kind: XrdpLogEventKind, lines: Array<{ time: string, level: XrdpLogLineLevel, pid: number | null, message: string }> } };
 
 export type ConsoleXrdpConfigQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -1313,11 +1332,18 @@ export const ConsoleSetHostDrainDocument = new TypedDocumentString(`
     memoryPercent
   }
 }`, {"hash":"sha256:a8cb9dc513db55673fa2e2fcea44cbc6493da5937c6da8969c51d62af390d442"}) as unknown as TypedDocumentString<ConsoleSetHostDrainMutation, ConsoleSetHostDrainMutationVariables>;
+export const ConsoleLiveStatusDocument = new TypedDocumentString(`
+    subscription ConsoleLiveStatus {
+  liveStatus {
+    eventBus
+  }
+}
+    `, {"hash":"sha256:280d95b486b6d338e7b52fcfaa684fa089a42be7dcc166fac8c00a839d852f6b"}) as unknown as TypedDocumentString<ConsoleLiveStatusSubscription, ConsoleLiveStatusSubscriptionVariables>;
 export const ConsoleServerLogsDocument = new TypedDocumentString(`
-    query ConsoleServerLogs($id: ID!, $level: XrdpLogLevel) {
-  server(id: $id) {
-    id
-    logs(last: 200, level: $level) {
+    subscription ConsoleServerLogs($serverId: ID!, $level: XrdpLogLevel) {
+  serverLogs(serverId: $serverId, last: 200, level: $level) {
+    kind
+    lines {
       time
       level
       pid
@@ -1325,7 +1351,7 @@ export const ConsoleServerLogsDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"hash":"sha256:afd38ab85166473182332ba0e5fe0f936c64adc95006159ab9e2e18efbb61264"}) as unknown as TypedDocumentString<ConsoleServerLogsQuery, ConsoleServerLogsQueryVariables>;
+    `, {"hash":"sha256:5572d7aa562e497ee18db13aa48e0563498472f55615cdc91d74572ce32765f7"}) as unknown as TypedDocumentString<ConsoleServerLogsSubscription, ConsoleServerLogsSubscriptionVariables>;
 export const ConsoleXrdpConfigDocument = new TypedDocumentString(`
     query ConsoleXrdpConfig {
   xrdpConfig {

@@ -1,11 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, request, unwrap } from '../api';
-import type { ConsoleXrdpConfigVersionFragment, XrdpLogLevel } from '../gql/graphql';
-import { ServerLogsQuery, UpdateXrdpConfigMutation, XrdpConfigQuery } from '../operations';
+import { ApiError, live, request, unwrap } from '../api';
+import type { ConsoleServerLogsSubscription, ConsoleXrdpConfigVersionFragment, XrdpLogLevel } from '../gql/graphql';
+import { ServerLogsSubscription, UpdateXrdpConfigMutation, XrdpConfigQuery } from '../operations';
 import { ErrorText, useQuery, when } from '../ui';
 
-/** How often the log tail asks for new lines (the API has a query for logs, no subscription). */
-const LOG_POLL_MS = 2000;
+/** Most lines kept on the page; older ones scroll away. */
+const MAX_SHOWN_LINES = 1000;
+
+type LogLine = ConsoleServerLogsSubscription['serverLogs']['lines'][number];
 
 const LEVELS: { value: XrdpLogLevel | ''; label: string }[] = [
   { value: '', label: 'All levels' },
@@ -15,20 +17,31 @@ const LEVELS: { value: XrdpLogLevel | ''; label: string }[] = [
   { value: 'ERROR', label: 'Errors only' },
 ];
 
-/** The last 200 lines of the server's xrdp log, followed while the page is open. */
+/**
+ * The last 200 lines of the server's xrdp log, then each line as xrdp writes it (the serverLogs
+ * subscription, filtered by level on the server). Pausing leaves the subscription; resuming
+ * starts again from its snapshot.
+ */
 export function ServerLogs({ serverId }: { serverId: string }) {
   const [level, setLevel] = useState<XrdpLogLevel | ''>('');
   const [paused, setPaused] = useState(false);
-  const { data, error, reload } = useQuery(
-    () => request(ServerLogsQuery, { id: serverId, level: level || null }),
-    [serverId, level],
-  );
+  const [lines, setLines] = useState<LogLine[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     if (paused) return;
-    const t = setInterval(reload, LOG_POLL_MS);
-    return () => clearInterval(t);
+    setError(null);
+    return live.subscribe(
+      ServerLogsSubscription,
+      { serverId, level: level || null },
+      ({ serverLogs }) => {
+        setLines((shown) => {
+          const next = serverLogs.kind === 'SNAPSHOT' ? serverLogs.lines : [...(shown ?? []), ...serverLogs.lines];
+          return next.length > MAX_SHOWN_LINES ? next.slice(next.length - MAX_SHOWN_LINES) : next;
+        });
+      },
+      setError,
+    );
   }, [paused, serverId, level]);
-  const lines = data?.server?.logs ?? [];
   return (
     <section aria-labelledby="logs-title">
       <h2 id="logs-title">xrdp log</h2>
@@ -48,8 +61,8 @@ export function ServerLogs({ serverId }: { serverId: string }) {
         </button>
       </div>
       <ErrorText error={error} />
-      {data && lines.length === 0 && <p>No log lines{level ? ' at this level' : ''} yet.</p>}
-      {lines.length > 0 && (
+      {lines && lines.length === 0 && <p>No log lines{level ? ' at this level' : ''} yet.</p>}
+      {lines && lines.length > 0 && (
         // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls; keyboard users reach it to scroll.
         <div class="log" role="log" aria-label="xrdp log lines" tabIndex={0} data-testid="log">
           <ol>

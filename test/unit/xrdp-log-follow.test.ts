@@ -1,0 +1,171 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileXrdpLogReader } from '../../src/adapters/xrdp/file-xrdp-log-reader.js';
+import { instancePaths } from '../../src/adapters/xrdp/instance-paths.js';
+import { createLogFollowLeases } from '../../src/app/agent/host-command-handler.js';
+import { createEventBus } from '../../src/app/pubsub.js';
+import { createRemoteHost, type HostCommands } from '../../src/app/wiring/remote-host.js';
+import type { HostEventMap } from '../../src/domain/cluster/host-messages.js';
+import { ValidationError } from '../../src/domain/shared/errors.js';
+import type { XrdpLogLine } from '../../src/domain/xrdp/xrdp-log.js';
+import { sharedFollows, type XrdpLogFollowItem } from '../../src/domain/xrdp/xrdp-log-reader.js';
+import { notInSnapshot, XrdpLogService } from '../../src/domain/xrdp/xrdp-log-service.js';
+import { waitFor } from '../support/net.js';
+import { xrdpLogLine } from '../support/xrdp-available.js';
+
+const at = (message: string): XrdpLogLine => ({ time: '2026-12-04T00:00:00.000Z', level: 'INFO', message });
+describe('following xrdp logs', () => {
+  let dir: string;
+  const id = '3f1e9a52-9a55-4f55-9c1f-8a3b1d1f6a10';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'log-follow-'));
+    mkdirSync(instancePaths(dir, id).dir, { recursive: true });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sharedFollows starts one source for every listener of a key and stops it with the last', () => {
+    const started: string[] = [];
+    const stopped: string[] = [];
+    const emits = new Map<string, (n: number) => void>();
+    const follow = sharedFollows<number>((key, emit) => {
+      started.push(key);
+      emits.set(key, emit);
+      return { ready: Promise.resolve(), stop: () => void stopped.push(key) };
+    });
+    const a: number[] = [];
+    const b: number[] = [];
+    const offA = follow('s1', (n) => a.push(n));
+    const offB = follow('s1', (n) => b.push(n));
+    emits.get('s1')?.(1);
+    expect(started).toEqual(['s1']);
+    expect([a, b]).toEqual([[1], [1]]);
+    offA.stop();
+    offA.stop();
+    expect(stopped).toEqual([]);
+    emits.get('s1')?.(2);
+    expect([a, b]).toEqual([[1], [1, 2]]);
+    offB.stop();
+    expect(stopped).toEqual(['s1']);
+    follow('s1', () => undefined);
+    expect(started).toEqual(['s1', 's1']);
+  });
+
+  it('notInSnapshot drops the lines a snapshot already ends with, and only those', () => {
+    expect(notInSnapshot([at('a'), at('b'), at('c')], [at('b'), at('c'), at('d')])).toEqual([at('d')]);
+    expect(notInSnapshot([at('a'), at('b')], [at('c')])).toEqual([at('c')]);
+    expect(notInSnapshot([], [at('a')])).toEqual([at('a')]);
+    expect(notInSnapshot([at('a'), at('b')], [at('a'), at('b')])).toEqual([]);
+    // The same text again later is a new line when the snapshot does not end with the run.
+    expect(notInSnapshot([at('x'), at('y')], [at('x'), at('z')])).toEqual([at('x'), at('z')]);
+  });
+
+  it('a file follow hands out batches of parsed lines, continuations joined, to all listeners of one tail', async () => {
+    const reader = new FileXrdpLogReader({ configPath: dir });
+    const a: XrdpLogFollowItem[] = [];
+    const b: XrdpLogFollowItem[] = [];
+    const offA = reader.follow(id, (i) => a.push(i));
+    const offB = reader.follow(id, (i) => b.push(i));
+    expect(offB.ready).toBe(offA.ready);
+    await offA.ready;
+    appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('INFO', 'one')}\n  more of one\n${xrdpLogLine('ERROR', 'two')}\n`);
+    const lines = (items: XrdpLogFollowItem[]) => items.flatMap((i) => (i.kind === 'lines' ? i.lines : []));
+    await waitFor(async () => lines(a).length === 2 && lines(b).length === 2, 5000, 'the lines');
+    expect(lines(a).map((l) => [l.level, l.message])).toEqual([
+      ['INFO', 'one\n  more of one'],
+      ['ERROR', 'two'],
+    ]);
+    expect(b).toEqual(a);
+    offA.stop();
+    offB.stop();
+  });
+
+  it("agents mode: a replica's followers share one lease; the agent tails the file and its lines come back over the bus", async () => {
+    const bus = createEventBus();
+    const reader = new FileXrdpLogReader({ configPath: dir });
+    // The agent's side, as run-agent wires it: its events are applied by a replica, which
+    // publishes them on the bus (the event applier's `xrdp.log`).
+    const published: HostEventMap['xrdp.log'][] = [];
+    const leases = createLogFollowLeases({ logs: reader }, (payload) => {
+      published.push(payload);
+      bus.publish('xrdp:log-lines', payload.serverId, payload);
+    });
+    const sent: { type: string; payload: unknown }[] = [];
+    const commands: HostCommands = {
+      send: async (_hostId, type, payload) => {
+        sent.push({ type, payload });
+        if (type === 'logs.follow') {
+          const p = payload as { serverId: string; forMs: number };
+          await leases.follow(p.serverId, p.forMs);
+        }
+        return null as never;
+      },
+    };
+    const remote = createRemoteHost({
+      commands,
+      hostOfServer: async () => 'host-b',
+      defaultHostId: 'host-a',
+      xrdpConfig: { current: async () => ({}) as never },
+      events: bus,
+    });
+    const a: XrdpLogFollowItem[] = [];
+    const b: XrdpLogFollowItem[] = [];
+    const offA = remote.logs.follow(id, (i) => a.push(i));
+    const offB = remote.logs.follow(id, (i) => b.push(i));
+    // Ready once the agent's tail is positioned.
+    await offA.ready;
+    expect(sent).toEqual([{ type: 'logs.follow', payload: { serverId: id, forMs: 30_000 } }]);
+    appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('WARN', 'from the agent')}\n`);
+    await waitFor(async () => a.length === 1 && b.length === 1, 5000, 'the lines');
+    expect(a).toEqual([{ kind: 'lines', lines: [expect.objectContaining({ level: 'WARN', message: 'from the agent' })] }]);
+    expect(b).toEqual(a);
+    expect(published).toHaveLength(1);
+    offA.stop();
+    offB.stop();
+    // Refused leases change nothing.
+    await expect(leases.follow('../etc', 1000)).rejects.toThrow(ValidationError);
+    await expect(leases.follow(id, 0)).rejects.toThrow(ValidationError);
+    await expect(leases.follow(id, 120_001)).rejects.toThrow(ValidationError);
+    // A lease that runs out stops the agent's tail: nothing more is published.
+    await leases.follow(id, 50);
+    await new Promise((r) => setTimeout(r, 400));
+    appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('WARN', 'after the lease')}\n`);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(published.map((p) => p.lines[0]?.message)).toEqual(['from the agent']);
+    leases.stop();
+  });
+
+  it('XrdpLogService.follow: SNAPSHOT then LINES at its level; a subscriber that leaves while waiting stops following at once', async () => {
+    const file = new FileXrdpLogReader({ configPath: dir });
+    let active = 0;
+    const reader = {
+      readRecent: file.readRecent.bind(file),
+      follow: (serverId: string, listener: (item: XrdpLogFollowItem) => void) => {
+        active++;
+        const off = file.follow(serverId, listener);
+        return {
+          ready: off.ready,
+          stop: () => {
+            active--;
+            off.stop();
+          },
+        };
+      },
+    };
+    const service = new XrdpLogService(reader, createEventBus());
+    expect(() => service.follow(id, -1, 'TRACE', async () => true)).toThrow(ValidationError);
+    const feed = service.follow(id, 1, 'WARN', async () => true);
+    const first = await feed.next();
+    expect(first.value).toMatchObject({ kind: 'SNAPSHOT', lines: [expect.objectContaining({ level: 'WARN' })] });
+    expect(first.value?.lines).toHaveLength(1);
+    const pending = feed.next();
+    appendFileSync(instancePaths(dir, id).log, `${xrdpLogLine('INFO', 'not at WARN')}\n${xrdpLogLine('ERROR', 'at WARN')}\n`);
+    expect((await pending).value).toMatchObject({ kind: 'LINES', lines: [expect.objectContaining({ message: 'at WARN' })] });
+    expect(active).toBe(1);
+    const waiting = feed.next();
+    await feed.return?.();
+    expect(active).toBe(0);
+    expect(await waiting).toEqual({ done: true, value: undefined });
+  });
+});
