@@ -13,6 +13,6 @@ import './xrdp/xrdp-logs.js';
 import './xrdp/xrdp-service.js';
 import './xrdp/xrdp-session-events.js';
 
-export type { GraphQLContext, Services } from './context.js';
+export type { GraphQLContext, PrefetchingLoader, RequestLog, Services } from './context.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
