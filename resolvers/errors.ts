@@ -86,7 +86,7 @@ builder.objectType(ServerDrainingError, {
   isTypeOf: (v) => v instanceof ServerDrainingError,
   fields: (t) => ({
     serverId: t.exposeID('serverId', { description: 'The draining server.' }),
-    deadline: t.field({ type: 'DateTime', description: "The drain's deadline.", resolve: (e) => e.deadline }),
+    deadline: t.expose('deadline', { type: 'DateTime', description: "The drain's deadline." }),
   }),
 });
 

@@ -14,6 +14,6 @@ import './xrdp/xrdp-service.js';
 import './xrdp/xrdp-session-events.js';
 import './live/live-status.js';
 
-export type { GraphQLContext, Services } from './context.js';
+export type { GraphQLContext, PrefetchingLoader, RequestLog, Services } from './context.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -66,13 +66,13 @@ export const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').impleme
   description: 'A recorded action, refusal or authorization failure. Never holds a password, token or credential hash.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'UUID of the event.' }),
-    time: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.time }),
-    actor: t.field({ type: AuditActorRef, description: 'Who acted.', resolve: (e) => e.actor }),
+    time: t.expose('time', { type: 'DateTime', description: 'When it happened.' }),
+    actor: t.expose('actor', { type: AuditActorRef, description: 'Who acted.' }),
     action: t.exposeString('action', {
       description: `What was done: ${AUDIT_ACTIONS.join(', ')}, or api.<field> for a refused GraphQL field.`,
     }),
-    target: t.field({ type: AuditTargetRef, nullable: true, description: 'What it was done to.', resolve: (e) => e.target }),
-    result: t.field({ type: AuditResultEnum, description: 'How it ended.', resolve: (e) => e.result }),
+    target: t.expose('target', { type: AuditTargetRef, nullable: true, description: 'What it was done to.' }),
+    result: t.expose('result', { type: AuditResultEnum, description: 'How it ended.' }),
     details: t.field({
       type: [AuditDetailRef],
       description: 'More about it, e.g. the error code, the fields changed, the limit hit.',

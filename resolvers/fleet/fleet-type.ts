@@ -38,8 +38,8 @@ export interface FleetEventShape {
 export const FleetEventRef = builder.objectRef<FleetEventShape>('FleetEvent').implement({
   description: 'A change to an object of the fleet, for a console that lists them.',
   fields: (t) => ({
-    kind: t.field({ type: FleetEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
-    subject: t.field({ type: FleetSubjectEnum, description: 'What it happened to.', resolve: (e) => e.subject }),
+    kind: t.expose('kind', { type: FleetEventKindEnum, description: 'What happened.' }),
+    subject: t.expose('subject', { type: FleetSubjectEnum, description: 'What it happened to.' }),
     server: t.field({
       type: RdpServerRef,
       nullable: true,
@@ -50,6 +50,6 @@ export const FleetEventRef = builder.objectRef<FleetEventShape>('FleetEvent').im
     disconnectedSessions: t.exposeInt('disconnectedSessions', {
       description: 'DISCONNECTED sessions of the server now; 0 once DELETED.',
     }),
-    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
   }),
 });

@@ -1,6 +1,6 @@
 import { ValidationError } from '../../src/domain/shared/errors.js';
 import { builder } from '../builder.js';
-import { toConnection } from '../connection.js';
+import { serverConnection } from '../server/server-connection.js';
 import { RdpServerRef } from '../server/server-type.js';
 import { viewerOf } from '../viewer.js';
 import { HostRef } from './host-type.js';
@@ -32,7 +32,7 @@ builder.objectField(HostRef, 'servers', (t) =>
     {
       type: RdpServerRef,
       description: 'Servers placed on this host, oldest first. `first` is at most 100 (default 20).',
-      resolve: async (host, args, ctx) => {
+      resolve: async (host, args, ctx, info) => {
         if (args.last != null || args.before != null) {
           throw new ValidationError(args.last != null ? 'last' : 'before', 'only forward pagination (first, after) is supported');
         }
@@ -41,8 +41,7 @@ builder.objectField(HostRef, 'servers', (t) =>
           { hostId: host.id },
           { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined },
         );
-        for (const server of page.items) ctx.loaders.server.prime(server.id, server);
-        return toConnection(page, args.after);
+        return serverConnection(page, args.after, ctx, info);
       },
     },
     {

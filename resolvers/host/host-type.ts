@@ -52,7 +52,7 @@ const HostUsageRef = builder.objectRef<HostUsage>('HostUsage').implement({
   fields: (t) => ({
     cpuPercent: t.exposeFloat('cpuPercent', { description: 'CPU use of the whole host, 0-100.' }),
     memoryPercent: t.exposeFloat('memoryPercent', { description: 'Memory use of the whole host, 0-100.' }),
-    at: t.field({ type: 'DateTime', description: 'When it was measured.', resolve: (u) => u.at }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it was measured.' }),
   }),
 });
 
@@ -105,23 +105,21 @@ export const HostRef = builder.objectRef<Host>('Host').implement({
       description: "Whether its servers stop at the drain's deadline (setHostDrain stopServers).",
       resolve: (h) => h.drainDeadline?.stopServers ?? false,
     }),
-    lastHeartbeatAt: t.field({
+    lastHeartbeatAt: t.expose('lastHeartbeatAt', {
       type: 'DateTime',
       nullable: true,
       description: 'The latest heartbeat (or registration) of its agent.',
-      resolve: (h) => h.lastHeartbeatAt,
     }),
     agentVersion: t.exposeString('agentVersion', { description: 'Version of the agent that last registered.' }),
     rdpAddress: t.exposeString('rdpAddress', {
       description: 'What RDP clients connect to for servers placed on this host (copied to each new server as `host`).',
     }),
-    portRange: t.field({ type: PortRangeRef, description: 'Ports of its servers.', resolve: (h) => h.portRange }),
-    capacity: t.field({ type: HostCapacityRef, description: 'What it can take.', resolve: (h) => h.capacity }),
-    usage: t.field({
+    portRange: t.expose('portRange', { type: PortRangeRef, description: 'Ports of its servers.' }),
+    capacity: t.expose('capacity', { type: HostCapacityRef, description: 'What it can take.' }),
+    usage: t.expose('usage', {
       type: HostUsageRef,
       nullable: true,
       description: 'The load reported with the latest heartbeat; null until one carried a reading.',
-      resolve: (h) => h.usage,
     }),
     serverCount: t.int({
       description: 'Servers placed on the host (each holds one of its ports), creations in progress included.',
@@ -132,8 +130,8 @@ export const HostRef = builder.objectRef<Host>('Host').implement({
         'Servers it can still take: min(capacity.maxServers, usable ports) minus serverCount. Placement without a hostId picks the ONLINE host with the most.',
       resolve: async (h, _args, ctx) => (await loadOf(h, ctx)).free,
     }),
-    createdAt: t.field({ type: 'DateTime', description: 'When its agent first registered.', resolve: (h) => h.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When the record last changed.', resolve: (h) => h.updatedAt }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When its agent first registered.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the record last changed.' }),
   }),
 });
 
@@ -153,9 +151,9 @@ export type HostEventShape = Omit<HostEvent, 'kind' | 'status'> & { kind: HostEv
 export const HostEventRef = builder.objectRef<HostEventShape>('HostEvent').implement({
   description: 'A change to one host.',
   fields: (t) => ({
-    kind: t.field({ type: HostEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
-    host: t.field({ type: HostRef, description: 'The host after the change.', resolve: (e) => e.host }),
-    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    kind: t.expose('kind', { type: HostEventKindEnum, description: 'What happened.' }),
+    host: t.expose('host', { type: HostRef, description: 'The host after the change.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
   }),
 });
 
@@ -181,7 +179,7 @@ const HostRefusalRef = builder.objectRef<HostRefusal>('HostRefusal').implement({
   description: 'One host placement considered, and why it could not take the server.',
   fields: (t) => ({
     hostId: t.exposeString('hostId', { description: 'The host.' }),
-    reason: t.field({ type: PlacementReasonEnum, description: 'Why not, for programs.', resolve: (r) => r.reason }),
+    reason: t.expose('reason', { type: PlacementReasonEnum, description: 'Why not, for programs.' }),
     detail: t.exposeString('detail', { description: 'Why not, for people, with the figures.' }),
   }),
 });

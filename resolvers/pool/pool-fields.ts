@@ -11,25 +11,23 @@ PoolRef.implement({
     id: t.exposeID('id', { description: 'UUID of the pool.' }),
     name: t.exposeString('name', { description: 'Display name, 1-255 characters.' }),
     description: t.exposeString('description', { description: 'Free text, up to 1000 characters.' }),
-    placementPolicy: t.field({
+    placementPolicy: t.expose('placementPolicy', {
       type: PlacementPolicyEnum,
       description: 'How connect picks a server for a new session.',
-      resolve: (p) => p.placementPolicy,
     }),
     maxSessions: t.exposeInt('maxSessions', {
       nullable: true,
       description:
         "Most live sessions on the pool's servers together (enforced at admission, across replicas, for connect and createSession alike); null: only each server's own cap.",
     }),
-    defaultCredentialMode: t.field({
+    defaultCredentialMode: t.expose('defaultCredentialMode', {
       type: CredentialModeEnum,
       nullable: true,
       description: "Credential mode of sessions connect admits here when the caller names none; null: the service's default.",
-      resolve: (p) => p.defaultCredentialMode,
     }),
     createdBy: t.exposeString('createdBy', { description: 'User id of the creator.' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (p) => p.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (p) => p.updatedAt }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
     liveSessions: t.int({
       description: 'Live (ACTIVE or DISCONNECTED) sessions admitted in this pool now.',
       resolve: (p, _args, ctx) => ctx.services.pools.countLiveSessions(p.id),

@@ -163,16 +163,15 @@ builder.mutationField('unassign', (t) =>
 const ConnectSuccessRef = builder.objectRef<ConnectResult>('ConnectSuccess').implement({
   description: 'Where to connect: a new session, or the live one the caller already had there.',
   fields: (t) => ({
-    session: t.field({ type: RdpSessionRef, description: 'The session.', resolve: (r) => r.session }),
-    server: t.field({ type: RdpServerRef, description: 'The server it runs on.', resolve: (r) => r.server }),
+    session: t.expose('session', { type: RdpSessionRef, description: 'The session.' }),
+    server: t.expose('server', { type: RdpServerRef, description: 'The server it runs on.' }),
     reconnected: t.exposeBoolean('reconnected', {
       description: 'True when this is a live session the caller already had there (nothing new was admitted).',
     }),
-    connection: t.field({
+    connection: t.expose('connection', {
       type: ConnectionInfoRef,
       description:
         'How to connect, as createSession returns it. On a reconnect the password is null: the one-time password was shown once, at admission, and is not kept.',
-      resolve: (r) => r.connection,
     }),
     reason: t.exposeString('reason', { description: 'Why this server (or this session), as a sentence for people.' }),
   }),

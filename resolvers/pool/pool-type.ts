@@ -45,12 +45,12 @@ export const AssignmentRef = builder.objectRef<Assignment>('Assignment').impleme
     'Gives a user or a group the use of a pool or a server: they see it and may connect. Taking it away ends nothing running; the next connect is refused.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'UUID of the assignment.' }),
-    principalType: t.field({ type: PrincipalTypeEnum, description: 'User or group.', resolve: (a) => a.principalType }),
+    principalType: t.expose('principalType', { type: PrincipalTypeEnum, description: 'User or group.' }),
     principal: t.exposeString('principal', { description: 'The user id or the group name.' }),
-    targetType: t.field({ type: AssignmentTargetTypeEnum, description: 'Pool or server.', resolve: (a) => a.targetType }),
+    targetType: t.expose('targetType', { type: AssignmentTargetTypeEnum, description: 'Pool or server.' }),
     targetId: t.exposeString('targetId', { description: 'Id of the pool or the server.' }),
     createdBy: t.exposeString('createdBy', { description: 'User id of the operator who made it.' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was made.', resolve: (a) => a.createdAt }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was made.' }),
   }),
 });
 
@@ -70,13 +70,12 @@ export const EffectiveAccessRef = builder.objectRef<EffectiveAccess>('EffectiveA
   description: 'Whether a user may use a server or pool, and why: the rule the broker and the visibility of servers apply.',
   fields: (t) => ({
     allowed: t.exposeBoolean('allowed', { description: 'True when the user may see it and connect.' }),
-    reason: t.field({ type: AccessReasonEnum, description: 'What gives (or does not give) access.', resolve: (a) => a.reason }),
+    reason: t.expose('reason', { type: AccessReasonEnum, description: 'What gives (or does not give) access.' }),
     explanation: t.exposeString('explanation', { description: 'The same, as a sentence naming the group or pool.' }),
-    assignment: t.field({
+    assignment: t.expose('assignment', {
       type: AssignmentRef,
       nullable: true,
       description: 'The assignment that gives access, when one does.',
-      resolve: (a) => a.assignment,
     }),
   }),
 });

@@ -50,9 +50,9 @@ export const AlertRef = builder.objectRef<Alert>('Alert').implement({
   description: 'A resource of a host, server or session above its threshold; at most one unresolved per subject and resource.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'UUID of the alert.' }),
-    severity: t.field({ type: AlertSeverityEnum, description: 'How serious.', resolve: (a) => a.severity }),
-    resource: t.field({ type: AlertResourceEnum, description: 'Which resource.', resolve: (a) => a.resource }),
-    subjectKind: t.field({ type: SubjectKindEnum, description: 'What it is about.', resolve: (a) => a.subjectKind }),
+    severity: t.expose('severity', { type: AlertSeverityEnum, description: 'How serious.' }),
+    resource: t.expose('resource', { type: AlertResourceEnum, description: 'Which resource.' }),
+    subjectKind: t.expose('subjectKind', { type: SubjectKindEnum, description: 'What it is about.' }),
     subjectId: t.exposeID('subjectId', { description: 'Server id, session id or `host:<name>`.' }),
     subjectName: t.exposeString('subjectName', {
       nullable: true,
@@ -62,9 +62,9 @@ export const AlertRef = builder.objectRef<Alert>('Alert').implement({
     threshold: t.exposeFloat('threshold', { description: 'The threshold (percent; Mbps for NETWORK).' }),
     value: t.exposeFloat('value', { description: 'The value that crossed it.' }),
     message: t.exposeString('message', { description: 'What happened, for people.' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was raised.', resolve: (a) => a.createdAt }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was raised.' }),
     resolved: t.boolean({ description: 'Whether it is resolved.', resolve: (a) => a.resolvedAt !== null }),
-    resolvedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was resolved.', resolve: (a) => a.resolvedAt }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it was resolved.' }),
     resolvedBy: t.exposeString('resolvedBy', {
       nullable: true,
       description: 'User id of the operator who resolved it; null while open or when it resolved itself.',
@@ -151,9 +151,9 @@ type AlertEventShape = Omit<AlertEvent, 'kind'> & { kind: AlertEvent['kind'] | '
 const AlertEventRef = builder.objectRef<AlertEventShape>('AlertEvent').implement({
   description: 'An alert raised or resolved.',
   fields: (t) => ({
-    kind: t.field({ type: AlertEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
-    alert: t.field({ type: AlertRef, description: 'The alert after it happened.', resolve: (e) => e.alert }),
-    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    kind: t.expose('kind', { type: AlertEventKindEnum, description: 'What happened.' }),
+    alert: t.expose('alert', { type: AlertRef, description: 'The alert after it happened.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
   }),
 });
 

@@ -62,7 +62,7 @@ export const ResourceLimitsRef = builder.objectRef<ResourceLimitsVersion>('Resou
     perUser: t.field({ type: PerUserLimitsRef, description: 'Per-user caps.', resolve: (v) => v.limits.perUser }),
     version: t.exposeInt('version', { description: '0 while the defaults from the environment apply; +1 on every change.' }),
     updatedBy: t.exposeString('updatedBy', { description: 'User id of the last change (`system` for the defaults).' }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (v) => v.updatedAt }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
   }),
 });
 

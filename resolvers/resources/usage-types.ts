@@ -65,9 +65,9 @@ function figureFields<P extends ResourceFigures>(t: PothosSchemaTypes.ObjectFiel
 export const ResourceSampleRef = builder.objectRef<ResourceSample>('ResourceSample').implement({
   description: 'One measurement of a host, server or session, taken every METRICS_INTERVAL seconds.',
   fields: (t) => ({
-    subjectKind: t.field({ type: SubjectKindEnum, description: 'What was measured.', resolve: (s) => s.subjectKind }),
+    subjectKind: t.expose('subjectKind', { type: SubjectKindEnum, description: 'What was measured.' }),
     subjectId: t.exposeID('subjectId', { description: 'Server id, session id or `host:<name>`.' }),
-    at: t.field({ type: 'DateTime', description: 'Start of the collection interval it belongs to.', resolve: (s) => s.at }),
+    at: t.expose('at', { type: 'DateTime', description: 'Start of the collection interval it belongs to.' }),
     ...figureFields(t),
   }),
 });
@@ -75,7 +75,7 @@ export const ResourceSampleRef = builder.objectRef<ResourceSample>('ResourceSamp
 export const ResourcePointRef = builder.objectRef<ResourcePoint>('ResourcePoint').implement({
   description: 'A point of resource history: the average of the samples from `at` until the next point.',
   fields: (t) => ({
-    at: t.field({ type: 'DateTime', description: 'Time of the first sample it averages.', resolve: (p) => p.at }),
+    at: t.expose('at', { type: 'DateTime', description: 'Time of the first sample it averages.' }),
     sampleCount: t.exposeInt('sampleCount', { description: 'How many samples it averages.' }),
     ...figureFields(t),
   }),
@@ -84,21 +84,19 @@ export const ResourcePointRef = builder.objectRef<ResourcePoint>('ResourcePoint'
 export const ResourceUsageRef = builder.objectRef<ResourceUsage>('ResourceUsage').implement({
   description: 'Resource history of one subject over a window, downsampled to at most 300 points, with its latest sample.',
   fields: (t) => ({
-    subjectKind: t.field({ type: SubjectKindEnum, description: 'What was measured.', resolve: (u) => u.subjectKind }),
+    subjectKind: t.expose('subjectKind', { type: SubjectKindEnum, description: 'What was measured.' }),
     subjectId: t.exposeID('subjectId', { description: 'Server id, session id or `host:<name>`.' }),
-    window: t.field({ type: UsageWindowEnum, description: 'The window asked for.', resolve: (u) => u.window }),
-    from: t.field({ type: 'DateTime', description: 'Start of the window.', resolve: (u) => u.from }),
-    to: t.field({ type: 'DateTime', description: 'End of the window (now).', resolve: (u) => u.to }),
-    latest: t.field({
+    window: t.expose('window', { type: UsageWindowEnum, description: 'The window asked for.' }),
+    from: t.expose('from', { type: 'DateTime', description: 'Start of the window.' }),
+    to: t.expose('to', { type: 'DateTime', description: 'End of the window (now).' }),
+    latest: t.expose('latest', {
       type: ResourceSampleRef,
       nullable: true,
       description: 'The newest sample, whatever its age; null when there is none.',
-      resolve: (u) => u.latest,
     }),
-    points: t.field({
+    points: t.expose('points', {
       type: [ResourcePointRef],
       description: 'History, oldest first, at most 300 points.',
-      resolve: (u) => u.points,
     }),
   }),
 });
@@ -117,12 +115,11 @@ export const ResourceUsageEventKindEnum = builder.enumType('ResourceUsageEventKi
 export const ResourceUsageEventRef = builder.objectRef<ResourceUsageEventShape>('ResourceUsageEvent').implement({
   description: 'A sample of one subject, sent live.',
   fields: (t) => ({
-    kind: t.field({ type: ResourceUsageEventKindEnum, description: 'Snapshot or new sample.', resolve: (e) => e.kind }),
-    sample: t.field({
+    kind: t.expose('kind', { type: ResourceUsageEventKindEnum, description: 'Snapshot or new sample.' }),
+    sample: t.expose('sample', {
       type: ResourceSampleRef,
       nullable: true,
       description: 'The sample; null only in a snapshot of a subject not measured yet.',
-      resolve: (e) => e.sample,
     }),
   }),
 });

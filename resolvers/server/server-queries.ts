@@ -1,7 +1,7 @@
 import { ValidationError } from '../../src/domain/shared/errors.js';
 import { builder } from '../builder.js';
-import { toConnection } from '../connection.js';
 import { viewerOf } from '../viewer.js';
+import { serverConnection } from './server-connection.js';
 import { ServerFilterInput } from './server-inputs.js';
 import { RdpServerRef } from './server-type.js';
 
@@ -25,7 +25,7 @@ builder.queryField('servers', (t) =>
       description: 'Servers visible to the caller, oldest first. `first` is at most 100 (default 20).',
       authScopes: { authenticated: true },
       args: { filter: t.arg({ type: ServerFilterInput, required: false, description: 'Narrows the list.' }) },
-      resolve: async (_root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
         if (args.last != null || args.before != null) {
           throw new ValidationError(args.last != null ? 'last' : 'before', 'only forward pagination (first, after) is supported');
         }
@@ -34,9 +34,7 @@ builder.queryField('servers', (t) =>
           { status: args.filter?.status ?? undefined, ownerId: args.filter?.ownerId ?? undefined },
           { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined },
         );
-        // Sessions of these servers ask for their server again (session.server): already read.
-        for (const server of page.items) ctx.loaders.server.prime(server.id, server);
-        return toConnection(page, args.after);
+        return serverConnection(page, args.after, ctx, info);
       },
     },
     {

@@ -41,7 +41,7 @@ export const DesktopEnum = builder.enumType('Desktop', {
 export const ServerConfigurationRef = builder.objectRef<ServerConfiguration>('ServerConfiguration').implement({
   description: 'How sessions on the server look and what they may redirect.',
   fields: (t) => ({
-    desktop: t.field({ type: DesktopEnum, description: 'Desktop environment.', resolve: (c) => c.desktop }),
+    desktop: t.expose('desktop', { type: DesktopEnum, description: 'Desktop environment.' }),
     resolution: t.exposeString('resolution', { description: 'Default resolution, WxH.' }),
     colorDepth: t.exposeInt('colorDepth', { description: `Bits per pixel: ${COLOR_DEPTHS.join(', ')}.` }),
     audio: t.exposeBoolean('audio', { description: 'Audio redirection.' }),
@@ -101,18 +101,17 @@ export const ServerDrainRef = builder.objectRef<ServerDrain>('ServerDrain').impl
   description:
     'A drain of a server: from its start no new sessions are admitted there; ACTIVE sessions get DRAIN_NOTICE events counting down; at the deadline the sessions left are ended (reason DRAINED) and, with stopServer, the server stops. It lasts until cancelServerDrain, after the deadline too.',
   fields: (t) => ({
-    origin: t.field({ type: DrainOriginEnum, description: 'What started it.', resolve: (d) => d.origin }),
-    deadline: t.field({ type: 'DateTime', description: 'When the sessions left are ended.', resolve: (d) => d.deadline }),
+    origin: t.expose('origin', { type: DrainOriginEnum, description: 'What started it.' }),
+    deadline: t.expose('deadline', { type: 'DateTime', description: 'When the sessions left are ended.' }),
     stopServer: t.exposeBoolean('stopServer', { description: 'Whether the server stops at the deadline.' }),
-    startedAt: t.field({ type: 'DateTime', description: 'When it started (or was rescheduled).', resolve: (d) => d.startedAt }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When it started (or was rescheduled).' }),
     startedBy: t.exposeString('startedBy', {
       description: 'User id of who started it (for a HOST drain: the admin who drained the host).',
     }),
-    completedAt: t.field({
+    completedAt: t.expose('completedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When the deadline action finished (sessions ended, server stopped); null before.',
-      resolve: (d) => d.completedAt,
     }),
   }),
 });
@@ -121,7 +120,7 @@ export const DrainNoticeRef = builder.objectRef<DrainNotice>('DrainNotice').impl
   description: "A drain's countdown, carried by the drain kinds of serverEvents and sessionEvents.",
   fields: (t) => ({
     serverId: t.exposeID('serverId', { description: 'The draining server.' }),
-    deadline: t.field({ type: 'DateTime', description: 'When its sessions are ended.', resolve: (n) => n.deadline }),
+    deadline: t.expose('deadline', { type: 'DateTime', description: 'When its sessions are ended.' }),
     secondsLeft: t.exposeInt('secondsLeft', { description: 'Whole seconds from the event to the deadline (0 at and after it).' }),
     stopServer: t.exposeBoolean('stopServer', { description: 'Whether the server stops at the deadline.' }),
   }),
@@ -135,7 +134,7 @@ export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement(
     description: t.exposeString('description', { description: 'Free text, up to 1000 characters.' }),
     owner: t.exposeString('owner', { description: 'User id of the owner.' }),
     createdBy: t.exposeString('createdBy', { description: 'User id of the creator.' }),
-    status: t.field({ type: ServerStatusEnum, description: 'Lifecycle status.', resolve: (s) => s.status }),
+    status: t.expose('status', { type: ServerStatusEnum, description: 'Lifecycle status.' }),
     statusMessage: t.exposeString('statusMessage', {
       nullable: true,
       description: 'Why the server is in ERROR, when it is.',
@@ -147,21 +146,19 @@ export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement(
     port: t.exposeInt('port', {
       description: 'RDP port on its host, allocated at creation and kept for life; unique per host, not across hosts.',
     }),
-    configuration: t.field({ type: ServerConfigurationRef, description: 'Session settings.', resolve: (s) => s.configuration }),
-    resources: t.field({ type: ServerResourcesRef, description: 'Resource limits.', resolve: (s) => s.resources }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (s) => s.updatedAt }),
-    lastStartedAt: t.field({
+    configuration: t.expose('configuration', { type: ServerConfigurationRef, description: 'Session settings.' }),
+    resources: t.expose('resources', { type: ServerResourcesRef, description: 'Resource limits.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    lastStartedAt: t.expose('lastStartedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When it last started.',
-      resolve: (s) => s.lastStartedAt,
     }),
-    lastStoppedAt: t.field({
+    lastStoppedAt: t.expose('lastStoppedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When it last stopped.',
-      resolve: (s) => s.lastStoppedAt,
     }),
     draining: t.boolean({
       description: 'Whether the server drains: no new sessions are admitted (SERVER_DRAINING), whatever its status; see `drain`.',
@@ -173,11 +170,10 @@ export const RdpServerRef = builder.objectRef<RdpServer>('RdpServer').implement(
       description: 'While it drains: when its sessions are (or were) ended.',
       resolve: (s) => s.drain?.deadline ?? null,
     }),
-    drain: t.field({
+    drain: t.expose('drain', {
       type: ServerDrainRef,
       nullable: true,
       description: 'The drain in force, null when none.',
-      resolve: (s) => s.drain,
     }),
     uptimeSeconds: t.int({
       nullable: true,
@@ -207,9 +203,9 @@ export type ServerEventShape = Omit<ServerEvent, 'kind'> & { kind: ServerEvent['
 export const ServerEventRef = builder.objectRef<ServerEventShape>('ServerEvent').implement({
   description: 'A change to one server.',
   fields: (t) => ({
-    kind: t.field({ type: ServerEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
-    server: t.field({ type: RdpServerRef, description: 'The server as it is after the change.', resolve: (e) => e.server }),
-    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    kind: t.expose('kind', { type: ServerEventKindEnum, description: 'What happened.' }),
+    server: t.expose('server', { type: RdpServerRef, description: 'The server as it is after the change.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
     drain: t.field({
       type: DrainNoticeRef,
       nullable: true,

@@ -59,6 +59,6 @@ builder.objectField(RdpServerRef, 'sessions', (t) =>
   t.field({
     type: [RdpSessionRef],
     description: `Live sessions on this server (${LIVE_STATUSES.join(', ')}), oldest first; batched across servers.`,
-    resolve: (server, _args, ctx) => ctx.loaders.liveSessionsByServer.load(server.id),
+    resolve: (server, _args, ctx) => ctx.loaders.liveSessionsByServer.get(server.id),
   }),
 );

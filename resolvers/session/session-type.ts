@@ -68,7 +68,7 @@ export const ConnectionInfoRef = builder.objectRef<ConnectionInfo>('ConnectionIn
       nullable: true,
       description: 'One-time password (EPHEMERAL); null for HOST_ACCOUNT, where your own password applies.',
     }),
-    expiresAt: t.field({ type: 'DateTime', description: 'When the credential stops working.', resolve: (c) => c.expiresAt }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the credential stops working.' }),
     rdpFile: t.exposeString('rdpFile', {
       description:
         "Body of a .rdp file for this connection (CRLF lines `name:type:value`, no password in it): address, user name, window size and colour depth, and clipboard, audio, drive and printer redirection as the server's configuration allows them.",
@@ -88,51 +88,44 @@ export const RdpSessionRef = builder.objectRef<RdpSession>('RdpSession').impleme
     }),
     serverId: t.exposeID('serverId', { description: 'Id of the server it runs on.' }),
     owner: t.exposeString('owner', { description: 'User id the session belongs to.' }),
-    status: t.field({ type: SessionStatusEnum, description: 'Lifecycle status.', resolve: (s) => s.status }),
-    terminationReason: t.field({
+    status: t.expose('status', { type: SessionStatusEnum, description: 'Lifecycle status.' }),
+    terminationReason: t.expose('terminationReason', {
       type: TerminationReasonEnum,
       nullable: true,
       description: 'Why it ended, once TERMINATED.',
-      resolve: (s) => s.terminationReason,
     }),
-    credentialMode: t.field({
+    credentialMode: t.expose('credentialMode', {
       type: CredentialModeEnum,
       description: 'How the client logs in.',
-      resolve: (s) => s.credentialMode,
     }),
     username: t.exposeString('username', { description: 'Linux account of the session.' }),
     display: t.exposeInt('display', { nullable: true, description: 'X display of the live xrdp session, once logged in.' }),
-    clientInfo: t.field({ type: ClientInfoRef, description: 'What the client said about itself.', resolve: (s) => s.clientInfo }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was admitted.', resolve: (s) => s.createdAt }),
-    connectedAt: t.field({
+    clientInfo: t.expose('clientInfo', { type: ClientInfoRef, description: 'What the client said about itself.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was admitted.' }),
+    connectedAt: t.expose('connectedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When a client first logged in.',
-      resolve: (s) => s.connectedAt,
     }),
-    lastActivityAt: t.field({
+    lastActivityAt: t.expose('lastActivityAt', {
       type: 'DateTime',
       description:
         "Last keyboard or pointer input on the desktop (its X server's idle time, kept to within 30 s), or the last login, reconnect or connect.",
-      resolve: (s) => s.lastActivityAt,
     }),
-    terminatedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it ended.', resolve: (s) => s.terminatedAt }),
-    credentialExpiresAt: t.field({
+    terminatedAt: t.expose('terminatedAt', { type: 'DateTime', nullable: true, description: 'When it ended.' }),
+    credentialExpiresAt: t.expose('credentialExpiresAt', {
       type: 'DateTime',
       description: 'When the admission credential expires.',
-      resolve: (s) => s.credentialExpiresAt,
     }),
-    idleDeadline: t.field({
+    idleDeadline: t.expose('idleDeadline', {
       type: 'DateTime',
       nullable: true,
       description:
         'ACTIVE: when its client is disconnected unless there is input on the desktop before then (the host is asked again first). DISCONNECTED: when it is ended unless a client comes back.',
-      resolve: (s) => s.idleDeadline,
     }),
-    sessionDeadline: t.field({
+    sessionDeadline: t.expose('sessionDeadline', {
       type: 'DateTime',
       description: 'When the session is terminated at the latest (maximum duration).',
-      resolve: (s) => s.sessionDeadline,
     }),
   }),
 });
@@ -159,9 +152,9 @@ export type SessionEventShape = Omit<SessionEvent, 'kind'> & { kind: SessionEven
 export const SessionEventRef = builder.objectRef<SessionEventShape>('SessionEvent').implement({
   description: 'A change to one session.',
   fields: (t) => ({
-    kind: t.field({ type: SessionEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
-    session: t.field({ type: RdpSessionRef, description: 'The session after the change.', resolve: (e) => e.session }),
-    at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.at }),
+    kind: t.expose('kind', { type: SessionEventKindEnum, description: 'What happened.' }),
+    session: t.expose('session', { type: RdpSessionRef, description: 'The session after the change.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
     drain: t.field({
       type: DrainNoticeRef,
       nullable: true,
@@ -180,11 +173,10 @@ export interface Admission {
 export const CreateSessionSuccessRef = builder.objectRef<Admission>('CreateSessionSuccess').implement({
   description: 'Admitted: the session and, once, how to connect.',
   fields: (t) => ({
-    session: t.field({ type: RdpSessionRef, description: 'The new session.', resolve: (a) => a.session }),
-    connection: t.field({
+    session: t.expose('session', { type: RdpSessionRef, description: 'The new session.' }),
+    connection: t.expose('connection', {
       type: ConnectionInfoRef,
       description: 'How to connect; shown only here.',
-      resolve: (a) => a.connection,
     }),
   }),
 });
@@ -192,11 +184,10 @@ export const CreateSessionSuccessRef = builder.objectRef<Admission>('CreateSessi
 export const ReissueCredentialsSuccessRef = builder.objectRef<Admission>('ReissueCredentialsSuccess').implement({
   description: 'A new one-time password: the previous one no longer logs in.',
   fields: (t) => ({
-    session: t.field({ type: RdpSessionRef, description: 'The session with its new expiry.', resolve: (a) => a.session }),
-    connection: t.field({
+    session: t.expose('session', { type: RdpSessionRef, description: 'The session with its new expiry.' }),
+    connection: t.expose('connection', {
       type: ConnectionInfoRef,
       description: 'How to connect with the new password; shown only here.',
-      resolve: (a) => a.connection,
     }),
   }),
 });

@@ -64,7 +64,7 @@ const XrdpGlobalConfigRef = builder.objectRef<XrdpConfig['global']>('XrdpGlobalC
       nullable: true,
       description: 'Absolute path of the PEM private key of certificatePath (key_file=); null with certificatePath.',
     }),
-    logLevel: t.field({ type: XrdpLogLevelEnum, description: 'Log level of xrdp and sesman.', resolve: (g) => g.logLevel }),
+    logLevel: t.expose('logLevel', { type: XrdpLogLevelEnum, description: 'Log level of xrdp and sesman.' }),
     maxConnections: t.exposeInt('maxConnections', { description: 'Most sessions sesman runs at once, 1-1000.' }),
   }),
 });
@@ -72,11 +72,10 @@ const XrdpGlobalConfigRef = builder.objectRef<XrdpConfig['global']>('XrdpGlobalC
 const XrdpSecurityConfigRef = builder.objectRef<XrdpConfig['security']>('XrdpSecurityConfig').implement({
   description: 'Authentication, timeouts and encryption.',
   fields: (t) => ({
-    authentication: t.field({
+    authentication: t.expose('authentication', {
       type: XrdpAuthenticationEnum,
       description: 'Not used: xrdp authenticates by password.',
       deprecationReason: noEffect('security.authentication'),
-      resolve: (s) => s.authentication,
     }),
     sessionTimeout: t.exposeInt('sessionTimeout', {
       description:
@@ -85,10 +84,9 @@ const XrdpSecurityConfigRef = builder.objectRef<XrdpConfig['security']>('XrdpSec
     idleTimeout: t.exposeInt('idleTimeout', {
       description: 'Seconds of inactivity before sesman disconnects a session (IdleTimeLimit), 60-7200.',
     }),
-    encryptionLevel: t.field({
+    encryptionLevel: t.expose('encryptionLevel', {
       type: XrdpEncryptionLevelEnum,
       description: 'Minimum classic RDP encryption level.',
-      resolve: (s) => s.encryptionLevel,
     }),
   }),
 });
@@ -112,12 +110,11 @@ const XrdpPerformanceConfigRef = builder.objectRef<XrdpConfig['performance']>('X
 const XrdpConfigRef = builder.objectRef<XrdpConfig>('XrdpConfig').implement({
   description: 'The host-wide xrdp settings, rendered into xrdp.ini and sesman.ini.',
   fields: (t) => ({
-    global: t.field({ type: XrdpGlobalConfigRef, description: 'Listener, TLS and logging.', resolve: (c) => c.global }),
-    security: t.field({ type: XrdpSecurityConfigRef, description: 'Authentication and timeouts.', resolve: (c) => c.security }),
-    performance: t.field({
+    global: t.expose('global', { type: XrdpGlobalConfigRef, description: 'Listener, TLS and logging.' }),
+    security: t.expose('security', { type: XrdpSecurityConfigRef, description: 'Authentication and timeouts.' }),
+    performance: t.expose('performance', {
       type: XrdpPerformanceConfigRef,
       description: 'Compression and caches.',
-      resolve: (c) => c.performance,
     }),
   }),
 });
@@ -126,9 +123,9 @@ const XrdpConfigVersionRef = builder.objectRef<XrdpConfigVersion>('XrdpConfigVer
   description: 'One version of the xrdp configuration; every change makes a new one.',
   fields: (t) => ({
     version: t.exposeInt('version', { description: 'Version number; 0 is the built-in defaults.' }),
-    config: t.field({ type: XrdpConfigRef, description: 'The settings of this version.', resolve: (v) => v.config }),
+    config: t.expose('config', { type: XrdpConfigRef, description: 'The settings of this version.' }),
     updatedBy: t.exposeString('updatedBy', { description: 'User id of who made this version (system for version 0).' }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When this version was made.', resolve: (v) => v.updatedAt }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When this version was made.' }),
   }),
 });
 

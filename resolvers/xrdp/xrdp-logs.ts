@@ -25,12 +25,11 @@ export const XrdpLogLineLevelEnum = builder.enumType('XrdpLogLineLevel', {
 export const XrdpLogLineRef = builder.objectRef<XrdpLogLine>('XrdpLogLine').implement({
   description: "One line of an xrdp instance's log.",
   fields: (t) => ({
-    time: t.field({
+    time: t.expose('time', {
       type: 'DateTime',
       description: 'When it was written (xrdp logs whole seconds of local time; given here in UTC).',
-      resolve: (l) => l.time,
     }),
-    level: t.field({ type: XrdpLogLineLevelEnum, description: 'Severity.', resolve: (l) => l.level }),
+    level: t.expose('level', { type: XrdpLogLineLevelEnum, description: 'Severity.' }),
     message: t.exposeString('message', { description: 'The text, with continuation lines joined by newlines.' }),
     pid: t.int({
       nullable: true,

@@ -42,7 +42,7 @@ export const XrdpServiceRef = builder.objectRef<XrdpServiceInfo>('XrdpService').
   description:
     "The host's xrdp service: its one session manager (xrdp-sesman), shared by every RDP server on the host, and counts of what runs.",
   fields: (t) => ({
-    status: t.field({ type: XrdpServiceStatusEnum, description: 'State of xrdp-sesman.', resolve: (s) => s.status }),
+    status: t.expose('status', { type: XrdpServiceStatusEnum, description: 'State of xrdp-sesman.' }),
     version: t.exposeString('version', { nullable: true, description: 'The installed xrdp version (xrdp --version).' }),
     uptimeSeconds: t.exposeInt('uptimeSeconds', {
       nullable: true,

@@ -26,17 +26,16 @@ export const XrdpSessionEventRef = builder.objectRef<XrdpSessionEvent>('XrdpSess
   description: "A login or session change on one server, read from xrdp's and sesman's logs as it happens.",
   fields: (t) => ({
     serverId: t.exposeID('serverId', { description: 'The server whose xrdp instance served the client.' }),
-    kind: t.field({ type: XrdpSessionEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
+    kind: t.expose('kind', { type: XrdpSessionEventKindEnum, description: 'What happened.' }),
     user: t.exposeString('user', { description: 'The Linux user name the client logged in as.' }),
     display: t.exposeInt('display', { nullable: true, description: 'X display number of the session; null for a failed login.' }),
     clientAddress: t.exposeString('clientAddress', {
       nullable: true,
       description: 'The RDP client as ip:port, when the logs name it.',
     }),
-    at: t.field({
+    at: t.expose('at', {
       type: 'DateTime',
       description: 'When it happened (the log line, to the second), or when it was noticed.',
-      resolve: (e) => e.at,
     }),
   }),
 });

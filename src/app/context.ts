@@ -1,10 +1,12 @@
 import DataLoader from 'dataloader';
-import type { GraphQLContext } from '../../resolvers/index.js';
+import type { GraphQLContext, RequestLog } from '../../resolvers/index.js';
 import type { Viewer } from '../domain/auth/viewer.js';
+import type { RdpServer } from '../domain/servers/server.js';
 import { LIVE_STATUSES } from '../domain/sessions/session.js';
 import { UnauthenticatedError } from '../domain/shared/errors.js';
 import type { Container } from './container.js';
-import { requestLogger } from './logger.js';
+import { type Logger, requestLogger } from './logger.js';
+import { PrefetchedDataLoader } from './prefetching-loader.js';
 import { requestIdFrom } from './request-scope.js';
 
 /** Reads `Bearer <token>`; null when absent, an error when present but not a bearer token. */
@@ -64,6 +66,7 @@ type Loaders = GraphQLContext['loaders'];
  */
 class RequestLoaders implements Loaders {
   #server?: Loaders['server'];
+  #knownServers: (readonly RdpServer[])[] = [];
   #host?: Loaders['host'];
   #liveSessionsByServer?: Loaders['liveSessionsByServer'];
   #usage?: Loaders['usage'];
@@ -75,11 +78,24 @@ class RequestLoaders implements Loaders {
 
   get server(): Loaders['server'] {
     const { container, viewer } = this;
-    this.#server ??= new DataLoader(async (ids: readonly string[]) => {
-      if (!viewer) return ids.map(() => null);
-      return container.servers.getMany(viewer, ids);
-    });
+    if (!this.#server) {
+      this.#server = new DataLoader(async (ids: readonly string[]) => {
+        if (!viewer) return ids.map(() => null);
+        return container.servers.getMany(viewer, ids);
+      });
+      for (const page of this.#knownServers) this.primeEach(this.#server, page);
+      this.#knownServers = [];
+    }
     return this.#server;
+  }
+
+  primeServers(servers: readonly RdpServer[]): void {
+    if (this.#server) this.primeEach(this.#server, servers);
+    else this.#knownServers.push(servers);
+  }
+
+  private primeEach(loader: Loaders['server'], servers: readonly RdpServer[]): void {
+    for (const server of servers) loader.prime(server.id, server);
   }
 
   get host(): Loaders['host'] {
@@ -93,7 +109,7 @@ class RequestLoaders implements Loaders {
 
   get liveSessionsByServer(): Loaders['liveSessionsByServer'] {
     const { container, viewer } = this;
-    this.#liveSessionsByServer ??= new DataLoader(async (ids: readonly string[]) => {
+    this.#liveSessionsByServer ??= new PrefetchedDataLoader(async (ids: readonly string[]) => {
       if (!viewer) return ids.map(() => []);
       return container.sessions.byServers(viewer, ids, LIVE_STATUSES);
     });
@@ -108,6 +124,37 @@ class RequestLoaders implements Loaders {
   }
 }
 
+/**
+ * The operation's logger, a child of the service's carrying its request id, made at its first
+ * line: most operations log nothing, and a pino child (bindings, redaction) costs more than the
+ * rest of the context.
+ */
+class LazyRequestLog implements RequestLog {
+  #child?: Logger;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly requestId: string,
+  ) {}
+
+  private get child(): Logger {
+    this.#child ??= requestLogger(this.logger, this.requestId);
+    return this.#child;
+  }
+
+  info(obj: object, msg?: string): void {
+    this.child.info(obj, msg);
+  }
+
+  warn(obj: object, msg?: string): void {
+    this.child.warn(obj, msg);
+  }
+
+  error(obj: object, msg?: string): void {
+    this.child.error(obj, msg);
+  }
+}
+
 /** One context per operation: the caller (with their address), services, a logger and fresh DataLoaders. */
 export function buildContext(container: Container, caller: Viewer | null, origin: RequestOrigin = {}): GraphQLContext {
   const requestId = requestIdFrom(origin.requestId);
@@ -118,7 +165,7 @@ export function buildContext(container: Container, caller: Viewer | null, origin
     viewer,
     requestId,
     clientIp,
-    log: requestLogger(container.logger, requestId),
+    log: new LazyRequestLog(container.logger, requestId),
     services: servicesOf(container),
     events: container.events,
     loaders: new RequestLoaders(container, viewer),

@@ -254,7 +254,7 @@ for (const [backend, env, enabled] of backends) {
       expect(opSub.items.map((i) => i.data?.sessionEvents.kind)).toEqual(['SNAPSHOT', 'TERMINATED']);
     });
 
-    it('server { sessions } for several servers is one batched read and right per server', async () => {
+    it('server { sessions } for several servers is one batched read (a page reads ahead only when asked, through fragments too) and right per server', async () => {
       const user = await t.token('batcher');
       const servers = [
         await runningServer(user),
@@ -289,6 +289,29 @@ for (const [backend, env, enabled] of backends) {
         expect(got).toEqual(want);
         expect(calls).toHaveLength(1);
         expect([...(calls[0] ?? [])].sort()).toEqual(servers.map((s) => s.id).sort());
+
+        // The page reads its sessions ahead when the query asks for them, through fragments too,
+        // and not at all when it does not.
+        calls.length = 0;
+        const viaFragments = await t.gql<{
+          servers: { edges: { node: { id: string; sessions: { id: string; status: string }[] } }[] };
+        }>(
+          '{ servers(first: 10) { edges { ... on RdpServerEdge { node { ...S } } } } } fragment S on RdpServer { id sessions { id status } }',
+          {},
+          user,
+        );
+        expect(new Map(viaFragments.body.data?.servers.edges.map((e) => [e.node.id, e.node.sessions.map((x) => x.id)]))).toEqual(
+          want,
+        );
+        expect(calls).toHaveLength(1);
+        calls.length = 0;
+        const without = await t.gql<{ servers: { edges: { node: { id: string } }[] } }>(
+          '{ servers(first: 10) { edges { node { id } } } }',
+          {},
+          user,
+        );
+        expect(without.body.data?.servers.edges).toHaveLength(servers.length);
+        expect(calls).toHaveLength(0);
       } finally {
         sessions.byServers = original;
       }
