@@ -5,8 +5,8 @@
  * the memory per idle subscription is RSS after (all subscribed, idle, full GC) minus RSS before,
  * over N.
  */
-import { serviceEnv } from '../lib/bench-env.js';
-import { startChild } from '../lib/processes.js';
+import { benchMongoUri, serviceEnv } from '../lib/bench-env.js';
+import { type BenchChild, startChild } from '../lib/processes.js';
 import { fmtInt, round } from '../lib/stats.js';
 import type { CaseContext, Row } from '../lib/table.js';
 import type { ConnectParams, RunParams, RunResult } from '../load/ws-fanout.js';
@@ -31,6 +31,8 @@ interface Run {
   label: string;
   setup: string;
   n: number;
+  /** API processes sharing the subscribers (1 unless the two-process row). */
+  processes: number;
   result: RunResult;
   connectMs: number;
   /** Server and load CPU seconds during the measured run, and its wall time. */
@@ -42,35 +44,67 @@ interface Run {
   closedEarly: number;
 }
 
-type Target = { kind: 'api'; transport: 'in-process' | 'redis' } | { kind: 'bare'; mode: BareWsMode };
+/**
+ * The API with in-process pub/sub or through Redis; with `processes: 2`, two API processes (one
+ * core each) on ports of their own, behind the same Redis and FerretDB, the subscribers split
+ * between them and every event published once, through the first.
+ */
+type Target = { kind: 'api'; transport: 'in-process' | 'redis'; processes?: 2 } | { kind: 'bare'; mode: BareWsMode };
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 async function measure(ctx: CaseContext, target: Target, n: number): Promise<Run> {
+  const processes = target.kind === 'api' ? (target.processes ?? 1) : 1;
   const label =
-    target.kind === 'api' ? `${target.transport === 'redis' ? 'redis' : 'inproc'}-${n}` : `bare-ws-${target.mode}-${n}`;
+    target.kind === 'api'
+      ? `${target.transport === 'redis' ? 'redis' : 'inproc'}-${processes > 1 ? `${processes}proc-` : ''}${n}`
+      : `bare-ws-${target.mode}-${n}`;
   ctx.log(`P2 ${label}`);
-  const server = await startChild(target.kind === 'api' ? 'targets/api.ts' : 'targets/bare-ws.ts', {
-    name: `p2-${label}`,
-    cpu: ctx.serverCpu,
-    nodeArgs: ['--expose-gc'],
+  // One server: core 0, the load generator core 1. Two: a core each, the load generator on either
+  // (this machine has two cores; the row says so).
+  const servers: BenchChild[] = [];
+  for (let i = 0; i < processes; i++) {
+    servers.push(
+      await startChild(target.kind === 'api' ? 'targets/api.ts' : 'targets/bare-ws.ts', {
+        name: `p2-${label}${processes > 1 ? `-${i}` : ''}`,
+        cpu: processes > 1 ? i % 2 : ctx.serverCpu,
+        nodeArgs: ['--expose-gc'],
+      }),
+    );
+  }
+  const [server] = servers;
+  if (!server) throw new Error('P2: no server process');
+  const load = await startChild('load/ws-fanout.ts', {
+    name: `p2-load-${label}`,
+    ...(processes > 1 ? {} : { cpu: ctx.loadCpu }),
   });
-  const load = await startChild('load/ws-fanout.ts', { name: `p2-load-${label}`, cpu: ctx.loadCpu });
   try {
-    let port: number;
-    let controlPort: number;
+    const ports: number[] = [];
+    let controlPort = 0;
     let serverId: string | undefined;
     if (target.kind === 'api') {
-      const env = serviceEnv(target.transport === 'redis' ? { REDIS_URL: ctx.services.redisUrl } : {});
-      ({ port, controlPort } = await server.call<{ port: number; controlPort: number }>('start', { env }));
+      const env = serviceEnv({
+        ...(target.transport === 'redis' ? { REDIS_URL: ctx.services.redisUrl } : {}),
+        // Processes that share subscribers' streams share the store too (one server to watch).
+        ...(processes > 1 ? { MONGODB_URI: benchMongoUri(ctx.services.mongoUri, 'p2') } : {}),
+      });
+      for (const [i, child] of servers.entries()) {
+        const started = await child.call<{ port: number; controlPort: number }>('start', { env });
+        ports.push(started.port);
+        if (i === 0) controlPort = started.controlPort;
+      }
       [serverId] = await server.call<string[]>('seed', { servers: 1, sessionsPerServer: 0 });
     } else {
-      ({ port, controlPort, serverId } = await server.call<{ port: number; controlPort: number; serverId: string }>('start', {
+      const started = await server.call<{ port: number; controlPort: number; serverId: string }>('start', {
         mode: target.mode,
-      }));
+      });
+      ports.push(started.port);
+      ({ controlPort, serverId } = started);
     }
     if (!serverId) throw new Error('P2: no server seeded');
-    const before = await server.call<Memory>('memory');
+    const before = await Promise.all(servers.map((c) => c.call<Memory>('memory')));
     const connectParams: ConnectParams = {
-      url: `ws://127.0.0.1:${port}/graphql`,
+      urls: ports.map((port) => `ws://127.0.0.1:${port}/graphql`),
       subscribers: n,
       perUser: PER_USER,
       query: QUERY,
@@ -78,8 +112,9 @@ async function measure(ctx: CaseContext, target: Target, n: number): Promise<Run
     };
     const connected = await load.call<{ connected: number; ms: number }>('connect', connectParams);
     await new Promise((r) => setTimeout(r, 500));
-    const idle = await server.call<Memory>('memory');
-    // BENCH_P2_HEAP=<dir>: a heap snapshot of the idle server, to see what a subscription holds.
+    const idle = await Promise.all(servers.map((c) => c.call<Memory>('memory')));
+    // BENCH_P2_HEAP=<dir>: a heap snapshot of the idle server, to see what a subscription holds
+    // (bench/p2-heap.ts sums two such snapshots by constructor).
     if (process.env.BENCH_P2_HEAP && target.kind === 'api')
       await server.call('heapSnapshot', { path: `${process.env.BENCH_P2_HEAP}/p2-${label}.heapsnapshot` });
     const runParams: RunParams = {
@@ -91,17 +126,24 @@ async function measure(ctx: CaseContext, target: Target, n: number): Promise<Run
     };
     const profile = ctx.profilePath('p2', label);
     if (profile) await server.call('profileStart');
-    const cpu0 = [server.cpuSeconds(), load.cpuSeconds()];
+    const cpu0 = servers.map((c) => c.cpuSeconds());
+    const load0 = load.cpuSeconds();
     const wall0 = performance.now();
     const r = await load.call<RunResult>('run', runParams);
     const wall = (performance.now() - wall0) / 1000;
-    const cpu: [number, number] = [server.cpuSeconds() - (cpu0[0] ?? 0), load.cpuSeconds() - (cpu0[1] ?? 0)];
+    const perProcess = servers.map((c, i) => c.cpuSeconds() - (cpu0[i] ?? 0));
+    const cpu: [number, number] = [sum(perProcess), load.cpuSeconds() - load0];
     if (profile) await server.call('profileStop', { path: profile });
-    const rssAfter = server.rss();
+    const rssAfter = sum(servers.map((c) => c.rss()));
     const { closedEarly } = await load.call<{ closedEarly: number }>('close');
+    if (processes > 1) await server.call('dropDatabase');
     const setup =
       target.kind === 'api'
-        ? `serverEvents, ${target.transport === 'redis' ? 'through Redis' : 'in-process pub/sub'}`
+        ? `serverEvents, ${target.transport === 'redis' ? 'through Redis' : 'in-process pub/sub'}${
+            processes > 1
+              ? `, ${processes} API processes (cores 0 and 1, ${fmtInt(n / processes)} subscribers each, one FerretDB; server CPU ${perProcess.map((c) => `${round((100 * c) / wall, 0)}%`).join(' + ')}), load generator unpinned`
+              : ''
+          }`
         : target.mode === 'send'
           ? 'limit: bare ws, the same frame serialized once, ws.send to each socket (public API)'
           : 'limit: bare ws, the same frame framed once, one socket.write each (socket from the upgrade)';
@@ -113,18 +155,37 @@ async function measure(ctx: CaseContext, target: Target, n: number): Promise<Run
       connectMs: connected.ms,
       cpu,
       wall,
-      perSub: (idle.rss - before.rss) / n,
-      heapPerSub: (idle.heapUsed - before.heapUsed) / n,
+      processes,
+      perSub: sum(idle.map((m, i) => m.rss - (before[i]?.rss ?? 0))) / n,
+      heapPerSub: sum(idle.map((m, i) => m.heapUsed - (before[i]?.heapUsed ?? 0))) / n,
       rssAfter,
       closedEarly,
     };
   } finally {
     await load.stop();
-    await server.stop();
+    for (const c of servers) await c.stop();
   }
 }
 
 const usPerMessage = (r: Run) => (r.result.delivered > 0 ? (r.cpu[0] * 1e6) / r.result.delivered : 0);
+
+/** The two-process row beside the one-process row through Redis at the same N. */
+function scaledRow(r: Run, single: Run | undefined): Row {
+  const base = row(r, undefined);
+  const grows = single ? r.result.messagesPerSecond / single.result.messagesPerSecond : undefined;
+  return {
+    ...base,
+    ratio: single
+      ? `vs 1 process through Redis: msg/s ${round(grows ?? 0, 2)}×, server CPU/msg ${round(usPerMessage(r) / usPerMessage(single), 2)}×, memory ${round(r.perSub / single.perSub, 1)}×`
+      : 'no one-process row to compare',
+    target:
+      grows === undefined
+        ? ''
+        : grows > 1
+          ? `grows with processes (${round(grows, 2)}×)`
+          : `MISSED: does not grow (${round(grows, 2)}×): the load generator shares the two cores`,
+  };
+}
 
 function row(r: Run, limit: Run | undefined): Row {
   const isLimit = r.label.startsWith('bare-ws');
@@ -195,11 +256,16 @@ export async function runP2(ctx: CaseContext): Promise<Row[]> {
     limit ??= l;
     rows.push(row(l, undefined));
   }
+  let singleRedis: Run | undefined;
   for (const transport of ['in-process', 'redis'] as const) {
     for (const n of SUBSCRIBERS) {
       const r = await attempt({ kind: 'api', transport }, n);
       if (r) rows.push(row(r, n === largest ? limit : undefined));
+      if (r && transport === 'redis' && n === largest) singleRedis = r;
     }
   }
+  // The same subscribers over two API processes behind the same Redis.
+  const two = await attempt({ kind: 'api', transport: 'redis', processes: 2 }, largest);
+  if (two) rows.push(scaledRow(two, singleRedis));
   return rows;
 }

@@ -10,7 +10,8 @@ import { benchToken } from '../lib/bench-env.js';
 import { serveRpc } from '../lib/rpc-child.js';
 
 export interface ConnectParams {
-  url: string;
+  /** The servers' WebSocket URLs: subscriber i connects to urls[i % urls.length]. */
+  urls: string[];
   subscribers: number;
   /** Subscriptions per user (the API caps open operations per user). */
   perUser: number;
@@ -112,7 +113,9 @@ async function connect(p: ConnectParams): Promise<{ connected: number; ms: numbe
   for (let i = 0; i < p.subscribers; i += batch) {
     const n = Math.min(batch, p.subscribers - i);
     const made = await Promise.all(
-      Array.from({ length: n }, (_, j) => connectOne(p.url, tokens[(i + j) % users] ?? '', p.query, p.variables)),
+      Array.from({ length: n }, (_, j) =>
+        connectOne(p.urls[(i + j) % p.urls.length] ?? '', tokens[(i + j) % users] ?? '', p.query, p.variables),
+      ),
     );
     clients.push(...made);
   }

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { type App, buildApp } from '../../src/app/build-app.js';
 import { createLogger } from '../../src/app/logger.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -38,7 +38,7 @@ function memory() {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** POST /publish?server=<id>&seq=<n>: one UPDATED event whose name carries the publish time. */
@@ -126,6 +126,11 @@ serveRpc(
       return byName;
     },
     memory: () => memory(),
+    /** V8's heap spaces after a full GC: size committed and used, by space. */
+    heapSpaces: () => {
+      memory();
+      return getHeapSpaceStatistics().map((s) => ({ space: s.space_name, size: s.space_size, used: s.space_used_size }));
+    },
     /** Writes a heap snapshot (for finding what a subscription holds); returns its path. */
     heapSnapshot: (params) => writeHeapSnapshot((params as { path?: string } | null)?.path),
     dropDatabase: async () => {

@@ -213,6 +213,13 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   private group: Group | null = null;
   private parked: { resolve(step: Step): void; reject(err: unknown): void } | null = null;
   private ended: { error?: unknown } | null = null;
+  /**
+   * The result handed to graphql-ws last (our shallow copy). graphql-ws's subscribe loop keeps
+   * its last result in a variable of its suspended frame for the subscription's life — for a
+   * member that is its snapshot — so once graphql-ws has sent it and asks for the next, the copy
+   * is emptied.
+   */
+  private lent: { -readonly [K in keyof ExecutionResult]?: ExecutionResult[K] } | null = null;
 
   constructor(
     private readonly fanout: SubscriptionFanout,
@@ -229,6 +236,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   }
 
   next(): Promise<Step> {
+    this.release();
     const own = this.own;
     if (!own || this.group) return this.park();
     this.pulling = true;
@@ -248,13 +256,29 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
     const parked = this.park();
     inflight.then(
       (step) => {
-        if (!this.group) this.unpark()?.resolve(step);
+        if (!this.group) this.unpark()?.resolve(this.lend(step));
       },
       (err: unknown) => {
         if (!this.group) this.unpark()?.reject(err);
       },
     );
     return parked;
+  }
+
+  /** The step as graphql-ws gets it: the result as a copy of our own, emptied once it is sent. */
+  private lend(step: Step): Step {
+    if (step.done) return step;
+    const copy = { ...step.value };
+    this.lent = copy;
+    return { done: false, value: copy };
+  }
+
+  /** graphql-ws sent the last result and asks for the next: empty the copy it still holds. */
+  private release(): void {
+    const lent = this.lent;
+    if (!lent) return;
+    this.lent = null;
+    for (const key of Object.keys(lent) as (keyof ExecutionResult)[]) lent[key] = undefined;
   }
 
   private unpark() {
@@ -320,6 +344,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   }
 
   async return(): Promise<Step> {
+    this.release();
     const { group, own, stream } = this;
     this.group = null;
     this.own = null;

@@ -1,6 +1,5 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import { type Viewer, visibilityKey } from '../domain/auth/viewer.js';
 import { UnauthenticatedError } from '../domain/shared/errors.js';
@@ -8,6 +7,7 @@ import { createDeniedRecorder } from './audit-plugin.js';
 import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
+import { serveGraphqlWs } from './graphql-ws-transport.js';
 import { createFanoutServer, type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
 import { resolveDocument, type TrustedDocuments, trustedDocuments } from './trusted-documents.js';
 import type { AppYoga } from './yoga.js';
@@ -67,15 +67,6 @@ function operationAuthorization(extensions: unknown): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** The fields of the upgrade request clientIp reads, without the rest of it. */
-function originOf(req: IncomingMessage): IncomingMessage {
-  const forwarded = req.headers['x-forwarded-for'];
-  return {
-    headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded },
-    socket: { remoteAddress: req.socket?.remoteAddress },
-  } as IncomingMessage;
-}
-
 /** Close codes a client can act on (4400-4499 belong to graphql-ws itself). */
 export const CLOSE = {
   /** The token expired: reconnect with a fresh one; every subscription resends its snapshot. */
@@ -92,14 +83,16 @@ export interface WebSocketLimits {
   maxBufferedBytes: number;
   /** How long a socket may stay without connection_init. @default 3000 */
   connectionInitWaitTimeoutMs: number;
+  /** Every open socket is pinged this often; one that has not answered the previous ping is closed. @default 12000 */
+  keepAliveMs: number;
 }
 
 type ConnectionViewer = (Viewer & { expiresAt?: Date }) | null;
 
 interface Connection {
   viewer: ConnectionViewer;
-  /** What yoga's context reads of the upgrade request (the address); the request itself is let go. */
-  origin: IncomingMessage;
+  /** The caller's address (clientIp of the upgrade request, read once); the request itself is let go. */
+  ip: string | null;
   expiry?: NodeJS.Timeout;
   /** When the connection ends: the earliest expiry of any token it was given. */
   expiresAt?: number;
@@ -168,9 +161,8 @@ export function attachWebSocketServer(
     );
     conn.expiry.unref();
   };
-  const disposable = useServer(
+  const disposable = serveGraphqlWs(
     {
-      connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs ?? 3000,
       execute: (args) => (args.rootValue as RootWithEnvelope).execute(args as ExecutionArgs),
       subscribe: async (args) => {
         const { subscribe, share } = args.rootValue as RootWithEnvelope;
@@ -187,10 +179,12 @@ export function attachWebSocketServer(
           }
           return false;
         }
-        const conn: Connection = { viewer, origin: originOf(ctx.extra.request), active: new Map() };
-        // graphql-ws keeps the upgrade request (headers, socket refs) for the connection's life:
-        // kilobytes per connection for an address read once per subscribe.
+        const ip = clientIp(ctx.extra.request, container.config.service.trustProxy);
+        const conn: Connection = { viewer, ip, active: new Map() };
+        // graphql-ws keeps the upgrade request (headers, socket refs) and the connection_init
+        // payload (the token) for the connection's life: both are read, so both are let go.
         (ctx.extra as { request?: IncomingMessage }).request = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
         connections.set(ctx, conn);
         return true;
@@ -222,14 +216,14 @@ export function attachWebSocketServer(
             viewer = await viewerFromHeader(container, operationToken);
           } catch (err) {
             if (!(err instanceof UnauthenticatedError)) throw err;
-            auditRefusedToken(err, conn ? clientIp(conn.origin, container.config.service.trustProxy) : null);
+            auditRefusedToken(err, conn?.ip ?? null);
             return [new GraphQLError(err.message, { extensions: { code: err.code } })];
           }
           if (conn) closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: conn?.origin,
+          wsIp: conn?.ip ?? null,
           socket: ctx.extra.socket,
           params: payload,
           wsViewer: viewer,
@@ -288,6 +282,11 @@ export function attachWebSocketServer(
       },
     },
     wss,
+    {
+      connectionInitWaitTimeoutMs: limits.connectionInitWaitTimeoutMs ?? 3000,
+      keepAliveMs: limits.keepAliveMs ?? 12_000,
+      isProd: container.config.env === 'production',
+    },
   );
   return {
     wss,

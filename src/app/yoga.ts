@@ -37,7 +37,9 @@ function rateRules(config: Config): Record<RateGroup, RateRule> {
 export interface ServerContext {
   /** Set by the WebSocket path, which verified the token at connection_init. */
   wsViewer?: Viewer | null;
-  /** The node request (HTTP), or the upgrade request of the socket (WebSocket). */
+  /** Set by the WebSocket path: the caller's address, read from the upgrade request once. */
+  wsIp?: string | null;
+  /** The node request (HTTP); the WebSocket path gives `wsIp` instead. */
   req?: IncomingMessage;
 }
 
@@ -103,10 +105,10 @@ export function createAppYoga(
         isMongoUnavailableError,
       ),
     },
-    context: async ({ request, wsViewer, req }) => {
-      const ip = clientIp(req, config.service.trustProxy);
+    context: async ({ request, wsViewer, wsIp, req }) => {
       // Over WebSocket there is no Request: the token was verified once, at connection_init.
-      if (wsViewer !== undefined) return buildContext(container, wsViewer, { ip });
+      if (wsViewer !== undefined) return buildContext(container, wsViewer, { ip: wsIp ?? null });
+      const ip = clientIp(req, config.service.trustProxy);
       const requestId = currentRequestScope()?.requestId ?? request.headers.get('x-request-id');
       let viewer: Viewer | null;
       try {

@@ -152,6 +152,36 @@ describe('WebSocket connections: token expiry, caps, init timeout', () => {
     expect(closed.ms).toBeLessThan(4500);
   });
 
+  it('keep-alive: every socket is pinged each period; one that answers stays, one that does not is terminated', async () => {
+    const pingApp = await startTestApp({}, { webSocketLimits: { keepAliveMs: 300 } });
+    try {
+      const open = (autoPong: boolean) => {
+        const ws = new WebSocket(pingApp.wsUrl, 'graphql-transport-ws', { autoPong });
+        const pings: number[] = [];
+        ws.on('ping', () => pings.push(Date.now()));
+        const closed = new Promise<{ code: number; at: number }>((resolve) => {
+          ws.on('close', (code) => resolve({ code, at: Date.now() }));
+        });
+        ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+        return { ws, pings, closed };
+      };
+      const healthy = open(true);
+      const silent = open(false);
+      const t0 = Date.now();
+      // Pinged at the first round, terminated at the next (no close frame: 1006).
+      const gone = await silent.closed;
+      expect(gone.code).toBe(1006);
+      expect(silent.pings.length).toBeGreaterThanOrEqual(1);
+      expect(gone.at - t0).toBeGreaterThanOrEqual(300);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(healthy.ws.readyState).toBe(WebSocket.OPEN);
+      expect(healthy.pings.length).toBeGreaterThanOrEqual(3);
+      healthy.ws.close();
+    } finally {
+      await pingApp.stop();
+    }
+  });
+
   it('a message over 1 MiB closes the socket', async () => {
     const ws = new WebSocket(t.wsUrl, 'graphql-transport-ws');
     await new Promise((r) => ws.once('open', r));

@@ -59,7 +59,8 @@ function subscribe(fanout: SubscriptionFanout, bus: EventBus, id: string, execut
   const shared = fanout.share(resolver(), { socket: socket as unknown as WebSocket, id, selectionKey: key, streams, args: {} });
   let ended = false;
   const loop = (async () => {
-    for await (const result of shared) socket.frames.push({ id, type: 'next', payload: result });
+    // graphql-ws serializes each result before it asks for the next.
+    for await (const result of shared) socket.frames.push(JSON.parse(JSON.stringify({ id, type: 'next', payload: result })));
     ended = true;
   })();
   return {
@@ -146,6 +147,33 @@ describe('SubscriptionFanout', () => {
     expect(c.names()).toEqual(['SNAPSHOT']);
     expect(slow).toEqual([b.socket]);
     for (const s of [a, b, c]) await s.stop();
+  });
+
+  it("a result graphql-ws was handed is emptied once it asks for the next (its loop keeps the last one for the subscription's life)", async () => {
+    const bus = createEventBus();
+    const fanout = new SubscriptionFanout({ maxBufferedBytes: 1024, onSlowConsumer: () => undefined });
+    const streams: AsyncIterator<unknown>[] = [];
+    const changes = fanout.tap(bus, streams).watch('server:changed', 's1')[Symbol.asyncIterator]();
+    async function* resolver(): AsyncGenerator<ExecutionResult> {
+      yield { data: { name: 'SNAPSHOT' }, extensions: { x: 1 } };
+      while (!(await changes.next()).done) yield { data: { name: 'changed' } };
+    }
+    const socket = new FakeSocket();
+    const it = fanout
+      .share(resolver(), { socket: socket as unknown as WebSocket, id: '1', selectionKey: 'k', streams, args: {} })
+      [Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value).toEqual({ data: { name: 'SNAPSHOT' }, extensions: { x: 1 } });
+    const next = it.next();
+    expect(first.value).toEqual({ data: undefined, extensions: undefined });
+    await tick();
+    // Caught up: it joined the group, which writes to the socket from now on.
+    expect(fanout.size).toBe(1);
+    bus.publish('server:changed', 's1', event('one'));
+    await tick();
+    expect(socket.frames).toEqual([{ id: '1', type: 'next', payload: { data: { name: 'changed' } } }]);
+    await it.return?.();
+    expect(await next).toEqual({ done: true, value: undefined });
   });
 
   it('the last member leaving ends the upstream and its bus stream; a member leaving ends its own loop only', async () => {

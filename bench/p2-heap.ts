@@ -1,0 +1,82 @@
+/**
+ * What an idle subscription holds in the API's heap: `npx tsx bench/p2-heap.ts [N]` (default
+ * 2,000) starts the API as P2 does (bench/targets/api.ts, in-process pub/sub), takes a heap
+ * snapshot, connects N `serverEvents` subscribers with P2's client, takes another, and prints the
+ * difference by constructor (objects and self bytes per subscription), the top 40 first, with
+ * the process's RSS and heap growth per subscription beside it. The snapshots are left in the OS
+ * tmpdir for a closer look (Chrome DevTools → Memory → Load).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serviceEnv } from './lib/bench-env.js';
+import { type HeapSummary, summarizeHeap } from './lib/heap-summary.js';
+import { startChild } from './lib/processes.js';
+import type { ConnectParams } from './load/ws-fanout.js';
+
+const QUERY = 'subscription($id: ID!) { serverEvents(serverId: $id) { kind at server { id name status updatedAt } } }';
+const n = Number(process.argv[2] ?? 2000);
+/** `--no-snapshots`: only the memory figures and V8's heap spaces (RSS is not inflated by writing snapshots). */
+const snapshots = !process.argv.includes('--no-snapshots');
+if (!Number.isInteger(n) || n < 1 || n > 20_000) throw new Error('N must be 1 to 20,000 subscribers');
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rdp-p2-heap-'));
+const server = await startChild('targets/api.ts', { name: 'p2-heap-api', cpu: 0, nodeArgs: ['--expose-gc'] });
+const load = await startChild('load/ws-fanout.ts', { name: 'p2-heap-load', cpu: 1 });
+try {
+  const { port } = await server.call<{ port: number }>('start', { env: serviceEnv() });
+  const [serverId] = await server.call<string[]>('seed', { servers: 1, sessionsPerServer: 0 });
+  if (!serverId) throw new Error('no server seeded');
+  type Spaces = { space: string; size: number; used: number }[];
+  const before = await server.call<Memory>('memory');
+  const spacesBefore = await server.call<Spaces>('heapSpaces');
+  const beforePath = snapshots ? await server.call<string>('heapSnapshot', { path: join(dir, 'before.heapsnapshot') }) : '';
+  const params: ConnectParams = {
+    urls: [`ws://127.0.0.1:${port}/graphql`],
+    subscribers: n,
+    perUser: 50,
+    query: QUERY,
+    variables: { id: serverId },
+  };
+  await load.call('connect', params);
+  await new Promise((r) => setTimeout(r, 500));
+  const after = await server.call<Memory>('memory');
+  const spacesAfter = await server.call<Spaces>('heapSpaces');
+  const per = (k: keyof Memory) => `${((after[k] - before[k]) / n / 1024).toFixed(2)} KB`;
+  process.stdout.write(
+    `${n} idle subscribers: RSS ${per('rss')}, heapUsed ${per('heapUsed')}, heapTotal ${per('heapTotal')}, external ${per('external')}, arrayBuffers ${per('arrayBuffers')} per subscription\n`,
+  );
+  const kb = (bytes: number) => `${(bytes / n / 1024).toFixed(2)} KB`;
+  for (const s of spacesAfter) {
+    const old = spacesBefore.find((o) => o.space === s.space) ?? { size: 0, used: 0 };
+    if (s.size !== old.size || s.used !== old.used)
+      process.stdout.write(`  ${s.space}: committed ${kb(s.size - old.size)}, used ${kb(s.used - old.used)} per subscription\n`);
+  }
+  if (snapshots) {
+    const afterPath = await server.call<string>('heapSnapshot', { path: join(dir, 'after.heapsnapshot') });
+    const a: HeapSummary = summarizeHeap(beforePath);
+    const b: HeapSummary = summarizeHeap(afterPath);
+    const rows = [...b.byConstructor.entries()]
+      .map(([name, s]) => {
+        const old = a.byConstructor.get(name) ?? { count: 0, size: 0 };
+        return { name, count: (s.count - old.count) / n, size: (s.size - old.size) / n };
+      })
+      .filter((r) => Math.abs(r.size) >= 1)
+      .sort((x, y) => y.size - x.size);
+    const total = (b.totalSize - a.totalSize) / n;
+    process.stdout.write(`heap snapshot growth: ${total.toFixed(0)} B per subscription (snapshots in ${dir})\n\n`);
+    process.stdout.write('| bytes/sub | objects/sub | constructor (type) |\n|---:|---:|---|\n');
+    for (const r of rows.slice(0, 40)) process.stdout.write(`| ${r.size.toFixed(0)} | ${r.count.toFixed(2)} | ${r.name} |\n`);
+  }
+} finally {
+  await load.stop();
+  await server.stop();
+}

@@ -1,0 +1,189 @@
+/**
+ * graphql-ws's server (its public `makeServer`) on a `ws` WebSocketServer: what
+ * `graphql-ws/use/ws`'s `useServer` does — the same subprotocol check, keep-alive pings, init
+ * timeout, close codes and error handling — with less held per idle socket, which is what 10,000
+ * open subscriptions cost (bench P2, README's Performance section):
+ *
+ * - ONE keep-alive timer for the whole server instead of an interval (and a pong timeout) per
+ *   socket: every `keepAliveMs` each open socket is pinged, and one that has not answered the
+ *   previous ping by then is terminated (useServer: ping every 12 s, terminate 12 s later).
+ * - The connection_init wait is a timer per socket only until connection_init arrives; graphql-ws's
+ *   own stays referenced for the connection's life.
+ * - The `message` listener does not wait for graphql-ws's handler, so the received frame's Buffer
+ *   is not kept alive as long as the operation it started (a subscription: its whole life).
+ * - Listeners shared by every socket (error, pong) and the socket graphql-ws talks to as an object
+ *   with methods, not closures per socket (under tsx every named closure is also given an own
+ *   `name`, which turns it into a dictionary-mode object of a few hundred bytes).
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  CloseCode,
+  DEPRECATED_GRAPHQL_WS_PROTOCOL,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  handleProtocols,
+  makeServer,
+  type ServerOptions,
+  type WebSocket as WebSocket_,
+} from 'graphql-ws';
+import type { Extra } from 'graphql-ws/use/ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+
+export type { Extra };
+
+export interface TransportOptions {
+  /** Ping every open socket this often; one that has not answered the previous ping is terminated. @default 12000 */
+  keepAliveMs?: number;
+  /** How long a socket may stay without connection_init before 4408. @default 3000 */
+  connectionInitWaitTimeoutMs?: number;
+  /** In production, internal error messages are not sent to the client. */
+  isProd: boolean;
+}
+
+/** A close reason must fit a control frame (123 bytes); a longer one is replaced. */
+function limitCloseReason(reason: string, whenTooLong: string): string {
+  return Buffer.byteLength(reason) > 123 ? whenTooLong : reason;
+}
+
+/** The socket as graphql-ws's server sees it: one object per connection, its methods shared. */
+class Transport implements WebSocket_ {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly internalError: (err: unknown) => string,
+  ) {}
+
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    const ws = this.ws;
+    return new Promise<void>((resolve, reject) => {
+      if (ws.readyState !== ws.OPEN) return resolve();
+      ws.send(data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    const { ws, internalError } = this;
+    ws.on('message', (data: Buffer) => {
+      // Not awaited here: a subscribe's handler runs as long as the subscription.
+      cb(String(data)).catch((err: unknown) => {
+        console.error('Internal error occurred during message handling. Please check your implementation.', err);
+        ws.close(CloseCode.InternalServerError, internalError(err));
+      });
+    });
+  }
+}
+
+/** Serves graphql-transport-ws on `wss`; `dispose` closes every socket (1001) and the server. */
+export function serveGraphqlWs(
+  options: Omit<ServerOptions<Record<string, unknown> | undefined, Extra>, 'connectionInitWaitTimeout'>,
+  wss: WebSocketServer,
+  transport: TransportOptions,
+): { dispose(): Promise<void> } {
+  const isProd = transport.isProd;
+  const keepAliveMs = transport.keepAliveMs ?? 12_000;
+  const initWaitMs = transport.connectionInitWaitTimeoutMs ?? 3_000;
+  const internalError = (err: unknown) =>
+    isProd
+      ? 'Internal server error'
+      : limitCloseReason(err instanceof Error ? err.message : String(err), 'Internal server error');
+  /** Sockets waiting for connection_init, with the timer that closes them. */
+  const initWaits = new Map<WebSocket, NodeJS.Timeout>();
+  /** Sockets pinged by the last keep-alive round that have not answered yet. */
+  const awaitingPong = new WeakSet<WebSocket>();
+
+  const server = makeServer<Record<string, unknown> | undefined, Extra>({
+    ...options,
+    // The wait is ours (above): graphql-ws's timer would stay referenced for the socket's life.
+    connectionInitWaitTimeout: 0,
+    onConnect: (ctx) => {
+      const wait = initWaits.get(ctx.extra.socket);
+      if (wait) {
+        clearTimeout(wait);
+        initWaits.delete(ctx.extra.socket);
+      }
+      return options.onConnect?.(ctx);
+    },
+  });
+  wss.options.handleProtocols = handleProtocols;
+
+  function onSocketError(this: WebSocket, err: Error): void {
+    console.error('Internal error emitted on a WebSocket socket. Please check your implementation.', err);
+    this.close(CloseCode.InternalServerError, internalError(err));
+  }
+  function onPong(this: WebSocket): void {
+    awaitingPong.delete(this);
+  }
+  const keepAlive =
+    keepAliveMs > 0 && Number.isFinite(keepAliveMs)
+      ? setInterval(() => {
+          for (const socket of wss.clients) {
+            if (socket.readyState !== socket.OPEN) continue;
+            if (awaitingPong.has(socket)) {
+              socket.terminate();
+              continue;
+            }
+            awaitingPong.add(socket);
+            socket.ping();
+          }
+        }, keepAliveMs)
+      : null;
+  keepAlive?.unref();
+
+  wss.once('error', (err: Error) => {
+    console.error('Internal error emitted on the WebSocket server. Please check your implementation.', err);
+    let firstErr: unknown = null;
+    for (const client of wss.clients) {
+      try {
+        client.close(CloseCode.InternalServerError, internalError(err));
+      } catch (e) {
+        firstErr ??= e;
+      }
+    }
+    if (firstErr) throw firstErr;
+  });
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    socket.on('error', onSocketError);
+    socket.on('pong', onPong);
+    if (initWaitMs > 0 && Number.isFinite(initWaitMs) && socket.protocol === GRAPHQL_TRANSPORT_WS_PROTOCOL) {
+      const wait = setTimeout(() => {
+        initWaits.delete(socket);
+        socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      }, initWaitMs);
+      initWaits.set(socket, wait);
+    }
+    const closed = server.opened(new Transport(socket, internalError), { socket, request });
+    // ws emits close once; `on` spares the wrapper `once` makes per socket.
+    socket.on('close', (code: number, reason: Buffer) => {
+      const wait = initWaits.get(socket);
+      if (wait) {
+        clearTimeout(wait);
+        initWaits.delete(socket);
+      }
+      if (!isProd && code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+        console.warn(
+          `Client provided the unsupported and deprecated subprotocol "${socket.protocol}" used by subscriptions-transport-ws. ` +
+            'Please see https://www.apollographql.com/docs/apollo-server/data/subscriptions/#switching-from-subscriptions-transport-ws.',
+        );
+      }
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    async dispose() {
+      if (keepAlive) clearInterval(keepAlive);
+      for (const wait of initWaits.values()) clearTimeout(wait);
+      initWaits.clear();
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
