@@ -404,6 +404,9 @@ const FleetRow = memo(function FleetRow({
   );
 });
 
+/** The hosts above the table, left alone by the table's keystrokes and events. */
+const Hosts = memo(HostsSummary);
+
 /** A row's height before it is measured (one line of text and a button). */
 const ROW_ESTIMATE = 45;
 const COLUMNS = 8;
@@ -450,7 +453,7 @@ export function FleetPage({ isOperator = false }: { isOperator?: boolean }) {
     <section aria-labelledby="fleet-title">
       <h1 id="fleet-title">Fleet</h1>
       <ErrorText error={error} />
-      {isOperator && <HostsSummary />}
+      {isOperator && <Hosts />}
       <h2>Servers</h2>
       <form class="row" onSubmit={create}>
         <label>
