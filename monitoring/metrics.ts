@@ -251,8 +251,24 @@ export function createMetrics(sources: MetricsSources, options: { defaultMetrics
     registers: [registry],
   });
 
+  const responseCacheTotal = new Counter({
+    name: 'rdp_response_cache_total',
+    help: 'Cacheable GraphQL queries by outcome: hit (answered from the response cache), miss (executed and stored), bypass (the generations could not be read, so executed and not stored)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of ['hit', 'miss', 'bypass']) responseCacheTotal.inc({ result }, 0);
+
+  const responseCacheInvalidationFailures = new Counter({
+    name: 'rdp_response_cache_invalidation_failures_total',
+    help: 'Store writes whose generation bump could not reach Redis (retried when it is back; this replica serves no hit meanwhile)',
+    registers: [registry],
+  });
+
   return {
     registry,
+    responseCacheTotal,
+    responseCacheInvalidationFailures,
     subscriptionsActive,
     subscriptionStreamsShared,
     requestsTotal,

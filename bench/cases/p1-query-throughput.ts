@@ -1,7 +1,8 @@
 /**
  * P1: `servers(first: 100)` with five scalars, owner and live sessions, 100 servers seeded in the
  * in-memory store (one live session each), against bare node:http answering the same bytes (the
- * ceiling), this API, the same schema and context on Apollo Server, default graphql-yoga and
+ * ceiling), this API (uncached: the production row), this API with the response cache on (hits:
+ * every request after the first is answered from it; the hit ratio is printed), the same schema and context on Apollo Server, default graphql-yoga and
  * Mercurius with graphql-jit (the fastest peer commonly used), the floors (yoga + graphql-jit and
  * Mercurius answering the same bytes with trivial resolvers) and the limit (graphql-jit in process
  * on the same stores with its compiled serializer, no HTTP). One server process on one core,
@@ -23,13 +24,24 @@ const CONNECTIONS = 10;
 /** What the issues ask of this API against each peer (per core-second). */
 const TARGETS = { bare: 0.35, apollo: 3, 'yoga-default': 2, fastestPeer: 1.5 } as const;
 
-type Target = 'api' | Exclude<PeerKind, 'limit'>;
+type Target = 'api' | 'api-cached' | Exclude<PeerKind, 'limit'>;
 /** The GraphQL servers that run our schema, resolvers and context: the peers to beat. */
 const PEERS = ['apollo', 'yoga-default', 'mercurius-jit'] as const;
-const ORDER: Target[] = ['api', 'bare', 'apollo', 'yoga-default', 'mercurius-jit', 'yoga-jit-floor', 'mercurius-floor'];
+const ORDER: Target[] = [
+  'api',
+  'api-cached',
+  'bare',
+  'apollo',
+  'yoga-default',
+  'mercurius-jit',
+  'yoga-jit-floor',
+  'mercurius-floor',
+];
 
 interface Measured {
   load: HttpLoadResult;
+  /** The response cache's hits and misses during the measured run (api-cached). */
+  cache?: { hit: number; miss: number; bypass: number };
   rss: number;
   /** Server CPU seconds during the measured run. */
   cpuSeconds: number;
@@ -38,6 +50,8 @@ interface Measured {
 const LABELS: Record<Target, string> = {
   bare: 'bare node:http, same bytes (ceiling)',
   api: 'this API (buildApp, auth, armor, rate limits, metrics, audit)',
+  'api-cached':
+    'this API with the response cache (hits): RESPONSE_CACHE=on, generations and rate limits in Redis (one HMGET + one rate-limit call per request), every plugin as above',
   apollo: 'Apollo Server 5 standalone, same schema + context',
   'yoga-default': 'graphql-yoga defaults, same schema + context',
   'mercurius-jit': 'Mercurius 16 + graphql-jit on Fastify 5, same schema + context (peer)',
@@ -60,6 +74,16 @@ async function validate(port: number, token: string): Promise<string> {
   return text;
 }
 
+/** rdp_response_cache_total by result, from the API's /metrics. */
+async function cacheCounts(port: number): Promise<{ hit: number; miss: number; bypass: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const read = (result: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`rdp_response_cache_total{result="${result}"} `));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  return { hit: read('hit'), miss: read('miss'), bypass: read('bypass') };
+}
+
 async function measure(
   ctx: CaseContext,
   load: BenchChild,
@@ -67,6 +91,7 @@ async function measure(
   port: number,
   token: string,
   profile: string | null,
+  cached = false,
 ): Promise<Measured> {
   const params: HttpLoadParams = {
     url: `http://127.0.0.1:${port}/graphql`,
@@ -77,15 +102,24 @@ async function measure(
   };
   await load.call<HttpLoadResult>('run', params);
   if (profile) await server.call('profileStart');
+  const cache0 = cached ? await cacheCounts(port) : undefined;
   const cpu0 = server.cpuSeconds();
   const result = await load.call<HttpLoadResult>('run', { ...params, seconds: ctx.seconds });
   const cpuSeconds = server.cpuSeconds() - cpu0;
+  const cache1 = cache0 ? await cacheCounts(port) : undefined;
   if (profile) await server.call('profileStop', { path: profile });
   const rss = server.rss();
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`P1 ${server.name}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   }
-  return { load: result, rss, cpuSeconds };
+  return {
+    load: result,
+    rss,
+    cpuSeconds,
+    ...(cache0 && cache1
+      ? { cache: { hit: cache1.hit - cache0.hit, miss: cache1.miss - cache0.miss, bypass: cache1.bypass - cache0.bypass } }
+      : {}),
+  };
 }
 
 export async function runP1(ctx: CaseContext): Promise<Row[]> {
@@ -99,8 +133,8 @@ export async function runP1(ctx: CaseContext): Promise<Row[]> {
     for (const target of ORDER) {
       ctx.log(`P1 ${target}`);
       const server =
-        target === 'api'
-          ? await startChild('targets/api.ts', { name: 'p1-api', cpu: ctx.serverCpu })
+        target === 'api' || target === 'api-cached'
+          ? await startChild('targets/api.ts', { name: `p1-${target}`, cpu: ctx.serverCpu })
           : await startChild('targets/peers.ts', { name: `p1-${target}`, cpu: ctx.serverCpu });
       try {
         let port: number;
@@ -108,6 +142,12 @@ export async function runP1(ctx: CaseContext): Promise<Row[]> {
           ({ port } = await server.call<{ port: number }>('start', { env: serviceEnv() }));
           await server.call('seed', SEED);
           body = await validate(port, token);
+        } else if (target === 'api-cached') {
+          const env = serviceEnv({ REDIS_URL: ctx.services.redisUrl, RESPONSE_CACHE: 'on' });
+          ({ port } = await server.call<{ port: number }>('start', { env }));
+          await server.call('seed', SEED);
+          // Its own fleet (other ids and times): the same shape is the same length.
+          if ((await validate(port, token)).length !== body.length) differentBytes.push(target);
         } else {
           ({ port } = await server.call<{ port: number }>('start', { kind: target, env: serviceEnv(), body, seed: SEED }));
           const text = await validate(port, token);
@@ -122,7 +162,10 @@ export async function runP1(ctx: CaseContext): Promise<Row[]> {
             );
           }
         }
-        results.set(target, await measure(ctx, load, server, port, token, ctx.profilePath('p1', target)));
+        results.set(
+          target,
+          await measure(ctx, load, server, port, token, ctx.profilePath('p1', target), target === 'api-cached'),
+        );
       } finally {
         await server.stop();
       }
@@ -160,17 +203,23 @@ export async function runP1(ctx: CaseContext): Promise<Row[]> {
   const bytes = Buffer.byteLength(body);
   const rows = ORDER.map((t): Row => {
     const m = results.get(t);
+    const cache = m?.cache;
+    const lookups = cache ? cache.hit + cache.miss + cache.bypass : 0;
     const ratio =
-      t === 'api'
-        ? `${vs('api')}; ${(['apollo', 'yoga-default', 'mercurius-jit', 'yoga-jit-floor'] as const).map((p) => `${round(perCore('api') / perCore(p), 2)}× ${p}`).join(', ')}`
+      t === 'api' || t === 'api-cached'
+        ? `${vs(t)}; ${(['apollo', 'yoga-default', 'mercurius-jit', 'yoga-jit-floor'] as const).map((p) => `${round(perCore(t) / perCore(p), 2)}× ${p}`).join(', ')}${
+            t === 'api-cached'
+              ? `; ${round(perCore(t) / perCore('api'), 2)}× the uncached API; hit ratio ${lookups > 0 ? round((100 * (cache?.hit ?? 0)) / lookups, 2) : 0}% (${fmtInt(cache?.hit ?? 0)} hits, ${fmtInt(cache?.miss ?? 0)} misses, ${fmtInt(cache?.bypass ?? 0)} bypassed)`
+              : ''
+          }`
         : t === 'bare'
           ? '1× (ceiling)'
           : `${vs(t)}; this API ${round(perCore('api') / perCore(t), 2)}×`;
     const missed = [
       ...(['bare', 'apollo', 'yoga-default'] as const)
-        .filter((p) => perCore('api') / perCore(p) < TARGETS[p])
+        .filter((p) => perCore(t) / perCore(p) < TARGETS[p])
         .map((p) => `${p} ≥${TARGETS[p]}×`),
-      ...(perCore('api') / perCore(fastest) < TARGETS.fastestPeer ? [`fastest peer (${fastest}) ≥${TARGETS.fastestPeer}×`] : []),
+      ...(perCore(t) / perCore(fastest) < TARGETS.fastestPeer ? [`fastest peer (${fastest}) ≥${TARGETS.fastestPeer}×`] : []),
     ];
     return {
       case: 'P1 servers(first:100)',
@@ -181,7 +230,7 @@ export async function runP1(ctx: CaseContext): Promise<Row[]> {
       memory: `RSS ${mb(m?.rss ?? 0)}`,
       ratio,
       target:
-        t !== 'api'
+        t !== 'api' && t !== 'api-cached'
           ? ''
           : missed.length === 0
             ? 'met (≥1.5× fastest peer, ≥0.35× bare, ≥3× Apollo, ≥2× yoga)'

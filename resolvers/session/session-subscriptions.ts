@@ -6,6 +6,17 @@ import { builder } from '../builder.js';
 import { viewerOf } from '../viewer.js';
 import { SessionEventRef, type SessionEventShape } from './session-type.js';
 
+const GONE = Symbol('server deleted');
+
+/** Settles when `changes` (the server's own events) carry its DELETED; never when they just end. */
+async function deletedFrom(changes: AsyncIterator<Watched<'server:changed'>>): Promise<void> {
+  while (true) {
+    const next = await changes.next();
+    if (next.done) return new Promise<void>(() => undefined);
+    if (next.value.kind === 'event' && next.value.event.kind === 'DELETED') return;
+  }
+}
+
 /**
  * Snapshots first, then changes newer than what was sent, each filtered by ownership. After a
  * resync (events may have been lost) every session of the view is read again, those sent before
@@ -17,11 +28,14 @@ async function* snapshotThenChanges(
   changes: AsyncIterator<Watched<'session:changed'>>,
   endOnTerminated: boolean,
   reread: (known: string[]) => Promise<RdpSession[]>,
+  /** Settles when the followed server is deleted: the view is read once more, then the stream ends. */
+  serverGone?: Promise<void>,
 ): AsyncGenerator<SessionEventShape> {
   const versions = new Map<string, number>();
-  const snapshots = function* (sessions: RdpSession[]) {
+  const snapshots = function* (sessions: RdpSession[], onlyNewer = false) {
     const at = new Date().toISOString();
     for (const session of sessions) {
+      if (onlyNewer && session.version <= (versions.get(session.id) ?? 0)) continue;
       versions.set(session.id, session.version);
       yield { kind: 'SNAPSHOT', session: { ...session, credentialHash: null }, at } as const;
     }
@@ -30,8 +44,14 @@ async function* snapshotThenChanges(
     yield* snapshots(snapshot);
     // A terminated session never changes again (its server may even be gone): nothing to wait for.
     if (endOnTerminated && snapshot.some((s) => s.status === 'TERMINATED')) return;
+    const gone = serverGone?.then((): typeof GONE => GONE);
     while (true) {
-      const next = await changes.next();
+      const next = await (gone ? Promise.race([changes.next(), gone]) : changes.next());
+      if (next === GONE) {
+        // The sessions' last changes may still be on their way: send what the store holds now.
+        yield* snapshots(await reread([...versions.keys()]), true);
+        return;
+      }
       if (next.done) return;
       if (next.value.kind === 'resync') {
         const now = await reread([...versions.keys()]);
@@ -66,7 +86,10 @@ builder.subscriptionField('sessionEvents', (t) =>
         description:
           'Follow this session; the stream ends when it is terminated (its server stopped or deleted included), at once for one that already is.',
       }),
-      serverId: t.arg.id({ required: false, description: "Follow this server's sessions." }),
+      serverId: t.arg.id({
+        required: false,
+        description: "Follow this server's sessions; the stream ends when the server is deleted, after its sessions' last state.",
+      }),
     },
     subscribe: async (_root, args, ctx) => {
       const viewer = viewerOf(ctx);
@@ -76,6 +99,12 @@ builder.subscriptionField('sessionEvents', (t) =>
       const key = args.sessionId != null ? String(args.sessionId) : `server:${String(args.serverId)}`;
       // Listen before reading the snapshot; the read also authorizes (hidden answers as missing).
       const changes = ctx.events.watch('session:changed', key)[Symbol.asyncIterator]();
+      // A server's stream ends when the server is deleted (its sessions end with it).
+      const serverChanges =
+        args.serverId != null ? ctx.events.watch('server:changed', String(args.serverId))[Symbol.asyncIterator]() : null;
+      const closeAll = async () => {
+        await Promise.all([changes.return?.(), serverChanges?.return?.()]);
+      };
       const { sessions, servers } = ctx.services;
       const visible = async (ids: readonly string[]) =>
         (await sessions.getMany(viewer, ids)).filter((s): s is RdpSession => s !== null);
@@ -91,9 +120,17 @@ builder.subscriptionField('sessionEvents', (t) =>
           const liveIds = new Set((now ?? []).map((s) => s.id));
           return [...(now ?? []), ...(await visible(known.filter((id) => !liveIds.has(id))))];
         };
-        return snapshotThenChanges(viewer, live ?? [], changes, false, reread);
+        const gone = serverChanges ? deletedFrom(serverChanges) : undefined;
+        const stream = snapshotThenChanges(viewer, live ?? [], changes, false, reread, gone);
+        return (async function* () {
+          try {
+            yield* stream;
+          } finally {
+            await serverChanges?.return?.();
+          }
+        })();
       } catch (err) {
-        await changes.return?.();
+        await closeAll();
         throw err;
       }
     },

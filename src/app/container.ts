@@ -29,15 +29,17 @@ import type { XrdpConfigService } from '../domain/xrdp/xrdp-config-service.js';
 import type { XrdpHostService } from '../domain/xrdp/xrdp-host.js';
 import type { XrdpLogService } from '../domain/xrdp/xrdp-log-service.js';
 import type { XrdpSessionTerminator } from '../domain/xrdp/xrdp-session-terminator.js';
+import { createLocalGenerations, createRedisGenerations } from './cache-generations.js';
 import type { Logger } from './logger.js';
 import { type Resources, usageGaugeSources } from './resources-wiring.js';
+import { createResponseCache, type ResponseCache } from './response-cache.js';
 import { createClusterCommands, createEventApplier, startEventConsumer } from './wiring/cluster.js';
 import { createAudit, createFleet, createXrdpConfig } from './wiring/fleet.js';
 import { startHostCollectors } from './wiring/host-collectors.js';
 import { createLocalHost, type LocalHostOverrides } from './wiring/local-host.js';
 import { connectConfiguredRedis, createBus, createRateLimiter } from './wiring/redis.js';
 import { createRemoteHost } from './wiring/remote-host.js';
-import { openStores } from './wiring/stores.js';
+import { openStores, withGenerations } from './wiring/stores.js';
 
 /** Replaceable parts, for tests and embedding. */
 export interface ContainerOverrides extends LocalHostOverrides {
@@ -90,8 +92,39 @@ export interface Container {
   sessionAccounts?: SessionAccounts;
   /** Which sessions are live, for that clean-up. */
   sessionStore: SessionStore;
+  /** Hot list queries' answers (RESPONSE_CACHE=on), kept exact by the stores' generations. */
+  responseCache?: ResponseCache;
   /** Stops following xrdp logs, then closes Redis, then MongoDB. */
   close(): Promise<void>;
+}
+
+/**
+ * The response cache's generations: shared through Redis when configured; in memory for the one
+ * process with in-memory stores (config refuses MongoDB without Redis for the cache).
+ */
+function createConfiguredResponseCache(
+  config: Config,
+  redis: RedisConnections | undefined,
+  logger: Logger,
+  metrics: Metrics,
+): ResponseCache {
+  const generations = redis
+    ? createRedisGenerations({
+        redis: redis.publisher,
+        logger,
+        onBumpFailed: () => metrics.responseCacheInvalidationFailures.inc(),
+      })
+    : createLocalGenerations();
+  const counter = metrics.responseCacheTotal;
+  return createResponseCache({
+    generations,
+    maxBytes: config.responseCache.maxBytes,
+    counters: {
+      hit: () => counter.inc({ result: 'hit' }),
+      miss: () => counter.inc({ result: 'miss' }),
+      bypass: () => counter.inc({ result: 'bypass' }),
+    },
+  });
 }
 
 /**
@@ -100,26 +133,29 @@ export interface Container {
  */
 export async function createContainer(config: Config, logger: Logger, overrides: ContainerOverrides = {}): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
-  const stores = openStores(config, logger, clock, { monitorCommands: overrides.mongoMonitorCommands ?? false });
+  const opened = openStores(config, logger, clock, { monitorCommands: overrides.mongoMonitorCommands ?? false });
   let redis: RedisConnections | undefined;
   try {
     redis = await connectConfiguredRedis(config, logger);
   } catch (err) {
-    await stores.mongo?.close();
+    await opened.mongo?.close();
     throw err;
   }
   const events = createBus(redis, logger);
   const metrics = createMetrics({
-    serversByStatus: () => stores.servers.countByStatus(),
-    sessionsByStatus: () => stores.sessions.countByStatus(),
+    serversByStatus: () => opened.servers.countByStatus(),
+    sessionsByStatus: () => opened.sessions.countByStatus(),
     ...usageGaugeSources({
-      serverStore: stores.servers,
-      samples: stores.resources.samples,
+      serverStore: opened.servers,
+      samples: opened.resources.samples,
       clock,
       host: config.xrdp.publicHost,
       intervalSeconds: config.metrics.intervalSeconds,
     }),
   });
+  const responseCache = config.responseCache.enabled ? createConfiguredResponseCache(config, redis, logger, metrics) : undefined;
+  // With the cache on, every write to a store it reads moves that store's generation.
+  const stores = responseCache ? withGenerations(opened, responseCache.generations) : opened;
   const audit = createAudit(stores, logger, clock);
   const xrdpConfig = createXrdpConfig(config, logger, clock, stores.xrdpConfigs, audit);
   const commands =
@@ -202,6 +238,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
         hostStore: stores.hosts,
         clock,
         heartbeatIntervalSeconds: config.hosts.heartbeatIntervalSeconds,
+        collectIntervalSeconds: config.metrics.intervalSeconds,
         resources: fleet.resources,
         remote,
         logger,
@@ -237,6 +274,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     runtime: host.runtime,
     ...(host.accounts ? { sessionAccounts: host.accounts } : {}),
     sessionStore: stores.sessions,
+    ...(responseCache ? { responseCache } : {}),
     async close() {
       // Commands still waiting for an agent's answer fail first: a round of the collectors or an
       // event being applied may wait on one (up to its 30 s timeout when the agent took it and

@@ -18,6 +18,7 @@ import { createOperationMetricsPlugin } from './operation-metrics-plugin.js';
 import { createRateLimitPlugin } from './rate-limit-plugin.js';
 import { createRequestPlugin } from './request-plugin.js';
 import { currentRequestScope } from './request-scope.js';
+import { createResponseCachePlugin } from './response-cache.js';
 import { createSecurityPlugins } from './security-plugins.js';
 import { type TrustedDocuments, trustedDocuments, trustedDocumentsPlugin } from './trusted-documents.js';
 import { createVariableCostPlugin } from './variable-cost-plugin.js';
@@ -86,6 +87,8 @@ export function createAppYoga(
       createVariablesPlugin(),
       // Page sizes given as variables count in the cost limit too (validation sees only literals).
       createVariableCostPlugin(),
+      // After everything that guards, limits, counts and audits an operation: a hit only replaces execution.
+      ...(container.responseCache ? [createResponseCachePlugin(container.responseCache)] : []),
       // Each document compiled once to plain JavaScript (bench/: about 3x faster on lists).
       // Not subscriptions: graphql-jit 0.8 hands a subscribe resolver the operation's variables
       // instead of the field's arguments (serverEvents(serverId: $id) saw serverId undefined).

@@ -151,6 +151,8 @@ const envSchema = z.object({
   RATE_LIMIT_XRDP_PER_MIN: int(1, 1_000_000).default(50),
   RATE_LIMIT_RESOURCES_PER_MIN: int(1, 1_000_000).default(300),
   RATE_LIMIT_BURST_FACTOR: int(1, 100).default(2),
+  RESPONSE_CACHE: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+  RESPONSE_CACHE_MAX_BYTES: int(1024 * 1024, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -196,6 +198,7 @@ const OUR_PREFIXES = [
   'SHUTDOWN_',
   'WS_',
   'REFUSE_',
+  'RESPONSE_',
 ];
 
 export interface IgnoredVariable {
@@ -339,6 +342,11 @@ export interface Config {
   ignoredVariables: IgnoredVariable[];
   /** Execute only the console's trusted documents (by sha256), never a client's own query text. */
   trustedDocumentsOnly: boolean;
+  /**
+   * The response cache of hot list queries (src/app/response-cache.ts): answers kept per document,
+   * variables, visibility and the generations of the stores they read, at most maxBytes of them.
+   */
+  responseCache: { enabled: boolean; maxBytes: number };
 }
 
 export const MIN_SECRET_BYTES = 32;
@@ -394,6 +402,9 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
   const e = parsed.data;
   if (e.RDP_HOSTS === 'agents' && !e.REDIS_URL)
     problems.push('RDP_HOSTS: agents needs REDIS_URL (commands and events go through Redis Streams)');
+  // Every replica must see every other's writes move the generations: with MongoDB, through Redis.
+  if (e.RESPONSE_CACHE === 'on' && e.MONGODB_URI && !e.REDIS_URL)
+    problems.push('RESPONSE_CACHE: on with MONGODB_URI needs REDIS_URL (the replicas share its generations through Redis)');
   if (e.IDLE_TIMEOUT >= e.SESSION_TIMEOUT) problems.push('IDLE_TIMEOUT: must be less than SESSION_TIMEOUT');
   // At or past SESSION_TIMEOUT it could never end a session first: it would be accepted and do nothing.
   if (e.DISCONNECTED_SESSION_TIMEOUT !== undefined && e.DISCONNECTED_SESSION_TIMEOUT >= e.SESSION_TIMEOUT) {
@@ -488,6 +499,7 @@ export function loadConfig(source: Record<string, string | undefined>, options: 
     dataDir: e.DATA_DIR,
     graphiql: e.ENABLE_GRAPHIQL ?? e.NODE_ENV !== 'production',
     trustedDocumentsOnly: e.TRUSTED_DOCUMENTS_ONLY,
+    responseCache: { enabled: e.RESPONSE_CACHE === 'on', maxBytes: e.RESPONSE_CACHE_MAX_BYTES },
     wsMaxSubscriptionsPerUser: e.WS_MAX_SUBSCRIPTIONS_PER_USER,
     ignoredVariables: ignoredVariables(cleaned),
     rateLimits: {

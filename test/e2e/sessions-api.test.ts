@@ -352,6 +352,30 @@ for (const [backend, env, enabled] of backends) {
       op.dispose();
     });
 
+    it("sessionEvents(serverId): deleting the server ends its sessions and then the stream; another server's stream goes on", async () => {
+      const server = await runningServer(alice);
+      const other = await runningServer(alice);
+      const a = await admitted(alice, server.id);
+      const b = await admitted(alice, server.id);
+      const sub = collect<SessionEventData>(t.ws(alice), SESSION_EVENTS_BY_SERVER, { id: server.id });
+      const otherSub = collect<SessionEventData>(t.ws(alice), SESSION_EVENTS_BY_SERVER, { id: other.id });
+      await sub.until(() => sub.items.length >= 2);
+      const del = await t.gql<{ deleteServer: { __typename: string } }>(
+        'mutation($id: ID!) { deleteServer(id: $id, force: true) { __typename } }',
+        { id: server.id },
+        alice,
+      );
+      expect(del.body.data?.deleteServer.__typename).toBe('DeleteServerSuccess');
+      await sub.until(() => sub.ended);
+      // Every session's last state arrived before the end, whichever way it came (event or final read).
+      const last = new Map(sub.items.map((i) => [i.data?.sessionEvents.session.id, i.data?.sessionEvents.session.status]));
+      expect(Object.fromEntries(last)).toEqual({ [a]: 'TERMINATED', [b]: 'TERMINATED' });
+      const c = await admitted(alice, other.id);
+      await otherSub.until(() => otherSub.items.some((i) => i.data?.sessionEvents.session.id === c));
+      expect(otherSub.ended).toBe(false);
+      otherSub.dispose();
+    });
+
     it('metrics: rdp_sessions_total{status} equals the stored counts; created and terminated{reason="USER"} move by exactly 1', async () => {
       const server = await runningServer(alice);
       const created0 = await metricValue(t, 'rdp_sessions_created_total');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentCommandConsumer, createAgentCommandConsumer } from '../../src/adapters/redis/host-agent-consumer.js';
+import type { Viewer } from '../../src/domain/auth/viewer.js';
 import type { HostDescription } from '../../src/domain/cluster/host-messages.js';
 import { startTestApp, type TestApp } from '../support/app-harness.js';
 import { waitFor } from '../support/net.js';
@@ -79,6 +80,24 @@ describe.runIf(ready)('a replica stops while an agent sits on its command', () =
     await redis?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   });
+
+  it('a measurement the agent never answers is given up after one collection interval: the next round asks again', async () => {
+    // METRICS_INTERVAL is 1 s; without the bound the first probe would wait out the 30 s result timeout.
+    await waitFor(async () => taken.filter((t) => t === 'probe.measure').length >= 3, 15_000, 'three probe.measure rounds');
+  }, 30_000);
+
+  it("the start-up clean-up the agent sits on (accounts.listOwn) holds none of the host's heartbeats up: it stays ONLINE", async () => {
+    expect(taken).toContain('accounts.listOwn');
+    const hosts = (app as TestApp).app.container.hosts;
+    const admin: Viewer = { userId: 'adam', username: 'adam', roles: ['admin'], permissions: [] };
+    // Past 3 heartbeat intervals (1 s) since the hello: behind an awaited clean-up the host went OFFLINE.
+    const until = Date.now() + 4_000;
+    while (Date.now() < until) {
+      const host = await hosts.get(admin, 'hung');
+      expect(hosts.statusOf(host)).toBe('ONLINE');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }, 30_000);
 
   it('stop() ends every shutdown step in its time: the command it waits on fails instead', async () => {
     // The host's collector sends probe.measure each round; the agent takes it and sits on it.

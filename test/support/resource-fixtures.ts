@@ -1,29 +1,9 @@
+export { FakeClock, RecordingPublisher } from './service-fixtures.js';
+
 import type { HostProbe, ProbeResult, ProbeServer, ProbeSession } from '../../src/domain/resources/host-probe.js';
 import { emptyFigures, type ResourceFigures } from '../../src/domain/resources/resource-sample.js';
 import { DEFAULT_CONFIGURATION, DEFAULT_RESOURCES, type RdpServer } from '../../src/domain/servers/server.js';
 import type { RdpSession } from '../../src/domain/sessions/session.js';
-import type { Clock } from '../../src/domain/shared/clock.js';
-import type { EventPublisher, Topic, TopicMap } from '../../src/domain/shared/event-publisher.js';
-
-export class FakeClock implements Clock {
-  constructor(public t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
-
-export class RecordingPublisher implements EventPublisher {
-  readonly published: { topic: Topic; id: string; payload: unknown }[] = [];
-  publish<T extends Topic>(topic: T, id: string, payload: TopicMap[T]): void {
-    this.published.push({ topic, id, payload });
-  }
-  of<T extends Topic>(topic: T): TopicMap[T][] {
-    return this.published.filter((p) => p.topic === topic).map((p) => p.payload as TopicMap[T]);
-  }
-}
 
 export const figures = (f: Partial<ResourceFigures> = {}): ResourceFigures => ({ ...emptyFigures(), ...f });
 

@@ -10,7 +10,7 @@ import { PoolService } from '../../src/domain/pools/pool-service.js';
 import { defaultResourceLimits, staticLimitsProvider } from '../../src/domain/resources/resource-limits.js';
 import { ServerService } from '../../src/domain/servers/server-service.js';
 import { SessionService } from '../../src/domain/sessions/session-service.js';
-import { ConflictError, LimitExceededError, NotFoundError } from '../../src/domain/shared/errors.js';
+import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../../src/domain/shared/errors.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
 
@@ -41,6 +41,7 @@ function setup(offline: string[] = []) {
       if (offline.includes(hostId)) throw new ConflictError(`host ${hostId} is offline`);
     },
   };
+  const accounts = new FakeSessionAccounts();
   const sessions = new SessionService({
     store: sessionStore,
     claims,
@@ -51,7 +52,7 @@ function setup(offline: string[] = []) {
     newId,
     timeouts: { idleSeconds: 1800, sessionSeconds: 3600 },
     defaultCredentialMode: 'EPHEMERAL',
-    accounts: new FakeSessionAccounts(),
+    accounts,
     pools: poolStore,
     grants,
     hosts,
@@ -103,7 +104,7 @@ function setup(offline: string[] = []) {
       await sessions.create({ ...olga, userId: `${tag}-${i}`, username: `${tag}${i}` }, { serverId });
     }
   }
-  return { broker, pools, servers, sessions, sessionStore, claims, assignments, pool, load };
+  return { broker, pools, servers, sessions, sessionStore, claims, assignments, accounts, pool, load };
 }
 
 describe('BrokerService.connect placement', () => {
@@ -162,6 +163,22 @@ describe('BrokerService.connect placement', () => {
     );
     expect(await h.claims.count('slot:sessions:global:')).toBe(2);
     expect(await h.claims.count('slot:sessions:user:')).toBe(2);
+  });
+
+  it('HOST_ACCOUNT through a pool: the picked host lacking the account refuses with a field error and holds nothing', async () => {
+    const h = setup();
+    const { poolId, ids } = await h.pool('BREADTH_FIRST', [10, 10]);
+    h.accounts.missingHostAccounts.add('nobody');
+    const err = await h.broker.connect(user('nobody'), { poolId }, { credentialMode: 'HOST_ACCOUNT' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).message).toMatch(/no Linux account "nobody" on the host of server (a|b)/);
+    expect(await h.claims.count('slot:sessions:')).toBe(0);
+    expect(await h.sessionStore.count({ statuses: ['ACTIVE', 'DISCONNECTED'] })).toBe(0);
+    // One who has the account is admitted on either server, with no password of ours.
+    const ok = await h.broker.connect(user('alice'), { poolId }, { credentialMode: 'HOST_ACCOUNT' });
+    expect(ids).toContain(ok.server.id);
+    expect(ok.session.credentialMode).toBe('HOST_ACCOUNT');
+    expect(ok.connection.password).toBeNull();
   });
 
   it('deleting a server removes its assignments', async () => {

@@ -133,10 +133,27 @@ describe('loadConfig', () => {
     ['HOST_ID', 'a'.repeat(64)],
     ['HOST_HEARTBEAT_INTERVAL', '0'],
     ['HOST_HEARTBEAT_INTERVAL', '1.5'],
+    ['RESPONSE_CACHE', 'true'],
+    ['RESPONSE_CACHE_MAX_BYTES', '1000'],
+    ['RESPONSE_CACHE_MAX_BYTES', '64MB'],
   ])('rejects %s=%s naming that variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('RESPONSE_CACHE: off by default with 64 MiB; on in memory alone or with MongoDB and Redis, never MongoDB without Redis', () => {
+    expect(loadConfig({}).responseCache).toEqual({ enabled: false, maxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ RESPONSE_CACHE: 'on', RESPONSE_CACHE_MAX_BYTES: '1048576' }).responseCache).toEqual({
+      enabled: true,
+      maxBytes: 1048576,
+    });
+    const mongo = { MONGODB_URI: 'mongodb://m:27017/rdp', RESPONSE_CACHE: 'on' };
+    expect(configError(mongo).problems).toEqual([
+      'RESPONSE_CACHE: on with MONGODB_URI needs REDIS_URL (the replicas share its generations through Redis)',
+    ]);
+    expect(loadConfig({ ...mongo, REDIS_URL: 'redis://r:6379' }).responseCache.enabled).toBe(true);
+    expect(loadConfig({ MONGODB_URI: 'mongodb://m:27017/rdp', RESPONSE_CACHE: 'off' }).responseCache.enabled).toBe(false);
   });
 
   it('takes HOST_ID and HOST_HEARTBEAT_INTERVAL, defaulting to local and 5 seconds', () => {

@@ -15,12 +15,11 @@ import type { ServerEvent } from '../../src/domain/servers/server-events.js';
 import { ServerService } from '../../src/domain/servers/server-service.js';
 import type { SessionEvent } from '../../src/domain/sessions/session-events.js';
 import { SessionService } from '../../src/domain/sessions/session-service.js';
-import type { Clock } from '../../src/domain/shared/clock.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../../src/domain/shared/errors.js';
-import type { EventPublisher, Topic, TopicMap } from '../../src/domain/shared/event-publisher.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
 import { FakeSessionHost } from '../support/fake-session-host.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const olga: Viewer = { userId: 'olga', username: 'olga', roles: ['operator'], permissions: [] };
@@ -29,26 +28,7 @@ const adam: Viewer = { userId: 'adam', username: 'adam', roles: ['admin'], permi
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const MIN = 60_000;
 
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  iso(offsetMs = 0): string {
-    return new Date(this.t + offsetMs).toISOString();
-  }
-}
-
-type Published = { [K in Topic]: { topic: K; id: string; payload: TopicMap[K] } }[Topic];
-
-class RecordingPublisher implements EventPublisher {
-  readonly published: Published[] = [];
-  publish<T extends Topic>(topic: T, id: string, payload: TopicMap[T]): void {
-    this.published.push({ topic, id, payload: structuredClone(payload) } as Published);
-  }
+class Recorder extends RecordingPublisher {
   serverEvents(): ServerEvent[] {
     return this.published.flatMap((e) => (e.topic === 'server:changed' ? [e.payload] : []));
   }
@@ -65,9 +45,6 @@ class RecordingPublisher implements EventPublisher {
   /** DRAIN_NOTICE / DRAIN_CANCELLED of one session with the seconds left. */
   notices(id: string): string[] {
     return this.sessionEvents(id).flatMap((e) => (e.drain ? [`${e.kind}:${e.drain.secondsLeft}`] : []));
-  }
-  clear(): void {
-    this.published.length = 0;
   }
 }
 
@@ -87,7 +64,7 @@ function setup() {
   const store = new MemorySessionStore();
   const hostStore = new MemoryHostStore();
   const claims = new MemoryClaimStore(clock);
-  const events = new RecordingPublisher();
+  const events = new Recorder();
   const audit = new RecordingAudit();
   const runtime = new FakeServerRuntime();
   const limits = staticLimitsProvider(defaultResourceLimits({ sessionTimeoutSeconds: 86_400 }));
@@ -144,15 +121,6 @@ function setup() {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 async function runningServer(h: Harness): Promise<RdpServer> {
   const created = await h.servers.create(alice, { name: 'desk' });

@@ -12,7 +12,6 @@ import { HostPlacement } from '../../src/domain/hosts/host-placement.js';
 import { HostService } from '../../src/domain/hosts/host-service.js';
 import { defaultResourceLimits, staticLimitsProvider } from '../../src/domain/resources/resource-limits.js';
 import { ServerService } from '../../src/domain/servers/server-service.js';
-import type { Clock } from '../../src/domain/shared/clock.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -20,8 +19,8 @@ import {
   PortExhaustedError,
   ValidationError,
 } from '../../src/domain/shared/errors.js';
-import type { EventPublisher, Topic, TopicMap } from '../../src/domain/shared/event-publisher.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const olga: Viewer = { userId: 'olga', username: 'olga', roles: ['operator'], permissions: [] };
@@ -30,26 +29,7 @@ const adam: Viewer = { userId: 'adam', username: 'adam', roles: ['admin'], permi
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const INTERVAL_S = 5;
 
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  iso(offsetMs = 0): string {
-    return new Date(this.t + offsetMs).toISOString();
-  }
-}
-
-type Published = { [K in Topic]: { topic: K; id: string; payload: TopicMap[K] } }[Topic];
-
-class RecordingPublisher implements EventPublisher {
-  readonly published: Published[] = [];
-  publish<T extends Topic>(topic: T, id: string, payload: TopicMap[T]): void {
-    this.published.push({ topic, id, payload: structuredClone(payload) } as Published);
-  }
+class Recorder extends RecordingPublisher {
   /** Host events under `key`, as `KIND:STATUS` with the host id. */
   hostEvents(key: string): string[] {
     return this.published.flatMap((e) =>
@@ -58,9 +38,6 @@ class RecordingPublisher implements EventPublisher {
   }
   lastHost(key: string): HostEvent | undefined {
     return this.published.flatMap((e) => (e.topic === 'host:changed' && e.id === key ? [e.payload] : [])).at(-1);
-  }
-  clear(): void {
-    this.published.length = 0;
   }
 }
 
@@ -81,7 +58,7 @@ function setup(maxServers = 200) {
   const clock = new FakeClock(T0);
   const store = new MemoryHostStore();
   const claims = new MemoryClaimStore(clock);
-  const events = new RecordingPublisher();
+  const events = new Recorder();
   const auditLog = new MemoryAuditLog();
   let nextAudit = 0;
   const audit = new AuditService({ log: auditLog, clock, newId: () => `audit-${++nextAudit}` });
@@ -103,15 +80,6 @@ function setup(maxServers = 200) {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 describe('HostService.register', () => {
   let h: Harness;

@@ -10,7 +10,6 @@ import {
 import type { LiveSessions } from '../../src/domain/servers/live-sessions.js';
 import { DEFAULT_CONFIGURATION, DEFAULT_RESOURCES, type RdpServer, type ServerDrain } from '../../src/domain/servers/server.js';
 import { ServerService } from '../../src/domain/servers/server-service.js';
-import type { Clock } from '../../src/domain/shared/clock.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -21,9 +20,9 @@ import {
   RuntimeUnavailableError,
   ValidationError,
 } from '../../src/domain/shared/errors.js';
-import type { EventPublisher, Topic, TopicMap } from '../../src/domain/shared/event-publisher.js';
 import { encodeCursor } from '../../src/domain/shared/page.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const bob: Viewer = { userId: 'bob', username: 'bob', roles: ['user'], permissions: [] };
@@ -33,32 +32,10 @@ const adam: Viewer = { userId: 'adam', username: 'adam', roles: ['admin'], permi
 const HOST = 'rdp.test';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  iso(): string {
-    return new Date(this.t).toISOString();
-  }
-}
-
-type Published = { [K in Topic]: { topic: K; id: string; payload: TopicMap[K] } }[Topic];
-
-class RecordingPublisher implements EventPublisher {
-  readonly published: Published[] = [];
-  publish<T extends Topic>(topic: T, id: string, payload: TopicMap[T]): void {
-    this.published.push({ topic, id, payload: structuredClone(payload) } as Published);
-  }
+class Recorder extends RecordingPublisher {
   /** `KIND:STATUS` of each server event, in order. */
   kinds(): string[] {
     return this.published.flatMap((e) => (e.topic === 'server:changed' ? [`${e.payload.kind}:${e.payload.server.status}`] : []));
-  }
-  clear(): void {
-    this.published.length = 0;
   }
 }
 
@@ -90,7 +67,7 @@ function setup(options: SetupOptions = {}) {
   const clock = new FakeClock(T0);
   const store = new MemoryServerStore();
   const claims = new MemoryClaimStore(clock);
-  const events = new RecordingPublisher();
+  const events = new Recorder();
   const runtime = options.runtime ?? new FakeServerRuntime();
   const sessions = new FakeLiveSessions();
   const metrics = { created: 0, deleted: 0 };
@@ -112,15 +89,6 @@ function setup(options: SetupOptions = {}) {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 async function running(h: Harness, viewer: Viewer = alice, name = 'desk'): Promise<RdpServer> {
   const created = await h.service.create(viewer, { name });

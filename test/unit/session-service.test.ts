@@ -10,13 +10,12 @@ import { verifyPassword } from '../../src/domain/sessions/credentials.js';
 import type { CredentialMode, RdpSession } from '../../src/domain/sessions/session.js';
 import type { SessionEvent } from '../../src/domain/sessions/session-events.js';
 import { SessionService } from '../../src/domain/sessions/session-service.js';
-import type { Clock } from '../../src/domain/shared/clock.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../../src/domain/shared/errors.js';
-import type { EventPublisher, Topic, TopicMap } from '../../src/domain/shared/event-publisher.js';
 import type { XrdpSessionEvent } from '../../src/domain/xrdp/xrdp-session-events.js';
 import { FakeServerRuntime } from '../support/fake-runtime.js';
 import { FakeSessionAccounts } from '../support/fake-session-accounts.js';
 import { FakeSessionHost } from '../support/fake-session-host.js';
+import { FakeClock, RecordingPublisher, rejection } from '../support/service-fixtures.js';
 
 const alice: Viewer = { userId: 'alice', username: 'alice', roles: ['user'], permissions: [] };
 const bob: Viewer = { userId: 'bob', username: 'bob', roles: ['user'], permissions: [] };
@@ -34,26 +33,7 @@ const MAX_S = 3600;
 const DISCONNECTED_S = 900;
 const SLOTS = 'slot:sessions:';
 
-class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  iso(offsetMs = 0): string {
-    return new Date(this.t + offsetMs).toISOString();
-  }
-}
-
-type Published = { [K in Topic]: { topic: K; id: string; payload: TopicMap[K] } }[Topic];
-
-class RecordingPublisher implements EventPublisher {
-  readonly published: Published[] = [];
-  publish<T extends Topic>(topic: T, id: string, payload: TopicMap[T]): void {
-    this.published.push({ topic, id, payload: structuredClone(payload) } as Published);
-  }
+class Recorder extends RecordingPublisher {
   /** Session events published under the session's own id, in order. */
   sessionEvents(id?: string): SessionEvent[] {
     return this.published.flatMap((e) =>
@@ -62,9 +42,6 @@ class RecordingPublisher implements EventPublisher {
   }
   kinds(id?: string): string[] {
     return this.sessionEvents(id).map((e) => `${e.kind}:${e.session.status}`);
-  }
-  clear(): void {
-    this.published.length = 0;
   }
 }
 
@@ -81,7 +58,7 @@ function setup(options: SetupOptions = {}) {
   const serverStore = new MemoryServerStore();
   const store = new MemorySessionStore();
   const claims = new MemoryClaimStore(clock);
-  const events = new RecordingPublisher();
+  const events = new Recorder();
   const runtime = new FakeServerRuntime();
   const accounts = new FakeSessionAccounts();
   const host = new FakeSessionHost();
@@ -123,15 +100,6 @@ function setup(options: SetupOptions = {}) {
 }
 
 type Harness = ReturnType<typeof setup>;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 async function runningServer(
   h: Harness,

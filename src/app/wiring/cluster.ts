@@ -90,6 +90,8 @@ export interface EventApplierDeps {
  */
 export function createEventApplier(deps: EventApplierDeps) {
   const { hosts, fleet, servers, logger } = deps;
+  /** The clean-up after each host's latest hello, while it runs. */
+  const cleanups = new Map<string, Promise<void>>();
   const onHost = async (hostId: string, serverId: string): Promise<boolean> => {
     const server = await servers.findById(serverId);
     if (server && server.hostId === hostId) return true;
@@ -100,15 +102,30 @@ export function createEventApplier(deps: EventApplierDeps) {
     'agent.hello': async (hostId, { host, inventory }) => {
       await hosts.register(helloOf(hostId, host));
       const { failed, orphans } = await fleet.servers.reconcileHost(hostId, inventory.instances);
-      if (orphans.length > 0) {
-        const keep = inventory.instances.filter((id) => !orphans.includes(id));
-        await deps.commands.send(hostId, 'runtime.reap', { keep });
-      }
       if (failed.length + orphans.length > 0) logger.info({ hostId, failed, orphans }, 'host reconciled after its agent started');
-      // Accounts an earlier run of this agent made that no live session uses: locked, then removed.
-      const accounts = await removeOrphanAccounts(deps.sessions, deps.remote.accountsOn(hostId));
-      if (accounts.removed.length + accounts.failed.length > 0)
-        logger.info({ hostId, ...accounts }, 'session accounts cleaned up');
+      // The clean-up on the agent is commands to it, answered in seconds or, from a hung agent,
+      // never: it runs beside the event stream, so the host's heartbeats behind this hello are
+      // applied meanwhile (awaited here, they waited out each command's timeout and the host
+      // went OFFLINE). One clean-up per host at a time, each after the one before.
+      const previous = cleanups.get(hostId) ?? Promise.resolve();
+      const cleanup = previous
+        .then(async () => {
+          if (orphans.length > 0) {
+            const keep = inventory.instances.filter((id) => !orphans.includes(id));
+            await deps.commands.send(hostId, 'runtime.reap', { keep });
+          }
+          // Accounts an earlier run of this agent made that no live session uses: locked, then removed.
+          const accounts = await removeOrphanAccounts(deps.sessions, deps.remote.accountsOn(hostId));
+          if (accounts.removed.length + accounts.failed.length > 0)
+            logger.info({ hostId, ...accounts }, 'session accounts cleaned up');
+        })
+        .catch((err: unknown) =>
+          logger.warn({ hostId, err }, 'the clean-up after an agent started failed; the next start tries again'),
+        )
+        .finally(() => {
+          if (cleanups.get(hostId) === cleanup) cleanups.delete(hostId);
+        });
+      cleanups.set(hostId, cleanup);
     },
     'agent.heartbeat': async (hostId, { host, usage, at }) => {
       const beat = {
@@ -143,12 +160,17 @@ export function createEventApplier(deps: EventApplierDeps) {
       await fleet.sessions.applyXrdpEvent(e, `${hostId}/${event.entryId}`);
     },
   };
-  return async (hostId: string, event: HostEvent): Promise<void> => {
+  const apply = async (hostId: string, event: HostEvent): Promise<void> => {
     const handler = (handlers as Record<string, ((h: string, p: unknown, e: HostEvent) => Promise<void>) | undefined>)[
       event.type
     ];
     if (handler) await handler(hostId, event.payload, event);
   };
+  /** Resolves when no clean-up after a hello is running (tests; they fail fast once commands close). */
+  const cleanupsSettled = async (): Promise<void> => {
+    while (cleanups.size > 0) await Promise.all(cleanups.values());
+  };
+  return Object.assign(apply, { cleanupsSettled });
 }
 
 /**

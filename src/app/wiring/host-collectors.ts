@@ -17,6 +17,8 @@ export function startHostCollectors(deps: {
   hostStore: HostStore;
   clock: Clock;
   heartbeatIntervalSeconds: number;
+  /** The collection interval: a measurement outlasting it is given up (the next round asks again). */
+  collectIntervalSeconds: number;
   resources: Resources;
   remote: RemoteHost;
   logger: Logger;
@@ -29,7 +31,10 @@ export function startHostCollectors(deps: {
     const alive = new Set(hosts.filter((h) => isAlive(h, now, deps.heartbeatIntervalSeconds)).map((h) => h.id));
     for (const host of hosts) {
       if (!alive.has(host.id) || running.has(host.id) || stopped) continue;
-      const collector = deps.resources.collectorFor(host.rdpAddress, deps.remote.probeOf(host.id));
+      const collector = deps.resources.collectorFor(
+        host.rdpAddress,
+        deps.remote.probeOf(host.id, deps.collectIntervalSeconds * 1000),
+      );
       running.set(host.id, collector);
       collector.start();
     }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { RedisCollectorLease } from '../../adapters/redis/redis-collector-lease.js';
 import type { Container } from '../container.js';
 import type { Logger } from '../logger.js';
 
@@ -128,10 +130,20 @@ export function startBackgroundJobs(
   void recovery.then(() => {
     recovered = true;
   });
+  // Locally each replica checks its own host's servers; with agents every replica could check
+  // every server, so one at a time does, under a lease like the collectors' (a replica that dies
+  // is replaced within two intervals). Without Redis's answer, check anyway: the move to ERROR is
+  // a compare-and-set, so two checkers act once.
+  const healthMs = container.config.metrics.healthCheckIntervalSeconds * 1000;
+  const healthLease =
+    container.config.hosts.mode === 'agents' && container.redis
+      ? new RedisCollectorLease(container.redis.publisher, 'lease:health-check', randomUUID(), Math.ceil(healthMs * 1.5))
+      : null;
   const health = every(
-    container.config.metrics.healthCheckIntervalSeconds * 1000,
+    healthMs,
     async () => {
       if (!recovered) return;
+      if (healthLease && !(await healthLease.acquire().catch(() => true))) return;
       const r = await servers.checkHealth();
       if (r.failed.length > 0) logger.warn({ failed: r.failed }, 'servers failed their health check');
     },
@@ -146,6 +158,7 @@ export function startBackgroundJobs(
       clearInterval(stale);
       clearInterval(pruning);
       clearInterval(health);
+      void healthLease?.release().catch(() => undefined);
       if (abandoned) clearInterval(abandoned);
     },
   };

@@ -37,8 +37,11 @@ export interface RemoteHost extends LocalHost {
   accountsOn(hostId: string): SessionAccounts;
   /** Called by the event applier for a `runtime.exit` event. */
   reportExit(exit: RuntimeExit): void;
-  /** A probe of one host, for that host's collector. */
-  probeOf(hostId: string): HostProbe;
+  /**
+   * A probe of one host, for that host's collector. A measurement not answered within
+   * `timeoutMs` fails (the round is skipped), so a hung agent holds no later round up.
+   */
+  probeOf(hostId: string, timeoutMs: number): HostProbe;
 }
 
 /** How long a start may take on the agent (xrdp's own ready timeout is 10 s). */
@@ -157,10 +160,15 @@ export function createRemoteHost(deps: RemoteHostDeps): RemoteHost {
     reportExit: (exit) => {
       for (const l of exitListeners) l(exit);
     },
-    probeOf: (hostId) => ({
+    probeOf: (hostId, timeoutMs) => ({
       measure: async (targets) =>
         probeResultFromJson(
-          await commands.send(hostId, 'probe.measure', { servers: [...targets.servers], sessions: [...targets.sessions] }),
+          await commands.send(
+            hostId,
+            'probe.measure',
+            { servers: [...targets.servers], sessions: [...targets.sessions] },
+            { timeoutMs },
+          ),
         ),
     }),
   };

@@ -23,6 +23,7 @@ import type { SessionStore } from '../../domain/sessions/session-store.js';
 import type { ClaimStore } from '../../domain/shared/claim-store.js';
 import type { Clock } from '../../domain/shared/clock.js';
 import type { XrdpConfigStore } from '../../domain/xrdp/xrdp-config-store.js';
+import { bumpingOnWrite, type Generations } from '../cache-generations.js';
 import type { Logger } from '../logger.js';
 import { memoryResourceStores, mongoResourceStores, type ResourceStores } from '../resources-wiring.js';
 
@@ -99,5 +100,25 @@ export function openStores(config: Config, logger: Logger, clock: Clock, options
     audit: guardUnavailable(audit, reachable),
     xrdpConfigs: guardUnavailable(new MongoXrdpConfigStore(mongo.db), reachable),
     resources,
+  };
+}
+
+/**
+ * The stores a cached answer may read, each moving its generation on every write (the response
+ * cache, src/app/response-cache.ts). Everything the services and the agents' events write goes
+ * through these objects, so no write can skip its bump.
+ */
+export function withGenerations(stores: Stores, generations: Generations): Stores {
+  return {
+    ...stores,
+    servers: bumpingOnWrite(stores.servers, 'servers', ['findById', 'findByIds', 'list', 'count', 'countByStatus'], generations),
+    sessions: bumpingOnWrite(
+      stores.sessions,
+      'sessions',
+      ['findById', 'findByIds', 'list', 'count', 'countByStatus', 'findDue', 'findByServerIds', 'findLiveByAccount'],
+      generations,
+    ),
+    pools: bumpingOnWrite(stores.pools, 'pools', ['findById', 'findByIds', 'list'], generations),
+    assignments: bumpingOnWrite(stores.assignments, 'assignments', ['findById', 'findByPrincipals', 'findByTarget'], generations),
   };
 }
