@@ -20,9 +20,9 @@ import { createLogger } from '../src/app/logger.js';
 import { loadConfig } from '../src/config/config.js';
 import { FakeServerRuntime } from '../test/support/fake-runtime.js';
 import { FakeSessionAccounts } from '../test/support/fake-session-accounts.js';
+import { seedFleet } from '../test/support/seed-fleet.js';
 import { P1_QUERY } from './cases/p1-query-throughput.js';
 import { PACKAGE_VERSION, serviceEnv } from './lib/bench-env.js';
-import { seedFleet } from './targets/seed.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const snapshotDir = process.argv[3];

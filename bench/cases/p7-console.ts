@@ -1,8 +1,8 @@
 /**
  * P7: the web console. Its first-load JavaScript (gzipped) against the 250 KB budget; then, in
  * Debian's chromium (playwright-core) against the API on loopback with a fleet of FLEET running
- * servers: first contentful paint, time until the fleet table holds every server with the live
- * connection up, and how long a filter keystroke takes to reach the screen with that table.
+ * servers: first contentful paint, time until the fleet table holds every server (its
+ * aria-rowcount; only the rows on screen are rendered) with the live connection up, and how long a filter keystroke takes to reach the screen with that table.
  * Cold loads: a fresh browser context each time (no cache).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,8 +19,10 @@ import type { CaseContext, Row } from '../lib/table.js';
 
 const FLEET = Number(process.env.BENCH_CONSOLE_FLEET ?? 500);
 const JS_BUDGET = 250 * 1024;
-/** A keystroke that reaches the screen within 100 ms feels immediate (RAIL's response goal). */
-const KEYSTROKE_BUDGET_MS = 100;
+/** A keystroke reaches the screen within a few frames (RAIL's 100 ms response goal, halved). */
+const KEYSTROKE_BUDGET_MS = 50;
+/** The fleet table holds every server, live, this soon after navigation (loopback). */
+const LIVE_TABLE_BUDGET_MS = 2000;
 const LOADS = 3;
 
 /**
@@ -34,7 +36,8 @@ sessionStorage.setItem('rdp-console-token', ${JSON.stringify(token)});
 window.__bench = { live: 0 };
 new MutationObserver(() => {
   if (window.__bench.live) return;
-  if (document.querySelectorAll('tr[data-server]').length >= ${rows} && document.querySelector('[data-testid="live-indicator"][data-state="live"]')) {
+  const table = document.querySelector('[data-testid="fleet-table"]');
+  if (table && Number(table.getAttribute('aria-rowcount')) - 1 >= ${rows} && table.querySelector('tr[data-server]') && document.querySelector('[data-testid="live-indicator"][data-state="live"]')) {
     window.__bench.live = performance.now();
   }
 }).observe(document, { subtree: true, childList: true, attributes: true });`;
@@ -78,6 +81,13 @@ async function coldLoad(browser: Browser, url: string, token: string) {
   }
 }
 
+/** Rows the fleet table holds (aria-rowcount less the header): it renders only those on screen. */
+function shownRows(page: import('playwright-core').Page): Promise<number> {
+  return page.evaluate(
+    () => Number(document.querySelector('[data-testid="fleet-table"]')?.getAttribute('aria-rowcount') ?? 1) - 1,
+  );
+}
+
 /**
  * Types into the filter one key at a time (real key events); each keystroke is timed from the
  * input event to the frame after the table changed (requestAnimationFrame, then a task).
@@ -87,7 +97,7 @@ async function keystrokes(page: import('playwright-core').Page): Promise<number[
   const times: number[] = [];
   for (const text of ['bench-server-04', 'bench-server-1', 'running']) {
     await filter.fill('');
-    while ((await page.locator('tr[data-server]').count()) < FLEET) await new Promise((r) => setTimeout(r, 50));
+    while ((await shownRows(page)) < FLEET) await new Promise((r) => setTimeout(r, 50));
     for (const ch of text) {
       const measured = page.evaluate(
         () =>
@@ -131,11 +141,18 @@ export async function runP7(ctx: CaseContext): Promise<Row[]> {
     });
 
     const { port } = await server.call<{ port: number }>('start', {
-      env: serviceEnv({ MONGODB_URI: benchMongoUri(ctx.services.mongoUri, 'p7'), MAX_CONCURRENT_SERVERS: String(FLEET + 10) }),
+      env: serviceEnv({
+        MONGODB_URI: benchMongoUri(ctx.services.mongoUri, 'p7'),
+        MAX_CONCURRENT_SERVERS: String(FLEET + 10),
+        // Seeding keeps the database busy: the host's heartbeat must not fall behind meanwhile.
+        HOST_HEARTBEAT_INTERVAL: '60',
+      }),
       consoleDir: dir,
     });
     ctx.log(`P7 seeding ${FLEET} running servers`);
+    const seedStart = Date.now();
     await server.call('seed', { servers: FLEET, sessionsPerServer: 0 }, 600_000);
+    ctx.log(`P7 seeded ${FLEET} servers in ${round((Date.now() - seedStart) / 1000, 0)} s`);
     const url = `http://127.0.0.1:${port}`;
     const token = await benchToken('bench-operator', ['operator']);
     browser = await launchBrowser();
@@ -169,22 +186,25 @@ export async function runP7(ctx: CaseContext): Promise<Row[]> {
       p99: `${round(Math.max(...lives), 0)} ms (max)`,
       memory: '',
       ratio: `FCP ${fcps.map((f) => round(f, 0)).join('/')} ms; table ${lives.map((l) => round(l, 0)).join('/')} ms`,
-      target: '',
+      target:
+        med(lives) <= LIVE_TABLE_BUDGET_MS
+          ? `met (live table ≤ ${LIVE_TABLE_BUDGET_MS / 1000} s)`
+          : `MISSED: live table ${med(lives)} ms > ${LIVE_TABLE_BUDGET_MS} ms`,
     });
     const sorted = [...typing].sort((a, b) => a - b);
     const p99 = percentile(sorted, 99);
     rows.push({
       case: 'P7 fleet filter keystroke',
-      setup: `${FLEET} rows with live sparklines; ${typing.length} keys typed into Filter; input event → next frame`,
+      setup: `${FLEET} rows (those on screen rendered) with live sparklines; ${typing.length} keys typed into Filter; input event → next frame`,
       result: `${typing.length} keystrokes, slowest ${round(Math.max(...typing))} ms`,
       p50: `${round(percentile(sorted, 50))} ms`,
       p99: `${round(p99)} ms`,
       memory: '',
       ratio: '',
       target:
-        p99 < KEYSTROKE_BUDGET_MS
-          ? `met (p99 < ${KEYSTROKE_BUDGET_MS} ms)`
-          : `MISSED: p99 ${round(p99)} ms ≥ ${KEYSTROKE_BUDGET_MS} ms`,
+        p99 <= KEYSTROKE_BUDGET_MS
+          ? `met (p99 ≤ ${KEYSTROKE_BUDGET_MS} ms)`
+          : `MISSED: p99 ${round(p99)} ms > ${KEYSTROKE_BUDGET_MS} ms`,
     });
     await server.call('dropDatabase');
   } finally {

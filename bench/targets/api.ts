@@ -12,9 +12,9 @@ import { loadConfig } from '../../src/config/config.js';
 import type { RdpServer } from '../../src/domain/servers/server.js';
 import { FakeServerRuntime } from '../../test/support/fake-runtime.js';
 import { FakeSessionAccounts } from '../../test/support/fake-session-accounts.js';
+import { BENCH_ADMIN, type SeedRequest, seedFleet } from '../../test/support/seed-fleet.js';
 import { PACKAGE_VERSION } from '../lib/bench-env.js';
 import { serveRpc } from '../lib/rpc-child.js';
-import { BENCH_ADMIN, type SeedRequest, seedFleet } from './seed.js';
 
 interface StartParams {
   env: Record<string, string>;

@@ -26,10 +26,10 @@ import { createLogger } from '../../src/app/logger.js';
 import { loadConfig } from '../../src/config/config.js';
 import { FakeServerRuntime } from '../../test/support/fake-runtime.js';
 import { FakeSessionAccounts } from '../../test/support/fake-session-accounts.js';
+import { type SeedRequest, seedFleet } from '../../test/support/seed-fleet.js';
 import { PACKAGE_VERSION } from '../lib/bench-env.js';
 import { serveRpc } from '../lib/rpc-child.js';
 import { percentile } from '../lib/stats.js';
-import { type SeedRequest, seedFleet } from './seed.js';
 
 export type PeerKind = 'bare' | 'apollo' | 'yoga-default' | 'mercurius-jit' | 'yoga-jit-floor' | 'mercurius-floor' | 'limit';
 

@@ -14,10 +14,10 @@ import { createLogger } from '../../src/app/logger.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Viewer } from '../../src/domain/auth/viewer.js';
 import { lockHostSesman } from '../../test/support/host-sesman-lock.js';
+import { BENCH_ADMIN } from '../../test/support/seed-fleet.js';
 import { PACKAGE_VERSION } from '../lib/bench-env.js';
 import { serveRpc } from '../lib/rpc-child.js';
 import { percentile } from '../lib/stats.js';
-import { BENCH_ADMIN } from './seed.js';
 
 let app: App | undefined;
 let unlock: (() => Promise<void>) | undefined;

@@ -3,24 +3,12 @@ import type { FleetEvent } from '../../src/domain/fleet/fleet-events.js';
 import type { RdpServer } from '../../src/domain/servers/server.js';
 import { LIVE_STATUSES } from '../../src/domain/sessions/session.js';
 import type { Watched } from '../../src/domain/shared/event-publisher.js';
-import { encodeCursor, MAX_PAGE_SIZE } from '../../src/domain/shared/page.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { viewerOf } from '../viewer.js';
 import { FleetEventRef, type FleetEventShape } from './fleet-type.js';
 
 type Services = GraphQLContext['services'];
-
-async function allServers(services: Services, viewer: Viewer): Promise<RdpServer[]> {
-  const out: RdpServer[] = [];
-  for (let after: string | undefined; ; ) {
-    const page = await services.servers.list(viewer, {}, { first: MAX_PAGE_SIZE, ...(after ? { after } : {}) });
-    out.push(...page.items);
-    const last = page.items.at(-1);
-    if (!page.hasNextPage || !last) return out;
-    after = encodeCursor(last);
-  }
-}
 
 /**
  * Every server first (SNAPSHOT, with its live session counts), then each change newer than what
@@ -52,7 +40,7 @@ async function* fleetView(
     });
   };
   const snapshot = async () => {
-    const servers = await allServers(services, viewer);
+    const servers = await services.servers.listAll(viewer);
     const at = new Date().toISOString();
     const present = new Set(servers.map((s) => s.id));
     const gone = [...known.values()].filter((s) => !present.has(s.id));

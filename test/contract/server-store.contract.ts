@@ -271,6 +271,27 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
         const page = await store.list({}, 100);
         expect(ids(page.items)).toEqual(order.map(([id]) => id));
         expect(page.hasNextPage).toBe(false);
+        // listAll: the same order in one read, whatever the number.
+        expect(ids(await store.listAll({}))).toEqual(order.map(([id]) => id));
+      });
+
+      it('listAll returns more servers than a page holds, in list order, as copies', async () => {
+        const want: string[] = [];
+        for (let i = 0; i < 130; i++) {
+          const id = `srv-${String(i).padStart(3, '0')}`;
+          want.push(id);
+          await store.insert(aServer({ id, createdAt: T1, updatedAt: T1 }));
+        }
+        const all = await store.listAll({});
+        expect(ids(all)).toEqual(want);
+        const first = all[0];
+        if (first) first.name = 'changed by the caller';
+        expect((await store.findById('srv-000'))?.name).not.toBe('changed by the caller');
+      });
+
+      it('listAll of an empty store is empty', async () => {
+        expect(await store.listAll({})).toEqual([]);
+        expect(await store.listAll({ visibleTo: 'alice' })).toEqual([]);
       });
 
       describe('with eleven servers in three createdAt groups', () => {
@@ -416,11 +437,12 @@ export function serverStoreContract(name: string, makeStore: () => Promise<Serve
       ];
 
       for (const [label, filter, want] of cases) {
-        it(`list and count with ${label} return ${want.length} server(s)`, async () => {
+        it(`list, listAll and count with ${label} return ${want.length} server(s)`, async () => {
           const page = await store.list(filter, 100);
           expect(ids(page.items)).toEqual(want);
           expect(page.hasNextPage).toBe(false);
           expect(await store.count(filter)).toBe(want.length);
+          expect(ids(await store.listAll(filter))).toEqual(want);
         });
       }
 

@@ -54,3 +54,14 @@ export function uniqueMongoUri(base: string, tag: string): string {
   url.pathname = `/t_${tag}_${process.pid}_${Date.now().toString(36)}`;
   return url.toString();
 }
+
+/** Drops a test file's own database (from uniqueMongoUri) when the file is done. */
+export async function dropDatabase(uri: string): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(uri);
+  try {
+    await client.db().dropDatabase();
+  } finally {
+    await client.close();
+  }
+}

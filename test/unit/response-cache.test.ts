@@ -4,6 +4,7 @@ import { schema } from '../../resolvers/index.js';
 import { MemoryServerStore } from '../../src/adapters/memory/memory-server-store.js';
 import { bumpingOnWrite, type CachedKind, createLocalGenerations } from '../../src/app/cache-generations.js';
 import { CACHEABLE_ROOTS, FIELD_DEPENDENCIES, planOf, UNCACHEABLE_FIELDS } from '../../src/app/response-cache.js';
+import { type Stores, withGenerations } from '../../src/app/wiring/stores.js';
 
 /** Every `Type.field` reachable from the cacheable roots of the real schema. */
 function reachableFields(): string[] {
@@ -113,5 +114,19 @@ describe('bumpingOnWrite', () => {
     const g2 = await generations.read(kinds);
     await expect(failing.write()).rejects.toThrow('refused');
     expect(await generations.read(kinds)).not.toBe(g2);
+  });
+
+  it("the app's server store reads, listAll (the fleet snapshot) included, leave the generation alone", async () => {
+    const generations = createLocalGenerations();
+    const kinds: CachedKind[] = ['servers'];
+    const stores = { servers: new MemoryServerStore(), sessions: {}, pools: {}, assignments: {} } as unknown as Stores;
+    const { servers } = withGenerations(stores, generations);
+    const g0 = await generations.read(kinds);
+    await servers.listAll({});
+    await servers.list({}, 10);
+    await servers.findByIds([]);
+    await servers.count({});
+    await servers.countByStatus();
+    expect(await generations.read(kinds)).toBe(g0);
   });
 });

@@ -372,6 +372,15 @@ describe('ServerService ownership', () => {
     expect(bobFiltered).toEqual({ items: [], hasNextPage: false, totalCount: 0 });
   });
 
+  it('listAll holds what the list pages hold, scoped the same way (the fleet snapshot)', async () => {
+    const made = [own.id];
+    for (let i = 0; i < 40; i++) made.push((await h.service.create(olga, { name: `fleet ${i}`, ownerId: 'alice' })).id);
+    const bobs = await h.service.create(bob, { name: 'bob desk' });
+    expect((await h.service.listAll(alice)).map((s) => s.id)).toEqual(made);
+    expect((await h.service.listAll(bob)).map((s) => s.id)).toEqual([bobs.id]);
+    expect((await h.service.listAll(olga)).map((s) => s.id)).toEqual([...made, bobs.id]);
+  });
+
   it('pages a list with opaque cursors', async () => {
     const second = await h.service.create(alice, { name: 'two' });
     const third = await h.service.create(alice, { name: 'three' });

@@ -83,6 +83,13 @@ export class MemoryServerStore implements ServerStore {
     return { items: start.slice(0, first).map((s) => copyServer(s)), hasNextPage: start.length > first };
   }
 
+  async listAll(filter: ServerFilter): Promise<RdpServer[]> {
+    return [...this.servers.values()]
+      .filter((s) => matches(s, filter))
+      .sort(compareByCursor)
+      .map((s) => copyServer(s));
+  }
+
   async count(filter: ServerFilter): Promise<number> {
     let n = 0;
     for (const s of this.servers.values()) if (matches(s, filter)) n++;

@@ -117,6 +117,9 @@ function toFilter(f: ServerFilter, legacyHostId: string): Filter<ServerDoc> {
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<ServerDoc>) : { $and: and };
 }
 
+/** Documents a round trip of listAll brings (a fleet of a few thousand in a handful of them). */
+const LIST_ALL_BATCH = 1000;
+
 export interface MongoServerStoreOptions {
   /** The host of records written before hosts existed (HOST_ID). @default 'local' */
   legacyHostId?: string;
@@ -179,6 +182,15 @@ export class MongoServerStore implements ServerStore {
   async list(filter: ServerFilter, first: number, after?: Cursor): Promise<{ items: RdpServer[]; hasNextPage: boolean }> {
     const { docs, hasNextPage } = await keysetPage(this.col, toFilter(filter, this.legacyHostId), first, after);
     return { items: docs.map((d) => fromDoc(d, this.legacyHostId)), hasNextPage };
+  }
+
+  async listAll(filter: ServerFilter): Promise<RdpServer[]> {
+    const docs = await this.col
+      .find(toFilter(filter, this.legacyHostId))
+      .sort({ createdAt: 1, _id: 1 })
+      .batchSize(LIST_ALL_BATCH)
+      .toArray();
+    return docs.map((d) => fromDoc(d, this.legacyHostId));
   }
 
   async count(filter: ServerFilter): Promise<number> {

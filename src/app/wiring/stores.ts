@@ -111,7 +111,12 @@ export function openStores(config: Config, logger: Logger, clock: Clock, options
 export function withGenerations(stores: Stores, generations: Generations): Stores {
   return {
     ...stores,
-    servers: bumpingOnWrite(stores.servers, 'servers', ['findById', 'findByIds', 'list', 'count', 'countByStatus'], generations),
+    servers: bumpingOnWrite(
+      stores.servers,
+      'servers',
+      ['findById', 'findByIds', 'list', 'listAll', 'count', 'countByStatus'],
+      generations,
+    ),
     sessions: bumpingOnWrite(
       stores.sessions,
       'sessions',

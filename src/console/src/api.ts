@@ -234,12 +234,16 @@ class Live {
     onError?: (err: ApiError) => void,
   ): () => void {
     let snapshots = 0;
+    // A snapshot of many objects (fleetEvents) is many SNAPSHOT events with one `at`: one snapshot.
+    let snapshotAt: unknown;
     return this.ensure().subscribe<TResult>(
       { ...operation(document as TypedDocumentString<unknown, unknown>), variables: variables as Record<string, unknown> },
       {
         next: (r) => {
-          const event = r.data ? (Object.values(r.data)[0] as { kind?: unknown } | null) : null;
-          if (event?.kind === 'SNAPSHOT' && ++snapshots > 1) this.resyncSoon();
+          const event = r.data ? (Object.values(r.data)[0] as { kind?: unknown; at?: unknown } | null) : null;
+          const sameSnapshot = event?.at !== undefined && event.at === snapshotAt;
+          if (event?.kind === 'SNAPSHOT' && !sameSnapshot && ++snapshots > 1) this.resyncSoon();
+          if (event?.kind === 'SNAPSHOT') snapshotAt = event.at;
           if (r.data) next(r.data as TResult);
           const e = r.errors?.[0] as GqlError | undefined;
           if (e) onError?.(new ApiError(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR', e.message));

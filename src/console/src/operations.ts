@@ -39,6 +39,15 @@ export const ServerEventsSubscription = graphql(`
   }
 `);
 
+export const FleetEventsSubscription = graphql(`
+  subscription ConsoleFleetEvents {
+    fleetEvents {
+      kind at activeSessions disconnectedSessions
+      server { id name owner host port status statusMessage updatedAt }
+    }
+  }
+`);
+
 export const CreateServerMutation = graphql(`
   mutation ConsoleCreateServer($name: String!) {
     createServer(input: { name: $name }) {

@@ -155,6 +155,15 @@ export class ServerService {
     return { items, hasNextPage, totalCount };
   }
 
+  /**
+   * Every server the viewer may see (as `list` scopes them), in list order, in one store read
+   * and without a count: the fleetEvents snapshot, which holds the whole fleet anyway.
+   */
+  async listAll(viewer: Viewer): Promise<RdpServer[]> {
+    const scoped: ServerFilter = isOperator(viewer) ? {} : { visibleTo: viewer.userId, visibleVia: await this.grantsOf(viewer) };
+    return this.deps.store.listAll(scoped);
+  }
+
   async create(viewer: Viewer, input: unknown): Promise<RdpServer> {
     return audited(
       this.deps.audit,

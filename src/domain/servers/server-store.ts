@@ -29,6 +29,11 @@ export interface ServerStore {
   compareAndSet(next: RdpServer, expectedVersion: number): Promise<boolean>;
   delete(id: string): Promise<boolean>;
   list(filter: ServerFilter, first: number, after?: Cursor): Promise<{ items: RdpServer[]; hasNextPage: boolean }>;
+  /**
+   * Every server the filter matches, in list order (createdAt, then id), in one read: for views
+   * that hold the whole fleet (the fleetEvents snapshot), where pages would each scan again.
+   */
+  listAll(filter: ServerFilter): Promise<RdpServer[]>;
   count(filter: ServerFilter): Promise<number>;
   countByStatus(): Promise<Partial<Record<ServerStatus, number>>>;
 }

@@ -19,6 +19,7 @@ type Documents = {
     "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n    usage { at cpuPercent memoryPercent }\n  }\n": typeof types.ConsoleFleetDocument,
     "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": typeof types.ConsoleServerDocument,
     "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": typeof types.ConsoleServerEventsDocument,
+    "\n  subscription ConsoleFleetEvents {\n    fleetEvents {\n      kind at activeSessions disconnectedSessions\n      server { id name owner host port status statusMessage updatedAt }\n    }\n  }\n": typeof types.ConsoleFleetEventsDocument,
     "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleCreateServerDocument,
     "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleStartServerDocument,
     "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleStopServerDocument,
@@ -58,6 +59,7 @@ const documents: Documents = {
     "\n  query ConsoleFleet($first: Int, $after: String) {\n    servers(first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...FleetServer } }\n    }\n  }\n  fragment FleetServer on RdpServer {\n    id name owner host port status statusMessage updatedAt\n    sessions { id }\n    usage { at cpuPercent memoryPercent }\n  }\n": types.ConsoleFleetDocument,
     "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": types.ConsoleServerDocument,
     "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": types.ConsoleServerEventsDocument,
+    "\n  subscription ConsoleFleetEvents {\n    fleetEvents {\n      kind at activeSessions disconnectedSessions\n      server { id name owner host port status statusMessage updatedAt }\n    }\n  }\n": types.ConsoleFleetEventsDocument,
     "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleCreateServerDocument,
     "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleStartServerDocument,
     "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleStopServerDocument,
@@ -109,6 +111,10 @@ export function graphql(source: "\n  query ConsoleServer($id: ID!) {\n    server
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n"): typeof import('./graphql').ConsoleServerEventsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleFleetEvents {\n    fleetEvents {\n      kind at activeSessions disconnectedSessions\n      server { id name owner host port status statusMessage updatedAt }\n    }\n  }\n"): typeof import('./graphql').ConsoleFleetEventsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -91,6 +91,21 @@ export type EventBusState =
   /** The bus (Redis) is away: no event reaches the subscriptions of this replica, from any replica, and what changes meanwhile is not sent. They stay open; on the change back to CONNECTED each one that starts with a SNAPSHOT sends a new one. */
   | 'RECONNECTING';
 
+/** What happened to an object of the fleet. */
+export type FleetEventKind =
+  /** It was created. */
+  | 'CREATED'
+  /** It was deleted (the object as it last was). */
+  | 'DELETED'
+  /** Its live sessions changed: one was admitted, connected, disconnected or ended; the counts are new. */
+  | 'SESSIONS_CHANGED'
+  /** Its state when the subscription started, or again after events may have been lost. */
+  | 'SNAPSHOT'
+  /** Its status changed. */
+  | 'STATUS_CHANGED'
+  /** Its settings changed, or its drain started, reached its deadline or was cancelled (see the server's `draining`). */
+  | 'UPDATED';
+
 /** What happened to a host. */
 export type HostEventKind =
   /** A heartbeat: new lastHeartbeatAt and usage. */
@@ -358,6 +373,11 @@ export type ConsoleServerEventsSubscriptionVariables = Exact<{
 
 
 export type ConsoleServerEventsSubscription = { serverEvents: { kind: ServerEventKind, server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string, sessions: Array<{ id: string }>, usage: { at: string, cpuPercent: number | null, memoryPercent: number | null } | null } } };
+
+export type ConsoleFleetEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleFleetEventsSubscription = { fleetEvents: { kind: FleetEventKind, at: string, activeSessions: number, disconnectedSessions: number, server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string } | null } };
 
 export type ConsoleCreateServerMutationVariables = Exact<{
   name: string;
@@ -869,6 +889,26 @@ export const ConsoleServerEventsDocument = new TypedDocumentString(`
     memoryPercent
   }
 }`, {"hash":"sha256:b00d93a07efe0f142954bac0280336236778aa8fc20b82c63b4d010ed865ba18"}) as unknown as TypedDocumentString<ConsoleServerEventsSubscription, ConsoleServerEventsSubscriptionVariables>;
+export const ConsoleFleetEventsDocument = new TypedDocumentString(`
+    subscription ConsoleFleetEvents {
+  fleetEvents {
+    kind
+    at
+    activeSessions
+    disconnectedSessions
+    server {
+      id
+      name
+      owner
+      host
+      port
+      status
+      statusMessage
+      updatedAt
+    }
+  }
+}
+    `, {"hash":"sha256:cd1548717606ea8762a710c1741cf52fa666272361da0cc9f704390cb204de55"}) as unknown as TypedDocumentString<ConsoleFleetEventsSubscription, ConsoleFleetEventsSubscriptionVariables>;
 export const ConsoleCreateServerDocument = new TypedDocumentString(`
     mutation ConsoleCreateServer($name: String!) {
   createServer(input: {name: $name}) {
