@@ -35,10 +35,10 @@ import { loadConfig } from '../src/config/config.js';
 import { LIVE_STATUSES } from '../src/domain/sessions/session.js';
 import { FakeServerRuntime } from '../test/support/fake-runtime.js';
 import { FakeSessionAccounts } from '../test/support/fake-session-accounts.js';
+import { seedFleet } from '../test/support/seed-fleet.js';
 import { P1_QUERY } from './cases/p1-query-throughput.js';
 import { benchMongoUri, benchToken, PACKAGE_VERSION, serviceEnv } from './lib/bench-env.js';
 import { summarize, summarizeHeap } from './profile-summary.js';
-import { seedFleet } from './targets/seed.js';
 
 const { values: opts } = parseArgs({
   options: {
