@@ -48,7 +48,8 @@ export const FleetUsageKindEnum = builder.enumType('FleetUsageKind', {
   description: 'Why a fleetUsage message was sent.',
   values: {
     SNAPSHOT: {
-      description: 'The newest current sample of each server when the subscription started, or again after samples may have been lost.',
+      description:
+        'The newest current sample of each server when the subscription started, or again after samples may have been lost.',
     },
     ROUND: { description: "A collection round's samples (one host's round in a cluster)." },
   } as const,

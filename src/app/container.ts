@@ -10,9 +10,9 @@ import type { XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.j
 import type { Config } from '../config/config.js';
 import type { AuditService } from '../domain/audit/audit-service.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
+import type { FleetViewService } from '../domain/fleet/fleet-view.js';
 import type { HostService } from '../domain/hosts/host-service.js';
 import type { BrokerService } from '../domain/pools/broker-service.js';
-import type { FleetViewService } from '../domain/fleet/fleet-view.js';
 import type { PoolService } from '../domain/pools/pool-service.js';
 import type { HostProbe } from '../domain/resources/host-probe.js';
 import type { ResourceLimitsService } from '../domain/resources/resource-limits-service.js';

@@ -159,9 +159,11 @@ for (const [backend, enabled] of backends) {
       expect(snapshot.every((e) => e.kind === 'SNAPSHOT' && e.server.owner === 'alice')).toBe(true);
       expect(new Set(snapshot.map((e) => e.server.id)).size).toBe(snapshot.length);
       // The operator's: every server, bob's too.
-      expect(events(olgas).filter((e) => e.kind === 'SNAPSHOT').map((e) => e.server.owner)).toEqual(
-        expect.arrayContaining(['alice', 'bob']),
-      );
+      expect(
+        events(olgas)
+          .filter((e) => e.kind === 'SNAPSHOT')
+          .map((e) => e.server.owner),
+      ).toEqual(expect.arrayContaining(['alice', 'bob']));
 
       // Bob's changes: the operator hears them, alice does not (her own change after them is the marker).
       const bobsNew = await runningServer(bob, 'scoped-bob-new');

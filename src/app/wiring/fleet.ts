@@ -7,10 +7,10 @@ import { createXrdpConfigFileWriter } from '../../adapters/xrdp/xrdp-config-file
 import type { Config } from '../../config/config.js';
 import { actorOf } from '../../domain/audit/audit-event.js';
 import { AuditService } from '../../domain/audit/audit-service.js';
+import { FleetViewService } from '../../domain/fleet/fleet-view.js';
 import type { HostService } from '../../domain/hosts/host-service.js';
 import { AssignmentGrants } from '../../domain/pools/assignment-grants.js';
 import { BrokerService } from '../../domain/pools/broker-service.js';
-import { FleetViewService } from '../../domain/fleet/fleet-view.js';
 import { PoolService } from '../../domain/pools/pool-service.js';
 import type { HostProbe } from '../../domain/resources/host-probe.js';
 import { defaultResourceLimits } from '../../domain/resources/resource-limits.js';
