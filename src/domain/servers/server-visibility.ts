@@ -46,7 +46,9 @@ export const WHOLE_FLEET: FleetScope = { all: true, sees: () => true, refresh: (
 export function userFleetScope(viewer: Viewer, grants: () => Promise<Grants>): FleetScope {
   let read: Promise<Grants> | null = null;
   const current = () => {
-    const p = (read ??= grants());
+    if (read) return read;
+    const p = grants();
+    read = p;
     // A failed read is not kept: the next event tries again.
     p.catch(() => {
       if (read === p) read = null;
