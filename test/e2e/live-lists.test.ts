@@ -144,7 +144,7 @@ for (const [backend, enabled] of backends) {
       await fleet.dispose();
     });
 
-    it("fleetEvents of a user: a snapshot of only the servers they may see, nothing of another user's; an assignment adds a server as CREATED, its removal takes it away as DELETED", async () => {
+    it("fleetEvents of a user: a snapshot of only the servers they may see, nothing of another user's; an assignment or a move into an assigned pool adds a server as CREATED, undoing it takes it away as DELETED", async () => {
       const own = await runningServer(alice, 'scoped-alice');
       const other = await runningServer(bob, 'scoped-bob');
       const OWNED = `subscription { fleetEvents { kind server { id name owner status } } }`;
@@ -196,6 +196,29 @@ for (const [backend, enabled] of backends) {
       await alices.until(() => events(alices).some((e) => e.server.id === other && e.kind === 'UPDATED'));
       await a.gql('mutation($id: ID!) { unassign(id: $id) { __typename } }', { id: assignment }, olga);
       await alices.until(() => events(alices).some((e) => e.server.id === other && e.kind === 'DELETED'));
+
+      // A pool assigned to alice: bob's server moved into it appears for her, moved out it goes.
+      const pool = await a.gql<{ createPool: { pool?: { id: string } } }>(
+        `mutation { createPool(input: { name: "scoped-pool" }) { __typename ... on CreatePoolSuccess { pool { id } } } }`,
+        {},
+        olga,
+      );
+      const poolId = pool.body.data?.createPool.pool?.id ?? '';
+      expect(poolId, JSON.stringify(pool.body)).not.toBe('');
+      await a.gql(
+        `mutation($id: ID!) { assign(input: { principal: "alice", principalType: USER, targetType: POOL, targetId: $id }) { __typename } }`,
+        { id: poolId },
+        olga,
+      );
+      const SET_POOL = 'mutation($s: ID!, $p: ID) { setServerPool(serverId: $s, poolId: $p) { __typename } }';
+      const seen = () => events(alices).filter((e) => e.server.id === other).length;
+      const before = seen();
+      await a.gql(SET_POOL, { s: other, p: poolId }, olga);
+      await alices.until(() => seen() > before);
+      expect(events(alices).at(-1)).toMatchObject({ kind: 'CREATED', server: { id: other } });
+      await a.gql(SET_POOL, { s: other, p: null }, olga);
+      await alices.until(() => seen() > before + 1);
+      expect(events(alices).at(-1)).toMatchObject({ kind: 'DELETED', server: { id: other } });
       expect(alices.ended).toBe(false);
       await alices.dispose();
       await olgas.dispose();
