@@ -21,7 +21,7 @@ builder.subscriptionField('fleetUsage', (t) =>
   t.field({
     type: FleetUsageEventRef,
     description:
-      'Resource samples of every server the caller may see (the same servers as `fleetEvents`, the same rule as `resourceUsage`): their newest current samples first (SNAPSHOT), then one message per collection round (ROUND) with that round’s samples of those servers. For the sparklines of a fleet list: one subscription instead of one `resourceUsage` per server.',
+      'Resource samples of every server the caller may see (the same servers as `fleetEvents`, the same rule as `resourceUsage`): their newest current samples first (SNAPSHOT), then one message per collection round (ROUND) with the samples of those servers taken in that round. For the sparklines of a fleet list: one subscription instead of one `resourceUsage` per server.',
     authScopes: { authenticated: true },
     subscribe: async (_root, _args, ctx) => {
       const rounds = ctx.events.watch('fleet:usage', 'all')[Symbol.asyncIterator]();
