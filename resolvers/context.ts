@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { AuditService } from '../src/domain/audit/audit-service.js';
 import type { Viewer } from '../src/domain/auth/viewer.js';
+import type { FleetViewService } from '../src/domain/fleet/fleet-view.js';
 import type { Host } from '../src/domain/hosts/host.js';
 import type { HostService } from '../src/domain/hosts/host-service.js';
 import type { BrokerService } from '../src/domain/pools/broker-service.js';
@@ -33,6 +34,7 @@ export interface Services {
   sessions: SessionService;
   hosts: HostService;
   pools: PoolService;
+  fleetViews: FleetViewService;
   broker: BrokerService;
   xrdpConfig: XrdpConfigService;
   xrdpHost: XrdpHostService;

@@ -1,6 +1,6 @@
-import type { FleetChange, FleetSubject } from '../../src/domain/fleet/fleet-events.js';
-import type { RdpServer } from '../../src/domain/servers/server.js';
+import type { FleetUsageView, FleetViewEvent } from '../../src/domain/fleet/fleet-events.js';
 import { builder } from '../builder.js';
+import { ResourceSampleRef } from '../resources/usage-types.js';
 import { RdpServerRef } from '../server/server-type.js';
 
 export const FleetEventKindEnum = builder.enumType('FleetEventKind', {
@@ -25,17 +25,7 @@ export const FleetSubjectEnum = builder.enumType('FleetSubject', {
   values: { SERVER: { description: 'An RDP server: `server` is set.' } } as const,
 });
 
-/** One fleet event as delivered: the server and its live session counts read for it. */
-export interface FleetEventShape {
-  kind: FleetChange | 'SNAPSHOT';
-  subject: FleetSubject;
-  server: RdpServer;
-  activeSessions: number;
-  disconnectedSessions: number;
-  at: string;
-}
-
-export const FleetEventRef = builder.objectRef<FleetEventShape>('FleetEvent').implement({
+export const FleetEventRef = builder.objectRef<FleetViewEvent>('FleetEvent').implement({
   description: 'A change to an object of the fleet, for a console that lists them.',
   fields: (t) => ({
     kind: t.expose('kind', { type: FleetEventKindEnum, description: 'What happened.' }),
@@ -51,5 +41,28 @@ export const FleetEventRef = builder.objectRef<FleetEventShape>('FleetEvent').im
       description: 'DISCONNECTED sessions of the server now; 0 once DELETED.',
     }),
     at: t.expose('at', { type: 'DateTime', description: 'When it happened.' }),
+  }),
+});
+
+export const FleetUsageKindEnum = builder.enumType('FleetUsageKind', {
+  description: 'Why a fleetUsage message was sent.',
+  values: {
+    SNAPSHOT: {
+      description:
+        'The newest current sample of each server when the subscription started, or again after samples may have been lost.',
+    },
+    ROUND: { description: "A collection round's samples (one host's round in a cluster)." },
+  } as const,
+});
+
+export const FleetUsageEventRef = builder.objectRef<FleetUsageView>('FleetUsageEvent').implement({
+  description: 'Resource samples of the servers a caller may see, one message per collection round.',
+  fields: (t) => ({
+    kind: t.expose('kind', { type: FleetUsageKindEnum, description: 'Snapshot or a new round.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'The round (its interval start), or when the snapshot was read.' }),
+    samples: t.expose('samples', {
+      type: [ResourceSampleRef],
+      description: 'One sample per server (subjectId is the server id); servers not measured are left out.',
+    }),
   }),
 });

@@ -10,6 +10,7 @@ import type { XrdpSessionWatcher } from '../adapters/xrdp/xrdp-session-watcher.j
 import type { Config } from '../config/config.js';
 import type { AuditService } from '../domain/audit/audit-service.js';
 import type { TokenVerifier } from '../domain/auth/token-verifier.js';
+import type { FleetViewService } from '../domain/fleet/fleet-view.js';
 import type { HostService } from '../domain/hosts/host-service.js';
 import type { BrokerService } from '../domain/pools/broker-service.js';
 import type { PoolService } from '../domain/pools/pool-service.js';
@@ -73,6 +74,8 @@ export interface Container {
   hosts: HostService;
   /** Pools and assignments. */
   pools: PoolService;
+  /** The live fleet lists (fleetEvents, fleetUsage), scoped to what each viewer may see. */
+  fleetViews: FleetViewService;
   /** connect: a user's way to a pool or a server. */
   broker: BrokerService;
   rateLimiter: RateLimiter;

@@ -45,6 +45,7 @@ function servicesOf(container: Container): GraphQLContext['services'] {
       sessions: container.sessions,
       hosts: container.hosts,
       pools: container.pools,
+      fleetViews: container.fleetViews,
       broker: container.broker,
       xrdpConfig: container.xrdpConfig,
       xrdpHost: container.xrdpHost,

@@ -100,7 +100,7 @@ for (const [backend, enabled] of backends) {
       return id;
     }
 
-    it('fleetEvents: every server first with its counts, then creates, updates, status, session counts and deletes; users get FORBIDDEN', async () => {
+    it('fleetEvents: every server first with its counts, then creates, updates, status, session counts and deletes', async () => {
       const existing = await runningServer(alice, 'fleet-existing');
       await admitted(alice, existing);
 
@@ -142,11 +142,87 @@ for (const [backend, enabled] of backends) {
       expect(mine(created).at(-1)).toMatchObject({ kind: 'DELETED', activeSessions: 0, disconnectedSessions: 0 });
       expect(fleet.ended).toBe(false);
       await fleet.dispose();
+    });
 
-      const refused = collect<FleetData>(b.ws(alice), FLEET);
-      await refused.until(() => refused.items.length >= 1);
-      expect(refused.items[0]?.data ?? null).toBeNull();
-      expect(refused.items[0]?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    it("fleetEvents of a user: a snapshot of only the servers they may see, nothing of another user's; an assignment or a move into an assigned pool adds a server as CREATED, undoing it takes it away as DELETED", async () => {
+      const own = await runningServer(alice, 'scoped-alice');
+      const other = await runningServer(bob, 'scoped-bob');
+      const OWNED = `subscription { fleetEvents { kind server { id name owner status } } }`;
+      type Owned = { fleetEvents: { kind: string; server: { id: string; name: string; owner: string; status: string } } };
+      const alices = collect<Owned>(b.ws(alice), OWNED);
+      const olgas = collect<Owned>(b.ws(olga), OWNED);
+      const events = (s: typeof alices) => s.items.map((i) => i.data?.fleetEvents) as Owned['fleetEvents'][];
+      await alices.until(() => events(alices).some((e) => e.server.id === own));
+      await olgas.until(() => events(olgas).some((e) => e.server.id === other) && events(olgas).some((e) => e.server.id === own));
+      // The snapshot: alice's servers only (created by earlier tests of this file too), each once.
+      const snapshot = events(alices);
+      expect(snapshot.every((e) => e.kind === 'SNAPSHOT' && e.server.owner === 'alice')).toBe(true);
+      expect(new Set(snapshot.map((e) => e.server.id)).size).toBe(snapshot.length);
+      // The operator's: every server, bob's too.
+      expect(
+        events(olgas)
+          .filter((e) => e.kind === 'SNAPSHOT')
+          .map((e) => e.server.owner),
+      ).toEqual(expect.arrayContaining(['alice', 'bob']));
+
+      // Bob's changes: the operator hears them, alice does not (her own change after them is the marker).
+      const bobsNew = await runningServer(bob, 'scoped-bob-new');
+      await a.gql(UPDATE_SERVER, { id: other, name: 'scoped-bob-renamed' }, bob);
+      await admitted(bob, other);
+      await a.gql(DELETE_SERVER, { id: bobsNew }, bob);
+      await olgas.until(() => events(olgas).some((e) => e.server.id === bobsNew && e.kind === 'DELETED'));
+      await a.gql(UPDATE_SERVER, { id: own, name: 'scoped-alice-renamed' }, alice);
+      await alices.until(() => events(alices).some((e) => e.kind === 'UPDATED' && e.server.id === own));
+      expect(events(alices).filter((e) => e.kind !== 'SNAPSHOT')).toEqual([
+        { kind: 'UPDATED', server: expect.objectContaining({ id: own, name: 'scoped-alice-renamed' }) },
+      ]);
+      expect(events(olgas).filter((e) => e.server.id === other && e.kind === 'UPDATED')).toHaveLength(1);
+
+      // Bob's server assigned to alice: it appears in her list as created; unassigned, it goes.
+      const assigned = await a.gql<{ assign: { assignment?: { id: string } } }>(
+        `mutation($id: ID!) { assign(input: { principal: "alice", principalType: USER, targetType: SERVER, targetId: $id }) {
+          ... on AssignSuccess { assignment { id } } ... on Error { code message } } }`,
+        { id: other },
+        olga,
+      );
+      const assignment = assigned.body.data?.assign.assignment?.id ?? '';
+      expect(assignment, JSON.stringify(assigned.body)).not.toBe('');
+      await alices.until(() => events(alices).some((e) => e.server.id === other));
+      expect(events(alices).filter((e) => e.server.id === other)).toEqual([
+        { kind: 'CREATED', server: expect.objectContaining({ id: other, owner: 'bob', name: 'scoped-bob-renamed' }) },
+      ]);
+      // Visible now, its changes reach her.
+      await a.gql(UPDATE_SERVER, { id: other, name: 'scoped-bob-shared' }, bob);
+      await alices.until(() => events(alices).some((e) => e.server.id === other && e.kind === 'UPDATED'));
+      await a.gql('mutation($id: ID!) { unassign(id: $id) { __typename } }', { id: assignment }, olga);
+      await alices.until(() => events(alices).some((e) => e.server.id === other && e.kind === 'DELETED'));
+
+      // A pool assigned to alice: bob's server moved into it appears for her, moved out it goes.
+      const pool = await a.gql<{ createPool: { pool?: { id: string } } }>(
+        `mutation { createPool(input: { name: "scoped-pool" }) { __typename ... on CreatePoolSuccess { pool { id } } } }`,
+        {},
+        olga,
+      );
+      const poolId = pool.body.data?.createPool.pool?.id ?? '';
+      expect(poolId, JSON.stringify(pool.body)).not.toBe('');
+      await a.gql(
+        `mutation($id: ID!) { assign(input: { principal: "alice", principalType: USER, targetType: POOL, targetId: $id }) { __typename } }`,
+        { id: poolId },
+        olga,
+      );
+      const SET_POOL = 'mutation($s: ID!, $p: ID) { setServerPool(serverId: $s, poolId: $p) { __typename } }';
+      const seen = () => events(alices).filter((e) => e.server.id === other).length;
+      const before = seen();
+      await a.gql(SET_POOL, { s: other, p: poolId }, olga);
+      await alices.until(() => seen() > before);
+      expect(events(alices).at(-1)).toMatchObject({ kind: 'CREATED', server: { id: other } });
+      await a.gql(SET_POOL, { s: other, p: null }, olga);
+      await alices.until(() => seen() > before + 1);
+      expect(events(alices).at(-1)).toMatchObject({ kind: 'DELETED', server: { id: other } });
+      expect(alices.ended).toBe(false);
+      await alices.dispose();
+      await olgas.dispose();
+      await a.gql(DELETE_SERVER, { id: other }, bob);
     });
 
     it("mySessions: the caller's own live sessions first, then their changes; another user's never, an operator's own only", async () => {

@@ -371,6 +371,56 @@ for (const [backend, env, enabled] of backends) {
       await t.gql(DELETE, { id: server }, alice);
     });
 
+    it('fleetUsage: newest samples first (SNAPSHOT), then one message per round with the samples of every server the caller may see, and only those', async () => {
+      const mine = [await runningServer('fleet-usage-a1', alice), await runningServer('fleet-usage-a2', alice)];
+      const bobs = await runningServer('fleet-usage-b', bob);
+      probe.servers.set(mine[0] ?? '', figures({ cpuPercent: 11, memoryPercent: 2 }));
+      probe.servers.set(bobs, figures({ cpuPercent: 22, memoryPercent: 3 }));
+      await nextRound();
+      const document = 'subscription { fleetUsage { kind at samples { subjectKind subjectId at cpuPercent } } }';
+      type Usage = {
+        fleetUsage: { kind: string; at: string; samples: { subjectKind: string; subjectId: string; at: string }[] };
+      };
+      const alices = collect<Usage>(t.ws(alice), document);
+      const operators = collect<Usage>(t.ws(operator), document);
+      const rounds = (sub: typeof alices) =>
+        sub.items.map((i) => i.data?.fleetUsage).filter((u) => u?.kind === 'ROUND') as Usage['fleetUsage'][];
+      await alices.until(() => rounds(alices).length >= 3, 10_000);
+      await operators.until(() => rounds(operators).length >= 3, 10_000);
+      expect(alices.items[0]?.data?.fleetUsage.kind).toBe('SNAPSHOT');
+      expect(alices.items[0]?.data?.fleetUsage.samples.map((x) => x.subjectId)).toEqual(expect.arrayContaining(mine));
+      const visible = new Set(
+        (
+          (
+            await t.gql<Gql<{ edges: { node: { id: string } }[] }>>(
+              '{ servers(first: 100) { edges { node { id } } } }',
+              {},
+              alice,
+            )
+          ).body.data?.servers?.edges ?? []
+        ).map((e) => e.node.id),
+      );
+      for (const u of alices.items.map((i) => i.data?.fleetUsage)) {
+        const ids = u?.samples.map((x) => x.subjectId) ?? [];
+        // Only alice's servers, never bob's; all of the round's in one message.
+        expect(ids.every((id) => visible.has(id))).toBe(true);
+        expect(ids).not.toContain(bobs);
+        expect(ids).toEqual(expect.arrayContaining(mine));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(u?.samples.every((x) => x.subjectKind === 'SERVER')).toBe(true);
+      }
+      // One message per round: each round's time once, and every sample of it carries that time.
+      const times = rounds(alices).map((r) => r.at);
+      expect(new Set(times).size).toBe(times.length);
+      for (const r of rounds(alices)) expect(r.samples.every((x) => x.at === r.at)).toBe(true);
+      // The operator's rounds hold everyone's servers.
+      for (const r of rounds(operators))
+        expect(r.samples.map((x) => x.subjectId)).toEqual(expect.arrayContaining([...mine, bobs]));
+      alices.dispose();
+      operators.dispose();
+      for (const id of [...mine, bobs]) await t.gql(DELETE, { id }, admin);
+    });
+
     it('/metrics: the gauges carry the values the API shows, and a deleted server has no series', async () => {
       const server = await runningServer('scraped', alice);
       probe.servers.set(server, figures({ cpuPercent: 42.5, memoryPercent: 6.25, networkInKbps: 800, networkOutKbps: 1600 }));

@@ -10,6 +10,8 @@ export interface SeedRequest {
   sessionsPerServer: number;
   /** Server maxSessions. @default 1000 */
   maxSessions?: number;
+  /** Whose servers they are (an admin creates them for this user). @default the bench admin */
+  ownerId?: string;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function seedFleet(container: Container, request: SeedRequest): Pro
     const server = await container.servers.create(BENCH_ADMIN, {
       name: `bench-server-${String(i).padStart(4, '0')}`,
       configuration: { maxSessions: request.maxSessions ?? 1000 },
+      ...(request.ownerId ? { ownerId: request.ownerId } : {}),
     });
     await container.servers.start(BENCH_ADMIN, server.id);
     ids[i] = server.id;

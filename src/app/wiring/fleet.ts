@@ -7,6 +7,7 @@ import { createXrdpConfigFileWriter } from '../../adapters/xrdp/xrdp-config-file
 import type { Config } from '../../config/config.js';
 import { actorOf } from '../../domain/audit/audit-event.js';
 import { AuditService } from '../../domain/audit/audit-service.js';
+import { FleetViewService } from '../../domain/fleet/fleet-view.js';
 import type { HostService } from '../../domain/hosts/host-service.js';
 import { AssignmentGrants } from '../../domain/pools/assignment-grants.js';
 import { BrokerService } from '../../domain/pools/broker-service.js';
@@ -104,6 +105,8 @@ export interface Fleet {
   resources: Resources;
   /** Pools and assignments. */
   pools: PoolService;
+  /** The live fleet lists (fleetEvents, fleetUsage), scoped to what each viewer may see. */
+  fleetViews: FleetViewService;
   /** connect: a user's way to a pool or a server. */
   broker: BrokerService;
   xrdpHost: XrdpHostService;
@@ -215,10 +218,12 @@ export function createFleet(deps: FleetDeps): Fleet {
     clearPool: (id) => servers.clearPool(id),
     countServers: (poolId) => stores.servers.count({ poolId }),
     countLiveSessions: (poolId) => stores.sessions.count({ poolId, statuses: ['ACTIVE', 'DISCONNECTED'] }),
+    events,
     clock,
     newId: randomUUID,
     audit,
   });
+  const fleetViews = new FleetViewService({ servers, sessions, usage: resources.usage });
   const broker = new BrokerService({
     pools,
     servers,
@@ -252,6 +257,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     hosts: hosts.service,
     resources,
     pools,
+    fleetViews,
     broker,
     xrdpHost,
     xrdpLogs: new XrdpLogService(host.logs, deps.events),

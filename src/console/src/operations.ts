@@ -48,6 +48,15 @@ export const FleetEventsSubscription = graphql(`
   }
 `);
 
+export const FleetUsageSubscription = graphql(`
+  subscription ConsoleFleetUsage {
+    fleetUsage {
+      kind at
+      samples { subjectId at cpuPercent memoryPercent }
+    }
+  }
+`);
+
 export const CreateServerMutation = graphql(`
   mutation ConsoleCreateServer($name: String!) {
     createServer(input: { name: $name }) {

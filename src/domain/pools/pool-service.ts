@@ -5,6 +5,7 @@ import type { RdpServer } from '../servers/server.js';
 import type { Grants } from '../servers/server-visibility.js';
 import type { Clock, IdGenerator } from '../shared/clock.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import type { EventPublisher } from '../shared/event-publisher.js';
 import { AssignmentGrants, principalsOf } from './assignment-grants.js';
 import type { Assignment, AssignmentTargetType, Pool } from './pool.js';
 import { validateAssign, validateCreatePool, validateUpdatePool } from './pool-input.js';
@@ -24,6 +25,8 @@ export interface PoolServiceDeps {
   clock: Clock;
   newId: IdGenerator;
   audit?: AuditRecorder;
+  /** Told of each assignment made or taken away (fleet lists of its principal show what it changed). */
+  events?: EventPublisher;
 }
 
 /** Why a user may (or may not) use a server or a pool. */
@@ -198,6 +201,7 @@ export class PoolService {
             `${v.principalType.toLowerCase()} ${v.principal} is already assigned ${v.targetType.toLowerCase()} ${v.targetId}`,
           );
         }
+        this.accessChanged(assignment);
         return assignment;
       },
       (a) => ({ target: assignmentTarget(a), details: { principalType: a.principalType, principal: a.principal } }),
@@ -213,10 +217,22 @@ export class PoolService {
         this.requireOperator(viewer, 'removing assignments');
         const found = await this.deps.assignments.findById(id);
         if (!found || !(await this.deps.assignments.delete(id))) throw new NotFoundError('assignment', id);
+        this.accessChanged(found);
         return found;
       },
       (a) => ({ target: assignmentTarget(a), details: { principalType: a.principalType, principal: a.principal } }),
     );
+  }
+
+  private accessChanged(a: Assignment): void {
+    this.deps.events?.publish('fleet:changed', 'all', {
+      subject: 'SERVER',
+      change: 'ACCESS_CHANGED',
+      serverId: '',
+      server: null,
+      principals: [{ type: a.principalType, id: a.principal }],
+      at: this.deps.clock.now().toISOString(),
+    });
   }
 
   /** The viewer's own assignments (as a user and through their groups). */

@@ -213,6 +213,16 @@ export class ResourceCollector {
     }
     report.samples = samples.length;
     for (const sample of samples) this.deps.events.publish('resource:sample', sample.subjectId, { kind: 'SAMPLE', sample });
+    // The fleet list's sparklines: the round's server samples in one message (fleetUsage).
+    const bySample = new Map(samples.map((sample) => [sample.subjectId, sample]));
+    this.deps.events.publish('fleet:usage', 'all', {
+      at,
+      host: this.deps.host,
+      samples: servers.flatMap((s) => {
+        const sample = bySample.get(s.id);
+        return sample ? [{ server: { id: s.id, owner: s.owner, createdBy: s.createdBy, poolId: s.poolId }, sample }] : [];
+      }),
+    });
     try {
       const outcome = await this.deps.alerts.evaluate(samples, info);
       report.raised = outcome.raised;

@@ -28,7 +28,15 @@ import { validateCreateServer, validateUpdateServer } from './server-input.js';
 import { type Placed, portKey, type ServerPlacement, SingleHostPlacement } from './server-placement.js';
 import type { ServerRuntime } from './server-runtime.js';
 import type { ServerFilter, ServerStore } from './server-store.js';
-import { type GrantSource, type Grants, NO_GRANTS, seesServer } from './server-visibility.js';
+import {
+  type FleetScope,
+  type GrantSource,
+  type Grants,
+  NO_GRANTS,
+  seesServer,
+  userFleetScope,
+  WHOLE_FLEET,
+} from './server-visibility.js';
 
 /** Counters the service bumps; the app binds them to Prometheus. */
 export interface ServerMetrics {
@@ -130,6 +138,14 @@ export class ServerService {
   async canSee(viewer: Viewer, server: RdpServer): Promise<boolean> {
     if (canSee(viewer, server)) return true;
     return seesServer(viewer, server, await this.grantsOf(viewer));
+  }
+
+  /**
+   * Which servers a live fleet list of the viewer shows: the rule of `list` (and `canSee`), as a
+   * filter of change events; nothing is read for operators and admins.
+   */
+  fleetScope(viewer: Viewer): FleetScope {
+    return isOperator(viewer) ? WHOLE_FLEET : userFleetScope(viewer, () => this.grantsOf(viewer));
   }
 
   /** A user's assignments; operators see everything and need none. */

@@ -27,3 +27,39 @@ export function seesServer(
   if (grants.serverIds.includes(server.id)) return true;
   return server.poolId !== null && grants.poolIds.includes(server.poolId);
 }
+
+/**
+ * What one viewer sees of the fleet, for a live list that filters a stream of changes: `all` for
+ * operators and admins (every server passes, nothing is read), else the rule of `seesServer` with
+ * the viewer's grants read once and kept until `refresh` (an assignment changed, or a resync).
+ */
+export interface FleetScope {
+  readonly all: boolean;
+  sees(server: Pick<RdpServer, 'id' | 'owner' | 'createdBy' | 'poolId'>): boolean | Promise<boolean>;
+  /** Reads the grants again at the next `sees` that needs them. */
+  refresh(): void;
+}
+
+export const WHOLE_FLEET: FleetScope = { all: true, sees: () => true, refresh: () => undefined };
+
+/** A user's scope: own servers answer at once; the grants are read only for the others, once. */
+export function userFleetScope(viewer: Viewer, grants: () => Promise<Grants>): FleetScope {
+  let read: Promise<Grants> | null = null;
+  const current = () => {
+    if (read) return read;
+    const p = grants();
+    read = p;
+    // A failed read is not kept: the next event tries again.
+    p.catch(() => {
+      if (read === p) read = null;
+    });
+    return p;
+  };
+  return {
+    all: false,
+    sees: (server) => owns(viewer, server) || current().then((g) => seesServer(viewer, server, g)),
+    refresh: () => {
+      read = null;
+    },
+  };
+}

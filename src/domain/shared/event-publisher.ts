@@ -2,7 +2,7 @@
  * The typed topic map: each topic is keyed by an id and carries one payload type. Payloads are
  * plain JSON so they cross Redis unchanged.
  */
-import type { FleetEvent } from '../fleet/fleet-events.js';
+import type { FleetEvent, FleetUsageRound } from '../fleet/fleet-events.js';
 import type { HostEvent } from '../hosts/host-events.js';
 import type { AlertEvent } from '../resources/alert.js';
 import type { ResourceSampleEvent } from '../resources/resource-events.js';
@@ -25,6 +25,8 @@ export interface TopicMap {
   'host:changed': HostEvent;
   /** Servers created, changed or deleted and their live session counts moving, keyed `all`. */
   'fleet:changed': FleetEvent;
+  /** Each collection round's server samples of one host, in one message, keyed `all`. */
+  'fleet:usage': FleetUsageRound;
   /** New lines of a server's xrdp log, keyed by server id: in a cluster, from its host's agent while a replica follows it. */
   'xrdp:log-lines': { serverId: string; lines: XrdpLogLine[] };
 }

@@ -20,6 +20,7 @@ type Documents = {
     "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": typeof types.ConsoleServerDocument,
     "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": typeof types.ConsoleServerEventsDocument,
     "\n  subscription ConsoleFleetEvents {\n    fleetEvents {\n      kind at activeSessions disconnectedSessions\n      server { id name owner host port status statusMessage updatedAt }\n    }\n  }\n": typeof types.ConsoleFleetEventsDocument,
+    "\n  subscription ConsoleFleetUsage {\n    fleetUsage {\n      kind at\n      samples { subjectId at cpuPercent memoryPercent }\n    }\n  }\n": typeof types.ConsoleFleetUsageDocument,
     "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleCreateServerDocument,
     "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleStartServerDocument,
     "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ConsoleStopServerDocument,
@@ -60,6 +61,7 @@ const documents: Documents = {
     "\n  query ConsoleServer($id: ID!) {\n    server(id: $id) {\n      ...FleetServer\n      description createdAt createdBy lastStartedAt lastStoppedAt uptimeSeconds\n      sessions { id username status owner createdAt }\n    }\n  }\n": types.ConsoleServerDocument,
     "\n  subscription ConsoleServerEvents($serverId: ID!) {\n    serverEvents(serverId: $serverId) { kind server { ...FleetServer } }\n  }\n": types.ConsoleServerEventsDocument,
     "\n  subscription ConsoleFleetEvents {\n    fleetEvents {\n      kind at activeSessions disconnectedSessions\n      server { id name owner host port status statusMessage updatedAt }\n    }\n  }\n": types.ConsoleFleetEventsDocument,
+    "\n  subscription ConsoleFleetUsage {\n    fleetUsage {\n      kind at\n      samples { subjectId at cpuPercent memoryPercent }\n    }\n  }\n": types.ConsoleFleetUsageDocument,
     "\n  mutation ConsoleCreateServer($name: String!) {\n    createServer(input: { name: $name }) {\n      __typename\n      ... on CreateServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleCreateServerDocument,
     "\n  mutation ConsoleStartServer($id: ID!) {\n    startServer(id: $id) {\n      __typename\n      ... on StartServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleStartServerDocument,
     "\n  mutation ConsoleStopServer($id: ID!) {\n    stopServer(id: $id, force: true) {\n      __typename\n      ... on StopServerSuccess { server { ...FleetServer } }\n      ... on Error { code message }\n    }\n  }\n": types.ConsoleStopServerDocument,
@@ -115,6 +117,10 @@ export function graphql(source: "\n  subscription ConsoleServerEvents($serverId:
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription ConsoleFleetEvents {\n    fleetEvents {\n      kind at activeSessions disconnectedSessions\n      server { id name owner host port status statusMessage updatedAt }\n    }\n  }\n"): typeof import('./graphql').ConsoleFleetEventsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleFleetUsage {\n    fleetUsage {\n      kind at\n      samples { subjectId at cpuPercent memoryPercent }\n    }\n  }\n"): typeof import('./graphql').ConsoleFleetUsageDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

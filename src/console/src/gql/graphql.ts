@@ -106,6 +106,13 @@ export type FleetEventKind =
   /** Its settings changed, or its drain started, reached its deadline or was cancelled (see the server's `draining`). */
   | 'UPDATED';
 
+/** Why a fleetUsage message was sent. */
+export type FleetUsageKind =
+  /** A collection round's samples (one host's round in a cluster). */
+  | 'ROUND'
+  /** The newest current sample of each server when the subscription started, or again after samples may have been lost. */
+  | 'SNAPSHOT';
+
 /** What happened to a host. */
 export type HostEventKind =
   /** A heartbeat: new lastHeartbeatAt and usage. */
@@ -378,6 +385,11 @@ export type ConsoleFleetEventsSubscriptionVariables = Exact<{ [key: string]: nev
 
 
 export type ConsoleFleetEventsSubscription = { fleetEvents: { kind: FleetEventKind, at: string, activeSessions: number, disconnectedSessions: number, server: { id: string, name: string, owner: string, host: string, port: number, status: ServerStatus, statusMessage: string | null, updatedAt: string } | null } };
+
+export type ConsoleFleetUsageSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleFleetUsageSubscription = { fleetUsage: { kind: FleetUsageKind, at: string, samples: Array<{ subjectId: string, at: string, cpuPercent: number | null, memoryPercent: number | null }> } };
 
 export type ConsoleCreateServerMutationVariables = Exact<{
   name: string;
@@ -909,6 +921,20 @@ export const ConsoleFleetEventsDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:cd1548717606ea8762a710c1741cf52fa666272361da0cc9f704390cb204de55"}) as unknown as TypedDocumentString<ConsoleFleetEventsSubscription, ConsoleFleetEventsSubscriptionVariables>;
+export const ConsoleFleetUsageDocument = new TypedDocumentString(`
+    subscription ConsoleFleetUsage {
+  fleetUsage {
+    kind
+    at
+    samples {
+      subjectId
+      at
+      cpuPercent
+      memoryPercent
+    }
+  }
+}
+    `, {"hash":"sha256:b0821119a767c90cad24ba91f969677e311f4e92ce9f39f412800ee9a8795c1e"}) as unknown as TypedDocumentString<ConsoleFleetUsageSubscription, ConsoleFleetUsageSubscriptionVariables>;
 export const ConsoleCreateServerDocument = new TypedDocumentString(`
     mutation ConsoleCreateServer($name: String!) {
   createServer(input: {name: $name}) {

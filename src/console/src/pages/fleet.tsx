@@ -6,13 +6,12 @@ import type { FleetServerFragment } from '../gql/graphql';
 import {
   CreateServerMutation,
   FleetEventsSubscription,
-  FleetQuery,
+  FleetUsageSubscription,
   RestartServerMutation,
   ServerEventsSubscription,
   ServerQuery,
   StartServerMutation,
   StopServerMutation,
-  UsageSubscription,
 } from '../operations';
 import { Confirm, ErrorText, useQuery, when } from '../ui';
 import { useWindowRows } from '../window-rows';
@@ -20,15 +19,13 @@ import { HostsSummary } from './hosts';
 import { ServerConfig, ServerLogs } from './server-ops';
 import { CreateSession } from './sessions';
 
-/** What a fleet row shows, from the servers query (a user's fleet) or a fleetEvents event (an operator's). */
+/** What a fleet row shows, from a fleetEvents event (or a server a mutation returned). */
 type FleetRowData = Pick<
   FleetServerFragment,
   'id' | 'name' | 'owner' | 'host' | 'port' | 'status' | 'statusMessage' | 'updatedAt'
 > & {
   /** Live sessions (ACTIVE and DISCONNECTED). */
   sessions: number;
-  /** The sample the list came with (servers query only; the rows on screen then subscribe). */
-  usage?: FleetServerFragment['usage'];
   /** When the fleet event it came from happened: a later snapshot that lacks the row removes it. */
   at?: string;
 };
@@ -36,20 +33,7 @@ type FleetRowData = Pick<
 type ActionTarget = Pick<FleetServerFragment, 'id' | 'name' | 'status' | 'port'>;
 type Action = { server: ActionTarget; kind: 'start' | 'stop' | 'restart' };
 
-const rowOf = (s: FleetServerFragment): FleetRowData => ({ ...s, sessions: s.sessions.length });
-
-/** Every page of the fleet (100 a page, the API's most), so a user's whole fleet is in the table. */
-async function loadFleet(): Promise<FleetRowData[]> {
-  let after: string | undefined;
-  const rows: FleetRowData[] = [];
-  for (let i = 0; i < 50; i++) {
-    const page = await request(FleetQuery, { first: 100, after });
-    for (const e of page.servers.edges) rows.push(rowOf(e.node));
-    if (!page.servers.pageInfo.hasNextPage || !page.servers.pageInfo.endCursor) break;
-    after = page.servers.pageInfo.endCursor;
-  }
-  return rows;
-}
+const rowOf = ({ usage: _usage, ...s }: FleetServerFragment): FleetRowData => ({ ...s, sessions: s.sessions.length });
 
 const SPARK_POINTS = 30;
 
@@ -80,61 +64,35 @@ function useEach(ids: readonly string[], subscribe: (id: string) => () => void) 
   );
 }
 
-/** A value that follows `value` once it has stayed the same for `ms` (scrolling settles first). */
-function useSettled<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return settled;
-}
-
 type Spark = { at: string; cpu: number[]; mem: number[] };
 
 /**
- * The last CPU and memory values of each running server: the `usage` the list came with, then
- * each sample of the `resourceUsage` subscription of the rows on screen (`watched`; a row
- * scrolled away keeps its points and picks up again when it comes back).
+ * The last CPU and memory values of every server the viewer may see, from one `fleetUsage`
+ * subscription: its SNAPSHOT (the newest samples), then one message per collection round with
+ * every server's sample. Kept per server id whether its row is on screen or not (a row scrolled
+ * back shows the points it missed); one render per round, and only rows whose values changed
+ * render again (FleetRow is memoized on its arrays).
  */
-function useSparklines(servers: readonly FleetRowData[], watched: readonly string[]) {
+function useSparklines(resubscribe: number) {
   const series = useRef(new Map<string, Spark>());
   const [, setTick] = useState(0);
-  const redraw = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(
-    () => () => {
-      if (redraw.current) clearTimeout(redraw.current);
-    },
-    [],
-  );
-  for (const s of servers) {
-    if (s.usage && !series.current.has(s.id)) {
-      series.current.set(s.id, {
-        at: s.usage.at,
-        cpu: s.usage.cpuPercent == null ? [] : [s.usage.cpuPercent],
-        mem: s.usage.memoryPercent == null ? [] : [s.usage.memoryPercent],
-      });
-    }
-  }
-  useEach(watched, (subjectId) =>
-    live.subscribe(UsageSubscription, { subjectId }, (d) => {
-      const sample = d.resourceUsage.sample;
-      if (!sample) return;
-      const cur = series.current.get(subjectId) ?? { at: '', cpu: [], mem: [] };
-      if (sample.at <= cur.at) return;
-      const add = (xs: number[], v: number | null | undefined) => (v == null ? xs : [...xs, v].slice(-SPARK_POINTS));
-      series.current.set(subjectId, {
-        at: sample.at,
-        cpu: add(cur.cpu, sample.cpuPercent),
-        mem: add(cur.mem, sample.memoryPercent),
-      });
-      // Every server samples in the same round: one render for the round, not one per server.
-      redraw.current ??= setTimeout(() => {
-        redraw.current = null;
-        setTick((n) => n + 1);
-      }, 100);
-    }),
-  );
+  useEffect(() => {
+    const add = (xs: number[], v: number | null | undefined) => (v == null ? xs : [...xs, v].slice(-SPARK_POINTS));
+    return live.subscribe(FleetUsageSubscription, {}, (d) => {
+      let changed = false;
+      for (const sample of d.fleetUsage.samples) {
+        const cur = series.current.get(sample.subjectId) ?? { at: '', cpu: [], mem: [] };
+        if (sample.at <= cur.at) continue;
+        series.current.set(sample.subjectId, {
+          at: sample.at,
+          cpu: add(cur.cpu, sample.cpuPercent),
+          mem: add(cur.mem, sample.memoryPercent),
+        });
+        changed = true;
+      }
+      if (changed) setTick((n) => n + 1);
+    });
+  }, [resubscribe]);
   return series.current;
 }
 
@@ -157,8 +115,7 @@ function sameRow(a: FleetRowData, b: FleetRowData): boolean {
     a.host === b.host &&
     a.port === b.port &&
     a.owner === b.owner &&
-    a.sessions === b.sessions &&
-    a.usage?.at === b.usage?.at
+    a.sessions === b.sessions
   );
 }
 
@@ -166,15 +123,14 @@ function sameRow(a: FleetRowData, b: FleetRowData): boolean {
 const SNAPSHOT_SETTLE_MS = 2000;
 
 /**
- * The servers of the fleet table, kept live. Operators and admins: one `fleetEvents`
- * subscription, whose SNAPSHOT is the whole fleet (one read on the server) and whose events
- * follow every server, created and deleted ones included; a new snapshot (reconnect, resync)
- * drops the rows it no longer has. Users: their servers from the servers query (again on a
- * resync), and each one's `serverEvents`. Changes come in bursts (a snapshot is one event per
- * server): they are applied together, at most every 50 ms, and a row that did not change keeps
- * its object (no re-render).
+ * The servers of the fleet table, kept live by one `fleetEvents` subscription for every role:
+ * its SNAPSHOT is every server the viewer may see (the whole fleet for operators and admins, a
+ * user's own and assigned servers otherwise; one read on the server) and its events follow those
+ * servers, created and deleted ones included; a new snapshot (reconnect, resync) drops the rows
+ * it no longer has. Changes come in bursts (a snapshot is one event per server): they are applied
+ * together, at most every 50 ms, and a row that did not change keeps its object (no re-render).
  */
-function useFleetRows(isOperator: boolean) {
+function useFleetRows() {
   const [rows, setRows] = useState<FleetRowData[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
@@ -219,33 +175,14 @@ function useFleetRows(isOperator: boolean) {
     pending.current.set(id, row);
     timer.current ??= setTimeout(flush, 50);
   };
-  const onServerEvent = (kind: string, s: FleetServerFragment) => apply(s.id, kind === 'DELETED' ? null : rowOf(s));
   useEffect(
     () => () => {
       if (timer.current) clearTimeout(timer.current);
     },
     [],
   );
-  // Users: the list, again when the live connection resyncs (what was created meanwhile).
-  useEffect(() => (isOperator ? undefined : live.onState((_s, resynced) => resynced && setTick((n) => n + 1))), [isOperator]);
+  // The fleet from one subscription (Refresh subscribes again: a fresh snapshot).
   useEffect(() => {
-    if (isOperator) return;
-    let stale = false;
-    loadFleet().then(
-      (list) => {
-        if (stale) return;
-        setRows(list);
-        setError(null);
-      },
-      (e: unknown) => !stale && setError(e),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [isOperator, tick]);
-  // Operators: the whole fleet from one subscription (Refresh subscribes again: a fresh snapshot).
-  useEffect(() => {
-    if (!isOperator) return;
     let settle: ReturnType<typeof setTimeout> | undefined;
     // An empty fleet sends no snapshot at all: the table is empty rather than loading for ever.
     const empty = setTimeout(() => setRows((r) => r ?? []), SNAPSHOT_SETTLE_MS);
@@ -268,12 +205,11 @@ function useFleetRows(isOperator: boolean) {
       clearTimeout(settle);
       clearTimeout(empty);
     };
-  }, [isOperator, tick]);
-  const ids = useMemo(() => (isOperator ? NO_IDS : (rows ?? []).map((r) => r.id)), [isOperator, rows]);
-  useServerEvents(ids, onServerEvent);
+  }, [tick]);
   return {
     rows,
     error,
+    tick,
     reload: () => setTick((n) => n + 1),
     /** A server a mutation returned: shown at once, events then follow it. */
     upsert: (s: FleetServerFragment) => apply(s.id, rowOf(s)),
@@ -412,7 +348,7 @@ const ROW_ESTIMATE = 45;
 const COLUMNS = 8;
 
 export function FleetPage({ isOperator = false }: { isOperator?: boolean }) {
-  const { rows: list, error, reload, upsert } = useFleetRows(isOperator);
+  const { rows: list, error, reload, upsert, tick } = useFleetRows();
   const [filter, setFilter] = useState('');
   const [name, setName] = useState('');
   const [createError, setCreateError] = useState<unknown>(null);
@@ -439,16 +375,7 @@ export function FleetPage({ isOperator = false }: { isOperator?: boolean }) {
     estimateSize: ROW_ESTIMATE,
     getKey: (i) => shown[i]?.id ?? String(i),
   });
-  const onScreen = rows.items.map((i) => shown[i.index]).filter((s): s is FleetRowData => !!s);
-  const running = onScreen
-    .filter((s) => s.status === 'RUNNING')
-    .map((s) => s.id)
-    .join(',');
-  const settled = useSettled(running, 200);
-  const sparks = useSparklines(
-    servers,
-    useMemo(() => (settled ? settled.split(',') : []), [settled]),
-  );
+  const sparks = useSparklines(tick);
   return (
     <section aria-labelledby="fleet-title">
       <h1 id="fleet-title">Fleet</h1>
