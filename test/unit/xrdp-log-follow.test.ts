@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileXrdpLogReader } from '../../src/adapters/xrdp/file-xrdp-log-reader.js';
+import { FileXrdpLogReader, followLogLines, readRecentLines } from '../../src/adapters/xrdp/file-xrdp-log-reader.js';
 import { instancePaths } from '../../src/adapters/xrdp/instance-paths.js';
 import { createLogFollowLeases } from '../../src/app/agent/host-command-handler.js';
 import { createEventBus } from '../../src/app/pubsub.js';
@@ -79,6 +79,45 @@ describe('following xrdp logs', () => {
     expect(b).toEqual(a);
     offA.stop();
     offB.stop();
+  });
+
+  it('an entry split across two reads of the file comes whole: a cut line and continuation lines of the next read', async () => {
+    const path = join(dir, 'split.log');
+    const got: XrdpLogLine[] = [];
+    const follow = followLogLines(path, (lines) => got.push(...lines), 50);
+    await follow.ready;
+    // First write: an entry, one continuation line and half of the next; the tail reads it
+    // (within a poll interval) and holds the entry while the cut line waits for its newline.
+    appendFileSync(path, `${xrdpLogLine('INFO', 'one')}\n  first of one\n  second o`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([]);
+    appendFileSync(path, `f one\n  third of one\n${xrdpLogLine('ERROR', 'two')}\n`);
+    await waitFor(async () => got.length === 2, 5000, 'both entries');
+    expect(got.map((l) => [l.level, l.message])).toEqual([
+      ['INFO', 'one\n  first of one\n  second of one\n  third of one'],
+      ['ERROR', 'two'],
+    ]);
+    // What reading the file backwards makes of the same lines.
+    expect(await readRecentLines(path, 10, 'TRACE')).toEqual(got);
+    follow.stop();
+  });
+
+  it('continuation lines that come after their entry was handed out are kept, as an entry with its time and level', async () => {
+    const path = join(dir, 'late.log');
+    const got: XrdpLogLine[] = [];
+    const follow = followLogLines(path, (lines) => got.push(...lines), 50, { holdMs: 1 });
+    await follow.ready;
+    appendFileSync(path, `${xrdpLogLine('WARN', 'one')}\n  first of one\n`);
+    await waitFor(async () => got.length === 1, 5000, 'the first entry');
+    appendFileSync(path, `  second of one\n${xrdpLogLine('INFO', 'two')}\n`);
+    await waitFor(async () => got.length === 3, 5000, 'the rest');
+    expect(got.map((l) => [l.level, l.message])).toEqual([
+      ['WARN', 'one\n  first of one'],
+      ['WARN', '  second of one'],
+      ['INFO', 'two'],
+    ]);
+    expect(got[1]?.time).toBe(got[0]?.time);
+    follow.stop();
   });
 
   it("agents mode: a replica's followers share one lease; the agent tails the file and its lines come back over the bus", async () => {

@@ -1,5 +1,12 @@
 import { open } from 'node:fs/promises';
-import { isAtLeast, parseXrdpLogLine, type XrdpLogLevel, type XrdpLogLine } from '../../domain/xrdp/xrdp-log.js';
+import {
+  isAtLeast,
+  parseXrdpLogLine,
+  withContinuation,
+  XrdpLogEntryAssembler,
+  type XrdpLogLevel,
+  type XrdpLogLine,
+} from '../../domain/xrdp/xrdp-log.js';
 import {
   sharedFollows,
   type XrdpLogFollow,
@@ -84,14 +91,12 @@ export async function readRecentLines(
         if (raw === '' && continuation.length === 0) continue;
         const parsed = parseXrdpLogLine(raw);
         if (!parsed) {
-          continuation.push(raw.replace(/\r$/, ''));
+          continuation.push(raw);
           continue;
         }
-        if (continuation.length > 0) {
-          parsed.message = [parsed.message, ...continuation.reverse()].join('\n').replace(/\n+$/, '');
-          continuation = [];
-        }
-        if (isAtLeast(parsed.level, minLevel)) found.push(parsed);
+        const entry = withContinuation(parsed, continuation.reverse());
+        continuation = [];
+        if (isAtLeast(entry.level, minLevel)) found.push(entry);
       }
     }
     return found.reverse();
@@ -101,36 +106,75 @@ export async function readRecentLines(
 }
 
 /**
- * Follows a log from its current end (from its first line when it does not exist yet) and hands
- * out the lines written, parsed, in batches: what one read of the file found. A line that is not
- * an xrdp line continues the message before it in the same batch (xrdp writes a message at once);
- * one without such a line before it is dropped.
+ * How long an entry is held open after the last line read for it: xrdp writes a multi-line entry
+ * at once, but a read may end inside it (after any line), so its continuation lines can come with
+ * the next read, a few milliseconds later. The cost: the last entry of a burst is handed out this
+ * much later.
  */
-export function followLogLines(path: string, onLines: (lines: XrdpLogLine[]) => void, pollIntervalMs = 250): XrdpLogFollow {
+export const FOLLOW_ENTRY_HOLD_MS = 250;
+
+/**
+ * Follows a log from its current end (from its first line when it does not exist yet) and hands
+ * out the entries written, parsed, in batches. Entries are assembled as `readRecentLines` reads
+ * them (XrdpLogEntryAssembler): lines that are not xrdp lines continue the entry before them, even
+ * when they come with a later read of the file. So the last entry read is held until the next one
+ * starts, or until nothing more came for `holdMs` (longer while the start of a line waits for its
+ * newline, at most `maxHoldMs`); a partial line is kept by the tailer until its newline comes.
+ * Continuation lines that come later still are handed out as an entry of their own with the time,
+ * level and pid of the one they continue (see XrdpLogEntryAssembler).
+ */
+export function followLogLines(
+  path: string,
+  onLines: (lines: XrdpLogLine[]) => void,
+  pollIntervalMs = 250,
+  { holdMs = FOLLOW_ENTRY_HOLD_MS, maxHoldMs = 2_000 }: { holdMs?: number; maxHoldMs?: number } = {},
+): XrdpLogFollow {
+  const assembler = new XrdpLogEntryAssembler();
   let batch: XrdpLogLine[] = [];
   let flushing = false;
+  let hold: NodeJS.Timeout | null = null;
+  let lastLineAt = 0;
+  let stopped = false;
   const flush = () => {
     flushing = false;
     const lines = batch;
     batch = [];
-    if (lines.length > 0) onLines(lines);
+    if (lines.length > 0 && !stopped) onLines(lines);
+  };
+  const add = (entry: XrdpLogLine | null) => {
+    if (!entry) return;
+    batch.push(entry);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  };
+  const release = () => {
+    hold = null;
+    // The start of a line is waiting for its newline: it may continue the open entry.
+    if (tailer.partial() && Date.now() - lastLineAt < maxHoldMs) {
+      hold = setTimeout(release, holdMs);
+      return;
+    }
+    add(assembler.close());
   };
   const tailer = createLogTailer({
     path,
     pollIntervalMs,
     onLine: (raw) => {
-      const line = parseXrdpLogLine(raw);
-      const previous = batch.at(-1);
-      if (!line) {
-        if (previous && raw !== '') previous.message = `${previous.message}\n${raw}`;
-        return;
-      }
-      batch.push(line);
-      if (!flushing) {
-        flushing = true;
-        setImmediate(flush);
-      }
+      lastLineAt = Date.now();
+      add(assembler.push(raw));
+      if (hold) clearTimeout(hold);
+      hold = assembler.open && !stopped ? setTimeout(release, holdMs) : null;
     },
   });
-  return { ready: tailer.ready, stop: () => void tailer.stop() };
+  return {
+    ready: tailer.ready,
+    stop: () => {
+      stopped = true;
+      if (hold) clearTimeout(hold);
+      hold = null;
+      void tailer.stop();
+    },
+  };
 }

@@ -23,6 +23,8 @@ export interface LogTailer {
   readonly ready: Promise<void>;
   /** Byte offset of the next unread byte of the current file. */
   offset(): number;
+  /** Whether the start of a line was read and its newline not yet (it is delivered once it comes). */
+  partial(): boolean;
   /** Reads now instead of waiting for a watch event or the next poll. */
   check(): Promise<void>;
   stop(): Promise<void>;
@@ -188,6 +190,7 @@ export function createLogTailer(options: LogTailerOptions): LogTailer {
   return {
     ready,
     offset: () => offset,
+    partial: () => partialBytes > 0,
     check,
     async stop() {
       stopped = true;
