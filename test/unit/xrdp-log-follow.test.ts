@@ -102,6 +102,26 @@ describe('following xrdp logs', () => {
     follow.stop();
   });
 
+  it('a read of the log hands out the entry its tail holds first, so a snapshot taken by that read is not followed by it again', async () => {
+    const reader = new FileXrdpLogReader({ configPath: dir });
+    const other = '6a1e9a52-9a55-4f55-9c1f-8a3b1d1f6a11';
+    mkdirSync(instancePaths(dir, other).dir, { recursive: true });
+    const got: XrdpLogLine[] = [];
+    const follow = reader.follow(other, (i) => {
+      if (i.kind === 'lines') got.push(...i.lines);
+    });
+    await follow.ready;
+    // Held: the start of a line waits for its newline.
+    appendFileSync(instancePaths(dir, other).log, `${xrdpLogLine('INFO', 'held')}\n  more of it\n  cut`);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(got).toEqual([]);
+    const reading = reader.readRecent(other, 10, 'TRACE');
+    // Handed out before the read, to the listener at once.
+    expect(got.map((l) => l.message)).toEqual(['held\n  more of it']);
+    expect((await reading).map((l) => l.message)).toEqual(['held\n  more of it\n  cut']);
+    follow.stop();
+  });
+
   it('continuation lines that come after their entry was handed out are kept, as an entry with its time and level', async () => {
     const path = join(dir, 'late.log');
     const got: XrdpLogLine[] = [];

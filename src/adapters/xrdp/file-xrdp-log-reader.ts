@@ -37,12 +37,28 @@ export class FileXrdpLogReader implements XrdpLogReader {
     this.maxScanBytes = options.maxScanBytes ?? 8 * 1024 * 1024;
   }
 
-  /** One tail of each followed log in this process (log-tailer: watch plus poll), whoever listens. */
-  readonly follow = sharedFollows<XrdpLogFollowItem>((serverId, emit) =>
-    followLogLines(instancePaths(this.options.configPath, serverId).log, (lines) => emit({ kind: 'lines', lines })),
-  );
+  /** The tail of each followed log, for handing out its held entry before a read. */
+  private readonly tails = new Map<string, LogFileFollow>();
 
+  /** One tail of each followed log in this process (log-tailer: watch plus poll), whoever listens. */
+  readonly follow = sharedFollows<XrdpLogFollowItem>((serverId, emit) => {
+    const tail = followLogLines(instancePaths(this.options.configPath, serverId).log, (lines) => emit({ kind: 'lines', lines }));
+    this.tails.set(serverId, tail);
+    return {
+      ready: tail.ready,
+      stop: () => {
+        if (this.tails.get(serverId) === tail) this.tails.delete(serverId);
+        tail.stop();
+      },
+    };
+  });
+
+  /**
+   * Hands out the entry the server's tail holds first (see followLogLines): a follower that takes
+   * this read as its snapshot has every entry in it already, so none comes again after it.
+   */
   async readRecent(serverId: string, last: number, minLevel: XrdpLogLevel): Promise<XrdpLogLine[]> {
+    this.tails.get(serverId)?.handOut();
     return readRecentLines(instancePaths(this.options.configPath, serverId).log, last, minLevel, this.maxScanBytes);
   }
 }
@@ -105,6 +121,12 @@ export async function readRecentLines(
   }
 }
 
+/** A tail of one log file (followLogLines). */
+export interface LogFileFollow extends XrdpLogFollow {
+  /** Hands out now, to the listener before returning, the entry held for more of it (if any). */
+  handOut(): void;
+}
+
 /**
  * How long an entry is held open after the last line read for it: xrdp writes a multi-line entry
  * at once, but a read may end inside it (after any line), so its continuation lines can come with
@@ -128,7 +150,7 @@ export function followLogLines(
   onLines: (lines: XrdpLogLine[]) => void,
   pollIntervalMs = 250,
   { holdMs = FOLLOW_ENTRY_HOLD_MS, maxHoldMs = 2_000 }: { holdMs?: number; maxHoldMs?: number } = {},
-): XrdpLogFollow {
+): LogFileFollow {
   const assembler = new XrdpLogEntryAssembler();
   let batch: XrdpLogLine[] = [];
   let flushing = false;
@@ -170,6 +192,12 @@ export function followLogLines(
   });
   return {
     ready: tailer.ready,
+    handOut: () => {
+      if (hold) clearTimeout(hold);
+      hold = null;
+      add(assembler.close());
+      flush();
+    },
     stop: () => {
       stopped = true;
       if (hold) clearTimeout(hold);
