@@ -102,7 +102,7 @@ describe('following xrdp logs', () => {
     follow.stop();
   });
 
-  it('a read of the log hands out the entry its tail holds first, so a snapshot taken by that read is not followed by it again', async () => {
+  it('a read of a followed log hands out the entry its tail holds first and reads only what the tail handed out: a snapshot is never followed by its own lines', async () => {
     const reader = new FileXrdpLogReader({ configPath: dir });
     const other = '6a1e9a52-9a55-4f55-9c1f-8a3b1d1f6a11';
     mkdirSync(instancePaths(dir, other).dir, { recursive: true });
@@ -116,10 +116,20 @@ describe('following xrdp logs', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(got).toEqual([]);
     const reading = reader.readRecent(other, 10, 'TRACE');
-    // Handed out before the read, to the listener at once.
+    // Handed out before the read, to the listener at once; the read goes as far as the tail has
+    // handed out (not the cut line), so what it returns is what the listener got.
     expect(got.map((l) => l.message)).toEqual(['held\n  more of it']);
-    expect((await reading).map((l) => l.message)).toEqual(['held\n  more of it\n  cut']);
+    expect(await reading).toEqual(got);
+    // Lines written after the tail's last read are not in a read either: they come to the listener.
+    appendFileSync(instancePaths(dir, other).log, `\n${xrdpLogLine('WARN', 'next')}\n`);
+    expect(await reader.readRecent(other, 10, 'TRACE')).toEqual(got.slice(0, 1));
+    await waitFor(async () => got.length === 3, 5000, 'the rest');
+    // The cut line came after its entry was handed out: an entry of its own.
+    expect(got.map((l) => l.message)).toEqual(['held\n  more of it', '  cut', 'next']);
+    expect(await reader.readRecent(other, 1, 'TRACE')).toEqual(got.slice(-1));
     follow.stop();
+    // Not followed: the whole file, where the cut line continues the entry before it.
+    expect((await reader.readRecent(other, 10, 'TRACE')).map((l) => l.message)).toEqual(['held\n  more of it\n  cut', 'next']);
   });
 
   it('continuation lines that come after their entry was handed out are kept, as an entry with its time and level', async () => {

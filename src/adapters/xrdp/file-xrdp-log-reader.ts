@@ -54,20 +54,28 @@ export class FileXrdpLogReader implements XrdpLogReader {
   });
 
   /**
-   * Hands out the entry the server's tail holds first (see followLogLines): a follower that takes
-   * this read as its snapshot has every entry in it already, so none comes again after it.
+   * While the server's log is followed here, reads it up to where its tail has handed lines out,
+   * after handing out the entry the tail holds (see followLogLines): a follower that takes this
+   * read as its snapshot has had every entry in it already, and is sent every one after it.
    */
   async readRecent(serverId: string, last: number, minLevel: XrdpLogLevel): Promise<XrdpLogLine[]> {
-    this.tails.get(serverId)?.handOut();
-    return readRecentLines(instancePaths(this.options.configPath, serverId).log, last, minLevel, this.maxScanBytes);
+    const tail = this.tails.get(serverId);
+    tail?.handOut();
+    const upTo = tail?.delivered() ?? undefined;
+    return readRecentLines(instancePaths(this.options.configPath, serverId).log, last, minLevel, this.maxScanBytes, upTo);
   }
 }
 
+/**
+ * The last `last` entries at `minLevel` or above of the log at `path`; with `upTo`, of its first
+ * `upTo.offset` bytes while it is still that file (inode `upTo.ino`).
+ */
 export async function readRecentLines(
   path: string,
   last: number,
   minLevel: XrdpLogLevel,
   maxScanBytes = 8 * 1024 * 1024,
+  upTo?: { ino: number; offset: number },
 ): Promise<XrdpLogLine[]> {
   if (last <= 0) return [];
   let handle: Awaited<ReturnType<typeof open>>;
@@ -77,7 +85,8 @@ export async function readRecentLines(
     return [];
   }
   try {
-    const size = (await handle.stat()).size;
+    const stats = await handle.stat();
+    const size = upTo && stats.ino === upTo.ino ? Math.min(stats.size, upTo.offset) : stats.size;
     const floor = Math.max(0, size - maxScanBytes);
     const found: XrdpLogLine[] = []; // newest first
     let continuation: string[] = []; // unparsed lines after the line being assembled, newest first
@@ -125,6 +134,8 @@ export async function readRecentLines(
 export interface LogFileFollow extends XrdpLogFollow {
   /** Hands out now, to the listener before returning, the entry held for more of it (if any). */
   handOut(): void;
+  /** How far the file's lines have been handed out (its inode and offset); null before it is open. */
+  delivered(): { ino: number; offset: number } | null;
 }
 
 /**
@@ -192,6 +203,7 @@ export function followLogLines(
   });
   return {
     ready: tailer.ready,
+    delivered: () => tailer.delivered(),
     handOut: () => {
       if (hold) clearTimeout(hold);
       hold = null;
