@@ -19,7 +19,9 @@ the docker compose `mongo` service. `latest` takes the newest archive of the dat
 Without --drop, documents whose _id already exists are left as they are (mongorestore skips
 them): restore into an empty database, or use --drop to replace each collection in the archive.
 Stop the API first (--stop-api does it, and starts it again afterwards) so nothing writes while
-the collections are replaced.
+the collections are replaced. A restore into the live database of the compose service then moves
+every response cache generation in the compose `redis` service, so replicas running with
+RESPONSE_CACHE=on answer from the restored data without a restart.
 
 Options:
   --drop           drop each collection before restoring it
@@ -31,9 +33,31 @@ Options:
   --yes            do not ask for confirmation (required without a terminal)
   -h, --help       this help
 
-Exit status: 0 restored, 1 failed, 2 bad usage or not confirmed.
+Exit status: 0 restored, 1 failed, 2 bad usage or not confirmed, 3 restored, but the response
+cache generations could not be moved (the message says what to do).
 MongoDB only: FerretDB has no mongorestore; use `npm run restore` there (docs/OPERATIONS.md#backup-and-restore).
 EOF
+}
+
+# What `npm run restore` moves too (CACHED_KINDS and GENERATIONS_KEY in src/app/cache-generations.ts).
+readonly CACHE_KEY=rdp:response-cache:generations
+readonly CACHE_KINDS=(servers sessions pools assignments)
+readonly CACHE_BY_HAND="redis-cli HINCRBY $CACHE_KEY <kind> 1 for each of ${CACHE_KINDS[*]}"
+
+# After a restore into the live database: every response cache generation moves on in the compose
+# redis service (the restore wrote past the API's stores, which move them on each write).
+move_cache_generations() {
+  if [[ -z $(compose ps -q redis 2>/dev/null) ]]; then
+    log "response cache: the redis service is not running, so no generation was moved (replicas that cannot reach Redis serve nothing from the cache)"
+    return 0
+  fi
+  # shellcheck disable=SC2016 # Lua, not shell
+  if compose exec -T redis redis-cli EVAL 'for _, k in ipairs(ARGV) do redis.call("HINCRBY", KEYS[1], k, 1) end' 1 "$CACHE_KEY" "${CACHE_KINDS[@]}" >/dev/null; then
+    log "response cache: moved the generations of ${CACHE_KINDS[*]}; replicas answer from the restored data"
+    return 0
+  fi
+  log "response cache: could not move the generations in the redis service. API replicas running with RESPONSE_CACHE=on may answer from what they cached before the restore for up to 60 s: restart them, or run $CACHE_BY_HAND"
+  return 3
 }
 
 main() {
@@ -110,6 +134,13 @@ main() {
     compose exec -T mongo mongorestore "${args[@]}" <"$archive" || die "mongorestore in the mongo container failed (see above)"
   fi
   log "restored $archive into $target"
+  if [[ -n $uri ]]; then
+    log "response cache: no generation was moved (this script reaches Redis only as the compose service). If API replicas running with RESPONSE_CACHE=on use $target, restart them, or run $CACHE_BY_HAND"
+  elif [[ -z $to_db ]]; then
+    local status=0
+    move_cache_generations || status=$?
+    return "$status"
+  fi
 }
 
 main "$@"

@@ -2,16 +2,18 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { BackupError } from '../adapters/mongo/backup-format.js';
 import { exportDatabase } from '../adapters/mongo/mongo-backup.js';
 import { connectMongo } from '../adapters/mongo/mongo-database.js';
 import { type BackupSource, importDatabase } from '../adapters/mongo/mongo-restore.js';
 import { ConfigError } from '../config/config.js';
 import { loadProcessConfig } from '../config/process-config.js';
+import { CACHED_KINDS, GENERATIONS_KEY, moveAllGenerations } from './cache-generations.js';
 
 const USAGE = `Usage:
   npm run backup -- <target> [--uri URI]
-  npm run restore -- <source> [--uri URI] [--force]
+  npm run restore -- <source> [--uri URI] [--force] [--redis URL]
   (in a container image: node dist/src/app/backup-cli.js backup|restore ...)
 
 Exports or imports every collection of the database as JSON lines (canonical Extended JSON, so
@@ -23,8 +25,12 @@ types round-trip) through the driver: works on MongoDB and on FerretDB, which ha
   --uri     MongoDB URI with the database name (default: MONGODB_URI)
   --force   restore into a database that already has documents: each collection in the
             backup is dropped and replaced (other collections are left alone)
+  --redis   the API replicas' Redis (default: REDIS_URL): once a restore has changed the
+            database, it moves every response cache generation there, so replicas running with
+            RESPONSE_CACHE=on answer from the restored data without a restart
 
-Exit status: 0 done, 1 failed (the message says why), 2 bad usage or configuration.`;
+Exit status: 0 done, 1 failed (the message says why), 2 bad usage or configuration,
+3 restored, but the response cache generations could not be moved (the message says what to do).`;
 
 function fail(message: string, code: 1 | 2): never {
   process.stderr.write(`${message}\n`);
@@ -34,6 +40,7 @@ function fail(message: string, code: 1 | 2): never {
 const OPTIONS = {
   uri: { type: 'string' },
   force: { type: 'boolean', default: false },
+  redis: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -58,18 +65,90 @@ function parse() {
     fail(`${command}: give a ${command === 'backup' ? 'target' : 'source'} (a directory, a .jsonl file or -)\n\n${USAGE}`, 2);
   if (extra.length > 0) fail(`unexpected arguments: ${extra.join(' ')}\n\n${USAGE}`, 2);
   if (values.force && command === 'backup') fail('--force applies to restore only', 2);
-  return { command, path, uri: values.uri, force: values.force ?? false };
+  if (values.redis !== undefined && command === 'backup') fail('--redis applies to restore only', 2);
+  const redis = command === 'restore' ? redisUrl(values.redis) : undefined;
+  return { command, path, uri: values.uri, force: values.force ?? false, redis };
+}
+
+/** The replicas' Redis for a restore: --redis, else REDIS_URL; undefined when neither is set. */
+function redisUrl(explicit: string | undefined): URL | undefined {
+  const given = explicit ?? processConfig('--redis').redis?.url;
+  if (given === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    return fail('--redis: not a URL (expected redis://host:port or rediss://host:port)', 2);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    return fail(`--redis: expected a redis:// or rediss:// URL, got ${url.protocol}`, 2);
+  }
+  return url;
+}
+
+/** Where a Redis URL points, without its credentials, for messages. */
+const redisWhere = (url: URL): string => `${url.protocol}//${url.host}${url.pathname.length > 1 ? url.pathname : ''}`;
+
+/**
+ * After a restore changed the database: moves every response cache generation in the replicas'
+ * Redis (the restore wrote past the stores, which move them on every write). Returns false when
+ * Redis did not take it; says what happened either way.
+ */
+async function moveCacheGenerations(url: URL | undefined): Promise<boolean> {
+  const kinds = CACHED_KINDS.join(', ');
+  if (!url) {
+    process.stderr.write(
+      'response cache: REDIS_URL is not set here, so no cache generation was moved. API replicas running with ' +
+        'RESPONSE_CACHE=on (which needs REDIS_URL) may answer from what they cached before the restore for up ' +
+        'to 60 s: give their Redis with --redis (or REDIS_URL) next time, or restart them now.\n',
+    );
+    return true;
+  }
+  const redis = new Redis(url.href, {
+    lazyConnect: true,
+    connectTimeout: 5000,
+    commandTimeout: 5000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await moveAllGenerations(redis);
+    process.stderr.write(
+      `response cache: moved the generations of ${kinds} in ${redisWhere(url)}; replicas answer from the restored data\n`,
+    );
+    return true;
+  } catch (err) {
+    process.stderr.write(
+      `response cache: could not move the generations in ${redisWhere(url)} ` +
+        `(${err instanceof Error ? err.message : String(err)}). API replicas running with RESPONSE_CACHE=on may ` +
+        'answer from what they cached before the restore for up to 60 s: restart them, or run ' +
+        `redis-cli HINCRBY ${GENERATIONS_KEY} <kind> 1 for each of ${kinds}.\n`,
+    );
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+let loaded: ReturnType<typeof loadProcessConfig> | undefined;
+/** This process's configuration (MONGODB_URI, REDIS_URL), for what the command line leaves out. */
+function processConfig(instead: string): ReturnType<typeof loadProcessConfig> {
+  try {
+    loaded ??= loadProcessConfig();
+    return loaded;
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`${err.message}\n(or pass ${instead})`, 2);
+    throw err;
+  }
 }
 
 function mongoUri(explicit: string | undefined): string {
   if (explicit) return explicit;
-  try {
-    const config = loadProcessConfig();
-    if (config.mongo) return config.mongo.uri;
-  } catch (err) {
-    if (err instanceof ConfigError) fail(`${err.message}\n(or pass --uri)`, 2);
-    throw err;
-  }
+  const config = processConfig('--uri');
+  if (config.mongo) return config.mongo.uri;
   return fail('MONGODB_URI is not set: the embedded in-memory store keeps nothing to back up. Set MONGODB_URI or pass --uri.', 2);
 }
 
@@ -123,12 +202,26 @@ async function main(): Promise<void> {
     if (args.path === '-') source = { kind: 'stream', open: () => process.stdin, rereadable: false };
     else if ((await kindOf(args.path)) === 'directory') source = { kind: 'directory', path: args.path };
     else source = { kind: 'stream', open: () => createReadStream(args.path), rereadable: true };
-    const result = await importDatabase(mongo.db, source, { force: args.force });
+    let changed = false;
+    let result: Awaited<ReturnType<typeof importDatabase>>;
+    try {
+      result = await importDatabase(mongo.db, source, {
+        force: args.force,
+        beforeFirstWrite: () => {
+          changed = true;
+        },
+      });
+    } catch (err) {
+      // A restore that failed half way changed the database all the same.
+      if (changed) await moveCacheGenerations(args.redis);
+      throw err;
+    }
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
     process.stderr.write(
       `restored ${result.header.database} (backup of ${result.header.createdAt}) into ${mongo.db.databaseName} ` +
         `in ${Date.now() - started} ms: ${summary(result.counts)}\n`,
     );
+    if (changed && !(await moveCacheGenerations(args.redis))) process.exitCode = 3;
   } finally {
     await mongo.close();
   }

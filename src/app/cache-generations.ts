@@ -49,6 +49,23 @@ export interface RedisGenerationsOptions {
   onBumpFailed?: () => void;
 }
 
+/** One `HINCRBY` per kind on the shared hash, in one round trip; rejects when any failed. */
+async function incrementGenerations(redis: Redis, kinds: Iterable<CachedKind>): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const k of kinds) pipeline.hincrby(GENERATIONS_KEY, k, 1);
+  const results = (await pipeline.exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed?.[0]) throw failed[0];
+}
+
+/**
+ * Moves every generation on, for a write that went past the stores (`npm run restore`): no
+ * answer any replica cached before it is served after it. Rejects when Redis did not take it.
+ */
+export function moveAllGenerations(redis: Redis): Promise<void> {
+  return incrementGenerations(redis, CACHED_KINDS);
+}
+
 /**
  * Counters shared by every replica in one Redis hash (`HINCRBY` per write, `HMGET` per cached
  * read). The hash carries a random `epoch`, part of every cache key: when Redis loses the hash
@@ -66,13 +83,7 @@ export function createRedisGenerations(options: RedisGenerationsOptions): Genera
     for (const l of listeners) l();
   };
   redis.on('close', reset);
-  const incr = async (kinds: Iterable<CachedKind>) => {
-    const pipeline = redis.pipeline();
-    for (const k of kinds) pipeline.hincrby(GENERATIONS_KEY, k, 1);
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([err]) => err);
-    if (failed?.[0]) throw failed[0];
-  };
+  const incr = (kinds: Iterable<CachedKind>) => incrementGenerations(redis, kinds);
   const flushPending = async (): Promise<boolean> => {
     if (pending.size === 0) return true;
     const kinds = [...pending];

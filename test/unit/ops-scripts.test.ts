@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CACHED_KINDS, GENERATIONS_KEY } from '../../src/app/cache-generations.js';
 import { tool } from '../support/tools.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -337,6 +338,41 @@ describe('backup.sh and restore.sh (against a fake docker)', () => {
       'compose start api',
     ]);
     expect(r.stderr).toMatch(new RegExp(`restored ${dir}/lucid_rdp-\\d{8}T\\d{6}Z\\.archive\\.gz into lucid_rdp_check`));
+  });
+
+  it('restore.sh into the live database moves every response cache generation in the redis service; says what to do when it cannot', () => {
+    const { s } = setup();
+    expect(s.run('backup.sh', []).status).toBe(0);
+    const redisCalls = () => s.calls().filter((c) => c.includes('redis-cli'));
+    // The redis service is not running: nothing to move (replicas without Redis serve no cached answer).
+    const noRedis = s.run('restore.sh', ['latest', '--yes', '--drop']);
+    expect(noRedis.status, noRedis.stderr).toBe(0);
+    expect(noRedis.stderr).toMatch(/the redis service is not running, so no generation was moved/);
+    expect(redisCalls()).toEqual([]);
+
+    s.write('ps-redis', 'redis1\n');
+    const moved = s.run('restore.sh', ['latest', '--yes', '--drop']);
+    expect(moved.status, moved.stderr).toBe(0);
+    // The key and kinds are the API's (src/app/cache-generations.ts).
+    expect(redisCalls()).toEqual([
+      `compose exec -T redis redis-cli EVAL for _, k in ipairs(ARGV) do redis.call("HINCRBY", KEYS[1], k, 1) end 1 ${GENERATIONS_KEY} ${CACHED_KINDS.join(' ')}`,
+    ]);
+    expect(moved.stderr).toMatch(/response cache: moved the generations of servers sessions pools assignments/);
+    // The move comes after the restore.
+    const calls = s.calls();
+    expect(calls.findIndex((c) => c.includes('redis-cli'))).toBeGreaterThan(calls.findIndex((c) => c.includes('mongorestore')));
+
+    s.write('redis-cli-fails', '');
+    const failed = s.run('restore.sh', ['latest', '--yes', '--drop', '--stop-api']);
+    expect(failed.status).toBe(3);
+    expect(failed.stderr).toMatch(/restored .* into lucid_rdp/);
+    expect(failed.stderr).toMatch(/could not move the generations .* restart them, or run redis-cli HINCRBY/);
+    expect(s.calls().at(-1)).toBe('compose start api');
+
+    // Restored beside the live data: no move.
+    const before = redisCalls().length;
+    expect(s.run('restore.sh', ['latest', '--yes', '--to-db', 'lucid_rdp_check']).status).toBe(0);
+    expect(redisCalls()).toHaveLength(before);
   });
 
   it('restore.sh will not run unconfirmed without a terminal, nor from a damaged archive', () => {

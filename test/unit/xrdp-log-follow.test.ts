@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileXrdpLogReader } from '../../src/adapters/xrdp/file-xrdp-log-reader.js';
+import { FileXrdpLogReader, followLogLines, readRecentLines } from '../../src/adapters/xrdp/file-xrdp-log-reader.js';
 import { instancePaths } from '../../src/adapters/xrdp/instance-paths.js';
 import { createLogFollowLeases } from '../../src/app/agent/host-command-handler.js';
 import { createEventBus } from '../../src/app/pubsub.js';
@@ -79,6 +79,75 @@ describe('following xrdp logs', () => {
     expect(b).toEqual(a);
     offA.stop();
     offB.stop();
+  });
+
+  it('an entry split across two reads of the file comes whole: a cut line and continuation lines of the next read', async () => {
+    const path = join(dir, 'split.log');
+    const got: XrdpLogLine[] = [];
+    const follow = followLogLines(path, (lines) => got.push(...lines), 50);
+    await follow.ready;
+    // First write: an entry, one continuation line and half of the next; the tail reads it
+    // (within a poll interval) and holds the entry while the cut line waits for its newline.
+    appendFileSync(path, `${xrdpLogLine('INFO', 'one')}\n  first of one\n  second o`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([]);
+    appendFileSync(path, `f one\n  third of one\n${xrdpLogLine('ERROR', 'two')}\n`);
+    await waitFor(async () => got.length === 2, 5000, 'both entries');
+    expect(got.map((l) => [l.level, l.message])).toEqual([
+      ['INFO', 'one\n  first of one\n  second of one\n  third of one'],
+      ['ERROR', 'two'],
+    ]);
+    // What reading the file backwards makes of the same lines.
+    expect(await readRecentLines(path, 10, 'TRACE')).toEqual(got);
+    follow.stop();
+  });
+
+  it('a read of a followed log hands out the entry its tail holds first and reads only what the tail handed out: a snapshot is never followed by its own lines', async () => {
+    const reader = new FileXrdpLogReader({ configPath: dir });
+    const other = '6a1e9a52-9a55-4f55-9c1f-8a3b1d1f6a11';
+    mkdirSync(instancePaths(dir, other).dir, { recursive: true });
+    const got: XrdpLogLine[] = [];
+    const follow = reader.follow(other, (i) => {
+      if (i.kind === 'lines') got.push(...i.lines);
+    });
+    await follow.ready;
+    // Held: the start of a line waits for its newline.
+    appendFileSync(instancePaths(dir, other).log, `${xrdpLogLine('INFO', 'held')}\n  more of it\n  cut`);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(got).toEqual([]);
+    const reading = reader.readRecent(other, 10, 'TRACE');
+    // Handed out before the read, to the listener at once; the read goes as far as the tail has
+    // handed out (not the cut line), so what it returns is what the listener got.
+    expect(got.map((l) => l.message)).toEqual(['held\n  more of it']);
+    expect(await reading).toEqual(got);
+    // Lines written after the tail's last read are not in a read either: they come to the listener.
+    appendFileSync(instancePaths(dir, other).log, `\n${xrdpLogLine('WARN', 'next')}\n`);
+    expect(await reader.readRecent(other, 10, 'TRACE')).toEqual(got.slice(0, 1));
+    await waitFor(async () => got.length === 3, 5000, 'the rest');
+    // The cut line came after its entry was handed out: an entry of its own.
+    expect(got.map((l) => l.message)).toEqual(['held\n  more of it', '  cut', 'next']);
+    expect(await reader.readRecent(other, 1, 'TRACE')).toEqual(got.slice(-1));
+    follow.stop();
+    // Not followed: the whole file, where the cut line continues the entry before it.
+    expect((await reader.readRecent(other, 10, 'TRACE')).map((l) => l.message)).toEqual(['held\n  more of it\n  cut', 'next']);
+  });
+
+  it('continuation lines that come after their entry was handed out are kept, as an entry with its time and level', async () => {
+    const path = join(dir, 'late.log');
+    const got: XrdpLogLine[] = [];
+    const follow = followLogLines(path, (lines) => got.push(...lines), 50, { holdMs: 1 });
+    await follow.ready;
+    appendFileSync(path, `${xrdpLogLine('WARN', 'one')}\n  first of one\n`);
+    await waitFor(async () => got.length === 1, 5000, 'the first entry');
+    appendFileSync(path, `  second of one\n${xrdpLogLine('INFO', 'two')}\n`);
+    await waitFor(async () => got.length === 3, 5000, 'the rest');
+    expect(got.map((l) => [l.level, l.message])).toEqual([
+      ['WARN', 'one\n  first of one'],
+      ['WARN', '  second of one'],
+      ['INFO', 'two'],
+    ]);
+    expect(got[1]?.time).toBe(got[0]?.time);
+    follow.stop();
   });
 
   it("agents mode: a replica's followers share one lease; the agent tails the file and its lines come back over the bus", async () => {

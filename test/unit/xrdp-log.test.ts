@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAtLeast, parseXrdpLogLine } from '../../src/domain/xrdp/xrdp-log.js';
+import { isAtLeast, parseXrdpLogLine, withContinuation, XrdpLogEntryAssembler } from '../../src/domain/xrdp/xrdp-log.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/xrdp/${name}`, import.meta.url), 'utf8');
 const originalTz = process.env.TZ;
@@ -74,5 +74,39 @@ describe('isAtLeast', () => {
     expect(isAtLeast('INFO', 'WARN')).toBe(false);
     expect(isAtLeast('CORE', 'ERROR')).toBe(true);
     expect(isAtLeast('TRACE', 'DEBUG')).toBe(false);
+  });
+});
+
+describe('XrdpLogEntryAssembler', () => {
+  const entry = (second: number, message: string, level = 'INFO ') =>
+    `[20261126-23:05:${String(second).padStart(2, '0')}] [${level}] [pid:9 tid:1] ${message}`;
+
+  it('joins continuation lines to the entry before them, keeps the last one open, drops lines before any entry', () => {
+    const a = new XrdpLogEntryAssembler();
+    const done: unknown[] = [];
+    for (const raw of ['orphan', entry(1, 'one'), '  more of one', '', '  and more\r', '', entry(2, 'two', 'ERROR')]) {
+      const e = a.push(raw);
+      if (e) done.push(e);
+    }
+    expect(done).toEqual([expect.objectContaining({ message: 'one\n  more of one\n\n  and more', pid: 9 })]);
+    expect(a.open).toBe(true);
+    expect(a.push('  more of two')).toBeNull();
+    expect(a.close()).toEqual(expect.objectContaining({ level: 'ERROR', message: 'two\n  more of two' }));
+    expect(a.open).toBe(false);
+    expect(a.close()).toBeNull();
+    // Continuation lines after the entry was closed: an entry of their own, its time, level and pid.
+    expect(a.push('')).toBeNull();
+    expect(a.open).toBe(false);
+    expect(a.push('  late line')).toBeNull();
+    expect(a.push('  later line')).toBeNull();
+    const late = a.close();
+    expect(late).toEqual({ ...parseXrdpLogLine(entry(2, 'x', 'ERROR')), message: '  late line\n  later line' });
+  });
+
+  it('withContinuation is what reading backwards joins too (same message either way)', () => {
+    const one = parseXrdpLogLine(entry(1, 'one'));
+    if (!one) throw new Error('not parsed');
+    expect(withContinuation(one, [])).toBe(one);
+    expect(withContinuation(one, ['a', '', 'b\r', '', '']).message).toBe('one\na\n\nb');
   });
 });

@@ -25,6 +25,8 @@ export interface RestoreOptions {
   force?: boolean;
   /** Documents per insertMany. @default 1000 */
   batchSize?: number;
+  /** Called once, right before the first change to the database (a refused restore changes nothing). */
+  beforeFirstWrite?: () => void;
 }
 
 export interface RestoreResult {
@@ -163,15 +165,21 @@ class Restorer {
   readonly counts: Record<string, number> = {};
   readonly warnings: string[] = [];
   private writer: CollectionWriter | undefined;
+  private wrote = false;
 
   constructor(
     private readonly db: Db,
     private readonly force: boolean,
     private readonly batchSize: number,
+    private readonly beforeFirstWrite?: () => void,
   ) {}
 
   async begin(spec: CollectionSpec): Promise<void> {
     await this.end();
+    if (!this.wrote) {
+      this.wrote = true;
+      this.beforeFirstWrite?.();
+    }
     const warning = await prepareCollection(this.db, spec, this.force);
     if (warning) this.warnings.push(warning);
     this.writer = new CollectionWriter(this.db, spec, this.batchSize);
@@ -197,7 +205,7 @@ class Restorer {
  * twice, so a truncated stdin stream is reported after the collections before the cut.
  */
 export async function importDatabase(db: Db, source: BackupSource, options: RestoreOptions = {}): Promise<RestoreResult> {
-  const restorer = new Restorer(db, options.force ?? false, options.batchSize ?? 1000);
+  const restorer = new Restorer(db, options.force ?? false, options.batchSize ?? 1000, options.beforeFirstWrite);
 
   if (source.kind === 'directory') {
     const manifest = await readManifest(source.path);

@@ -23,6 +23,13 @@ export interface LogTailer {
   readonly ready: Promise<void>;
   /** Byte offset of the next unread byte of the current file. */
   offset(): number;
+  /** Whether the start of a line was read and its newline not yet (it is delivered once it comes). */
+  partial(): boolean;
+  /**
+   * How far the current file has been handed to `onLine`: its inode and the offset after the last
+   * line delivered (a partial line is not); null before the file is open.
+   */
+  delivered(): { ino: number; offset: number } | null;
   /** Reads now instead of waiting for a watch event or the next poll. */
   check(): Promise<void>;
   stop(): Promise<void>;
@@ -188,6 +195,8 @@ export function createLogTailer(options: LogTailerOptions): LogTailer {
   return {
     ready,
     offset: () => offset,
+    partial: () => partialBytes > 0,
+    delivered: () => (handle ? { ino, offset: offset - partialBytes } : null),
     check,
     async stop() {
       stopped = true;
