@@ -11,7 +11,7 @@ import { type BenchChild, startChild } from '../lib/processes.js';
 import { fmtInt, round } from '../lib/stats.js';
 import type { CaseContext, Row } from '../lib/table.js';
 import type { AdmissionParams, RoundResult } from '../load/admission.js';
-import type { MongoLimitParams, MongoLimitRound } from '../load/mongo-limit.js';
+import type { CommandShape, MongoLimitParams, MongoLimitRound } from '../load/mongo-limit.js';
 
 const CALLERS = Number(process.env.BENCH_P3_CALLERS ?? 1000);
 const CAP = 100;
@@ -41,18 +41,46 @@ export async function runP3(ctx: CaseContext): Promise<Row[]> {
     const [serverId] = await a.call<string[]>('seed', { servers: 1, sessionsPerServer: 0, maxSessions: 1000 });
     if (!serverId) throw new Error('P3: no server seeded');
     ctx.log('P3 rounds');
-    const params: AdmissionParams = { urls, serverId, callers: CALLERS, rounds: ROUNDS, budgetSeconds: 120 };
+    const params: AdmissionParams = {
+      urls,
+      serverId,
+      callers: CALLERS,
+      rounds: ROUNDS,
+      budgetSeconds: 120,
+      pids: instances.map((i) => i.pid),
+    };
     // The warm-up round is also where the database work of one round is counted: the burst alone,
     // from an empty fleet (its sessions are ended after counting).
     for (const i of instances) await i.call('countStart');
     await load.call('burst', params);
     const counted: Record<string, number> = {};
+    const shapes: CommandShape[] = [];
+    for (const i of instances) shapes.push(...(await i.call<CommandShape[]>('countDetails')));
+    const written = shapes.reduce((n, c) => n + c.written, 0);
+    const returned = shapes.reduce((n, c) => n + c.read, 0);
+    const byCollection = new Map<string, number>();
+    for (const c of shapes)
+      byCollection.set(`${c.name} ${c.collection}`, (byCollection.get(`${c.name} ${c.collection}`) ?? 0) + 1);
+    ctx.log(
+      `P3 warm-up commands: ${[...byCollection]
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}; ${written} documents written, ${returned} returned`,
+    );
     for (const i of instances) {
       for (const [name, n] of Object.entries(await i.call<Record<string, number>>('countStop')))
         counted[name] = (counted[name] ?? 0) + n;
     }
     await load.call('cleanup');
+    // BENCH_PROFILE=p3 (or p3:a, p3:b): each instance's CPU during the measured rounds.
+    const profiles = instances.map((i) => ctx.profilePath('p3', i.name.slice('p3-'.length)));
+    for (const [n, i] of instances.entries()) if (profiles[n]) await i.call('profileStart');
     const rounds = await load.call<RoundResult[]>('run', params);
+    const cpuMs = rounds.map((r) => r.cpuMs).sort((x, y) => x - y);
+    for (const [n, i] of instances.entries()) {
+      const path = profiles[n];
+      if (path) await i.call('profileStop', { path });
+    }
     const rss = instances.reduce((sum, i) => sum + i.rss(), 0);
     await a.call('dropDatabase');
     ctx.log('P3 limit (driver straight to FerretDB)');
@@ -62,6 +90,7 @@ export async function runP3(ctx: CaseContext): Promise<Row[]> {
       const limitParams: MongoLimitParams = {
         uri: benchMongoUri(ctx.services.mongoUri, 'p3limit'),
         commands: counted,
+        shapes,
         callers: CALLERS,
         rounds: ROUNDS + 1,
         maxPoolSize: 50,
@@ -87,7 +116,7 @@ export async function runP3(ctx: CaseContext): Promise<Row[]> {
       {
         case: 'P3 1,000 createSession, cap 100',
         setup: `2 instances (core ${ctx.serverCpu}) on FerretDB + Redis, ${fmtInt(CALLERS)} users, ${rounds.length} rounds after 1 warm-up`,
-        result: `admitted ${admitted.join('/')}; settled in ${fmtInt(median)} ms median, ${fmtInt(worst)} ms max`,
+        result: `admitted ${admitted.join('/')}; settled in ${fmtInt(median)} ms median, ${fmtInt(worst)} ms max; server CPU ${fmtInt(cpuMs[Math.floor(cpuMs.length / 2)] ?? 0)} ms a round (median, both)`,
         p50: `${round(rounds.reduce((s, r) => s + r.p50, 0) / rounds.length, 0)} ms`,
         p99: `${round(rounds.reduce((s, r) => s + r.p99, 0) / rounds.length, 0)} ms`,
         memory: `RSS ${round(rss / 1048576, 0)} MB (both)`,
@@ -99,7 +128,7 @@ export async function runP3(ctx: CaseContext): Promise<Row[]> {
       },
       {
         case: 'P3 1,000 createSession, cap 100',
-        setup: `limit: the round's MongoDB commands (${commandList}) straight to the same FerretDB with the driver, unique keys, ${fmtInt(CALLERS)} concurrent callers, 2 clients (pool 50)`,
+        setup: `limit: the round's MongoDB commands (${commandList}; ${fmtInt(written)} documents written, ${fmtInt(returned)} returned, as many per command) straight to the same FerretDB with the driver, unique keys, ${fmtInt(CALLERS)} concurrent callers, 2 clients (pool 50)`,
         result: `${limitTimes.map((t) => fmtInt(t)).join(' / ')} ms (median ${fmtInt(limitMedian)} ms)`,
         p50: '',
         p99: '',
