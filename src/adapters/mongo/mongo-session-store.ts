@@ -2,8 +2,8 @@ import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { RdpSession, SessionStatus } from '../../domain/sessions/session.js';
 import type { SessionFilter, SessionStore } from '../../domain/sessions/session-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
-import { countByStatus, keysetPage } from './keyset-page.js';
 import { GroupCommit, type Settled } from './group-commit.js';
+import { countByStatus, keysetPage } from './keyset-page.js';
 import { bulkWriteErrors, ensureIndexes, isPoolClearedError } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';
 

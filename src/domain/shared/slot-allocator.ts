@@ -107,8 +107,8 @@ export class SlotAllocator {
     }
     const taken = new Map<string, Set<number>>();
     const takenOf = (prefix: string) => {
-      let set = taken.get(prefix);
-      if (!set) taken.set(prefix, (set = new Set(held.get(prefix))));
+      const set = taken.get(prefix) ?? new Set(held.get(prefix));
+      taken.set(prefix, set);
       return set;
     };
     const assignedTo = new Map<string, number>();
