@@ -72,15 +72,21 @@ export async function runP3(ctx: CaseContext): Promise<Row[]> {
         counted[name] = (counted[name] ?? 0) + n;
     }
     await load.call('cleanup');
-    // BENCH_PROFILE=p3 (or p3:a, p3:b): each instance's CPU during the measured rounds.
-    const profiles = instances.map((i) => ctx.profilePath('p3', i.name.slice('p3-'.length)));
-    for (const [n, i] of instances.entries()) if (profiles[n]) await i.call('profileStart');
-    const rounds = await load.call<RoundResult[]>('run', params);
-    const cpuMs = rounds.map((r) => r.cpuMs).sort((x, y) => x - y);
-    for (const [n, i] of instances.entries()) {
-      const path = profiles[n];
-      if (path) await i.call('profileStop', { path });
+    // Round by round: the burst (profiled with BENCH_PROFILE=p3, or p3:a-r1 for one instance and
+    // round), then its sessions ended outside the timing and the profile.
+    const rounds: RoundResult[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const profiles = instances.map((i) => ctx.profilePath('p3', `${i.name.slice('p3-'.length)}-r${r}`));
+      for (const [n, i] of instances.entries()) if (profiles[n]) await i.call('profileStart');
+      rounds.push(...(await load.call<RoundResult[]>('burst', params)));
+      for (const [n, i] of instances.entries()) {
+        const path = profiles[n];
+        if (path) await i.call('profileStop', { path });
+      }
+      const { notEnded } = await load.call<{ notEnded: number }>('cleanup');
+      if (notEnded > 0) rounds.at(-1)?.other.push(`terminate failed ${notEnded}x`);
     }
+    const cpuMs = rounds.map((r) => r.cpuMs).sort((x, y) => x - y);
     const rss = instances.reduce((sum, i) => sum + i.rss(), 0);
     await a.call('dropDatabase');
     ctx.log('P3 limit (driver straight to FerretDB)');
