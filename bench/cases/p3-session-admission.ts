@@ -87,7 +87,16 @@ export async function runP3(ctx: CaseContext): Promise<Row[]> {
       const returned = sent.reduce((n, c) => n + c.read, 0);
       return `${names} (${fmtInt(written)} documents written, ${fmtInt(returned)} returned)`;
     };
-    for (const [r, sent] of shapes.entries()) ctx.log(`P3 round ${r + 1}: ${fmtInt(rounds[r]?.ms ?? 0)} ms, ${describe(sent)}`);
+    const byCollection = (sent: CommandShape[]) => {
+      const n = new Map<string, number>();
+      for (const c of sent) n.set(`${c.name} ${c.collection}`, (n.get(`${c.name} ${c.collection}`) ?? 0) + 1);
+      return [...n]
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, v]) => `${k} ×${v}`)
+        .join(', ');
+    };
+    for (const [r, sent] of shapes.entries())
+      ctx.log(`P3 round ${r + 1}: ${fmtInt(rounds[r]?.ms ?? 0)} ms, ${describe(sent)}: ${byCollection(sent)}`);
     const cpuMs = rounds.map((r) => r.cpuMs).sort((x, y) => x - y);
     const rss = instances.reduce((sum, i) => sum + i.rss(), 0);
     await a.call('dropDatabase');
