@@ -3,6 +3,7 @@
  * between two instances, each by a user of its own; between rounds the admitted sessions are
  * terminated (outside the timing) so every round starts from an empty fleet.
  */
+import { readFileSync } from 'node:fs';
 import { benchToken } from '../lib/bench-env.js';
 import { postJson } from '../lib/http-client.js';
 import { serveRpc } from '../lib/rpc-child.js';
@@ -19,6 +20,8 @@ export interface AdmissionParams {
   rounds: number;
   /** No new round starts after this (the first two always run: a warm-up and one measured). */
   budgetSeconds: number;
+  /** The instances' process ids: their CPU time during each round's burst is reported. */
+  pids?: number[];
 }
 
 export interface RoundResult {
@@ -28,6 +31,19 @@ export interface RoundResult {
   other: string[];
   p50: number;
   p99: number;
+  /** CPU time the instances used during the burst (user + system, all of them), in ms. */
+  cpuMs: number;
+}
+
+/** CPU time of a process so far in ms (utime + stime from /proc, in clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 interface Outcome {
@@ -39,13 +55,18 @@ async function gql(url: string, token: string, query: string, variables: Record<
   return (await postJson<Outcome>(url, { query, variables }, { authorization: `Bearer ${token}` })).body;
 }
 
+/** The callers' tokens, signed once: a client sends the same token with every call. */
+let signed: Promise<string[]> | null = null;
+
 async function run(p: AdmissionParams, terminate = true): Promise<RoundResult[]> {
-  const tokens = await Promise.all(Array.from({ length: p.callers }, (_, i) => benchToken(`racer-${i}`, ['operator'])));
+  signed ??= Promise.all(Array.from({ length: p.callers }, (_, i) => benchToken(`racer-${i}`, ['operator'])));
+  const tokens = await signed;
   const admin = await benchToken('bench-admin', ['admin']);
   const rounds: RoundResult[] = [];
   const deadline = performance.now() + p.budgetSeconds * 1000;
   for (let round = 0; round < p.rounds && (round < 2 || performance.now() < deadline); round++) {
     const latencies = new Float64Array(p.callers);
+    const cpuBefore = (p.pids ?? []).reduce((sum, pid) => sum + cpuMsOf(pid), 0);
     const started = performance.now();
     const outcomes = await Promise.all(
       tokens.map(async (token, i) => {
@@ -56,6 +77,7 @@ async function run(p: AdmissionParams, terminate = true): Promise<RoundResult[]>
       }),
     );
     const ms = performance.now() - started;
+    const cpuMs = (p.pids ?? []).reduce((sum, pid) => sum + cpuMsOf(pid), 0) - cpuBefore;
     const admitted = outcomes.flatMap((o) => {
       const id = o.data?.createSession?.session?.id;
       return o.data?.createSession?.__typename === 'CreateSessionSuccess' && id ? [id] : [];
@@ -80,6 +102,7 @@ async function run(p: AdmissionParams, terminate = true): Promise<RoundResult[]>
       ],
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      cpuMs,
     });
     // Every admitted session must end before the next round, or that round starts with fewer slots.
     if (!terminate) {

@@ -27,6 +27,8 @@ let app: App | undefined;
 let control: ReturnType<typeof createServer> | undefined;
 const commands: string[] = [];
 let counting = false;
+/** What each counted command carried: documents written, documents returned (by request id). */
+const details = new Map<number, { name: string; collection: string; written: number; read: number }>();
 
 function requireApp(): App {
   if (!app) throw new Error('not started');
@@ -87,7 +89,22 @@ serveRpc(
       });
       await app.container.mongo?.ready;
       app.container.mongo?.client.on('commandStarted', (e) => {
-        if (counting) commands.push(e.commandName);
+        if (!counting) return;
+        commands.push(e.commandName);
+        const c = e.command as Record<string, unknown>;
+        const written = Array.isArray(c.documents)
+          ? c.documents.length
+          : Array.isArray(c.deletes)
+            ? c.deletes.length
+            : Array.isArray(c.updates)
+              ? c.updates.length
+              : 0;
+        details.set(e.requestId, { name: e.commandName, collection: String(c[e.commandName]), written, read: 0 });
+      });
+      app.container.mongo?.client.on('commandSucceeded', (e) => {
+        const d = details.get(e.requestId);
+        const batch = (e.reply as { cursor?: { firstBatch?: unknown[] } }).cursor?.firstBatch;
+        if (d && Array.isArray(batch)) d.read = batch.length;
       });
       const port = await app.start(0, '127.0.0.1');
       const a = app;
@@ -115,8 +132,11 @@ serveRpc(
     /** Counts the Mongo commands this process sends from now on (needs mongoMonitorCommands). */
     countStart: () => {
       commands.length = 0;
+      details.clear();
       counting = true;
     },
+    /** The commands counted since countStart, one by one: name, collection, documents written and returned. */
+    countDetails: () => [...details.values()],
     /** Stops counting; returns the commands sent since countStart, by name. */
     countStop: () => {
       counting = false;

@@ -131,6 +131,15 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
         expect((await store.findById('dup'))?.owner).toBe('alice');
       });
 
+      it('settles each of 60 concurrent inserts on its own: a duplicate id fails alone, the rest are stored', async () => {
+        await store.insert(aSession({ id: 'taken', owner: 'alice' }));
+        const batch = Array.from({ length: 60 }, (_, i) => aSession({ id: i === 30 ? 'taken' : `burst-${i}`, owner: 'bob' }));
+        const outcomes = await Promise.allSettled(batch.map((s) => store.insert(s)));
+        expect(outcomes.map((o) => o.status)).toEqual(batch.map((_, i) => (i === 30 ? 'rejected' : 'fulfilled')));
+        expect((await store.findById('taken'))?.owner).toBe('alice');
+        expect(await store.findByIds(batch.map((s) => s.id))).toHaveLength(60);
+      });
+
       it('keeps no reference to the inserted or returned object', async () => {
         const s = aSession({ id: 'ref' });
         await store.insert(s);

@@ -25,6 +25,16 @@ describe('GroupedReads', () => {
     for (const keys of reads) expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it('reads made in one turn of the event loop go in one query, the first one included', async () => {
+    const reads: string[][] = [];
+    const reader = new GroupedReads<number>(async (keys) => {
+      reads.push(keys);
+      return new Map(keys.map((k) => [k, k.length]));
+    });
+    expect(await Promise.all(['a', 'bb', 'a', 'ccc'].map((k) => reader.load(k)))).toEqual([1, 2, 1, 3]);
+    expect(reads).toEqual([['a', 'bb', 'ccc']]);
+  });
+
   it('a failed read fails only the callers it carried', async () => {
     let fail = true;
     const reader = new GroupedReads<number>(async (keys) => {
@@ -36,6 +46,8 @@ describe('GroupedReads', () => {
       return new Map(keys.map((k) => [k, k.length]));
     });
     const first = reader.load('x');
+    // The next turn: the first read is in flight, so these wait for the next one.
+    await new Promise((r) => setImmediate(r));
     const queued = [reader.load('yy'), reader.load('zzz')];
     await expect(first).rejects.toThrow('down');
     expect(await Promise.all(queued)).toEqual([2, 3]);

@@ -114,4 +114,42 @@ describe('SlotAllocator', () => {
     expect((await shared.list(P)).map((c) => c.owner)).toEqual(['alone']);
     expect(await allocator.claim(P, 0, 'none')).toBeNull();
   });
+
+  it('callers of many caps of one family share rounds and each cap stays exact', async () => {
+    const F = 'slot:sessions:user:';
+    const user = (u: number) => `${F}u${u}:`;
+    const shared = new MemoryClaimStore();
+    // u0 is full already (2 of 2); u1 holds one of its 2.
+    await shared.tryClaim(`${user(0)}0`, 'old-a');
+    await shared.tryClaim(`${user(0)}1`, 'old-b');
+    await shared.tryClaim(`${user(1)}0`, 'old-c');
+    const stores = [new SlowStore(shared, true), new SlowStore(shared, true)];
+    const replicas = stores.map((s) => new SlotAllocator(s));
+    // 100 users, three callers each at once over both replicas, cap 2 per user.
+    const calls = Array.from({ length: 300 }, (_, i) => ({ u: i % 100, owner: `c-${i}` }));
+    const results = await Promise.all(calls.map((c, i) => replicas[i % 2]?.claim(user(c.u), 2, c.owner, F)));
+    const held = await shared.list(F);
+    for (let u = 0; u < 100; u++) {
+      const mine = held.filter((c) => c.key.startsWith(user(u)));
+      expect(mine).toHaveLength(2);
+      expect(new Set(mine.map((c) => c.key)).size).toBe(2);
+    }
+    // Each admitted caller holds the slot it was given, under its own user's cap.
+    const owners = new Map(held.map((c) => [c.key, c.owner]));
+    results.forEach((slot, i) => {
+      const c = calls[i];
+      if (slot !== null && slot !== undefined && c) expect(owners.get(`${user(c.u)}${slot}`)).toBe(c.owner);
+    });
+    expect(results.filter((r) => r !== null)).toHaveLength(200 - 3);
+    // Rounds, not a blind insert and a count per caller: a handful of reads for 300 callers.
+    const lists = stores.reduce((n, s) => n + s.calls.list, 0);
+    expect(lists).toBeLessThan(40);
+    expect(stores.reduce((n, s) => n + s.calls.count, 0)).toBe(0);
+  });
+
+  it('a prefix outside its family or without its closing colon is refused', () => {
+    const allocator = new SlotAllocator(new MemoryClaimStore());
+    expect(() => allocator.claim('slot:a:', 1, 'x', 'slot:b:')).toThrow(/family/);
+    expect(() => allocator.claim('slot:a', 1, 'x')).toThrow(/end in ':'/);
+  });
 });

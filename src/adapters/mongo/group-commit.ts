@@ -23,12 +23,23 @@ export class GroupCommit<I, O> {
     /** Outcomes in the order of the items. */
     private readonly runBatch: (items: I[]) => Promise<Settled<O>[]>,
     private readonly maxBatch = 1000,
+    /**
+     * Start an idle batch on the next turn of the event loop instead of at once, so the items
+     * submitted in the same turn (requests whose replies came in one socket read) go together.
+     */
+    private readonly gather = false,
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (!this.running) void this.run();
+      if (this.running) return;
+      if (!this.gather) {
+        void this.run();
+        return;
+      }
+      this.running = true;
+      setImmediate(() => void this.run());
     });
   }
 
@@ -63,10 +74,15 @@ export class GroupedReads<V> {
   private readonly commit: GroupCommit<string, V | null>;
 
   constructor(readMany: (keys: string[]) => Promise<Map<string, V>>) {
-    this.commit = new GroupCommit<string, V | null>(async (keys) => {
-      const found = await readMany([...new Set(keys)]);
-      return keys.map((k): Settled<V | null> => ({ ok: true, value: found.get(k) ?? null }));
-    });
+    // Gathering: a burst's reads of the same server or host, made in one turn, are one query.
+    this.commit = new GroupCommit<string, V | null>(
+      async (keys) => {
+        const found = await readMany([...new Set(keys)]);
+        return keys.map((k): Settled<V | null> => ({ ok: true, value: found.get(k) ?? null }));
+      },
+      1000,
+      true,
+    );
   }
 
   load(key: string): Promise<V | null> {

@@ -2,8 +2,9 @@ import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { RdpSession, SessionStatus } from '../../domain/sessions/session.js';
 import type { SessionFilter, SessionStore } from '../../domain/sessions/session-store.js';
 import type { Cursor } from '../../domain/shared/page.js';
+import { GroupCommit, type Settled } from './group-commit.js';
 import { countByStatus, keysetPage } from './keyset-page.js';
-import { ensureIndexes, isDuplicateKeyError, isPoolClearedError } from './mongo-database.js';
+import { bulkWriteErrors, ensureIndexes, isPoolClearedError } from './mongo-database.js';
 import { VersionedWrites } from './versioned-writes.js';
 
 const DATE_FIELDS = [
@@ -53,10 +54,46 @@ function toFilter(f: SessionFilter): Filter<SessionDoc> {
   return and.length === 0 ? {} : and.length === 1 ? (and[0] as Filter<SessionDoc>) : { $and: and };
 }
 
-/** Sessions on the official driver; writes are compare-and-set through VersionedWrites. */
+/** Sessions one insertMany carries at most. */
+const MAX_INSERT_BATCH = 500;
+
+/**
+ * The outcome of each document of an unordered insertMany that failed: the documents it names
+ * failed (with `ownDuplicates`, a duplicate of its own new id is a repeat that met the first
+ * attempt, landed); a call that failed as a whole stored none that we know of.
+ */
+function settleInsert(count: number, err: unknown, ownDuplicates: boolean): Settled<void>[] {
+  const writeErrors = bulkWriteErrors(err);
+  if (!writeErrors) return Array.from({ length: count }, () => ({ ok: false, error: err }));
+  const failed = new Set(writeErrors.filter((e) => !(ownDuplicates && e.code === 11000)).map((e) => e.index));
+  return Array.from({ length: count }, (_, i) => (failed.has(i) ? { ok: false, error: err } : { ok: true, value: undefined }));
+}
+
+/**
+ * Sessions on the official driver; writes are compare-and-set through VersionedWrites. Inserts
+ * are group-committed: while one insertMany is in flight the new sessions that arrive wait and go
+ * in the next one together (a burst's 100 admissions are a few writes, not 100); alone, a session
+ * is written at once, and each insert resolves only when its own document is stored.
+ */
 export class MongoSessionStore implements SessionStore {
   private readonly col: Collection<SessionDoc>;
   private readonly writes: VersionedWrites<SessionDoc>;
+  private readonly inserts = new GroupCommit<SessionDoc, void>(async (docs) => {
+    try {
+      await this.col.insertMany(docs, { ordered: false });
+      return docs.map(() => ({ ok: true, value: undefined }));
+    } catch (err) {
+      if (!isPoolClearedError(err)) return settleInsert(docs.length, err, false);
+      // Cut off by a cleared pool: write again, and a duplicate of a new id is our first write.
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        await this.col.insertMany(docs, { ordered: false });
+        return docs.map(() => ({ ok: true, value: undefined }));
+      } catch (again) {
+        return settleInsert(docs.length, again, true);
+      }
+    }
+  }, MAX_INSERT_BATCH);
 
   constructor(db: Db) {
     this.col = db.collection<SessionDoc>('sessions');
@@ -75,18 +112,8 @@ export class MongoSessionStore implements SessionStore {
     await this.writes.ensureIndexes();
   }
 
-  async insert(session: RdpSession): Promise<void> {
-    const doc = toDoc(session);
-    try {
-      await this.col.insertOne(doc);
-    } catch (err) {
-      if (!isPoolClearedError(err)) throw err;
-      // Cut off by a cleared pool: write again, and a duplicate of this new id is our first write.
-      await new Promise((r) => setTimeout(r, 100));
-      await this.col.insertOne(doc).catch((again: unknown) => {
-        if (!isDuplicateKeyError(again)) throw again;
-      });
-    }
+  insert(session: RdpSession): Promise<void> {
+    return this.inserts.submit(toDoc(session));
   }
 
   async findById(id: string): Promise<RdpSession | null> {

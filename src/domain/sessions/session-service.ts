@@ -101,6 +101,8 @@ export interface Admission {
 const sessionTarget = (id: string | null, name: string | null = null): AuditTarget => ({ type: 'session', id, name });
 
 const SLOT = {
+  /** The caps of one kind whose rounds a burst's callers share (SlotAllocator's families). */
+  families: { user: 'slot:sessions:user:', hostAccount: 'slot:sessions:account:' },
   global: 'slot:sessions:global:',
   pool: (poolId: string) => `slot:sessions:pool:${encodeURIComponent(poolId)}:`,
   server: (serverId: string) => `slot:sessions:server:${encodeURIComponent(serverId)}:`,
@@ -332,7 +334,8 @@ export class SessionService implements LiveSessions {
     const { server, slot: serverSlot, loadBefore } = placed as NonNullable<typeof placed>;
     held.push([SLOT.server(server.id), serverSlot]);
     const userMax = limits.perUser.maxSessions;
-    const userSlot = await this.slots.claim(SLOT.user(viewer.userId), userMax, id);
+    // Every admitted caller of a burst needs a slot of its own user's cap: one round for them all.
+    const userSlot = await this.slots.claim(SLOT.user(viewer.userId), userMax, id, SLOT.families.user);
     if (userSlot === null) {
       await refuse(
         'user.maxSessions',
@@ -353,7 +356,7 @@ export class SessionService implements LiveSessions {
       // it already runs, so two live sessions would be one desktop with two records and no way to
       // tell their logins apart.
       const prefix = SLOT.hostAccount(server.id, viewer.username);
-      if ((await this.slots.claim(prefix, 1, id)) === null) {
+      if ((await this.slots.claim(prefix, 1, id, SLOT.families.hostAccount)) === null) {
         await release();
         throw new ConflictError(
           `you already have a live session on this server with your host account "${viewer.username}"; reconnect to it or terminate it first`,

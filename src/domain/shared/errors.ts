@@ -41,6 +41,15 @@ export class LimitExceededError extends DomainError {
   ) {
     super(setting ? `${message}; ${setting}` : message);
     this.name = 'LimitExceededError';
+    // A refusal is an answer, not a fault: 900 of them in a burst against a full cap, each read
+    // by the GraphQL error union (which copies the error's properties, formatting a captured
+    // stack, source-mapped where maps are on). Its stack is its name and message.
+    Object.defineProperty(this, 'stack', {
+      value: `${this.name}: ${this.message}`,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
 }
 

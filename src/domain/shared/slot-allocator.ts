@@ -1,6 +1,8 @@
 import { type ClaimStore, claimSlot } from './claim-store.js';
 
 interface Waiter {
+  /** The cap's slots are `${prefix}${n}`. */
+  prefix: string;
   max: number;
   /** Rounds this caller's claim was given back because concurrent claims overshot a lowered cap. */
   overshoots: number;
@@ -27,6 +29,12 @@ const MAX_OVERSHOOTS = 8;
  *   overshoot it; after, an overshoot gives the round's claims back and retries them.)
  *
  * A lone caller takes claimSlot's path (a blind insert and a count), two round trips either way.
+ *
+ * Caps of one kind (every user's own cap, say) can share rounds too: callers that name the same
+ * `family`, a prefix of all their prefixes, are served together, the family's slots read at once
+ * and the round's claims inserted at once, so 100 admissions that each need a slot of their
+ * user's cap are three database commands, not 200. The argument above holds per prefix: each
+ * read of the family is a read of every one of its caps.
  */
 export class SlotAllocator {
   private readonly queues = new Map<string, Waiter[]>();
@@ -36,70 +44,86 @@ export class SlotAllocator {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** A free slot below `max` under `prefix`, claimed for `owner`, or null when the cap is full. */
-  claim(prefix: string, max: number, owner: string): Promise<number | null> {
+  /**
+   * A free slot below `max` under `prefix`, claimed for `owner`, or null when the cap is full.
+   * `family` (a prefix of `prefix`, ending in ':' as it does) lets callers of other caps under it
+   * share this one's rounds; by default a cap's rounds are its own.
+   */
+  claim(prefix: string, max: number, owner: string, family: string = prefix): Promise<number | null> {
+    // A slot's key is its prefix and a number: the prefix ends in ':' and that is the key's last ':'.
+    if (!prefix.endsWith(':') || !prefix.startsWith(family)) {
+      throw new Error(`slot prefix ${prefix} must end in ':' and start with its family ${family}`);
+    }
     if (max <= 0) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(prefix);
-      const waiter: Waiter = { max, owner, overshoots: 0, resolve, reject };
+      const queue = this.queues.get(family);
+      const waiter: Waiter = { prefix, max, owner, overshoots: 0, resolve, reject };
       if (queue) {
         queue.push(waiter);
         return;
       }
-      this.queues.set(prefix, [waiter]);
+      this.queues.set(family, [waiter]);
       // The next turn of the event loop: callers arriving in the same burst share the first round.
-      setImmediate(() => void this.drain(prefix));
+      setImmediate(() => void this.drain(family));
     });
   }
 
-  private async drain(prefix: string): Promise<void> {
-    const queue = this.queues.get(prefix);
+  private async drain(family: string): Promise<void> {
+    const queue = this.queues.get(family);
     try {
       while (queue && queue.length > 0) {
         const batch = queue.splice(0);
-        const retry = batch.length === 1 ? await this.single(prefix, batch[0] as Waiter) : await this.round(prefix, batch);
+        const retry = batch.length === 1 ? await this.single(batch[0] as Waiter) : await this.round(family, batch);
         queue.unshift(...retry);
         // After an overshoot the replicas that overshot retry at random moments, not in step.
         if (retry.some((w) => w.overshoots > 0)) await new Promise((r) => setTimeout(r, this.random() * 20));
       }
     } finally {
-      this.queues.delete(prefix);
+      this.queues.delete(family);
       // Callers that arrived after the last check and before the delete get a drain of their own.
       if (queue && queue.length > 0) {
-        this.queues.set(prefix, queue);
-        setImmediate(() => void this.drain(prefix));
+        this.queues.set(family, queue);
+        setImmediate(() => void this.drain(family));
       }
     }
   }
 
-  private async single(prefix: string, w: Waiter): Promise<Waiter[]> {
+  private async single(w: Waiter): Promise<Waiter[]> {
     try {
-      w.resolve(await claimSlot(this.claims, prefix, w.max, w.owner, this.random));
+      w.resolve(await claimSlot(this.claims, w.prefix, w.max, w.owner, this.random));
     } catch (err) {
       w.reject(err);
     }
     return [];
   }
 
-  private async round(prefix: string, batch: Waiter[]): Promise<Waiter[]> {
-    let held: number[];
+  private async round(family: string, batch: Waiter[]): Promise<Waiter[]> {
+    let held: Map<string, number[]>;
     try {
-      held = await this.heldSlots(prefix);
+      held = await this.heldSlots(family);
     } catch (err) {
       for (const w of batch) w.reject(err);
       return [];
     }
-    const taken = new Set(held);
+    const taken = new Map<string, Set<number>>();
+    const takenOf = (prefix: string) => {
+      const set = taken.get(prefix) ?? new Set(held.get(prefix));
+      taken.set(prefix, set);
+      return set;
+    };
+    const assignedTo = new Map<string, number>();
     const assigned: { w: Waiter; slot: number }[] = [];
     const retry: Waiter[] = [];
     for (const w of batch) {
-      if (held.length >= w.max) {
+      const heldHere = held.get(w.prefix)?.length ?? 0;
+      if (heldHere >= w.max) {
         w.resolve(null);
         continue;
       }
+      const mine = takenOf(w.prefix);
       const free: number[] = [];
-      if (held.length + assigned.length < w.max) {
-        for (let n = 0; n < w.max; n++) if (!taken.has(n)) free.push(n);
+      if (heldHere + (assignedTo.get(w.prefix) ?? 0) < w.max) {
+        for (let n = 0; n < w.max; n++) if (!mine.has(n)) free.push(n);
       }
       const slot = free[Math.floor(this.random() * free.length)];
       if (slot === undefined) {
@@ -107,12 +131,13 @@ export class SlotAllocator {
         retry.push(w);
         continue;
       }
-      taken.add(slot);
+      mine.add(slot);
+      assignedTo.set(w.prefix, (assignedTo.get(w.prefix) ?? 0) + 1);
       assigned.push({ w, slot });
     }
     let won: boolean[];
     try {
-      won = await this.insert(prefix, assigned);
+      won = await this.insert(assigned);
     } catch (err) {
       for (const { w } of assigned) w.reject(err);
       return retry;
@@ -120,20 +145,21 @@ export class SlotAllocator {
     const winners = assigned.filter((_, i) => won[i]);
     for (const [i, { w }] of assigned.entries()) if (!won[i]) retry.push(w);
     if (winners.length === 0) return retry;
-    let heldAfter: number;
+    let heldAfter: Map<string, number[]>;
     try {
-      heldAfter = (await this.heldSlots(prefix)).length;
+      heldAfter = await this.heldSlots(family);
     } catch (err) {
-      await this.giveBack(prefix, winners);
+      await this.giveBack(winners);
       for (const { w } of winners) w.reject(err);
       return retry;
     }
     // Over the cap only after it was lowered below what is held (slots at or above it still held)
     // and other callers claimed at once: give back and try again, a bounded number of times.
-    const over = winners.filter(({ w }) => heldAfter > w.max);
-    await this.giveBack(prefix, over);
+    const countAfter = (w: Waiter) => heldAfter.get(w.prefix)?.length ?? 0;
+    const over = winners.filter(({ w }) => countAfter(w) > w.max);
+    await this.giveBack(over);
     for (const { w, slot } of winners) {
-      if (heldAfter <= w.max) w.resolve(slot);
+      if (countAfter(w) <= w.max) w.resolve(slot);
       else if (++w.overshoots > MAX_OVERSHOOTS) w.resolve(null);
       else retry.push(w);
     }
@@ -141,19 +167,29 @@ export class SlotAllocator {
   }
 
   /** One insertMany for the round where the store has it, else an insert per claim (in parallel). */
-  private async insert(prefix: string, assigned: { w: Waiter; slot: number }[]): Promise<boolean[]> {
+  private async insert(assigned: { w: Waiter; slot: number }[]): Promise<boolean[]> {
     if (assigned.length === 0) return [];
-    const claims = assigned.map(({ w, slot }) => ({ key: `${prefix}${slot}`, owner: w.owner }));
+    const claims = assigned.map(({ w, slot }) => ({ key: `${w.prefix}${slot}`, owner: w.owner }));
     if (this.claims.tryClaimMany) return this.claims.tryClaimMany(claims);
     return Promise.all(claims.map((c) => this.claims.tryClaim(c.key, c.owner)));
   }
 
-  private async heldSlots(prefix: string): Promise<number[]> {
-    return (await this.claims.list(prefix)).map((c) => Number(c.key.slice(prefix.length)));
+  /** The held slot numbers of every cap under `family`, by prefix (a key's prefix ends at its last ':'). */
+  private async heldSlots(family: string): Promise<Map<string, number[]>> {
+    const byPrefix = new Map<string, number[]>();
+    for (const { key } of await this.claims.list(family)) {
+      const cut = key.lastIndexOf(':') + 1;
+      const prefix = key.slice(0, cut);
+      const slots = byPrefix.get(prefix);
+      const n = Number(key.slice(cut));
+      if (slots) slots.push(n);
+      else byPrefix.set(prefix, [n]);
+    }
+    return byPrefix;
   }
 
-  private async giveBack(prefix: string, claimed: { w: Waiter; slot: number }[]): Promise<void> {
+  private async giveBack(claimed: { w: Waiter; slot: number }[]): Promise<void> {
     // One that fails stays held until the reconciler frees it (its owner never got a session).
-    await Promise.all(claimed.map(({ w, slot }) => this.claims.release(`${prefix}${slot}`, w.owner).catch(() => false)));
+    await Promise.all(claimed.map(({ w, slot }) => this.claims.release(`${w.prefix}${slot}`, w.owner).catch(() => false)));
   }
 }
