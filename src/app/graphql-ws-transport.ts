@@ -14,6 +14,8 @@
  * - Listeners shared by every socket (error, pong) and the socket graphql-ws talks to as an object
  *   with methods, not closures per socket (under tsx every named closure is also given an own
  *   `name`, which turns it into a dictionary-mode object of a few hundred bytes).
+ * - The document text of a subscribe message is interned (`QueryTexts`): graphql-ws keeps the
+ *   message for the operation's life, and subscribers of the same stream send the same text.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -42,6 +44,37 @@ export interface TransportOptions {
 /** A close reason must fit a control frame (123 bytes); a longer one is replaced. */
 function limitCloseReason(reason: string, whenTooLong: string): string {
   return Buffer.byteLength(reason) > 123 ? whenTooLong : reason;
+}
+
+/**
+ * Equal document texts as one string: a bounded cache (entries and length) of the texts seen
+ * last; when it is full it starts over, so a text that is no longer sent is let go.
+ */
+export class QueryTexts {
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly maxEntries = 512,
+    private readonly maxLength = 8 * 1024,
+  ) {}
+
+  intern(text: string): string {
+    if (text.length > this.maxLength) return text;
+    const known = this.texts.get(text);
+    if (known !== undefined) return known;
+    if (this.texts.size >= this.maxEntries) this.texts.clear();
+    this.texts.set(text, text);
+    return text;
+  }
+
+  /** A JSON.parse reviver interning `query` strings; the message's other values pass through. */
+  reviver(next?: (this: unknown, key: string, value: unknown) => unknown) {
+    const texts = this;
+    return function revive(this: unknown, key: string, value: unknown): unknown {
+      const revived = next ? next.call(this, key, value) : value;
+      return key === 'query' && typeof revived === 'string' ? texts.intern(revived) : revived;
+    };
+  }
 }
 
 /** The socket as graphql-ws's server sees it: one object per connection, its methods shared. */
@@ -99,6 +132,7 @@ export function serveGraphqlWs(
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     ...options,
+    jsonMessageReviver: new QueryTexts().reviver(options.jsonMessageReviver),
     // The wait is ours (above): graphql-ws's timer would stay referenced for the socket's life.
     connectionInitWaitTimeout: 0,
     onConnect: (ctx) => {

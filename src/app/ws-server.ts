@@ -7,6 +7,7 @@ import { createDeniedRecorder } from './audit-plugin.js';
 import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
+import { ExpirySchedule } from './expiry-schedule.js';
 import { serveGraphqlWs } from './graphql-ws-transport.js';
 import { createFanoutServer, type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
 import { resolveDocument, type TrustedDocuments, trustedDocuments } from './trusted-documents.js';
@@ -90,15 +91,22 @@ export interface WebSocketLimits {
 type ConnectionViewer = (Viewer & { expiresAt?: Date }) | null;
 
 interface Connection {
+  socket: WebSocket;
   viewer: ConnectionViewer;
   /** The caller's address (clientIp of the upgrade request, read once); the request itself is let go. */
   ip: string | null;
-  expiry?: NodeJS.Timeout;
-  /** When the connection ends: the earliest expiry of any token it was given. */
-  expiresAt?: number;
-  /** Open operations and the user each counts against (null: anonymous). */
-  active: Map<string, string | null>;
+  /** When the connection ends: the earliest expiry of any token it was given (kept by the server's ExpirySchedule). */
+  expiresAt?: number | undefined;
+  expirySlot?: number | undefined;
+  /**
+   * Open operations, flat: [id, user it counts against (null: anonymous), id, user, ...]. Most
+   * connections carry one or two, so an exact-size array (about 50 bytes) rather than a Map (about
+   * 200); it is replaced, not grown, so it never holds spare capacity.
+   */
+  active: readonly (string | null)[];
 }
+
+const NO_OPERATIONS: readonly (string | null)[] = Object.freeze([]);
 
 /**
  * graphql-ws on the /graphql path of the same server. Every operation runs through yoga's
@@ -131,9 +139,12 @@ export function attachWebSocketServer(
     onGroupCount: (n) => container.metrics.subscriptionStreamsShared.set(n),
   });
   const release = (conn: Connection, id: string) => {
-    const userId = conn.active.get(id);
-    if (userId === undefined) return;
-    conn.active.delete(id);
+    const { active } = conn;
+    let at = 0;
+    while (at < active.length && active[at] !== id) at += 2;
+    if (at >= active.length) return;
+    const userId = active[at + 1] ?? null;
+    conn.active = active.length === 2 ? NO_OPERATIONS : active.slice(0, at).concat(active.slice(at + 2));
     gauge.dec();
     if (userId === null) return;
     const n = (openByUser.get(userId) ?? 1) - 1;
@@ -148,18 +159,16 @@ export function attachWebSocketServer(
       result: 'DENIED',
       details: { code: err.code, reason: err.message, transport: 'websocket' },
     });
+  // One timer for every connection's token expiry (a Timeout per socket was ~0.3 KB of each).
+  const expiries = new ExpirySchedule<Connection>((conn) =>
+    conn.socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
+  );
   /** A connection ends when the first of its tokens expires, whichever message brought it. */
-  const closeAtExpiry = (conn: Connection, socket: WebSocket, expiresAt: Date | undefined) => {
+  const closeAtExpiry = (conn: Connection, expiresAt: Date | undefined) => {
     if (!expiresAt) return;
     const at = expiresAt.getTime();
     if (conn.expiresAt !== undefined && conn.expiresAt <= at) return;
-    clearTimeout(conn.expiry);
-    conn.expiresAt = at;
-    conn.expiry = setTimeout(
-      () => socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
-      Math.max(0, at - Date.now()),
-    );
-    conn.expiry.unref();
+    expiries.set(conn, at);
   };
   const disposable = serveGraphqlWs(
     {
@@ -180,12 +189,12 @@ export function attachWebSocketServer(
           return false;
         }
         const ip = clientIp(ctx.extra.request, container.config.service.trustProxy);
-        const conn: Connection = { viewer, ip, active: new Map() };
+        const conn: Connection = { socket: ctx.extra.socket, viewer, ip, active: NO_OPERATIONS };
         // graphql-ws keeps the upgrade request (headers, socket refs) and the connection_init
         // payload (the token) for the connection's life: both are read, so both are let go.
         (ctx.extra as { request?: IncomingMessage }).request = undefined;
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
+        closeAtExpiry(conn, viewer?.expiresAt);
         connections.set(ctx, conn);
         return true;
       },
@@ -202,8 +211,9 @@ export function attachWebSocketServer(
       onClose: (ctx) => {
         const conn = connections.get(ctx);
         if (!conn) return;
-        clearTimeout(conn.expiry);
-        for (const id of [...conn.active.keys()]) release(conn, id);
+        expiries.delete(conn);
+        const { active } = conn;
+        for (let at = 0; at < active.length; at += 2) release(conn, active[at] as string);
       },
       onSubscribe: async (ctx, id, payload) => {
         const conn = connections.get(ctx);
@@ -219,7 +229,7 @@ export function attachWebSocketServer(
             auditRefusedToken(err, conn?.ip ?? null);
             return [new GraphQLError(err.message, { extensions: { code: err.code } })];
           }
-          if (conn) closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
+          if (conn) closeAtExpiry(conn, viewer?.expiresAt);
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -256,7 +266,7 @@ export function attachWebSocketServer(
           if (conn) openByUser.set(viewer.userId, open + 1);
         }
         if (conn) {
-          conn.active.set(id, viewer?.userId ?? null);
+          conn.active = conn.active.concat(id, viewer?.userId ?? null);
           gauge.inc();
         }
         const contextValue = await contextFactory();
@@ -293,6 +303,7 @@ export function attachWebSocketServer(
     /** Completes every subscription and closes every socket with 1001 Going Away. */
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+      expiries.clear();
       await disposable.dispose();
     },
   };
