@@ -14,8 +14,12 @@
  * - Listeners shared by every socket (error, pong) and the socket graphql-ws talks to as an object
  *   with methods, not closures per socket (under tsx every named closure is also given an own
  *   `name`, which turns it into a dictionary-mode object of a few hundred bytes).
- * - The document text of a subscribe message is interned (`QueryTexts`): graphql-ws keeps the
- *   message for the operation's life, and subscribers of the same stream send the same text.
+ * - graphql-ws keeps a subscribe message for the operation's life: the text it was given (its
+ *   handler's argument) and the parsed message. The transport parses each message itself and
+ *   hands graphql-ws a constant text whose parse, through graphql-ws's `jsonMessageReviver`
+ *   option, yields the message already parsed (`MessageHandOff`), so no text is kept per
+ *   operation; the document text in it is interned (`QueryTexts`), as subscribers of one stream
+ *   send the same one.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -66,14 +70,48 @@ export class QueryTexts {
     this.texts.set(text, text);
     return text;
   }
+}
 
-  /** A JSON.parse reviver interning `query` strings; the message's other values pass through. */
-  reviver(next?: (this: unknown, key: string, value: unknown) => unknown) {
-    const texts = this;
-    return function revive(this: unknown, key: string, value: unknown): unknown {
-      const revived = next ? next.call(this, key, value) : value;
-      return key === 'query' && typeof revived === 'string' ? texts.intern(revived) : revived;
-    };
+/**
+ * Messages parsed by the transport, handed to graphql-ws without their text: `pass` parses a
+ * received text (interning a subscribe's document) and returns what graphql-ws's handler is to be
+ * called with — a constant text, whose parse through `reviver` yields that message — or the text
+ * itself when it is not JSON (graphql-ws then refuses it as before). graphql-ws parses the text
+ * synchronously at the start of its handler (test/unit/ws-fanout-contract.test.ts checks), so the
+ * message it takes is the one just passed.
+ */
+export class MessageHandOff {
+  /** What graphql-ws is handed instead of a text that parsed: `{}`, revived into the message. */
+  static readonly TEXT = '{}';
+  private static readonly NONE: unique symbol = Symbol('none');
+  private pending: unknown = MessageHandOff.NONE;
+  private readonly texts = new QueryTexts();
+  readonly reviver = (key: string, value: unknown): unknown => {
+    if (key !== '' || this.pending === MessageHandOff.NONE) return value;
+    const message = this.pending;
+    this.pending = MessageHandOff.NONE;
+    return message;
+  };
+
+  pass(text: string): string {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return text;
+    }
+    const payload = (message as { type?: unknown; payload?: { query?: unknown } } | null)?.payload;
+    if (typeof payload === 'object' && payload !== null && typeof payload.query === 'string')
+      payload.query = this.texts.intern(payload.query);
+    this.pending = message;
+    return MessageHandOff.TEXT;
+  }
+
+  /** After graphql-ws's handler was called: a message it did not take is dropped (false). */
+  taken(): boolean {
+    if (this.pending === MessageHandOff.NONE) return true;
+    this.pending = MessageHandOff.NONE;
+    return false;
   }
 }
 
@@ -82,6 +120,8 @@ class Transport implements WebSocket_ {
   constructor(
     private readonly ws: WebSocket,
     private readonly internalError: (err: unknown) => string,
+    /** Null when the server was given its own jsonMessageReviver: graphql-ws then gets the text. */
+    private readonly handOff: MessageHandOff | null,
   ) {}
 
   get protocol(): string {
@@ -101,10 +141,16 @@ class Transport implements WebSocket_ {
   }
 
   onMessage(cb: (data: string) => Promise<void>): void {
-    const { ws, internalError } = this;
+    const { ws, internalError, handOff } = this;
     ws.on('message', (data: Buffer) => {
+      const text = String(data);
       // Not awaited here: a subscribe's handler runs as long as the subscription.
-      cb(String(data)).catch((err: unknown) => {
+      const handled = cb(handOff ? handOff.pass(text) : text);
+      if (handOff && !handOff.taken()) {
+        console.error('graphql-ws did not parse a message when it was handed over; the connection is closed.');
+        ws.close(CloseCode.InternalServerError, 'Internal server error');
+      }
+      handled.catch((err: unknown) => {
         console.error('Internal error occurred during message handling. Please check your implementation.', err);
         ws.close(CloseCode.InternalServerError, internalError(err));
       });
@@ -130,9 +176,11 @@ export function serveGraphqlWs(
   /** Sockets pinged by the last keep-alive round that have not answered yet. */
   const awaitingPong = new WeakSet<WebSocket>();
 
+  // With a reviver of the caller's own, graphql-ws parses the texts itself.
+  const handOff = options.jsonMessageReviver ? null : new MessageHandOff();
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     ...options,
-    jsonMessageReviver: new QueryTexts().reviver(options.jsonMessageReviver),
+    ...(handOff ? { jsonMessageReviver: handOff.reviver } : {}),
     // The wait is ours (above): graphql-ws's timer would stay referenced for the socket's life.
     connectionInitWaitTimeout: 0,
     onConnect: (ctx) => {
@@ -192,7 +240,7 @@ export function serveGraphqlWs(
       }, initWaitMs);
       initWaits.set(socket, wait);
     }
-    const closed = server.opened(new Transport(socket, internalError), { socket, request });
+    const closed = server.opened(new Transport(socket, internalError, handOff), { socket, request });
     // ws emits close once; `on` spares the wrapper `once` makes per socket.
     socket.on('close', (code: number, reason: Buffer) => {
       const wait = initWaits.get(socket);
