@@ -43,6 +43,11 @@ export interface TransportOptions {
   connectionInitWaitTimeoutMs?: number;
   /** In production, internal error messages are not sent to the client. */
   isProd: boolean;
+  /**
+   * Sees each parsed client message before graphql-ws; true: handled here, graphql-ws does not
+   * get it (the operations ws-server took over from graphql-ws: their complete, a reused id).
+   */
+  intercept?: (socket: WebSocket, message: unknown) => boolean;
 }
 
 /** A close reason must fit a control frame (123 bytes); a longer one is replaced. */
@@ -107,6 +112,11 @@ export class MessageHandOff {
     return MessageHandOff.TEXT;
   }
 
+  /** The message passed last, not yet taken. */
+  peek(): unknown {
+    return this.pending === MessageHandOff.NONE ? undefined : this.pending;
+  }
+
   /** After graphql-ws's handler was called: a message it did not take is dropped (false). */
   taken(): boolean {
     if (this.pending === MessageHandOff.NONE) return true;
@@ -122,6 +132,7 @@ class Transport implements WebSocket_ {
     private readonly internalError: (err: unknown) => string,
     /** Null when the server was given its own jsonMessageReviver: graphql-ws then gets the text. */
     private readonly handOff: MessageHandOff | null,
+    private readonly intercept: TransportOptions['intercept'],
   ) {}
 
   get protocol(): string {
@@ -141,11 +152,16 @@ class Transport implements WebSocket_ {
   }
 
   onMessage(cb: (data: string) => Promise<void>): void {
-    const { ws, internalError, handOff } = this;
+    const { ws, internalError, handOff, intercept } = this;
     ws.on('message', (data: Buffer) => {
       const text = String(data);
+      const handed = handOff ? handOff.pass(text) : text;
+      if (handOff && intercept && handed === MessageHandOff.TEXT && intercept(ws, handOff.peek())) {
+        handOff.taken();
+        return;
+      }
       // Not awaited here: a subscribe's handler runs as long as the subscription.
-      const handled = cb(handOff ? handOff.pass(text) : text);
+      const handled = cb(handed);
       if (handOff && !handOff.taken()) {
         console.error('graphql-ws did not parse a message when it was handed over; the connection is closed.');
         ws.close(CloseCode.InternalServerError, 'Internal server error');
@@ -240,7 +256,7 @@ export function serveGraphqlWs(
       }, initWaitMs);
       initWaits.set(socket, wait);
     }
-    const closed = server.opened(new Transport(socket, internalError, handOff), { socket, request });
+    const closed = server.opened(new Transport(socket, internalError, handOff, transport.intercept), { socket, request });
     // ws emits close once; `on` spares the wrapper `once` makes per socket.
     socket.on('close', (code: number, reason: Buffer) => {
       const wait = initWaits.get(socket);
