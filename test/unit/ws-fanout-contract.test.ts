@@ -166,4 +166,51 @@ describe('the fan-out contract with ws and graphql-ws', () => {
     await handler?.('{not json');
     expect(sent.at(-1)).toBe('close 4400 Invalid message received');
   });
+
+  it("an operation removed from graphql-ws's context ends its loop without a complete message (ShareRequest.detach)", async () => {
+    const sent: string[] = [];
+    const completed: string[] = [];
+    let release: ((step: IteratorResult<unknown>) => void) | undefined;
+    const stream: AsyncIterableIterator<unknown> = {
+      next: () => new Promise((resolve) => (release = resolve)),
+      return: async () => ({ done: true, value: undefined }),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    let context: { subscriptions: Record<string, unknown> } | undefined;
+    const server = makeServer({
+      schema: buildSchema('type Query { a: Int } type Subscription { s: Int }'),
+      subscribe: () => stream as never,
+      onSubscribe: (ctx) => {
+        context = ctx as unknown as { subscriptions: Record<string, unknown> };
+      },
+      onComplete: (_ctx, id) => {
+        completed.push(id);
+      },
+    });
+    let handler: ((data: string) => Promise<void>) | undefined;
+    server.opened(
+      {
+        protocol: GRAPHQL_TRANSPORT_WS_PROTOCOL,
+        send: async (data) => {
+          sent.push(data);
+        },
+        close: () => undefined,
+        onMessage: (cb) => {
+          handler = cb;
+        },
+      },
+      {},
+    );
+    await handler?.(JSON.stringify({ type: 'connection_init' }));
+    const running = handler?.(JSON.stringify({ id: 's1', type: 'subscribe', payload: { query: 'subscription { s }' } }));
+    while (!release) await new Promise((r) => setTimeout(r, 1));
+    expect(Object.keys(context?.subscriptions ?? {})).toEqual(['s1']);
+    delete context?.subscriptions.s1;
+    release({ done: true, value: undefined });
+    await running;
+    expect(sent).toEqual(['{"type":"connection_ack"}']);
+    expect(completed).toEqual(['s1']);
+  });
 });
