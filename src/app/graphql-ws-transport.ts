@@ -127,12 +127,14 @@ export class MessageHandOff {
 
 /** The socket as graphql-ws's server sees it: one object per connection, its methods shared. */
 class Transport implements WebSocket_ {
+  /** graphql-ws's message handler (its `onMessage`); the socket's listener is shared by every socket. */
+  handler: ((data: string) => Promise<void>) | null = null;
+  /** What graphql-ws's `opened` returned: called once the socket closes. */
+  closed: ((code: number, reason: string) => Promise<void>) | null = null;
+
   constructor(
     private readonly ws: WebSocket,
-    private readonly internalError: (err: unknown) => string,
-    /** Null when the server was given its own jsonMessageReviver: graphql-ws then gets the text. */
-    private readonly handOff: MessageHandOff | null,
-    private readonly intercept: TransportOptions['intercept'],
+    private readonly onSocketMessage: (this: WebSocket, data: Buffer) => void,
   ) {}
 
   get protocol(): string {
@@ -152,25 +154,8 @@ class Transport implements WebSocket_ {
   }
 
   onMessage(cb: (data: string) => Promise<void>): void {
-    const { ws, internalError, handOff, intercept } = this;
-    ws.on('message', (data: Buffer) => {
-      const text = String(data);
-      const handed = handOff ? handOff.pass(text) : text;
-      if (handOff && intercept && handed === MessageHandOff.TEXT && intercept(ws, handOff.peek())) {
-        handOff.taken();
-        return;
-      }
-      // Not awaited here: a subscribe's handler runs as long as the subscription.
-      const handled = cb(handed);
-      if (handOff && !handOff.taken()) {
-        console.error('graphql-ws did not parse a message when it was handed over; the connection is closed.');
-        ws.close(CloseCode.InternalServerError, 'Internal server error');
-      }
-      handled.catch((err: unknown) => {
-        console.error('Internal error occurred during message handling. Please check your implementation.', err);
-        ws.close(CloseCode.InternalServerError, internalError(err));
-      });
-    });
+    this.handler = cb;
+    this.ws.on('message', this.onSocketMessage);
   }
 }
 
@@ -217,6 +202,46 @@ export function serveGraphqlWs(
   function onPong(this: WebSocket): void {
     awaitingPong.delete(this);
   }
+  /** Each socket's transport, for the listeners every socket shares. */
+  const transports = new WeakMap<WebSocket, Transport>();
+  const intercept = transport.intercept;
+  function onSocketMessage(this: WebSocket, data: Buffer): void {
+    const cb = transports.get(this)?.handler;
+    if (!cb) return;
+    const text = String(data);
+    const handed = handOff ? handOff.pass(text) : text;
+    if (handOff && intercept && handed === MessageHandOff.TEXT && intercept(this, handOff.peek())) {
+      handOff.taken();
+      return;
+    }
+    // Not awaited here: a subscribe's handler runs as long as the subscription.
+    const handled = cb(handed);
+    if (handOff && !handOff.taken()) {
+      console.error('graphql-ws did not parse a message when it was handed over; the connection is closed.');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    }
+    handled.catch((err: unknown) => {
+      console.error('Internal error occurred during message handling. Please check your implementation.', err);
+      this.close(CloseCode.InternalServerError, internalError(err));
+    });
+  }
+  // ws emits close once; `on` spares the wrapper `once` makes per socket.
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+    const wait = initWaits.get(this);
+    if (wait) {
+      clearTimeout(wait);
+      initWaits.delete(this);
+    }
+    if (!isProd && code === CloseCode.SubprotocolNotAcceptable && this.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+      console.warn(
+        `Client provided the unsupported and deprecated subprotocol "${this.protocol}" used by subscriptions-transport-ws. ` +
+          'Please see https://www.apollographql.com/docs/apollo-server/data/subscriptions/#switching-from-subscriptions-transport-ws.',
+      );
+    }
+    const closed = transports.get(this)?.closed;
+    transports.delete(this);
+    if (closed) void closed(code, String(reason));
+  }
   const keepAlive =
     keepAliveMs > 0 && Number.isFinite(keepAliveMs)
       ? setInterval(() => {
@@ -256,22 +281,10 @@ export function serveGraphqlWs(
       }, initWaitMs);
       initWaits.set(socket, wait);
     }
-    const closed = server.opened(new Transport(socket, internalError, handOff, transport.intercept), { socket, request });
-    // ws emits close once; `on` spares the wrapper `once` makes per socket.
-    socket.on('close', (code: number, reason: Buffer) => {
-      const wait = initWaits.get(socket);
-      if (wait) {
-        clearTimeout(wait);
-        initWaits.delete(socket);
-      }
-      if (!isProd && code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
-        console.warn(
-          `Client provided the unsupported and deprecated subprotocol "${socket.protocol}" used by subscriptions-transport-ws. ` +
-            'Please see https://www.apollographql.com/docs/apollo-server/data/subscriptions/#switching-from-subscriptions-transport-ws.',
-        );
-      }
-      void closed(code, String(reason));
-    });
+    const socketTransport = new Transport(socket, onSocketMessage);
+    transports.set(socket, socketTransport);
+    socketTransport.closed = server.opened(socketTransport, { socket, request });
+    socket.on('close', onSocketClose);
   });
 
   return {
