@@ -19,10 +19,14 @@
  *   WebSocketServer itself: permessage-deflate off, and nothing sends a Blob (graphql-ws sends
  *   strings, this module Buffers), so ws writes every frame of its own synchronously and frames
  *   never interleave. A socket not accepted here gets `ws.send`.
+ * - HELD per member, once it joined (with ShareRequest.detach, as ws-server does): the member
+ *   object in its group and nothing else. The operation leaves graphql-ws (removed from its
+ *   context, graphql-ws ends its loop without a message); the caller answers the client's
+ *   complete and sends the complete or error when the group ends (`onDetachedEnd`).
  *
  * test/unit/ws-fanout-contract.test.ts fails when an upgrade of ws or graphql-ws changes any of
  * that: the message bytes, deflate staying off, whole frames interleaving with ws's own sends,
- * pings and close in order.
+ * pings and close in order, graphql-ws ending an operation removed from its context silently.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -215,9 +219,10 @@ class Group {
 
 /**
  * One subscriber as graphql-ws sees it: its own resolver stream until that stream is caught up
- * (the snapshot and anything queued behind it sent), then a member of a group. From then on
- * graphql-ws's loop waits on one parked promise, settled only when the group ends or the client
- * completes; the per-subscriber iterator chain and context are released.
+ * (the snapshot and anything queued behind it sent), then a member of a group; the per-subscriber
+ * iterator chain and context are released. Detached (ShareRequest.detach), graphql-ws's loop is
+ * told done and the member is only its group's; otherwise graphql-ws's loop waits on one parked
+ * promise, settled only when the group ends or the client completes.
  */
 class SharedSubscription implements AsyncIterableIterator<ExecutionResult>, DetachedMember {
   readonly socket: WebSocket;
