@@ -202,6 +202,11 @@ export function attachWebSocketServer(
   const closeAtExpiry = (conn: Connection, expiresAt: Date | undefined) => {
     if (!expiresAt) return;
     const at = expiresAt.getTime();
+    // An expiry that is no time at all ends the connection as an expired token would.
+    if (Number.isNaN(at)) {
+      conn.socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason);
+      return;
+    }
     if (conn.expiresAt !== undefined && conn.expiresAt <= at) return;
     expiries.set(conn, at);
   };
