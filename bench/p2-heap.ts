@@ -12,12 +12,18 @@ import { join } from 'node:path';
 import { serviceEnv } from './lib/bench-env.js';
 import { type HeapSummary, summarizeHeap } from './lib/heap-summary.js';
 import { startChild } from './lib/processes.js';
-import type { ConnectParams } from './load/ws-fanout.js';
+import type { ConnectParams, RunParams, RunResult } from './load/ws-fanout.js';
 
 const QUERY = 'subscription($id: ID!) { serverEvents(serverId: $id) { kind at server { id name status updatedAt } } }';
 const n = Number(process.argv[2] ?? 2000);
 /** `--no-snapshots`: only the memory figures and V8's heap spaces (RSS is not inflated by writing snapshots). */
 const snapshots = !process.argv.includes('--no-snapshots');
+/** `--settle=S`: wait S seconds after the last subscriber before measuring (V8's memory reducer runs once the process is idle). */
+const settleSeconds = Number(process.argv.find((a) => a.startsWith('--settle='))?.slice('--settle='.length) ?? 0.5);
+/** `--run=S`: after the memory figures, publish to the subscribers closed-loop for S seconds (as P2 does) and print the server's CPU per delivered message. */
+const runSeconds = Number(process.argv.find((a) => a.startsWith('--run='))?.slice('--run='.length) ?? 0);
+if (!Number.isFinite(runSeconds) || runSeconds < 0 || runSeconds > 120) throw new Error('--run=S takes 0 to 120 seconds');
+if (!Number.isFinite(settleSeconds) || settleSeconds < 0) throw new Error('--settle=S takes seconds (0 or more)');
 if (!Number.isInteger(n) || n < 1 || n > 20_000) throw new Error('N must be 1 to 20,000 subscribers');
 
 interface Memory {
@@ -29,13 +35,15 @@ interface Memory {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rdp-p2-heap-'));
-const server = await startChild('targets/api.ts', { name: 'p2-heap-api', cpu: 0, nodeArgs: ['--expose-gc'] });
+/** `P2_HEAP_NODE_ARGS="--flag ..."`: more Node/V8 flags for the API process (to measure what a flag does). */
+const extraArgs = (process.env.P2_HEAP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const server = await startChild('targets/api.ts', { name: 'p2-heap-api', cpu: 0, nodeArgs: ['--expose-gc', ...extraArgs] });
 const load = await startChild('load/ws-fanout.ts', { name: 'p2-heap-load', cpu: 1 });
 try {
-  const { port } = await server.call<{ port: number }>('start', { env: serviceEnv() });
+  const { port, controlPort } = await server.call<{ port: number; controlPort: number }>('start', { env: serviceEnv() });
   const [serverId] = await server.call<string[]>('seed', { servers: 1, sessionsPerServer: 0 });
   if (!serverId) throw new Error('no server seeded');
-  type Spaces = { space: string; size: number; used: number }[];
+  type Spaces = { space: string; size: number; used: number; physical: number }[];
   const before = await server.call<Memory>('memory');
   const spacesBefore = await server.call<Spaces>('heapSpaces');
   const beforePath = snapshots ? await server.call<string>('heapSnapshot', { path: join(dir, 'before.heapsnapshot') }) : '';
@@ -47,18 +55,24 @@ try {
     variables: { id: serverId },
   };
   await load.call('connect', params);
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000));
   const after = await server.call<Memory>('memory');
   const spacesAfter = await server.call<Spaces>('heapSpaces');
   const per = (k: keyof Memory) => `${((after[k] - before[k]) / n / 1024).toFixed(2)} KB`;
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  process.stdout.write(
+    `RSS ${mb(before.rss)} before, ${mb(after.rss)} after; heap used ${mb(before.heapUsed)} before, ${mb(after.heapUsed)} after\n`,
+  );
   process.stdout.write(
     `${n} idle subscribers: RSS ${per('rss')}, heapUsed ${per('heapUsed')}, heapTotal ${per('heapTotal')}, external ${per('external')}, arrayBuffers ${per('arrayBuffers')} per subscription\n`,
   );
   const kb = (bytes: number) => `${(bytes / n / 1024).toFixed(2)} KB`;
   for (const s of spacesAfter) {
-    const old = spacesBefore.find((o) => o.space === s.space) ?? { size: 0, used: 0 };
-    if (s.size !== old.size || s.used !== old.used)
-      process.stdout.write(`  ${s.space}: committed ${kb(s.size - old.size)}, used ${kb(s.used - old.used)} per subscription\n`);
+    const old = spacesBefore.find((o) => o.space === s.space) ?? { size: 0, used: 0, physical: 0 };
+    if (s.size !== old.size || s.used !== old.used || s.physical !== old.physical)
+      process.stdout.write(
+        `  ${s.space}: committed ${kb(s.size - old.size)}, resident ${kb(s.physical - old.physical)}, used ${kb(s.used - old.used)} per subscription\n`,
+      );
   }
   if (snapshots) {
     const afterPath = await server.call<string>('heapSnapshot', { path: join(dir, 'after.heapsnapshot') });
@@ -75,6 +89,21 @@ try {
     process.stdout.write(`heap snapshot growth: ${total.toFixed(0)} B per subscription (snapshots in ${dir})\n\n`);
     process.stdout.write('| bytes/sub | objects/sub | constructor (type) |\n|---:|---:|---|\n');
     for (const r of rows.slice(0, 40)) process.stdout.write(`| ${r.size.toFixed(0)} | ${r.count.toFixed(2)} | ${r.name} |\n`);
+  }
+  if (runSeconds > 0) {
+    const run: RunParams = {
+      controlUrl: `http://127.0.0.1:${controlPort}`,
+      serverId,
+      seconds: runSeconds,
+      maxEvents: 2000,
+      warmupEvents: 10,
+    };
+    const cpu0 = server.cpuSeconds();
+    const r = await load.call<RunResult>('run', run);
+    const cpu = server.cpuSeconds() - cpu0;
+    process.stdout.write(
+      `\nrun: ${r.events} events, ${r.delivered} messages, ${Math.round(r.messagesPerSecond)} msg/s, ${((cpu * 1e6) / Math.max(1, r.delivered)).toFixed(1)} µs server CPU/msg, p50 ${r.p50} ms, p99 ${r.p99} ms\n`,
+    );
   }
 } finally {
   await load.stop();

@@ -146,10 +146,15 @@ serveRpc(
       return byName;
     },
     memory: () => memory(),
-    /** V8's heap spaces after a full GC: size committed and used, by space. */
+    /** V8's heap spaces after a full GC: size committed, used and resident (physical), by space. */
     heapSpaces: () => {
       memory();
-      return getHeapSpaceStatistics().map((s) => ({ space: s.space_name, size: s.space_size, used: s.space_used_size }));
+      return getHeapSpaceStatistics().map((s) => ({
+        space: s.space_name,
+        size: s.space_size,
+        used: s.space_used_size,
+        physical: s.physical_space_size,
+      }));
     },
     /** Writes a heap snapshot (for finding what a subscription holds); returns its path. */
     heapSnapshot: (params) => writeHeapSnapshot((params as { path?: string } | null)?.path),

@@ -14,6 +14,12 @@
  * - Listeners shared by every socket (error, pong) and the socket graphql-ws talks to as an object
  *   with methods, not closures per socket (under tsx every named closure is also given an own
  *   `name`, which turns it into a dictionary-mode object of a few hundred bytes).
+ * - graphql-ws keeps a subscribe message for the operation's life: the text it was given (its
+ *   handler's argument) and the parsed message. The transport parses each message itself and
+ *   hands graphql-ws a constant text whose parse, through graphql-ws's `jsonMessageReviver`
+ *   option, yields the message already parsed (`MessageHandOff`), so no text is kept per
+ *   operation; the document text in it is interned (`QueryTexts`), as subscribers of one stream
+ *   send the same one.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -37,6 +43,11 @@ export interface TransportOptions {
   connectionInitWaitTimeoutMs?: number;
   /** In production, internal error messages are not sent to the client. */
   isProd: boolean;
+  /**
+   * Sees each parsed client message before graphql-ws; true: handled here, graphql-ws does not
+   * get it (the operations ws-server took over from graphql-ws: their complete, a reused id).
+   */
+  intercept?: (socket: WebSocket, message: unknown) => boolean;
 }
 
 /** A close reason must fit a control frame (123 bytes); a longer one is replaced. */
@@ -44,11 +55,86 @@ function limitCloseReason(reason: string, whenTooLong: string): string {
   return Buffer.byteLength(reason) > 123 ? whenTooLong : reason;
 }
 
+/**
+ * Equal document texts as one string: a bounded cache (entries and length) of the texts seen
+ * last; when it is full it starts over, so a text that is no longer sent is let go.
+ */
+export class QueryTexts {
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly maxEntries = 512,
+    private readonly maxLength = 8 * 1024,
+  ) {}
+
+  intern(text: string): string {
+    if (text.length > this.maxLength) return text;
+    const known = this.texts.get(text);
+    if (known !== undefined) return known;
+    if (this.texts.size >= this.maxEntries) this.texts.clear();
+    this.texts.set(text, text);
+    return text;
+  }
+}
+
+/**
+ * Messages parsed by the transport, handed to graphql-ws without their text: `pass` parses a
+ * received text (interning a subscribe's document) and returns what graphql-ws's handler is to be
+ * called with — a constant text, whose parse through `reviver` yields that message — or the text
+ * itself when it is not JSON (graphql-ws then refuses it as before). graphql-ws parses the text
+ * synchronously at the start of its handler (test/unit/ws-fanout-contract.test.ts checks), so the
+ * message it takes is the one just passed.
+ */
+export class MessageHandOff {
+  /** What graphql-ws is handed instead of a text that parsed: `{}`, revived into the message. */
+  static readonly TEXT = '{}';
+  private static readonly NONE: unique symbol = Symbol('none');
+  private pending: unknown = MessageHandOff.NONE;
+  private readonly texts = new QueryTexts();
+  readonly reviver = (key: string, value: unknown): unknown => {
+    if (key !== '' || this.pending === MessageHandOff.NONE) return value;
+    const message = this.pending;
+    this.pending = MessageHandOff.NONE;
+    return message;
+  };
+
+  pass(text: string): string {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return text;
+    }
+    const payload = (message as { type?: unknown; payload?: { query?: unknown } } | null)?.payload;
+    if (typeof payload === 'object' && payload !== null && typeof payload.query === 'string')
+      payload.query = this.texts.intern(payload.query);
+    this.pending = message;
+    return MessageHandOff.TEXT;
+  }
+
+  /** The message passed last, not yet taken. */
+  peek(): unknown {
+    return this.pending === MessageHandOff.NONE ? undefined : this.pending;
+  }
+
+  /** After graphql-ws's handler was called: a message it did not take is dropped (false). */
+  taken(): boolean {
+    if (this.pending === MessageHandOff.NONE) return true;
+    this.pending = MessageHandOff.NONE;
+    return false;
+  }
+}
+
 /** The socket as graphql-ws's server sees it: one object per connection, its methods shared. */
 class Transport implements WebSocket_ {
+  /** graphql-ws's message handler (its `onMessage`); the socket's listener is shared by every socket. */
+  handler: ((data: string) => Promise<void>) | null = null;
+  /** What graphql-ws's `opened` returned: called once the socket closes. */
+  closed: ((code: number, reason: string) => Promise<void>) | null = null;
+
   constructor(
     private readonly ws: WebSocket,
-    private readonly internalError: (err: unknown) => string,
+    private readonly onSocketMessage: (this: WebSocket, data: Buffer) => void,
   ) {}
 
   get protocol(): string {
@@ -68,14 +154,8 @@ class Transport implements WebSocket_ {
   }
 
   onMessage(cb: (data: string) => Promise<void>): void {
-    const { ws, internalError } = this;
-    ws.on('message', (data: Buffer) => {
-      // Not awaited here: a subscribe's handler runs as long as the subscription.
-      cb(String(data)).catch((err: unknown) => {
-        console.error('Internal error occurred during message handling. Please check your implementation.', err);
-        ws.close(CloseCode.InternalServerError, internalError(err));
-      });
-    });
+    this.handler = cb;
+    this.ws.on('message', this.onSocketMessage);
   }
 }
 
@@ -97,8 +177,11 @@ export function serveGraphqlWs(
   /** Sockets pinged by the last keep-alive round that have not answered yet. */
   const awaitingPong = new WeakSet<WebSocket>();
 
+  // With a reviver of the caller's own, graphql-ws parses the texts itself.
+  const handOff = options.jsonMessageReviver ? null : new MessageHandOff();
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     ...options,
+    ...(handOff ? { jsonMessageReviver: handOff.reviver } : {}),
     // The wait is ours (above): graphql-ws's timer would stay referenced for the socket's life.
     connectionInitWaitTimeout: 0,
     onConnect: (ctx) => {
@@ -118,6 +201,46 @@ export function serveGraphqlWs(
   }
   function onPong(this: WebSocket): void {
     awaitingPong.delete(this);
+  }
+  /** Each socket's transport, for the listeners every socket shares. */
+  const transports = new WeakMap<WebSocket, Transport>();
+  const intercept = transport.intercept;
+  function onSocketMessage(this: WebSocket, data: Buffer): void {
+    const cb = transports.get(this)?.handler;
+    if (!cb) return;
+    const text = String(data);
+    const handed = handOff ? handOff.pass(text) : text;
+    if (handOff && intercept && handed === MessageHandOff.TEXT && intercept(this, handOff.peek())) {
+      handOff.taken();
+      return;
+    }
+    // Not awaited here: a subscribe's handler runs as long as the subscription.
+    const handled = cb(handed);
+    if (handOff && !handOff.taken()) {
+      console.error('graphql-ws did not parse a message when it was handed over; the connection is closed.');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    }
+    handled.catch((err: unknown) => {
+      console.error('Internal error occurred during message handling. Please check your implementation.', err);
+      this.close(CloseCode.InternalServerError, internalError(err));
+    });
+  }
+  // ws emits close once; `on` spares the wrapper `once` makes per socket.
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+    const wait = initWaits.get(this);
+    if (wait) {
+      clearTimeout(wait);
+      initWaits.delete(this);
+    }
+    if (!isProd && code === CloseCode.SubprotocolNotAcceptable && this.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+      console.warn(
+        `Client provided the unsupported and deprecated subprotocol "${this.protocol}" used by subscriptions-transport-ws. ` +
+          'Please see https://www.apollographql.com/docs/apollo-server/data/subscriptions/#switching-from-subscriptions-transport-ws.',
+      );
+    }
+    const closed = transports.get(this)?.closed;
+    transports.delete(this);
+    if (closed) void closed(code, String(reason));
   }
   const keepAlive =
     keepAliveMs > 0 && Number.isFinite(keepAliveMs)
@@ -158,22 +281,10 @@ export function serveGraphqlWs(
       }, initWaitMs);
       initWaits.set(socket, wait);
     }
-    const closed = server.opened(new Transport(socket, internalError), { socket, request });
-    // ws emits close once; `on` spares the wrapper `once` makes per socket.
-    socket.on('close', (code: number, reason: Buffer) => {
-      const wait = initWaits.get(socket);
-      if (wait) {
-        clearTimeout(wait);
-        initWaits.delete(socket);
-      }
-      if (!isProd && code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
-        console.warn(
-          `Client provided the unsupported and deprecated subprotocol "${socket.protocol}" used by subscriptions-transport-ws. ` +
-            'Please see https://www.apollographql.com/docs/apollo-server/data/subscriptions/#switching-from-subscriptions-transport-ws.',
-        );
-      }
-      void closed(code, String(reason));
-    });
+    const socketTransport = new Transport(socket, onSocketMessage);
+    transports.set(socket, socketTransport);
+    socketTransport.closed = server.opened(socketTransport, { socket, request });
+    socket.on('close', onSocketClose);
   });
 
   return {

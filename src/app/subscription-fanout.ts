@@ -19,10 +19,14 @@
  *   WebSocketServer itself: permessage-deflate off, and nothing sends a Blob (graphql-ws sends
  *   strings, this module Buffers), so ws writes every frame of its own synchronously and frames
  *   never interleave. A socket not accepted here gets `ws.send`.
+ * - HELD per member, once it joined (with ShareRequest.detach, as ws-server does): the member
+ *   object in its group and nothing else. The operation leaves graphql-ws (removed from its
+ *   context, graphql-ws ends its loop without a message); the caller answers the client's
+ *   complete and sends the complete or error when the group ends (`onDetachedEnd`).
  *
  * test/unit/ws-fanout-contract.test.ts fails when an upgrade of ws or graphql-ws changes any of
  * that: the message bytes, deflate staying off, whole frames interleaving with ws's own sends,
- * pings and close in order.
+ * pings and close in order, graphql-ws ending an operation removed from its context silently.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -102,6 +106,19 @@ export interface FanoutOptions {
   onSlowConsumer(socket: WebSocket): void;
   /** Told the number of shared streams (groups) whenever it changes. */
   onGroupCount?(groups: number): void;
+  /**
+   * A detached member's group ended (`error`: it failed): the caller sends the complete or error
+   * message graphql-ws would have sent, and forgets the operation.
+   */
+  onDetachedEnd?(member: DetachedMember, error?: unknown): void;
+}
+
+/** A member the caller took over from graphql-ws (ShareRequest.detach). */
+export interface DetachedMember {
+  readonly socket: WebSocket;
+  readonly id: string;
+  /** Leaves its group without a message (the client completed it, or its socket closed). */
+  leave(): void;
 }
 
 /** What one subscribe operation brings to the fan-out: its socket, id and selection. */
@@ -114,6 +131,14 @@ export interface ShareRequest {
   streams: AsyncIterator<unknown>[];
   /** graphql-ws keeps these for the life of the operation; the context is let go on joining a group. */
   args: { contextValue?: unknown; rootValue?: unknown };
+  /**
+   * Called as the subscriber joins its group: the caller takes the operation over from graphql-ws
+   * (it removes the operation from graphql-ws's context, whose loop is then ended without a
+   * message, and answers the client's complete for it itself). From then on the member is one
+   * small object in its group: no suspended graphql-ws handler, iterator or promise per
+   * subscriber. Without it, graphql-ws's loop waits on a parked promise until the end.
+   */
+  detach?(member: DetachedMember): void;
 }
 
 const OPEN = 1;
@@ -194,12 +219,16 @@ class Group {
 
 /**
  * One subscriber as graphql-ws sees it: its own resolver stream until that stream is caught up
- * (the snapshot and anything queued behind it sent), then a member of a group. From then on
- * graphql-ws's loop waits on one parked promise, settled only when the group ends or the client
- * completes; the per-subscriber iterator chain and context are released.
+ * (the snapshot and anything queued behind it sent), then a member of a group; the per-subscriber
+ * iterator chain and context are released. Detached (ShareRequest.detach), graphql-ws's loop is
+ * told done and the member is only its group's; otherwise graphql-ws's loop waits on one parked
+ * promise, settled only when the group ends or the client completes.
  */
-class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
+class SharedSubscription implements AsyncIterableIterator<ExecutionResult>, DetachedMember {
   readonly socket: WebSocket;
+  readonly id: string;
+  /** Taken over by the caller (ShareRequest.detach): graphql-ws's loop is told done, the group's end goes to onDetachedEnd. */
+  private detached = false;
   /** `{"id":<id>,"type":"next","payload":` — the frame minus the shared payload and closing brace. */
   readonly prefix: Buffer;
   joinedSeq = 0;
@@ -228,6 +257,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
     request: ShareRequest,
   ) {
     this.socket = request.socket;
+    this.id = request.id;
     this.prefix = nextMessagePrefix(request.id);
     this.own = own;
     this.stream = stream;
@@ -300,6 +330,12 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
     this.inflight = null;
     const { group, founded } = this.fanout.join(this, request.selectionKey, own, stream);
     this.group = group;
+    if (request.detach) {
+      request.detach(this);
+      this.detached = true;
+      // graphql-ws's loop ends (told done); a pull it has not made yet gets done at once (park).
+      this.unpark()?.resolve({ done: true, value: undefined });
+    }
     if (!founded) {
       // graphql-ws holds the operation's arguments until it ends; a member no longer needs them
       // (a founder's stream, which executes with them, now feeds the group).
@@ -314,6 +350,7 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   }
 
   private park(): Promise<Step> {
+    if (this.detached) return Promise.resolve({ done: true, value: undefined });
     if (this.ended) {
       return this.ended.error === undefined
         ? Promise.resolve({ done: true, value: undefined })
@@ -337,6 +374,11 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
   private settle(ended: { error?: unknown }): void {
     if (this.ended) return;
     this.ended = ended;
+    if (this.detached) {
+      this.group = null;
+      this.fanout.detachedEnded(this, ended.error);
+      return;
+    }
     const parked = this.unpark();
     if (!parked) return;
     if (ended.error === undefined) parked.resolve({ done: true, value: undefined });
@@ -357,6 +399,15 @@ class SharedSubscription implements AsyncIterableIterator<ExecutionResult> {
       await own.return?.();
     }
     return { done: true, value: undefined };
+  }
+
+  /** A detached member leaves its group without a message. */
+  leave(): void {
+    if (!this.detached || this.ended) return;
+    this.ended = {};
+    const group = this.group;
+    this.group = null;
+    group?.remove(this);
   }
 
   async throw(error: unknown): Promise<Step> {
@@ -422,6 +473,11 @@ export class SubscriptionFanout {
     }
     group.members.add(member);
     return { group, founded };
+  }
+
+  /** A detached member's group ended. */
+  detachedEnded(member: DetachedMember, error: unknown): void {
+    this.options.onDetachedEnd?.(member, error);
   }
 
   /** Groups open now (for tests). */

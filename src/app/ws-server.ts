@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, GraphQLError } from 'graphql';
+import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { type Viewer, visibilityKey } from '../domain/auth/viewer.js';
 import { UnauthenticatedError } from '../domain/shared/errors.js';
@@ -7,8 +8,9 @@ import { createDeniedRecorder } from './audit-plugin.js';
 import { clientIp } from './client-ip.js';
 import type { Container } from './container.js';
 import { viewerFromHeader } from './context.js';
+import { ExpirySchedule } from './expiry-schedule.js';
 import { serveGraphqlWs } from './graphql-ws-transport.js';
-import { createFanoutServer, type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
+import { createFanoutServer, type DetachedMember, type ShareRequest, SubscriptionFanout } from './subscription-fanout.js';
 import { resolveDocument, type TrustedDocuments, trustedDocuments } from './trusted-documents.js';
 import type { AppYoga } from './yoga.js';
 
@@ -90,14 +92,29 @@ export interface WebSocketLimits {
 type ConnectionViewer = (Viewer & { expiresAt?: Date }) | null;
 
 interface Connection {
+  socket: WebSocket;
   viewer: ConnectionViewer;
   /** The caller's address (clientIp of the upgrade request, read once); the request itself is let go. */
   ip: string | null;
-  expiry?: NodeJS.Timeout;
-  /** When the connection ends: the earliest expiry of any token it was given. */
-  expiresAt?: number;
-  /** Open operations and the user each counts against (null: anonymous). */
-  active: Map<string, string | null>;
+  /** When the connection ends: the earliest expiry of any token it was given (kept by the server's ExpirySchedule). */
+  expiresAt?: number | undefined;
+  expirySlot?: number | undefined;
+  /**
+   * Open operations, flat: [id, user it counts against (null: anonymous), id, user, ...]. Most
+   * connections carry one or two, so an exact-size array (about 50 bytes) rather than a Map (about
+   * 200); it is replaced, not grown, so it never holds spare capacity.
+   */
+  active: readonly (string | null)[];
+  /** Shared subscriptions taken over from graphql-ws (ShareRequest.detach), exact-size like `active`. */
+  detached: readonly DetachedMember[];
+}
+
+const NO_OPERATIONS: readonly (string | null)[] = Object.freeze([]);
+const NO_MEMBERS: readonly DetachedMember[] = Object.freeze([]);
+
+/** The client message fields the interception reads (graphql-ws validates the rest). */
+function messageOf(message: unknown): { type?: unknown; id?: unknown } {
+  return typeof message === 'object' && message !== null ? (message as { type?: unknown; id?: unknown }) : {};
 }
 
 /**
@@ -117,7 +134,8 @@ export function attachWebSocketServer(
   const maxBuffered = limits.maxBufferedBytes ?? 4 * 1024 * 1024;
   // The fan-out's own server: it writes whole frames to these sockets (src/app/subscription-fanout.ts).
   const wss = createFanoutServer(httpServer, { path: '/graphql', maxPayload: 1024 * 1024 });
-  const connections = new WeakMap<object, Connection>();
+  /** By socket: graphql-ws's hooks reach it through ctx.extra.socket, the transport's interception directly. */
+  const connections = new WeakMap<WebSocket, Connection>();
   const openByUser = new Map<string, number>();
   const gauge = container.metrics.subscriptionsActive;
   // Refused tokens are audited as over HTTP, throttled per address so a reconnect loop is one event a second.
@@ -129,11 +147,39 @@ export function attachWebSocketServer(
     maxBufferedBytes: maxBuffered,
     onSlowConsumer: closeSlow,
     onGroupCount: (n) => container.metrics.subscriptionStreamsShared.set(n),
+    // A taken-over subscription's stream ended: the message graphql-ws would have sent.
+    onDetachedEnd: (member, error) => {
+      const conn = connections.get(member.socket);
+      if (!conn || !forgetDetached(conn, member.id)) return;
+      const socket = member.socket;
+      if (socket.readyState === socket.OPEN) {
+        const message =
+          error === undefined
+            ? stringifyMessage({ id: member.id, type: MessageType.Complete })
+            : stringifyMessage({
+                id: member.id,
+                type: MessageType.Error,
+                payload: [new GraphQLError(error instanceof Error ? error.message : String(error)).toJSON()],
+              });
+        socket.send(message);
+      }
+      release(conn, member.id);
+    },
   });
+  /** Removes a taken-over subscription from its connection; false if it was not there. */
+  const forgetDetached = (conn: Connection, id: string): DetachedMember | null => {
+    const member = conn.detached.find((m) => m.id === id);
+    if (!member) return null;
+    conn.detached = conn.detached.length === 1 ? NO_MEMBERS : conn.detached.filter((m) => m !== member);
+    return member;
+  };
   const release = (conn: Connection, id: string) => {
-    const userId = conn.active.get(id);
-    if (userId === undefined) return;
-    conn.active.delete(id);
+    const { active } = conn;
+    let at = 0;
+    while (at < active.length && active[at] !== id) at += 2;
+    if (at >= active.length) return;
+    const userId = active[at + 1] ?? null;
+    conn.active = active.length === 2 ? NO_OPERATIONS : active.slice(0, at).concat(active.slice(at + 2));
     gauge.dec();
     if (userId === null) return;
     const n = (openByUser.get(userId) ?? 1) - 1;
@@ -148,18 +194,21 @@ export function attachWebSocketServer(
       result: 'DENIED',
       details: { code: err.code, reason: err.message, transport: 'websocket' },
     });
+  // One timer for every connection's token expiry (a Timeout per socket was ~0.3 KB of each).
+  const expiries = new ExpirySchedule<Connection>((conn) =>
+    conn.socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
+  );
   /** A connection ends when the first of its tokens expires, whichever message brought it. */
-  const closeAtExpiry = (conn: Connection, socket: WebSocket, expiresAt: Date | undefined) => {
+  const closeAtExpiry = (conn: Connection, expiresAt: Date | undefined) => {
     if (!expiresAt) return;
     const at = expiresAt.getTime();
+    // An expiry that is no time at all ends the connection as an expired token would.
+    if (Number.isNaN(at)) {
+      conn.socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason);
+      return;
+    }
     if (conn.expiresAt !== undefined && conn.expiresAt <= at) return;
-    clearTimeout(conn.expiry);
-    conn.expiresAt = at;
-    conn.expiry = setTimeout(
-      () => socket.close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason),
-      Math.max(0, at - Date.now()),
-    );
-    conn.expiry.unref();
+    expiries.set(conn, at);
   };
   const disposable = serveGraphqlWs(
     {
@@ -180,13 +229,13 @@ export function attachWebSocketServer(
           return false;
         }
         const ip = clientIp(ctx.extra.request, container.config.service.trustProxy);
-        const conn: Connection = { viewer, ip, active: new Map() };
+        const conn: Connection = { socket: ctx.extra.socket, viewer, ip, active: NO_OPERATIONS, detached: NO_MEMBERS };
         // graphql-ws keeps the upgrade request (headers, socket refs) and the connection_init
         // payload (the token) for the connection's life: both are read, so both are let go.
         (ctx.extra as { request?: IncomingMessage }).request = undefined;
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
-        connections.set(ctx, conn);
+        closeAtExpiry(conn, viewer?.expiresAt);
+        connections.set(ctx.extra.socket, conn);
         return true;
       },
       onNext: (ctx, _id, _payload, _args, result) => {
@@ -196,17 +245,22 @@ export function attachWebSocketServer(
         return withoutHttpHints(result) as FormattedExecutionResult | undefined;
       },
       onComplete: (ctx, id) => {
-        const conn = connections.get(ctx);
-        if (conn) release(conn, id);
+        const conn = connections.get(ctx.extra.socket);
+        // graphql-ws's loop of a subscription taken over ends without it: the operation goes on.
+        if (conn && !conn.detached.some((m) => m.id === id)) release(conn, id);
       },
       onClose: (ctx) => {
-        const conn = connections.get(ctx);
+        const conn = connections.get(ctx.extra.socket);
         if (!conn) return;
-        clearTimeout(conn.expiry);
-        for (const id of [...conn.active.keys()]) release(conn, id);
+        expiries.delete(conn);
+        const detached = conn.detached;
+        conn.detached = NO_MEMBERS;
+        for (const member of detached) member.leave();
+        const { active } = conn;
+        for (let at = 0; at < active.length; at += 2) release(conn, active[at] as string);
       },
       onSubscribe: async (ctx, id, payload) => {
-        const conn = connections.get(ctx);
+        const conn = connections.get(ctx.extra.socket);
         let viewer: ConnectionViewer = conn?.viewer ?? null;
         // A token in the subscribe message (GraphiQL's headers tab) is verified like one at
         // connection_init; a refused one is audited and refuses this operation.
@@ -219,7 +273,7 @@ export function attachWebSocketServer(
             auditRefusedToken(err, conn?.ip ?? null);
             return [new GraphQLError(err.message, { extensions: { code: err.code } })];
           }
-          if (conn) closeAtExpiry(conn, ctx.extra.socket, viewer?.expiresAt);
+          if (conn) closeAtExpiry(conn, viewer?.expiresAt);
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -256,7 +310,7 @@ export function attachWebSocketServer(
           if (conn) openByUser.set(viewer.userId, open + 1);
         }
         if (conn) {
-          conn.active.set(id, viewer?.userId ?? null);
+          conn.active = conn.active.concat(id, viewer?.userId ?? null);
           gauge.inc();
         }
         const contextValue = await contextFactory();
@@ -277,7 +331,16 @@ export function attachWebSocketServer(
           JSON.stringify(payload.variables ?? {}),
           visibilityKey(contextValue.viewer),
         ].join('\u0000');
-        args.rootValue = { execute, subscribe, share: { socket: ctx.extra.socket, id, selectionKey, streams, args } };
+        const share: ShareRequest = { socket: ctx.extra.socket, id, selectionKey, streams, args };
+        if (conn) {
+          // Once the subscriber shares its group's stream, the operation leaves graphql-ws (which
+          // then ends its loop without a message) and is the connection's: its complete, its end.
+          share.detach = (member) => {
+            delete (ctx.subscriptions as Record<string, unknown>)[id];
+            conn.detached = conn.detached.concat(member);
+          };
+        }
+        args.rootValue = { execute, subscribe, share };
         return args;
       },
     },
@@ -286,6 +349,25 @@ export function attachWebSocketServer(
       connectionInitWaitTimeoutMs: limits.connectionInitWaitTimeoutMs ?? 3000,
       keepAliveMs: limits.keepAliveMs ?? 12_000,
       isProd: container.config.env === 'production',
+      // The client's messages for the subscriptions taken over from graphql-ws.
+      intercept: (socket, message) => {
+        const conn = connections.get(socket);
+        if (!conn || conn.detached.length === 0) return false;
+        const { type, id } = messageOf(message);
+        if (typeof id !== 'string') return false;
+        if (type === MessageType.Complete) {
+          const member = forgetDetached(conn, id);
+          if (!member) return false;
+          member.leave();
+          release(conn, id);
+          return true;
+        }
+        if (type === MessageType.Subscribe && conn.detached.some((m) => m.id === id)) {
+          socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+          return true;
+        }
+        return false;
+      },
     },
   );
   return {
@@ -293,6 +375,7 @@ export function attachWebSocketServer(
     /** Completes every subscription and closes every socket with 1001 Going Away. */
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+      expiries.clear();
       await disposable.dispose();
     },
   };

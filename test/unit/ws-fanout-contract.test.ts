@@ -5,9 +5,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MessageType, stringifyMessage } from 'graphql-ws';
+import { buildSchema } from 'graphql';
+import { GRAPHQL_TRANSPORT_WS_PROTOCOL, MessageType, makeServer, stringifyMessage } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, type WebSocketServer } from 'ws';
+import { MessageHandOff } from '../../src/app/graphql-ws-transport.js';
 import { createFanoutServer, nextMessagePrefix, sendSplicedText } from '../../src/app/subscription-fanout.js';
 
 let http: Server | undefined;
@@ -111,5 +113,104 @@ describe('the fan-out contract with ws and graphql-ws', () => {
       other.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
     );
     expect(status).toBe(400);
+  });
+
+  it("graphql-ws parses a message synchronously in its handler, through jsonMessageReviver (the transport's hand-off)", async () => {
+    const handOff = new MessageHandOff();
+    const sent: string[] = [];
+    const queries: unknown[] = [];
+    const server = makeServer({
+      schema: buildSchema('type Query { a: Int }'),
+      jsonMessageReviver: handOff.reviver,
+      roots: { query: { a: 1 } },
+      onSubscribe: (_ctx, _id, payload) => {
+        queries.push(payload.query);
+      },
+    });
+    let handler: ((data: string) => Promise<void>) | undefined;
+    server.opened(
+      {
+        protocol: GRAPHQL_TRANSPORT_WS_PROTOCOL,
+        send: async (data) => {
+          sent.push(data);
+        },
+        close: (code, reason) => {
+          sent.push(`close ${code} ${reason}`);
+        },
+        onMessage: (cb) => {
+          handler = cb;
+        },
+      },
+      {},
+    );
+    const deliver = async (text: string) => {
+      const handled = handler?.(handOff.pass(text));
+      expect(handOff.taken()).toBe(true);
+      await handled;
+    };
+    await deliver(JSON.stringify({ type: 'connection_init' }));
+    const query = '{ a }';
+    await deliver(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    await deliver(JSON.stringify({ id: '2', type: 'subscribe', payload: { query: `${query}` } }));
+    expect(sent).toEqual([
+      '{"type":"connection_ack"}',
+      '{"id":"1","type":"next","payload":{"data":{"a":1}}}',
+      '{"id":"1","type":"complete"}',
+      '{"id":"2","type":"next","payload":{"data":{"a":1}}}',
+      '{"id":"2","type":"complete"}',
+    ]);
+    // onSubscribe saw each operation's document (interned on the way; strings compare by value).
+    expect(queries).toEqual([query, query]);
+    // A text that is not JSON reaches graphql-ws as it is, which refuses it as before.
+    expect(handOff.pass('{not json')).toBe('{not json');
+    await handler?.('{not json');
+    expect(sent.at(-1)).toBe('close 4400 Invalid message received');
+  });
+
+  it("an operation removed from graphql-ws's context ends its loop without a complete message (ShareRequest.detach)", async () => {
+    const sent: string[] = [];
+    const completed: string[] = [];
+    let release: ((step: IteratorResult<unknown>) => void) | undefined;
+    const stream: AsyncIterableIterator<unknown> = {
+      next: () => new Promise((resolve) => (release = resolve)),
+      return: async () => ({ done: true, value: undefined }),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    let context: { subscriptions: Record<string, unknown> } | undefined;
+    const server = makeServer({
+      schema: buildSchema('type Query { a: Int } type Subscription { s: Int }'),
+      subscribe: () => stream as never,
+      onSubscribe: (ctx) => {
+        context = ctx as unknown as { subscriptions: Record<string, unknown> };
+      },
+      onComplete: (_ctx, id) => {
+        completed.push(id);
+      },
+    });
+    let handler: ((data: string) => Promise<void>) | undefined;
+    server.opened(
+      {
+        protocol: GRAPHQL_TRANSPORT_WS_PROTOCOL,
+        send: async (data) => {
+          sent.push(data);
+        },
+        close: () => undefined,
+        onMessage: (cb) => {
+          handler = cb;
+        },
+      },
+      {},
+    );
+    await handler?.(JSON.stringify({ type: 'connection_init' }));
+    const running = handler?.(JSON.stringify({ id: 's1', type: 'subscribe', payload: { query: 'subscription { s }' } }));
+    while (!release) await new Promise((r) => setTimeout(r, 1));
+    expect(Object.keys(context?.subscriptions ?? {})).toEqual(['s1']);
+    delete context?.subscriptions.s1;
+    release({ done: true, value: undefined });
+    await running;
+    expect(sent).toEqual(['{"type":"connection_ack"}']);
+    expect(completed).toEqual(['s1']);
   });
 });
