@@ -133,6 +133,7 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     const status = page.getByTestId('status').first();
     expect(await status.textContent()).toBe('STOPPED');
 
+    const serverId = () => new URL(page.url()).pathname.split('/').pop() ?? '';
     const watch = async (want: string, timeout = 60_000) => {
       const seen: string[] = [];
       await expect
@@ -140,6 +141,15 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
           async () => {
             const s = (await status.textContent()) ?? '';
             if (seen.at(-1) !== s) seen.push(s);
+            // A server that went ERROR stays there: the failure then says why (its statusMessage).
+            if (s === 'ERROR') {
+              const r = await t.gql<{ server: { status: string; statusMessage: string | null } }>(
+                'query($id: ID!) { server(id: $id) { status statusMessage } }',
+                { id: serverId() },
+                await t.token('olga', ['operator']),
+              );
+              return `ERROR (${r.body.data?.server.statusMessage ?? JSON.stringify(r.body)}; seen ${seen.join(' > ')})`;
+            }
             return s;
           },
           { timeout, interval: 50 },
@@ -160,7 +170,7 @@ describe.skipIf(!enabled)('console charts, hosts and server operations in chromi
     await page.getByLabel('Show log lines').selectOption('ERROR');
     await expect.poll(async () => (await levels()).every((l) => l === 'ERROR' || l === 'CORE'), { timeout: 10_000 }).toBe(true);
     // Pushed, not polled: a line xrdp writes now appears without a reload, only at its level.
-    const logFile = instancePaths(c.xrdpDir as string, new URL(page.url()).pathname.split('/').pop() ?? '').log;
+    const logFile = instancePaths(c.xrdpDir as string, serverId()).log;
     appendFileSync(logFile, `${xrdpLogLine('INFO', 'console-tail info')}\n${xrdpLogLine('ERROR', 'console-tail error')}\n`);
     await log.getByText('console-tail error').waitFor({ timeout: 10_000 });
     expect(await log.getByText('console-tail info').count()).toBe(0);
