@@ -122,7 +122,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       stdio: 'ignore',
       detached: true,
     });
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const agent of Object.values(agents)) {
@@ -325,31 +325,43 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     const pid = agents.b.child?.pid as number;
     const killedAt = Date.now();
     process.kill(-pid, 'SIGKILL');
+    // The bound is on what the API answers, not on how soon this loaded machine gets the answer
+    // back: every status asked for once 3 heartbeats (+1 s for the clock's and the last beat's
+    // slack) have passed since the kill must be OFFLINE. Each probe is timed from when it was
+    // sent, so a slow answer does not count against the API; a host that stays ONLINE past the
+    // bound still fails (its first probe sent after the bound answers ONLINE).
+    const boundMs = 3 * HEARTBEAT_S * 1000 + 1000;
+    const answers: { sentAfterMs: number; status: string | undefined }[] = [];
     await until(
-      () => hostStatus(apiA, 'b'),
+      async () => {
+        const sentAfterMs = Date.now() - killedAt;
+        const status = await hostStatus(apiA, 'b');
+        answers.push({ sentAfterMs, status });
+        return status;
+      },
       (s) => s === 'OFFLINE',
-      3 * HEARTBEAT_S * 1000 + 3000,
+      boundMs + 30_000,
       'host b OFFLINE',
     );
-    const offlineAfter = Date.now() - killedAt;
-    expect(offlineAfter).toBeLessThan(3 * HEARTBEAT_S * 1000 + 3000);
+    expect(answers.filter((a) => a.sentAfterMs >= boundMs && a.status !== 'OFFLINE')).toEqual([]);
 
-    const t0 = Date.now();
-    const stop = await apiA.gql<{ stopServer: { __typename: string; code?: string } }>(
-      'mutation($id: ID!) { stopServer(id: $id) { __typename ... on Error { code } } }',
+    const stop = await apiA.gql<{ stopServer: { __typename: string } }>(
+      'mutation($id: ID!) { stopServer(id: $id) { __typename ... on Error { code message } } }',
       { id },
       owner,
     );
-    const refusedIn = Date.now() - t0;
-    const answer = JSON.stringify(stop.body);
-    expect(answer).toContain('HOST_UNAVAILABLE');
-    expect(refusedIn).toBeLessThan(1000);
+    // Refused at once, from the host's status: no command was sent to wait for the dead agent
+    // (that would fail after the 1 s accept window, "did not take the command within").
+    const refusal = stop.body.errors?.[0];
+    expect(refusal?.extensions?.code, JSON.stringify(stop.body)).toBe('HOST_UNAVAILABLE');
+    expect(refusal?.message).toContain('its agent is OFFLINE');
 
     startAgent(agents.b);
     await until(
       () => hostStatus(apiA, 'b'),
       (s) => s === 'ONLINE',
-      20_000,
+      // A fresh agent process (tsx compiles it first) on a loaded machine: a wait, not a bound.
+      45_000,
       'host b ONLINE again',
     );
     // Reconciled: the instance outlived its agent, so it is adopted and the server stays RUNNING.
@@ -361,7 +373,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       owner,
     );
     expect(stopped.body.data?.stopServer.__typename).toBe('StopServerSuccess');
-  }, 90_000);
+  }, 120_000);
 
   it("agent B's Redis user can neither read A's commands nor write A's events", async () => {
     const b = new Redis(`redis://${agentUserName('b')}:${PASSWORDS.b}@127.0.0.1:${redis.port}`, {
