@@ -22,8 +22,9 @@ export interface App {
   start(port?: number, host?: string): Promise<number>;
   /**
    * Ordered shutdown: readiness off at once, serve on for `drainMs` while balancers notice, stop
-   * accepting, complete subscriptions (1001), let in-flight requests finish, dispose yoga, quit
-   * Redis, close MongoDB. Every step is bounded; rejects naming the steps that timed out.
+   * accepting, complete subscriptions (1001), let in-flight requests finish, dispose yoga, let
+   * the background rounds already running finish (none starts once stopping), quit Redis, close
+   * MongoDB. Every step is bounded; rejects naming the steps that timed out.
    */
   stop(options?: StopOptions): Promise<void>;
 }
@@ -67,7 +68,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const { mongo, redis } = container;
   // Recovery reads the servers, so it waits for the database; start-up waits for it a little
   // (the usual case: it is there), then serves with readiness false until it appears.
-  let stopLocalHost = () => {};
+  let stopLocalHost = async () => {};
   const recover = async () => {
     // With agents, each host reconciles when its agent says hello; this process runs no xrdp.
     if (config.hosts.mode === 'agents') return;
@@ -166,8 +167,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const stop = async ({ drainMs = 0, inflightTimeoutMs = 10_000 }: StopOptions = {}) => {
     const started = Date.now();
     shuttingDown = true;
-    jobs.stop();
-    stopLocalHost();
+    // No background round starts from here on; the ones running finish before the stores close.
+    const backgroundStopped = Promise.all([jobs.stop(), stopLocalHost()]);
     const timedOut: string[] = [];
     const step = async (name: string, ms: number, task: () => Promise<unknown> | unknown) => {
       const t0 = Date.now();
@@ -192,6 +193,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     clearInterval(sweeper);
     if (server.listening || timedOut.length > 0) server.closeAllConnections();
     await step('dispose yoga', 3000, () => yoga.dispose());
+    // A health check may be stopping a hung instance, the heartbeat writing: they use xrdp, Redis
+    // and MongoDB, so they end before those do (a round cut by MongoDB closing under it failed
+    // half-way with MongoClientClosedError).
+    await step('finish background jobs', 10_000, () => backgroundStopped);
     await step('stop xrdp and session accounts', 15_000, () => stopHostAtShutdown(container, config, logger));
     await step('close xrdp watcher, Redis and MongoDB', 8000, () => container.close());
     logger.info({ ms: Date.now() - started, timedOut }, 'shutdown finished');

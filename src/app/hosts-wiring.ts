@@ -70,7 +70,11 @@ export function startLocalHost(deps: {
   servers: ServerService;
   usage: () => Promise<{ cpuPercent: number | null; memoryPercent: number | null }[]>;
   clock: Clock;
-}): { ready: Promise<void>; stop(): void } {
+}): {
+  ready: Promise<void>;
+  /** Stops the heartbeats and settles once the one in flight (if any) has finished. */
+  stop(): Promise<void>;
+} {
   const { config, logger, hosts, clock } = deps;
   const hello = localHostHello(config);
   let registered = false;
@@ -83,10 +87,16 @@ export function startLocalHost(deps: {
     if (legacy.conflicts.length > 0)
       logger.warn({ conflicts: legacy.conflicts }, 'port claims from before hosts collide with new ones');
   };
-  let busy = false;
-  const beat = async () => {
-    if (busy) return;
-    busy = true;
+  let inFlight: Promise<void> | null = null;
+  let stopped = false;
+  const beat = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    inFlight ??= beatOnce().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+  const beatOnce = async () => {
     try {
       if (!registered) {
         await register();
@@ -100,19 +110,24 @@ export function startLocalHost(deps: {
       await hosts.heartbeat(hello.id, { at: clock.now().toISOString(), usage });
     } catch (err) {
       logger.warn({ err: err instanceof Error ? err.message : String(err), hostId: hello.id }, 'local host heartbeat failed');
-    } finally {
-      busy = false;
     }
   };
   // Placement needs the host: try for a few seconds before serving (two replicas registering the
   // same host at once, or a busy database, can make one attempt lose), then keep trying each beat.
   const ready = (async () => {
-    for (let attempt = 0; attempt < 20 && !registered; attempt++) {
+    for (let attempt = 0; attempt < 20 && !registered && !stopped; attempt++) {
       await beat();
       if (!registered) await new Promise((r) => setTimeout(r, 250));
     }
   })();
   const timer = setInterval(() => void beat(), config.hosts.heartbeatIntervalSeconds * 1000);
   timer.unref();
-  return { ready, stop: () => clearInterval(timer) };
+  return {
+    ready,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
 }

@@ -17,7 +17,7 @@ describe.skipIf(!enabled)('console pools in chromium', { timeout: 180_000 }, () 
   beforeAll(async () => {
     c = await startConsoleApp({
       db: 'console_pools',
-      xrdp: { portBase: 24000 + Math.floor(Math.random() * 100) * 10, real: false },
+      xrdp: { portBase: 24000 + Math.floor(Math.random() * 50) * 10, real: false },
     });
     t = c.api;
   }, 240_000);
@@ -295,7 +295,7 @@ describe.skipIf(!withXrdp)('My pools Connect on real xrdp in chromium', { timeou
   beforeAll(async () => {
     c = await startConsoleApp({
       db: 'console_pools_xrdp',
-      xrdp: { portBase: 25000 + Math.floor(Math.random() * 100) * 10, real: true },
+      xrdp: { portBase: 25000 + Math.floor(Math.random() * 50) * 10, real: true },
     });
     t = c.api;
   }, 240_000);

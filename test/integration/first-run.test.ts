@@ -196,7 +196,7 @@ describe.skipIf(!needXrdp('first run') || !isRoot)('a first `npm start` with not
   it('binds xrdp to loopback, keeps its files under DATA_DIR, and SIGTERM stops the service, xrdp, sesman and the session account', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'first-run-'));
     dirs.push(dataDir);
-    const rdpBase = 24000 + Math.floor(Math.random() * 100) * 10;
+    const rdpBase = 20500 + Math.floor(Math.random() * 50) * 10;
     const svc = await npmStart(firstRunEnv(dataDir, await freePort(), rdpBase));
     groups.push(svc.proc.pid ?? 0);
     const token = await adminToken(svc.env);
@@ -239,7 +239,7 @@ describe.skipIf(!needXrdp('first run') || !isRoot)('a first `npm start` with not
   it('after a crash on the memory store, the next start locks and removes the orphaned account, and only this installation’s', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'first-run-crash-'));
     dirs.push(dataDir);
-    const rdpBase = 25000 + Math.floor(Math.random() * 100) * 10;
+    const rdpBase = 25500 + Math.floor(Math.random() * 50) * 10;
     const svc = await npmStart(firstRunEnv(dataDir, await freePort(), rdpBase));
     groups.push(svc.proc.pid ?? 0);
     const token = await adminToken(svc.env);

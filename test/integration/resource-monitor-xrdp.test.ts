@@ -109,7 +109,7 @@ describe.skipIf(!needTools())('the resource monitor on a real xrdp server and a 
   let unlock: () => Promise<void> = async () => {};
   const children: ChildProcess[] = [];
   const rounds: (RoundReport & { doneAt: number })[] = [];
-  const base = 25000 + Math.floor(Math.random() * 100) * 10;
+  const base = 20000 + Math.floor(Math.random() * 50) * 10;
   const clientDisplay = 200 + Math.floor(Math.random() * 50);
   let alice: string;
   let operator: string;

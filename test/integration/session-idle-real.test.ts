@@ -66,7 +66,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 describe.skipIf(!RUN)('idle time from the X server of each real desktop (IDLE_TIMEOUT=60)', () => {
   const host = useLoginHost({
     tmpPrefix: 'rdp-session-idle-',
-    portBase: 29000,
+    portBase: 29500,
     displayBase: 300,
     xDisplays: 3,
     env: { IDLE_TIMEOUT: '60', DISCONNECTED_SESSION_TIMEOUT: '60' },

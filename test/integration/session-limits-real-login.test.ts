@@ -74,7 +74,7 @@ describe.skipIf(!driver)('a real login runs under the per-session limits, nested
   let dir = '';
   const children: ChildProcess[] = [];
   const xDisplay = 250 + Math.floor(Math.random() * 50);
-  const base = 29000 + Math.floor(Math.random() * 100) * 10;
+  const base = 29000 + Math.floor(Math.random() * 50) * 10;
   let unlock: () => Promise<void> = async () => {};
 
   // Other suites may hold the host's sesman for a while: the lock waits up to 110 s.

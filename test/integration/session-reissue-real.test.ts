@@ -14,7 +14,7 @@ const REISSUE = `mutation($id: ID!) { reissueCredentials(sessionId: $id) {
   __typename ... on ReissueCredentialsSuccess { connection { username password port } } ... on Error { code message } } }`;
 
 describe.skipIf(!needTools())('reissueCredentials against a real xrdp', () => {
-  const host = useLoginHost({ tmpPrefix: 'rdp-session-reissue-', portBase: 31000, displayBase: 420, xDisplays: 2 });
+  const host = useLoginHost({ tmpPrefix: 'rdp-session-reissue-', portBase: 31500, displayBase: 420, xDisplays: 2 });
 
   it('the old password fails at xrdp at once, a locked account is unlocked, and the new password logs in', {
     retry: 1,

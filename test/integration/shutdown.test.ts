@@ -210,6 +210,7 @@ describe.skipIf(!need('graceful shutdown of the real process', ['mongo', 'redis'
         'complete subscriptions',
         'finish in-flight requests',
         'dispose yoga',
+        'finish background jobs',
         'stop xrdp and session accounts',
         'close xrdp watcher, Redis and MongoDB',
       ].sort(),

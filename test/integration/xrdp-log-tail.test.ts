@@ -24,7 +24,7 @@ describe.skipIf(!needXrdp('xrdp log tail'))('serverLogs: a live tail of a real x
   let t: TestApp;
   let dir: string;
   let unlock: () => Promise<void> = async () => {};
-  const base = 22000 + Math.floor(Math.random() * 100) * 10;
+  const base = 22500 + Math.floor(Math.random() * 50) * 10;
 
   beforeAll(async () => {
     unlock = await lockHostSesman();

@@ -53,7 +53,7 @@ describe.skipIf(!needXrdp('xrdp runtime'))('real xrdp instances behind startServ
   let dir: string;
   let token: string;
   // Below the kernel's ephemeral range (32768+), so no outgoing connection holds a test port.
-  const base = 21000 + Math.floor(Math.random() * 100) * 10;
+  const base = 21000 + Math.floor(Math.random() * 50) * 10;
 
   let unlock: () => Promise<void> = async () => {};
 
@@ -226,7 +226,7 @@ describe.skipIf(!needXrdp('xrdp adoption') || !need('xrdp adoption on FerretDB',
   () => {
     let dir: string;
     let env: Record<string, string>;
-    const base = 23000 + Math.floor(Math.random() * 100) * 10;
+    const base = 21500 + Math.floor(Math.random() * 50) * 10;
 
     let unlock: () => Promise<void> = async () => {};
 

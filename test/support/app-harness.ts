@@ -123,7 +123,8 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`timed out; got ${JSON.stringify(items)} ended=${ended} failure=${String(failure)}`);
+        if (left <= 0)
+          throw new Error(`timed out; got ${JSON.stringify(items)} ended=${ended} failure=${describeFailure(failure)}`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, left);
           waiters.push(() => {
@@ -134,4 +135,16 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
       }
     },
   };
+}
+
+/** A subscription's failure for a message: graphql-ws hands GraphQL errors (an array) or a CloseEvent. */
+function describeFailure(failure: unknown): string {
+  if (failure === undefined || failure instanceof Error) return String(failure);
+  const close = failure as { code?: unknown; reason?: unknown };
+  if (typeof close.code === 'number') return `close ${close.code} ${String(close.reason ?? '')}`;
+  try {
+    return JSON.stringify(failure);
+  } catch {
+    return String(failure);
+  }
 }

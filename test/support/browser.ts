@@ -162,7 +162,8 @@ export interface ConsoleAppOptions {
   console?: boolean;
   /**
    * Servers get an xrdp configuration directory and ten loopback ports from `portBase` (keep it
-   * below the kernel's ephemeral range, 32768+, so no outgoing connection holds a test port).
+   * below the kernel's ephemeral range, 32768+, so no outgoing connection holds a test port; in
+   * the suite's own block, the RDP port blocks in test/support/net.ts).
    * `real`: this file starts real xrdp: it takes the host's sesman lock for its run, and closing
    * stops the host sesman and kills any xrdp listener a test left.
    */

@@ -106,6 +106,7 @@ export interface LoginHost {
  */
 export function useLoginHost(options: {
   tmpPrefix: string;
+  /** Ten ports at portBase plus a random multiple of 10 below 500: the suite's own block (test/support/net.ts). */
   portBase: number;
   displayBase: number;
   xDisplays?: number;
@@ -121,7 +122,7 @@ export function useLoginHost(options: {
     xDisplays: Array.from({ length: options.xDisplays ?? 1 }, (_, i) => options.displayBase + offset * 4 + i),
     children: [],
   };
-  const base = options.portBase + Math.floor(Math.random() * 100) * 10;
+  const base = options.portBase + Math.floor(Math.random() * 50) * 10;
   let unlock: () => Promise<void> = async () => {};
   const lockTimeoutMs = options.lockTimeoutMs ?? 110_000;
 

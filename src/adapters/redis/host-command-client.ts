@@ -13,6 +13,7 @@ import {
   parseHostId,
 } from '../../domain/cluster/host-protocol.js';
 import { HostUnavailableError, ServiceUnavailableError, ValidationError } from '../../domain/shared/errors.js';
+import { timeoutAfterPendingIo } from '../shared/timeout-after-pending-io.js';
 import {
   Backoff,
   closeRedis,
@@ -89,7 +90,8 @@ interface Waiting {
   accepted: boolean;
   /** From acceptance to result. */
   timeoutMs: number;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending accept or result timeout (see timeoutAfterPendingIo). */
+  cancelTimer: (() => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -130,7 +132,7 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
 
   function settle(w: Waiting, outcome: { value: unknown } | { error: Error }): void {
     if (!waiting.delete(w.commandId)) return;
-    clearTimeout(w.timer);
+    w.cancelTimer?.();
     const host = watched.get(w.hostId);
     if (host) {
       host.waiting--;
@@ -203,10 +205,9 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
           if (response.type === 'result') onResult(response.value);
           else if (!w.accepted) {
             w.accepted = true;
-            clearTimeout(w.timer);
-            w.timer = setTimeout(
-              () => settle(w, { error: new HostCommandTimeoutError(w.hostId, w.commandId, w.timeoutMs) }),
-              w.timeoutMs,
+            w.cancelTimer?.();
+            w.cancelTimer = timeoutAfterPendingIo(w.timeoutMs, () =>
+              settle(w, { error: new HostCommandTimeoutError(w.hostId, w.commandId, w.timeoutMs) }),
             );
           }
         }
@@ -259,17 +260,17 @@ export function createHostCommandClient(options: HostCommandClientOptions): Host
         throw new ServiceUnavailableError(`cannot reach Redis to send a command to host ${hostId}: ${errorMessage(err)}`);
       }
       return new Promise<unknown>((resolve, reject) => {
-        const w: Waiting = { hostId, commandId, accepted: false, timeoutMs, timer: undefined, resolve, reject };
+        const w: Waiting = { hostId, commandId, accepted: false, timeoutMs, cancelTimer: undefined, resolve, reject };
         waiting.set(commandId, w);
         writer.call('XADD', commandStreamKey(hostId), 'MAXLEN', '~', maxLen, '*', ...fields).then(
           () => {
             // The entry's id (its deadline's start) is no later than this reply, so the agent's
-            // deadline has passed when this timer fires, give or take the clocks' drift.
+            // deadline has passed when this timer fires, give or take the clocks' drift. An
+            // acceptance already received but not yet read (this process was stalled) wins: the
+            // agent runs what it took, so calling it unavailable would be false.
             if (w.accepted || !waiting.has(commandId)) return;
-            w.timer = setTimeout(
-              () =>
-                settle(w, { error: new HostUnavailableError(hostId, `its agent did not take the command within ${ttlMs} ms`) }),
-              ttlMs + acceptGraceMs,
+            w.cancelTimer = timeoutAfterPendingIo(ttlMs + acceptGraceMs, () =>
+              settle(w, { error: new HostUnavailableError(hostId, `its agent did not take the command within ${ttlMs} ms`) }),
             );
           },
           (err: unknown) => {

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { timeoutAfterPendingIo } from '../shared/timeout-after-pending-io.js';
 
 /** PROTOCOL_SSL | PROTOCOL_HYBRID in an X.224 Connection Request with RDP_NEG_REQ (19 bytes). */
 const CONNECTION_REQUEST = Buffer.from('030000130ee000000000000100080003000000', 'hex');
@@ -23,7 +24,9 @@ export interface ProbeOptions {
 function readConfirm(socket: Socket, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new Error(`no X.224 Connection Confirm within ${timeoutMs} ms`)), timeoutMs);
+    const cancel = timeoutAfterPendingIo(timeoutMs, () =>
+      finish(new Error(`no X.224 Connection Confirm within ${timeoutMs} ms`)),
+    );
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length >= 4) {
@@ -34,7 +37,7 @@ function readConfirm(socket: Socket, timeoutMs: number): Promise<Buffer> {
     const onError = (err: Error) => finish(err);
     const onClose = () => finish(new Error('connection closed before the X.224 Connection Confirm'));
     function finish(err?: Error, value?: Buffer) {
-      clearTimeout(timer);
+      cancel();
       socket.off('data', onData);
       socket.off('error', onError);
       socket.off('close', onClose);
@@ -67,13 +70,13 @@ export async function probeRdp(options: ProbeOptions): Promise<ProbeResult> {
   const socket = connect({ host: options.host, port: options.port });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('connect timed out')), timeoutMs);
+      const cancel = timeoutAfterPendingIo(timeoutMs, () => reject(new Error('connect timed out')));
       socket.once('connect', () => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       });
       socket.once('error', (err) => {
-        clearTimeout(timer);
+        cancel();
         reject(err);
       });
     });
@@ -82,13 +85,13 @@ export async function probeRdp(options: ProbeOptions): Promise<ProbeResult> {
     if (result.kind !== 'selected' || result.protocol !== PROTOCOL_SSL || options.tls === false) return result;
     const tls = tlsConnect({ socket, rejectUnauthorized: false, servername: undefined });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), timeoutMs);
+      const cancel = timeoutAfterPendingIo(timeoutMs, () => reject(new Error('TLS handshake timed out')));
       tls.once('secureConnect', () => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       });
       tls.once('error', (err) => {
-        clearTimeout(timer);
+        cancel();
         reject(err);
       });
     });

@@ -23,24 +23,40 @@ export interface JobIntervals {
 }
 
 export interface BackgroundJobs {
-  /** Stops the timers; the collector is stopped by the container. */
-  stop(): void;
+  /**
+   * Stops the timers at once (no round starts after this) and settles when the rounds already
+   * running have finished, so the stores they write to are closed after them, not under them.
+   * The collector is stopped by the container.
+   */
+  stop(): Promise<void>;
+}
+
+/** A periodic job: `stop` clears its timer and waits for the round in flight, if any. */
+interface Job {
+  stop(): Promise<void>;
 }
 
 /** Runs `task` every `ms`, never two at once; errors are logged, not thrown. */
-function every(ms: number, task: () => Promise<unknown>, logger: Logger, failure: string): NodeJS.Timeout {
-  let running = false;
+function every(ms: number, task: () => Promise<unknown>, logger: Logger, failure: string): Job {
+  let round: Promise<void> | null = null;
   const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    task()
-      .catch((err: unknown) => logger.warn({ err }, failure))
+    if (round) return;
+    round = task()
+      .then(
+        () => undefined,
+        (err: unknown) => logger.warn({ err }, failure),
+      )
       .finally(() => {
-        running = false;
+        round = null;
       });
   }, ms);
   timer.unref();
-  return timer;
+  return {
+    async stop() {
+      clearInterval(timer);
+      await round;
+    },
+  };
 }
 
 /**
@@ -114,10 +130,18 @@ export function startBackgroundJobs(
     const n = await audit.prune();
     if (n > 0) logger.info({ removed: n }, 'pruned audit events older than the retention');
   };
-  void recovery.then(() => prune().catch((err: unknown) => logger.warn({ err }, 'audit pruning failed')));
+  // Set by stop(): work waiting for the recovery does not start once the replica is stopping.
+  let stopped = false;
+  const firstPrune = recovery.then(() =>
+    stopped ? undefined : prune().catch((err: unknown) => logger.warn({ err }, 'audit pruning failed')),
+  );
   // Resource samples every METRICS_INTERVAL (one replica per host stores them); stopped by container.close().
   // With agents, no replica samples its own machine as if it were an RDP host.
-  if (container.config.hosts.mode === 'local') void recovery.then(() => resources.collector.start());
+  if (container.config.hosts.mode === 'local') {
+    void recovery.then(() => {
+      if (!stopped) resources.collector.start();
+    });
+  }
   const pruning = every(intervals.auditPruneIntervalMs ?? 3_600_000, prune, logger, 'audit pruning failed');
   void recovery.then(async () => {
     if (container.config.hosts.mode === 'agents') return;
@@ -151,15 +175,12 @@ export function startBackgroundJobs(
     'health check failed',
   );
   return {
-    stop() {
-      clearInterval(reconcile);
-      clearInterval(sweep);
-      clearInterval(drain);
-      clearInterval(stale);
-      clearInterval(pruning);
-      clearInterval(health);
-      void healthLease?.release().catch(() => undefined);
-      if (abandoned) clearInterval(abandoned);
+    async stop() {
+      stopped = true;
+      await Promise.all([reconcile, sweep, drain, stale, pruning, health, abandoned].map((job) => job?.stop()));
+      // Only when the recovery is done: one still waiting for the database never starts the prune.
+      if (recovered) await firstPrune;
+      await healthLease?.release().catch(() => undefined);
     },
   };
 }
