@@ -1,7 +1,10 @@
 import {
   eventStreamKey,
+  HEARTBEAT_BARRIERS,
+  HEARTBEAT_EVENT,
   type HostEvent,
   hostIdOfStreamKey,
+  type Parsed,
   parseEventEntry,
   parseHostId,
 } from '../../domain/cluster/host-protocol.js';
@@ -83,12 +86,54 @@ export interface HostEventConsumer {
   stop(): Promise<void>;
 }
 
+/** One step of a host's batch: apply `entry`, then acknowledge it and `superseded` in one XACK. */
+export interface HostBatchStep {
+  entry: StreamEntry;
+  /** The entry's event, or why it is not one; null for an entry trimmed while pending. */
+  parsed: Parsed<HostEvent> | null;
+  /** Earlier heartbeats of the host that this one supersedes: acknowledged with it, never applied. */
+  superseded: string[];
+}
+
+/**
+ * The order a host's batch is applied in. Every event keeps its stream order except heartbeats:
+ * only the latest of the batch is applied, moved up to just after the last `agent.hello` /
+ * `agent.bye` before it (or to the front), and the earlier ones are acknowledged with it,
+ * unapplied. So a backlog of slower events does not hold back the host's liveness, and n pending
+ * heartbeats cost one write.
+ */
+export function planHostBatch(entries: StreamEntry[]): HostBatchStep[] {
+  const parsed = entries.map((e) => (e.fields ? parseEventEntry(e.id, e.fields) : null));
+  const type = (i: number): string | null => {
+    const p = parsed[i];
+    return p?.ok ? p.value.type : null;
+  };
+  let latest = -1;
+  for (let i = entries.length - 1; i >= 0 && latest < 0; i--) if (type(i) === HEARTBEAT_EVENT) latest = i;
+  if (latest < 0) return entries.map((entry, i) => ({ entry, parsed: parsed[i] ?? null, superseded: [] }));
+  let at = 0;
+  const superseded: string[] = [];
+  for (let i = 0; i < latest; i++) {
+    const t = type(i);
+    if (t && HEARTBEAT_BARRIERS.has(t)) at = i + 1;
+    if (t === HEARTBEAT_EVENT) superseded.push((entries[i] as StreamEntry).id);
+  }
+  const steps: HostBatchStep[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    if (i === at) steps.push({ entry: entries[latest] as StreamEntry, parsed: parsed[latest] ?? null, superseded });
+    if (i === latest || (i < latest && type(i) === HEARTBEAT_EVENT)) continue;
+    steps.push({ entry: entries[i] as StreamEntry, parsed: parsed[i] ?? null, superseded: [] });
+  }
+  return steps;
+}
+
 /**
  * The API side of the event streams: ONE consumer group (`api`) shared by all replicas over every
  * host's `rdp:host:<id>:events`, so each event is delivered to one replica. Events of a host are
- * applied in stream order (one at a time per host, hosts in parallel); the entry is acknowledged
- * after its handler resolved. Pending entries idle for claimIdleMs (a dead replica's, or ones whose
- * handler failed) are taken over with XAUTOCLAIM by whichever replica checks first.
+ * applied in stream order (one at a time per host, hosts in parallel), heartbeats aside (see
+ * planHostBatch); the entry is acknowledged after its handler resolved. Pending entries idle for
+ * claimIdleMs (a dead replica's, or ones whose handler failed) are taken over with XAUTOCLAIM by
+ * whichever replica checks first.
  */
 export function createHostEventConsumer(options: HostEventConsumerOptions): HostEventConsumer {
   const replicaId = options.replicaId;
@@ -113,18 +158,21 @@ export function createHostEventConsumer(options: HostEventConsumerOptions): Host
   let claiming: Promise<void> | null = null;
   let wakeLoop: (() => void) | null = null;
 
-  /** Applies entries of one host in order; stops at the first failure (the rest stay pending too). */
+  /**
+   * Applies entries of one host in order (planHostBatch: the latest heartbeat early, the earlier
+   * ones only acknowledged); stops at the first failure (the rest stay pending too).
+   */
   async function applyAll(hostId: string, entries: StreamEntry[]): Promise<void> {
     const key = eventStreamKey(hostId);
     busy.set(hostId, (busy.get(hostId) ?? 0) + 1);
     try {
-      for (const e of entries) {
+      for (const step of planHostBatch(entries)) {
         if (stopping) return;
-        const mark = `${hostId} ${e.id}`;
+        const mark = `${hostId} ${step.entry.id}`;
         if (active.has(mark)) continue;
         active.add(mark);
         try {
-          if (!(await applyOne(hostId, key, e))) return;
+          if (!(await applyOne(hostId, key, step))) return;
         } finally {
           active.delete(mark);
         }
@@ -135,9 +183,8 @@ export function createHostEventConsumer(options: HostEventConsumerOptions): Host
   }
 
   /** False when the rest of the batch must wait (handler failed or XACK failed). */
-  async function applyOne(hostId: string, key: string, e: StreamEntry): Promise<boolean> {
-    if (e.fields) {
-      const parsed = parseEventEntry(e.id, e.fields);
+  async function applyOne(hostId: string, key: string, { entry: e, parsed, superseded }: HostBatchStep): Promise<boolean> {
+    if (parsed) {
       if (!parsed.ok) {
         options.onInvalid?.(hostId, e.id, parsed.reason);
       } else {
@@ -150,7 +197,7 @@ export function createHostEventConsumer(options: HostEventConsumerOptions): Host
       }
     }
     try {
-      await writer.call('XACK', key, group, e.id);
+      await writer.call('XACK', key, group, e.id, ...superseded);
     } catch (err) {
       // Applied but not acknowledged: it will be claimed and applied again (handlers are idempotent).
       log('warn', 'host event XACK failed', { hostId, entryId: e.id, err: errorMessage(err) });

@@ -93,6 +93,19 @@ export interface HostEvent {
   time: number;
 }
 
+/**
+ * A heartbeat carries its host's whole current state (the time, the load then, the host's
+ * description), nothing cumulative: of several pending for one host, the latest supersedes the
+ * others, which are acknowledged without being applied.
+ */
+export const HEARTBEAT_EVENT = 'agent.heartbeat';
+/**
+ * Events a heartbeat is never applied ahead of: they register a host or mark it OFFLINE, and a
+ * heartbeat's effect (connected again or not) depends on them. Every other event (sessions,
+ * logs, exits, command answers) is independent of the host's heartbeat.
+ */
+export const HEARTBEAT_BARRIERS: ReadonlySet<string> = new Set(['agent.hello', 'agent.bye']);
+
 export const COMMAND_ACCEPTED = 'command.accepted';
 export const COMMAND_RESULT = 'command.result';
 
