@@ -42,6 +42,10 @@ function rollup(pid: number): Record<string, number> {
   try {
     for (const m of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').matchAll(/^(\w+):\s+(\d+) kB$/gm))
       if (m[1] && m[2]) out[m[1]] = Number(m[2]) * 1024;
+    // malloc's main arena (brk) apart from the anonymous mappings (V8's heap, other malloc arenas, mmap'd buffers).
+    const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+    const heap = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/.exec(smaps);
+    out.brkHeap = heap?.[1] ? Number(heap[1]) * 1024 : 0;
   } catch {
     // Not Linux: no breakdown.
   }
@@ -49,7 +53,7 @@ function rollup(pid: number): Record<string, number> {
 }
 
 function printRollup(label: string, before: Record<string, number>, after: Record<string, number>): void {
-  const fields = ['Rss', 'Anonymous', 'Private_Dirty', 'Shared_Clean', 'Private_Clean', 'Swap'];
+  const fields = ['Rss', 'Anonymous', 'brkHeap', 'Private_Dirty', 'Shared_Clean', 'Private_Clean', 'Swap'];
   const parts = fields
     .filter((f) => after[f] !== undefined)
     .map((f) => `${f} ${(((after[f] ?? 0) - (before[f] ?? 0)) / n / 1024).toFixed(2)} KB`);
