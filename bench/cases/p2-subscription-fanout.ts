@@ -3,7 +3,10 @@
  * and through Redis. `resourceUsage(subjectId)` does not exist yet, so this uses
  * `serverEvents(serverId)`, the one per-server stream there is. A fresh server process per run, so
  * the memory per idle subscription is RSS after (all subscribed, idle, full GC) minus RSS before,
- * over N.
+ * over N. Both readings come from the same settled measurement (bench/lib/settled-memory.ts): RSS
+ * once the pages a full GC freed are back with the OS, less V8's young generation (a buffer sized
+ * by allocation rate, shrunk by some GCs and not others; it made the rows through Redis about
+ * 8 KB/sub above the in-process rows at 10,000).
  */
 import { benchMongoUri, serviceEnv } from '../lib/bench-env.js';
 import { type BenchChild, startChild } from '../lib/processes.js';
@@ -25,7 +28,12 @@ const BASELINE = { messagesPerSecond: 33_000, bytesPerSubscription: 18 * 1024 };
 interface Memory {
   rss: number;
   heapUsed: number;
+  /** V8's young generation, resident (subtracted from RSS: not held per subscription). */
+  newSpace: number;
 }
+
+/** RSS without V8's young generation. */
+const held = (m: Memory) => m.rss - m.newSpace;
 
 interface Run {
   label: string;
@@ -156,7 +164,7 @@ async function measure(ctx: CaseContext, target: Target, n: number): Promise<Run
       cpu,
       wall,
       processes,
-      perSub: sum(idle.map((m, i) => m.rss - (before[i]?.rss ?? 0))) / n,
+      perSub: sum(idle.map((m, i) => held(m) - (before[i] ? held(before[i]) : 0))) / n,
       heapPerSub: sum(idle.map((m, i) => m.heapUsed - (before[i]?.heapUsed ?? 0))) / n,
       rssAfter,
       closedEarly,

@@ -15,6 +15,7 @@ import { FakeSessionAccounts } from '../../test/support/fake-session-accounts.js
 import { BENCH_ADMIN, type SeedRequest, seedFleet } from '../../test/support/seed-fleet.js';
 import { PACKAGE_VERSION } from '../lib/bench-env.js';
 import { serveRpc } from '../lib/rpc-child.js';
+import { settledMemory } from '../lib/settled-memory.js';
 
 interface StartParams {
   env: Record<string, string>;
@@ -33,14 +34,6 @@ const details = new Map<number, { name: string; collection: string; written: num
 function requireApp(): App {
   if (!app) throw new Error('not started');
   return app;
-}
-
-function memory() {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** POST /publish?server=<id>&seq=<n>: one UPDATED event whose name carries the publish time. */
@@ -145,10 +138,11 @@ serveRpc(
       commands.length = 0;
       return byName;
     },
-    memory: () => memory(),
+    /** Memory after a full GC, once RSS has settled (bench/lib/settled-memory.ts). */
+    memory: () => settledMemory(),
     /** V8's heap spaces after a full GC: size committed, used and resident (physical), by space. */
-    heapSpaces: () => {
-      memory();
+    heapSpaces: async () => {
+      await settledMemory();
       return getHeapSpaceStatistics().map((s) => ({
         space: s.space_name,
         size: s.space_size,

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { serveRpc } from '../lib/rpc-child.js';
+import { settledMemory } from '../lib/settled-memory.js';
 
 export type BareWsMode = 'send' | 'write';
 
@@ -88,14 +89,6 @@ function onConnection(ws: WebSocket, socket: Duplex): void {
   });
 }
 
-function memory() {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
-}
-
 serveRpc(
   {
     async start(params) {
@@ -125,7 +118,10 @@ serveRpc(
         serverId: SERVER_ID,
       };
     },
-    memory: () => memory(),
+    memory: async () => {
+      const { rss, heapUsed, newSpace } = await settledMemory();
+      return { rss, heapUsed, newSpace };
+    },
   },
   async () => {
     for (const s of subscribers) s.ws.terminate();
