@@ -225,6 +225,63 @@ describe.skipIf(!ready)(
       expect(await sessionClaims()).toBe(0);
     });
 
+    it('a forced terminate whose write landed but was reported lost (pool cleared under it) still frees the slots', async () => {
+      expect(await sessionClaims()).toBe(0);
+      const owner = await a.token('lost-ack', ['operator']);
+      const created = await a.gql<{ createSession: Outcome }>(CREATE_SESSION, { id: serverId }, owner);
+      const id = created.body.data?.createSession.session?.id ?? '';
+      expect(id).not.toBe('');
+      expect(await sessionClaims()).toBe(3);
+      // The store of replica A: its next terminating write lands, and the caller is told it did not.
+      const store = a.app.container.sessionStore;
+      const compareAndSet = store.compareAndSet.bind(store);
+      let lost = 0;
+      store.compareAndSet = async (next, expected) => {
+        const ok = await compareAndSet(next, expected);
+        if (ok && next.status === 'TERMINATED' && lost === 0) {
+          lost++;
+          return false;
+        }
+        return ok;
+      };
+      try {
+        const ended = await a.gql<{ terminateSession: { __typename: string } }>(TERMINATE, { id }, owner);
+        expect(lost).toBe(1);
+        // It cannot tell its own write from another's: a CONFLICT (already terminated), but nothing held.
+        expect(ended.body.data?.terminateSession.__typename).toBe('ConflictError');
+      } finally {
+        store.compareAndSet = compareAndSet;
+      }
+      expect(await a.app.container.sessions.get(root, id)).toMatchObject({ status: 'TERMINATED' });
+      expect(await sessionClaims()).toBe(0);
+    });
+
+    it('a forced terminate that failed after its write landed leaves slots that a repeated terminate frees', async () => {
+      expect(await sessionClaims()).toBe(0);
+      const owner = await a.token('lost-write', ['operator']);
+      const created = await a.gql<{ createSession: Outcome }>(CREATE_SESSION, { id: serverId }, owner);
+      const id = created.body.data?.createSession.session?.id ?? '';
+      expect(id).not.toBe('');
+      const store = a.app.container.sessionStore;
+      const compareAndSet = store.compareAndSet.bind(store);
+      store.compareAndSet = async (next, expected) => {
+        const ok = await compareAndSet(next, expected);
+        if (ok && next.status === 'TERMINATED') throw new Error('connection closed after the write was sent');
+        return ok;
+      };
+      try {
+        const failed = await a.gql<{ terminateSession: { __typename: string } }>(TERMINATE, { id }, owner);
+        expect(failed.body.data?.terminateSession?.__typename).not.toBe('TerminateSessionSuccess');
+      } finally {
+        store.compareAndSet = compareAndSet;
+      }
+      expect(await sessionClaims()).toBe(3);
+      // The caller (the console, the bench's clean-up) terminates again: a CONFLICT, and nothing held.
+      const again = await b.gql<{ terminateSession: { __typename: string } }>(TERMINATE, { id }, owner);
+      expect(again.body.data?.terminateSession.__typename).toBe('ConflictError');
+      expect(await sessionClaims()).toBe(0);
+    });
+
     it('a replica that died between slot claim and session write: the slot counts against the cap until reconciled', async () => {
       expect(await sessionClaims()).toBe(0);
       const limitsA = a.app.container.limits;

@@ -58,8 +58,9 @@ export class VersionedWrites<T extends Document & { _id: string; version: number
 
   /**
    * Replaces the document at the expected version; 1 when it did. Cut off by a cleared pool, it
-   * looks before writing again: we hold the revision claim, so only our write can have made the
-   * new version.
+   * looks before writing again, and again after a repeat that matched nothing: the cut-off write
+   * may still land in between (a loaded server runs it late). We hold the revision claim, so only
+   * our write can have made the new version.
    */
   private async replace(next: T, expectedVersion: number): Promise<number> {
     const filter = { _id: next._id, version: expectedVersion } as unknown as Parameters<Collection<T>['replaceOne']>[0];
@@ -68,9 +69,11 @@ export class VersionedWrites<T extends Document & { _id: string; version: number
     } catch (err) {
       if (!isPoolClearedError(err)) throw err;
       await new Promise((r) => setTimeout(r, 100));
-      const current = await this.col.findOne({ _id: next._id } as never, { projection: { version: 1 } });
-      if (current?.version === next.version) return 1;
-      return (await this.col.replaceOne(filter, next as unknown as WithId<T>)).matchedCount;
+      const landed = async () =>
+        (await this.col.findOne({ _id: next._id } as never, { projection: { version: 1 } }))?.version === next.version;
+      if (await landed()) return 1;
+      const matched = (await this.col.replaceOne(filter, next as unknown as WithId<T>)).matchedCount;
+      return matched === 1 || (await landed()) ? 1 : 0;
     }
   }
 

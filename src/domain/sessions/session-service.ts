@@ -653,7 +653,11 @@ export class SessionService implements LiveSessions {
       { actor: actorOf(viewer), action: 'session.terminate', target: sessionTarget(id), details: { force } },
       async () => {
         const session = await this.getManageable(viewer, id);
-        if (session.status === 'TERMINATED') throw new ConflictError('session is already terminated');
+        if (session.status === 'TERMINATED') {
+          // A terminate whose write landed but whose acknowledgement was lost left them: a repeat frees them.
+          await this.releaseSlots(session);
+          throw new ConflictError('session is already terminated');
+        }
         const reason: TerminationReason = session.owner === viewer.userId ? 'USER' : 'ADMIN';
         // A login may land between this check and the write: it is made again on every retry.
         return this.end(session, reason, null, force ? undefined : (current) => this.refuseIfClientConnected(current));
@@ -1025,6 +1029,9 @@ export class SessionService implements LiveSessions {
         if (!(err instanceof ConflictError)) throw err;
         const reread = await this.deps.store.findById(session.id);
         if (!reread) throw new NotFoundError('session', session.id);
+        // Ended meanwhile, by another request or by this one's own write whose acknowledgement was
+        // lost (a pool cleared under it): either way a TERMINATED session holds no slots.
+        if (reread.status === 'TERMINATED') await this.releaseSlots(reread);
         current = reread;
       }
     }
@@ -1038,6 +1045,14 @@ export class SessionService implements LiveSessions {
     if (session.credentialMode === 'EPHEMERAL') {
       await this.deps.accounts?.remove(session.username, await this.hostOf(session).catch(() => ({}))).catch(() => undefined);
     }
+    await this.releaseSlots(session);
+  }
+
+  /**
+   * Gives a TERMINATED session's cap slots back. Idempotent: each release is of the session's own
+   * claim (a slot claimed since by another session stays), so running it again changes nothing.
+   */
+  private async releaseSlots(session: RdpSession): Promise<void> {
     for (const key of [
       ...(session.credentialMode === 'HOST_ACCOUNT' ? [`${SLOT.hostAccount(session.serverId, session.username)}0`] : []),
       `${SLOT.user(session.owner)}${session.slots.user}`,
